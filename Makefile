@@ -1,0 +1,37 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench eval clean firmware-check
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## demo: simulate a bundled bridge session (if missing) and analyse it
+demo: $(STAMP)
+	$(BIN)/imu analyze fixtures/demo/bridge_session.raw.parquet --out demo-out/
+
+## test: lint, compile the firmware with mpy-cross, run the whole suite
+test: $(STAMP)
+	$(BIN)/ruff check imu tests benchmarks firmware
+	$(BIN)/python -m imu.firmware_tools check
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check imu tests benchmarks firmware
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+eval: $(STAMP)
+	$(BIN)/python benchmarks/evaluate_strength.py
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache

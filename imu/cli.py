@@ -1,0 +1,62 @@
+"""The ``imu`` command line. Each subcommand lives in ``imu/commands/<name>.py`` and registers
+itself through ``register(subparsers)``; heavy imports happen inside the handlers so that
+``imu --help`` stays fast.
+
+Errors in the user's input print one line ``imu: error: ...`` and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from imu import __version__
+from imu.errors import EXIT_INPUT_ERROR, InputError
+
+COMMAND_MODULES = (
+    "imu.commands.analyze",
+    "imu.commands.simulate",
+    "imu.commands.ble",
+    "imu.commands.trends",
+    "imu.commands.report",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse's own convention)
+        self.exit(EXIT_INPUT_ERROR, f"imu: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="imu", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"imu {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a command not built yet must not break the others
+            if exc.name == name:
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InputError as exc:
+        print(f"imu: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    except KeyboardInterrupt:
+        print("imu: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Signal pipeline stages: validation (imu.rawio), calibration, orientation, segmentation, metrics."""
