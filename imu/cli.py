@@ -15,6 +15,11 @@ from collections.abc import Sequence
 from imu import __version__
 from imu.errors import EXIT_INPUT_ERROR, InputError
 
+DESCRIPTION = (
+    "Companion for a hip-worn motion sensor: reps, tempo and lockout pelvic tilt of glute work; "
+    "steps, contact time and pelvic drop of runs."
+)
+
 COMMAND_MODULES = (
     "imu.commands.analyze",
     "imu.commands.simulate",
@@ -30,7 +35,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="imu", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="imu", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"imu {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True

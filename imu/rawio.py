@@ -162,9 +162,8 @@ def validate_meta(meta: dict[str, Any], name: str = "input") -> None:
     for key, allowed in checks.items():
         value = meta.get(key)
         if value is not None and value not in allowed:
-            raise InputError(
-                f"{name}: unknown {key} {value!r} in metadata (expected one of {', '.join(allowed)})"
-            )
+            expected = ", ".join(allowed)
+            raise InputError(f"{name}: unknown {key} {value!r} in metadata (expected {expected})")
     for key in ("sample_rate_hz", "acc_range_g", "gyr_range_dps", "trunk_length_m"):
         value = meta.get(key)
         if value is not None and not (isinstance(value, (int, float)) and value > 0):

@@ -1,1 +1,1 @@
-"""Signal pipeline stages: validation (imu.rawio), calibration, orientation, segmentation, metrics."""
+"""Signal pipeline stages: calibration, orientation, pelvis frame, segmentation, metrics."""
