@@ -31,7 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 eval: $(STAMP)
-	$(BIN)/python benchmarks/evaluate_strength.py
+	$(BIN)/python benchmarks/evaluate_strength.py && $(BIN)/python benchmarks/evaluate_running.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

@@ -1,0 +1,89 @@
+"""Raw session files: schema, metadata, validation of bad input (contract sections 2 and 5)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from imu.errors import InputError
+from imu.rawio import RawSession, from_dataframe, read_raw, write_raw
+
+
+def _session(n: int = 400, rate: float = 200.0) -> RawSession:
+    rng = np.random.default_rng(1)
+    t = np.arange(n) / rate
+    acc = np.tile([0.0, 0.0, 1.0], (n, 1)) + rng.normal(0, 0.01, (n, 3))
+    gyr = rng.normal(0, 0.5, (n, 3))
+    meta = {"session_id": "abc", "sample_rate_hz": rate, "placement": "left_hip",
+            "acc_range_g": 8, "gyr_range_dps": 1000}
+    return RawSession(t, acc, gyr, np.arange(n, dtype=np.int64), meta)
+
+
+def test_write_read_round_trip(tmp_path: Path) -> None:
+    s = _session()
+    path = write_raw(tmp_path / "s.raw.parquet", s)
+    schema = pq.read_schema(path)
+    assert str(schema.field("t_s").type) == "double"
+    assert str(schema.field("acc_x_g").type) == "float"
+    assert str(schema.field("seq").type) == "int64"
+    assert json.loads(schema.metadata[b"imu"])["session_id"] == "abc"
+    back = read_raw(path)
+    np.testing.assert_array_equal(back.t_s, s.t_s)
+    np.testing.assert_array_equal(back.acc_g, s.acc_g.astype(np.float32))
+    assert back.meta == s.meta
+    assert not list(tmp_path.glob(".*tmp"))  # no temporary file left behind
+
+
+def test_lost_and_saturated_samples_are_counted() -> None:
+    s = _session()
+    s.seq = np.concatenate([np.arange(100), np.arange(105, 405)]).astype(np.int64)
+    s.acc_g[10, 0] = 8.0
+    assert s.lost_samples() == 5
+    assert s.saturated_mask().sum() == 1
+
+
+def test_gyro_columns_may_be_absent() -> None:
+    df = pd.DataFrame({"t_s": [0.0, 0.01], "acc_x_g": [0, 0], "acc_y_g": [0, 0],
+                       "acc_z_g": [1, 1]})
+    assert from_dataframe(df).gyr_dps is None
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda df: df.drop(columns="acc_y_g"), "missing required column(s): acc_y_g"),
+        (lambda df: df.drop(columns="gyr_z_dps"), "incomplete gyroscope columns"),
+        (lambda df: df.assign(t_s=df["t_s"].where(df.index != 7, 0.0)), "not strictly increasing"),
+        (lambda df: df.assign(acc_x_g=df["acc_x_g"].where(df.index != 9, np.nan)), "NaN"),
+        (lambda df: df.assign(gyr_y_dps=df["gyr_y_dps"].where(df.index != 3, np.inf)), "infinite"),
+    ],
+)
+def test_bad_frames_raise_one_line(mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+    s = _session()
+    df = pd.DataFrame({"t_s": s.t_s})
+    for i, a in enumerate("xyz"):
+        df[f"acc_{a}_g"] = s.acc_g[:, i]
+        df[f"gyr_{a}_dps"] = s.gyr_dps[:, i]  # type: ignore[index]
+    with pytest.raises(InputError) as err:
+        from_dataframe(mutate(df))
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_metadata_values_are_rejected() -> None:
+    s = _session()
+    df = pd.DataFrame({"t_s": s.t_s, "acc_x_g": 0.0, "acc_y_g": 0.0, "acc_z_g": 1.0})
+    with pytest.raises(InputError, match="unknown placement 'belt'"):
+        from_dataframe(df, {"placement": "belt"})
+
+
+def test_not_parquet(tmp_path: Path) -> None:
+    p = tmp_path / "x.raw.parquet"
+    p.write_text("t_s,acc_x_g\n0,1\n")
+    with pytest.raises(InputError, match="not a readable Parquet file"):
+        read_raw(p)
