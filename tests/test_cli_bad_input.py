@@ -56,7 +56,7 @@ def _assert_clean_failure(proc: subprocess.CompletedProcess[str], out: Path, nee
 @pytest.mark.parametrize(
     ("name", "make", "needle"),
     [
-        ("not_parquet", lambda p, s: p.write_bytes(b"PAR1 but not really"), "not a readable Parquet"),
+        ("not_parquet", lambda p, s: p.write_bytes(b"PAR1 junk"), "not a readable Parquet"),
         ("missing_col", lambda p, s: _write_df(p, _frame(s).drop(columns="acc_z_g")), "acc_z_g"),
         (
             "time_backwards",

@@ -91,7 +91,7 @@ def assemble(
         seconds=int(rng.integers(0, 86400 * 30))
     )
     full_meta: dict[str, Any] = {
-        "session_id": uuid.UUID(int=int(rng.integers(0, 2**63))).hex[:12],
+        "session_id": uuid.UUID(int=int(rng.integers(0, 2**63))).hex[-12:],
         "started_at": started.isoformat().replace("+00:00", "Z"),
         "sample_rate_hz": float(sample_rate_hz),
         "device": "imu-sim",

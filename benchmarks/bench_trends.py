@@ -1,0 +1,191 @@
+"""Trends benchmark: reading speed and recovery of built-in trends (docs/trends.md).
+
+1. Read 10,000 session summaries (plus reps) written in the ``imu analyze`` layout; target: the
+   summaries in < 5 s.
+2. A simulated month end to end (``simulate_month(mode="raw")``: imu.sim -> imu.analyze ->
+   write -> imu.trends): every built-in slope recovered within 20 % and flagged, no flag where
+   no trend was built in.
+3. The same checks over several seeds of the table-level month (``mode="tables"``), which also
+   carries a built-in rise of the posterior-tilt share.
+
+Usage: ``python benchmarks/bench_trends.py [--sessions 10000] [--raw-seeds 1] [--table-seeds 10]``
+Exit status 1 if a bar is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from imu.sim.month import MonthTrends, simulate_month  # noqa: E402
+from imu.trends import compute_trends, read_reps, read_summaries  # noqa: E402
+
+
+def write_many(root: Path, n: int, seed: int = 0) -> float:
+    """``n`` sessions (2 in 3 bridge sessions with a reps table, 1 in 3 runs); returns seconds."""
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    reps = pa.table(
+        {
+            "set": pa.array(np.repeat([1, 2], 10), pa.int64()),
+            "rep": pa.array(np.tile(np.arange(1, 11), 2), pa.int64()),
+            "start_s": np.arange(20) * 5.0,
+            "end_s": np.arange(20) * 5.0 + 4.0,
+            "tilt_deg": rng.normal(2, 4, 20),
+            "tilt_class": ["posterior", "neutral"] * 10,
+            "exercise": ["glute_bridge"] * 20,
+            "form_break": [False] * 20,
+        }
+    )
+    meta = {b"imu": b'{"package_version": "bench"}'}
+    start = np.datetime64("2000-01-01T07:00:00")
+    for i in range(n):
+        sid = f"s{i:06d}"
+        d = root / f"session={sid}"
+        d.mkdir()
+        started = str(start + np.timedelta64(i, "D")) + "Z"
+        row = {
+            "session_id": sid,
+            "started_at": started,
+            "activity": "run" if i % 3 == 2 else "strength",
+            "exercise": None if i % 3 == 2 else "glute_bridge",
+            "duration_s": 600.0,
+            "n_sets": 0 if i % 3 == 2 else 2,
+            "n_reps": 0 if i % 3 == 2 else 20,
+            "sample_rate_hz": 200.0,
+            "lost_samples": 0,
+        }
+        if i % 3 == 2:
+            row |= {
+                "cadence_spm": 170 + rng.normal(),
+                "gct_ms": 240.0,
+                "gct_balance_left_pct": 50.0,
+                "vo_cm": 8.0,
+                "pelvic_drop_left_deg": 5.0,
+                "pelvic_drop_right_deg": 5.0,
+                "pelvic_rotation_deg": 10.0,
+                "drop_drift_deg": 0.5,
+            }
+        table = pa.Table.from_pylist([row]).replace_schema_metadata(meta)
+        pq.write_table(table, d / "summary.parquet")
+        if i % 3 != 2:
+            pq.write_table(reps.replace_schema_metadata(meta), d / "reps.parquet")
+    return time.perf_counter() - t0
+
+
+def check(report_trends, expected: dict[str, float]) -> tuple[bool, list[str]]:
+    """Bar: built-in slopes within 20 % and flagged; no flag elsewhere."""
+    t = report_trends.set_index("metric")
+    lines, ok = [], True
+    for name, slope in expected.items():
+        got = float(t.loc[name, "slope_per_week"])
+        lo, hi = float(t.loc[name, "ci_low"]), float(t.loc[name, "ci_high"])
+        flagged = bool(t.loc[name, "flagged"])
+        if slope:
+            rel = abs(got - slope) / abs(slope)
+            good = rel <= 0.2 and flagged
+            lines.append(
+                f"  {name:24s} built-in {slope:+7.2f}/wk  recovered {got:+7.2f} "
+                f"[{lo:+.2f}, {hi:+.2f}]  error {100 * rel:4.1f}%  flagged {flagged}  "
+                f"{'ok' if good else 'MISS'}"
+            )
+        else:
+            good = not flagged
+            lines.append(
+                f"  {name:24s} built-in   flat      recovered {got:+7.2f} "
+                f"[{lo:+.2f}, {hi:+.2f}]                flagged {flagged}  "
+                f"{'ok' if good else 'FALSE FLAG'}"
+            )
+        ok &= good
+    others = t[t["flagged"] & ~t.index.isin(list(expected))]
+    for name in others.index:
+        lines.append(f"  {name:24s} not simulated but flagged: FALSE FLAG")
+        ok = False
+    return ok, lines
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sessions", type=int, default=10_000)
+    ap.add_argument("--raw-seeds", type=int, default=1)
+    ap.add_argument("--table-seeds", type=int, default=10)
+    args = ap.parse_args()
+    failed = False
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        gen = write_many(root, args.sessions)
+        t0 = time.perf_counter()
+        s = read_summaries(root)
+        t_sum = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        r = read_reps(root)
+        t_reps = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rep = compute_trends(root)
+        t_all = time.perf_counter() - t0
+        ok = len(s) == args.sessions and t_sum < 5.0
+        failed |= not ok
+        print(f"[read] wrote {args.sessions} sessions in {gen:.1f} s")
+        print(
+            f"[read] read {len(s)} summaries in {t_sum:.2f} s (target < 5 s: "
+            f"{'ok' if ok else 'MISS'}); {len(r)} reps of {r['session_dir'].nunique()} sessions "
+            f"in {t_reps:.2f} s; full trends (read + daily/weekly + fits) in {t_all:.2f} s, "
+            f"{len(rep.weekly)} ISO weeks"
+        )
+
+    for seed in range(args.raw_seeds):
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            simulate_month(tmp, days=30, seed=seed, mode="raw")
+            t_sim = time.perf_counter() - t0
+            report = compute_trends(tmp)
+        ok, lines = check(report.trends, MonthTrends.raw().expected())
+        failed |= not ok
+        print(
+            f"[month raw, seed {seed}] 30 sessions simulated + analysed + written in "
+            f"{t_sim:.1f} s; bar {'PASSED' if ok else 'MISSED'}"
+        )
+        print("\n".join(lines))
+        for f in report.flags:
+            print(f"    flag: {f}")
+
+    n_ok = 0
+    worst: dict[str, float] = {}
+    false_flags = 0
+    for seed in range(args.table_seeds):
+        with tempfile.TemporaryDirectory() as tmp:
+            simulate_month(tmp, days=30, seed=seed, mode="tables")
+            report = compute_trends(tmp)
+        ok, lines = check(report.trends, MonthTrends().expected())
+        n_ok += ok
+        false_flags += sum("FALSE FLAG" in x for x in lines)
+        t = report.trends.set_index("metric")
+        for name, slope in MonthTrends().expected().items():
+            if slope:
+                err = abs(float(t.loc[name, "slope_per_week"]) - slope) / abs(slope)
+                worst[name] = max(worst.get(name, 0.0), err)
+        if seed == 0:
+            print(f"[month tables, seed 0] bar {'PASSED' if ok else 'MISSED'}")
+            print("\n".join(lines))
+    if args.table_seeds:
+        failed |= n_ok < args.table_seeds
+        errs = ", ".join(f"{k} {100 * v:.1f}%" for k, v in worst.items())
+        print(
+            f"[month tables] bar passed for {n_ok}/{args.table_seeds} seeds; worst slope error: "
+            f"{errs}; false flags: {false_flags}"
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,300 @@
+"""One ``imu record`` session: (optional virtual sensor) -> client -> chunked raw file -> analysis.
+
+Kept apart from the argparse layer (:mod:`imu.commands.ble`) so tests and benchmarks call it
+directly. ``virtual`` runs the sensor in-process: ``"bridge"`` / ``"run"`` simulate a session
+(:func:`imu.sim.simulate`), a ``*.raw.parquet`` path replays a recording (floats converted back to
+counts with the file's full scales); the sensor is :class:`imu.virtual.VirtualSensor` (the real
+firmware on Bumble) linked to this host through :class:`imu.ble.bumble_backend.BumbleRadio`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from imu import protocol as P
+from imu.ble.client import LinkStats, SensorClient, StreamConfig
+from imu.ble.live import LiveStatus
+from imu.ble.recorder import ChunkedRawWriter, recover_leftovers
+from imu.errors import InputError
+from imu.sim.sensor import ACC_LSB_G, GYR_LSB_DPS, ImuRecording, SensorModel, quantise
+
+
+@dataclass
+class RecordOptions:
+    out_dir: Path
+    name: str | None = None
+    address: str | None = None
+    rate_hz: int = P.DEFAULT_RATE_HZ
+    acc_range_g: int = P.DEFAULT_ACC_RANGE_G
+    gyr_range_dps: int = P.DEFAULT_GYR_RANGE_DPS
+    duration_s: float | None = None
+    placement: str | None = None
+    activity: str | None = None
+    exercise: str | None = None
+    virtual: str | None = None
+    time_scale: float = 1.0
+    scan_timeout_s: float = 10.0
+    analyze: bool = True
+    session_name: str | None = None
+    live: bool = True
+    seed: int = 0
+    client_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RecordResult:
+    path: Path | None
+    n_samples: int
+    lost_samples: int
+    stats: LinkStats
+    gaps: list[tuple[int, int, str]]
+    malformed: int = 0
+    analysis_dir: Path | None = None
+    recovered: list[Path] = field(default_factory=list)
+    sensor: Any = None
+    """The in-process virtual sensor (for comparisons), None for hardware."""
+
+
+def virtual_recording(opts: RecordOptions) -> tuple[ImuRecording, dict[str, Any]]:
+    """The counts the virtual sensor will produce, plus the metadata they imply."""
+    kind = opts.virtual
+    if kind in ("bridge", "run"):
+        from imu.sim import simulate
+
+        model = SensorModel(acc_range_g=opts.acc_range_g, gyr_range_dps=opts.gyr_range_dps)
+        common = dict(sample_rate_hz=float(opts.rate_hz), seed=opts.seed, sensor_model=model)
+        if opts.placement:
+            common["placement"] = opts.placement
+        if kind == "bridge":
+            sim = simulate(
+                "strength", exercise="glute_bridge", n_sets=1, reps_per_set=5,
+                rest_s=(5.0, 5.0), walking=False, **common,
+            )
+            meta = {"activity": "strength", "exercise": "glute_bridge"}
+        else:
+            sim = simulate("run", duration_s=60.0, warmup_walk_s=5.0, cooldown_walk_s=5.0,
+                           **common)
+            meta = {"activity": "run"}
+        meta["placement"] = sim.raw.meta.get("placement")
+        return sim.recording, meta
+    path = Path(str(kind))
+    if not path.name.endswith(".raw.parquet"):
+        raise InputError(f"--virtual must be bridge, run or a FILE.raw.parquet, got {kind!r}")
+    from imu.rawio import read_raw
+
+    raw = read_raw(path)
+    acc_range = int(raw.meta.get("acc_range_g") or opts.acc_range_g)
+    gyr_range = int(raw.meta.get("gyr_range_dps") or opts.gyr_range_dps)
+    if acc_range not in ACC_LSB_G or gyr_range not in GYR_LSB_DPS:
+        raise InputError(f"{path}: full scales {acc_range} g / {gyr_range} dps are not the chip's")
+    if raw.gyr_dps is None:
+        raise InputError(f"{path}: has no gyroscope columns; the sensor streams both")
+    rate = raw.sample_rate_hz
+    if int(round(rate)) not in P.RATES_HZ:
+        raise InputError(
+            f"{path}: sample rate {rate:g} Hz is not one of the sensor's "
+            f"{', '.join(map(str, P.RATES_HZ))} Hz"
+        )
+    acc_lsb, gyr_lsb = ACC_LSB_G[acc_range], GYR_LSB_DPS[gyr_range]
+    rec = ImuRecording(
+        t_s=raw.t_s - raw.t_s[0],
+        acc_counts=quantise(raw.acc_g, acc_lsb),
+        gyr_counts=quantise(raw.gyr_dps, gyr_lsb),
+        acc_lsb_g=acc_lsb, gyr_lsb_dps=gyr_lsb,
+        acc_range_g=acc_range, gyr_range_dps=gyr_range,
+        true_acc_g=raw.acc_g, true_gyr_dps=raw.gyr_dps,
+    )
+    meta = {k: raw.meta[k] for k in ("activity", "exercise", "placement", "trunk_length_m")
+            if raw.meta.get(k) is not None}
+    return rec, meta
+
+
+async def _start_virtual(rec: ImuRecording, opts: RecordOptions) -> tuple[Any, Any, str]:
+    """Start the firmware's virtual sensor on a fresh in-process link; returns (sensor, radio,
+    name)."""
+    from bumble.link import LocalLink
+
+    from imu.ble.bumble_backend import BumbleRadio
+
+    link = LocalLink()
+    try:
+        from imu.virtual import VirtualSensor
+    except ImportError:  # the firmware's virtual sensor is not installed: protocol-only stand-in
+        from imu.ble.mini_sensor import MiniSensor
+
+        print("imu: note: imu.virtual unavailable, using the protocol-only MiniSensor",
+              file=sys.stderr)
+        sensor: Any = MiniSensor(link, rec, time_scale=opts.time_scale)
+    else:
+        sensor = VirtualSensor(
+            link, rec, time_scale=opts.time_scale, sample_rate_hz=float(opts.rate_hz)
+        )
+    await sensor.start()
+    radio = BumbleRadio(link)
+    return sensor, radio, getattr(sensor, "name", "IMU-VIRT")
+
+
+async def record(opts: RecordOptions, stream: TextIO | None = None) -> RecordResult:
+    """Record one session to ``opts.out_dir``; see the module docstring."""
+    err = stream if stream is not None else sys.stderr
+    out = Path(opts.out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: --out exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    recovered = recover_leftovers(out)
+    for p in recovered:
+        print(f"imu: recovered an interrupted recording into {p}", file=err)
+
+    meta: dict[str, Any] = {}
+    sensor = radio = None
+    name, address = opts.name, opts.address
+    duration_s = opts.duration_s
+    rate_hz, acc_range, gyr_range = opts.rate_hz, opts.acc_range_g, opts.gyr_range_dps
+    if opts.virtual:
+        rec, meta = virtual_recording(opts)
+        acc_range, gyr_range = rec.acc_range_g, rec.gyr_range_dps
+        if duration_s is None:
+            duration_s = float(rec.t_s[-1])
+        sensor, radio, name = await _start_virtual(rec, opts)
+        address = None
+    for key in ("placement", "activity", "exercise"):
+        value = getattr(opts, key)
+        if value is not None:
+            meta[key] = value
+    meta = {k: v for k, v in meta.items() if v is not None}
+
+    live = LiveStatus(rate_hz, count_reps=meta.get("activity") != "run")
+    state: dict[str, Any] = {"writer": None}
+    session_id = uuid.uuid4().hex[:12]
+    stem = opts.session_name or f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{session_id}"
+    path = out / f"{stem}.raw.parquet"
+
+    client = SensorClient(
+        name=name, address=address,
+        config=StreamConfig(rate_hz=rate_hz, acc_range_g=acc_range, gyr_range_dps=gyr_range),
+        scanner_backend=radio.scanner_backend if radio is not None else None,
+        client_backend=radio.client_backend if radio is not None else None,
+        scan_timeout_s=opts.scan_timeout_s,
+        **opts.client_kwargs,
+    )
+
+    def base_meta() -> dict[str, Any]:
+        s = client.stats
+        device = " ".join(x for x in (s.device_name, s.device_address) if x) or "unknown"
+        return {
+            "session_id": session_id,
+            "started_at": client.started_at,
+            "sample_rate_hz": float(rate_hz),
+            "device": device,
+            "firmware": s.firmware or "unknown",
+            "acc_range_g": int(acc_range),
+            "gyr_range_dps": int(gyr_range),
+            **meta,
+        }
+
+    def on_block(block: Any) -> None:  # consumer thread
+        w = state["writer"]
+        if w is None:
+            w = state["writer"] = ChunkedRawWriter(path, base_meta())
+        w.append(block.t_s, block.acc_g, block.gyr_dps, block.seq)
+        live.add(block)
+
+    client.on_block = on_block
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled: list[int] = []
+
+    def on_signal(signum: int) -> None:
+        if handled:  # a second Ctrl-C: stop waiting for the sensor, finish the file now
+            for s in handled:
+                loop.remove_signal_handler(s)
+        handled.append(signum)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, on_signal, sig)
+
+    async def live_line() -> None:
+        while True:
+            s = client.stats
+            line = live.line(s.state, client.assembler.stats.lost_samples, s.link_losses)
+            print("\r" + line, end="", file=err, flush=True)
+            await asyncio.sleep(0.5)
+
+    async def flusher() -> None:  # parts reach the disk even while no samples arrive
+        while True:
+            await asyncio.sleep(0.25)
+            w = state["writer"]
+            if w is not None:
+                await asyncio.to_thread(w.maybe_flush)
+
+    live_task = asyncio.create_task(live_line()) if opts.live else None
+    flush_task = asyncio.create_task(flusher())
+    try:
+        stats = await client.run(stop, duration_s=duration_s)
+    finally:
+        flush_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flush_task
+        if live_task is not None:
+            live_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await live_task
+            print("", file=err)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+        if sensor is not None:
+            with contextlib.suppress(Exception):
+                await sensor.stop()
+        writer: ChunkedRawWriter | None = state["writer"]
+        final: Path | None = None
+        if writer is not None:
+            a = client.assembler.stats
+            writer.update_meta(**base_meta(), lost_samples=int(a.lost_samples),
+                               **clock_meta(client))
+            final = await asyncio.to_thread(writer.close)
+    a = client.assembler.stats
+    result = RecordResult(
+        path=final, n_samples=a.samples, lost_samples=a.lost_samples, stats=stats,
+        gaps=list(a.gaps), malformed=a.malformed, recovered=recovered, sensor=sensor,
+    )
+    if final is not None and opts.analyze:
+        result.analysis_dir = analyze_recording(final, out, err)
+    return result
+
+
+def clock_meta(client: SensorClient) -> dict[str, float]:
+    """The fitted chip-vs-host clock: drift in ppm, or the time scale of a virtual sensor."""
+    ratio = client.stats.sensor_per_host
+    if not np.isfinite(ratio) or ratio <= 0:
+        return {}
+    if abs(ratio - 1.0) < 0.01:
+        return {"clock_drift_ppm": round((ratio - 1.0) * 1e6, 1)}
+    return {"sensor_s_per_host_s": round(ratio, 4)}
+
+
+def analyze_recording(path: Path, out_dir: Path, err: TextIO) -> Path | None:
+    """Run the analysis on a finished recording and print its summary (errors: one line)."""
+    import imu
+
+    try:
+        result = imu.analyze(path)
+        folder = result.write(out_dir)
+    except InputError as exc:
+        print(f"imu: analysis skipped: {exc}", file=err)
+        return None
+    print(result.to_text())
+    print(f"wrote {folder}")
+    return folder

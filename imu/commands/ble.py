@@ -1,0 +1,157 @@
+"""``imu scan``, ``imu record`` and ``imu firmware deploy``: the sensor over Bluetooth LE.
+
+See docs/ble.md. ``--virtual bridge|run|FILE.raw.parquet`` runs the sensor firmware in-process
+(Bumble), so every command works without hardware.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from imu.frames import ACTIVITIES, EXERCISES, PLACEMENTS
+
+RATES_HZ = (52, 104, 208, 416)
+ACC_RANGES_G = (2, 4, 8, 16)
+GYR_RANGES_DPS = (125, 250, 500, 1000, 2000)
+EXIT_DEVICE = 1
+"""Exit status when the sensor cannot be found or the link fails for good."""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("scan", help="list sensors in range")
+    p.add_argument("--timeout-s", type=float, default=5.0)
+    p.add_argument("--virtual", choices=("bridge", "run"), help=argparse.SUPPRESS)
+    p.set_defaults(func=run_scan)
+
+    r = sub.add_parser("record", help="record a session from the sensor (crash-safe)")
+    r.add_argument("--out", required=True, metavar="DIR")
+    who = r.add_mutually_exclusive_group()
+    who.add_argument("--name", help="advertised name, e.g. IMU-3F2A (default: first IMU-*)")
+    who.add_argument("--address", help="Bluetooth address (UUID on macOS)")
+    r.add_argument("--rate-hz", type=int, choices=RATES_HZ, default=104)
+    r.add_argument("--acc-range-g", type=int, choices=ACC_RANGES_G, default=8)
+    r.add_argument("--gyr-range-dps", type=int, choices=GYR_RANGES_DPS, default=1000)
+    r.add_argument("--duration-s", type=float, help="stop after this much session time")
+    r.add_argument("--placement", choices=PLACEMENTS)
+    r.add_argument("--activity", choices=ACTIVITIES)
+    r.add_argument("--exercise", choices=EXERCISES)
+    r.add_argument("--session-name", help="file stem (default: UTC time + session id)")
+    r.add_argument("--scan-timeout-s", type=float, default=10.0)
+    r.add_argument(
+        "--virtual", metavar="bridge|run|FILE.raw.parquet",
+        help="run the sensor firmware in-process (Bumble) on a simulated or recorded session",
+    )
+    r.add_argument("--time-scale", type=float, default=1.0,
+                   help="virtual sensor speed (x real time)")
+    r.add_argument("--seed", type=int, default=0, help="--virtual bridge|run: simulation seed")
+    r.add_argument("--no-analyze", action="store_true", help="only write the raw file")
+    r.add_argument("--quiet", action="store_true", help="no live line")
+    r.set_defaults(func=run_record)
+
+    f = sub.add_parser("firmware", help="sensor firmware tools")
+    fsub = f.add_subparsers(dest="firmware_command", metavar="ACTION")
+    fsub.required = True
+    d = fsub.add_parser("deploy", help="copy the MicroPython firmware to a board over USB")
+    d.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyACM0 or COM3")
+    d.set_defaults(func=run_deploy)
+
+
+def _positive(name: str, value: float | None) -> None:
+    from imu.errors import InputError
+
+    if value is not None and not value > 0:
+        raise InputError(f"{name} must be positive, got {value:g}")
+
+
+def run_scan(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bleak.exc import BleakError
+
+    from imu.ble.client import scan
+
+    _positive("--timeout-s", args.timeout_s)
+
+    async def go() -> list:
+        if args.virtual:
+            from imu.ble.session import RecordOptions, _start_virtual, virtual_recording
+
+            opts = RecordOptions(out_dir=Path("."), virtual=args.virtual)
+            rec, _ = virtual_recording(opts)
+            sensor, radio, _ = await _start_virtual(rec, opts)
+            try:
+                return await scan(args.timeout_s, scanner_backend=radio.scanner_backend)
+            finally:
+                await sensor.stop()
+        return await scan(args.timeout_s)
+
+    try:
+        found = asyncio.run(go())
+    except (BleakError, OSError) as exc:
+        print(f"imu: error: Bluetooth unavailable: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_DEVICE
+    if not found:
+        print(f"no sensor found within {args.timeout_s:g} s", file=sys.stderr)
+        return EXIT_DEVICE
+    for device, ad in found:
+        print(f"{device.address}  {ad.local_name or device.name or '?'}  rssi {ad.rssi} dBm")
+    return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def run_record(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bleak.exc import BleakError
+
+    from imu.ble.client import DeviceNotFoundError
+    from imu.ble.session import RecordOptions, record
+    from imu.errors import InputError
+
+    _positive("--duration-s", args.duration_s)
+    _positive("--time-scale", args.time_scale)
+    _positive("--scan-timeout-s", args.scan_timeout_s)
+    if args.time_scale != 1.0 and not args.virtual:
+        raise InputError("--time-scale only applies with --virtual")
+    if args.virtual and (args.name or args.address):
+        raise InputError("--virtual runs its own sensor; drop --name/--address")
+    opts = RecordOptions(
+        out_dir=Path(args.out), name=args.name, address=args.address, rate_hz=args.rate_hz,
+        acc_range_g=args.acc_range_g, gyr_range_dps=args.gyr_range_dps,
+        duration_s=args.duration_s, placement=args.placement, activity=args.activity,
+        exercise=args.exercise, virtual=args.virtual, time_scale=args.time_scale,
+        scan_timeout_s=args.scan_timeout_s, analyze=not args.no_analyze,
+        session_name=args.session_name, live=not args.quiet, seed=args.seed,
+    )
+    try:
+        result = asyncio.run(record(opts))
+    except DeviceNotFoundError as exc:
+        print(f"imu: error: {exc}", file=sys.stderr)
+        return EXIT_DEVICE
+    except (BleakError, OSError) as exc:
+        print(f"imu: error: Bluetooth: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_DEVICE
+    s = result.stats
+    if result.path is None:
+        print("imu: error: no samples were received", file=sys.stderr)
+        return EXIT_DEVICE
+    print(
+        f"recorded {result.n_samples} samples to {result.path} "
+        f"(lost {result.lost_samples}, link losses {s.link_losses}, reboots {s.reboots}, "
+        f"malformed notifications {result.malformed})"
+    )
+    for err in s.errors:
+        print(f"imu: warning: {err}", file=sys.stderr)
+    return 0 if not s.errors else EXIT_DEVICE
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    from imu import firmware_tools
+
+    return int(firmware_tools.deploy(port=args.port) or 0)

@@ -1,0 +1,26 @@
+"""``imu report SESSION_DIR``: one self-contained HTML page with the session's plots."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="write a self-contained HTML report of an analysed session")
+    p.add_argument("session_dir", metavar="SESSION_DIR", help="a DIR/session=<id> folder")
+    p.add_argument(
+        "--out",
+        metavar="FILE.html",
+        default=None,
+        help="output file (default SESSION_DIR/report.html)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from imu.report import write_report
+
+    path = write_report(args.session_dir, args.out)
+    print(f"wrote {path}", file=sys.stderr)
+    return 0

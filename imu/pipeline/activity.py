@@ -1,0 +1,115 @@
+"""Activity recognition and running / walking bout detection (docs/running.md).
+
+Running is the only gait with a flight phase: for tens of milliseconds every step the body is in
+free fall and an accelerometer on the pelvis reads ~0 g, while the stance peaks exceed ~1.8 g
+(Cavanagh & Lafortune 1980; Lee et al. 2010). Walking always has a foot on the ground, so the
+pelvis specific force stays around 0.6-1.5 g. A sample belongs to a running bout when the
+low-passed specific force within a +-0.5 s window both falls below ``flight_g`` and rises above
+``stance_g``; short gaps are closed and short bouts dropped (morphological closing/opening).
+Walking is periodic movement with a moderate spread of the signal and no flight.
+
+References: Cavanagh PR, Lafortune MA (1980) Ground reaction forces in distance running.
+J Biomech 13:397-406. Lee JB, Mellifont RB, Burkett BJ (2010) The use of a single inertial
+sensor to identify stride, step, and stance durations of running gait. J Sci Med Sport 13:270-273.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
+from scipy.signal import butter, sosfiltfilt
+
+from imu.pipeline.base import Algorithm
+from imu.pipeline.calibration import runs
+from imu.rawio import RawSession
+
+
+def lowpass(
+    x: NDArray[np.float64], cutoff_hz: float, sampling_rate_hz: float
+) -> NDArray[np.float64]:
+    """Zero-phase 2nd-order Butterworth low-pass along axis 0 (no-op above Nyquist)."""
+    if cutoff_hz >= 0.45 * sampling_rate_hz:
+        return np.asarray(x, dtype=float)
+    sos = butter(2, cutoff_hz, fs=sampling_rate_hz, output="sos")
+    return sosfiltfilt(sos, x, axis=0)
+
+
+class GaitBouts(Algorithm):
+    """Running and walking bouts from a (vertical or norm) specific-force signal in g.
+
+    Results: ``running_`` and ``walking_`` (boolean per sample), ``running_bouts_s_`` (K, 2).
+    """
+
+    def __init__(
+        self,
+        lowpass_hz: float = 15.0,
+        window_s: float = 1.0,
+        flight_g: float = 0.45,
+        stance_g: float = 1.6,
+        walk_std_g: float = 0.08,
+        close_gap_s: float = 2.0,
+        min_bout_s: float = 4.0,
+    ) -> None:
+        self.lowpass_hz = lowpass_hz
+        self.window_s = window_s
+        self.flight_g = flight_g
+        self.stance_g = stance_g
+        self.walk_std_g = walk_std_g
+        self.close_gap_s = close_gap_s
+        self.min_bout_s = min_bout_s
+
+    def detect(self, force_g: NDArray[np.float64], sampling_rate_hz: float) -> Self:
+        fs = float(sampling_rate_hz)
+        f = lowpass(np.asarray(force_g, dtype=float), self.lowpass_hz, fs)
+        w = max(int(round(self.window_s * fs)), 1)
+        lo = minimum_filter1d(f, w, mode="nearest")
+        hi = maximum_filter1d(f, w, mode="nearest")
+        run = (lo < self.flight_g) & (hi > self.stance_g)
+        run = self._clean(run, fs)
+        m = uniform_filter1d(f, w, mode="nearest")
+        sd = np.sqrt(np.maximum(uniform_filter1d(f * f, w, mode="nearest") - m * m, 0.0))
+        walk = (sd > self.walk_std_g) & (lo > self.flight_g) & ~run
+        walk = self._clean(walk, fs)
+        self.running_ = run
+        self.walking_ = walk & ~run
+        self.running_bouts_s_ = runs(run).astype(float) / fs
+        return self
+
+    def _clean(self, mask: NDArray[np.bool_], fs: float) -> NDArray[np.bool_]:
+        """Close gaps shorter than ``close_gap_s``, then drop bouts shorter than ``min_bout_s``."""
+        return clean_mask(mask, int(round(self.close_gap_s * fs)), int(round(self.min_bout_s * fs)))
+
+
+def clean_mask(mask: NDArray[np.bool_], max_gap: int, min_len: int) -> NDArray[np.bool_]:
+    """Run-length closing (gaps < ``max_gap`` samples filled) and opening (runs < ``min_len``
+    removed) of a boolean mask, O(number of runs)."""
+    r = runs(mask)
+    out = np.zeros(mask.size, dtype=bool)
+    if r.size == 0:
+        return out
+    keep = np.concatenate([[True], (r[1:, 0] - r[:-1, 1]) >= max_gap])
+    starts = r[keep, 0]
+    ends = np.maximum.reduceat(r[:, 1], np.flatnonzero(keep))
+    long = (ends - starts) >= min_len
+    d = np.zeros(mask.size + 1, dtype=np.int32)
+    np.add.at(d, starts[long], 1)
+    np.add.at(d, ends[long], -1)
+    out[:] = np.cumsum(d[:-1]) > 0
+    return out
+
+
+def detect_activity(raw: RawSession, min_running_s: float = 20.0, min_share: float = 0.2) -> str:
+    """'run' when the recording holds running (>= ``min_running_s`` and >= ``min_share`` of its
+    moving time, or >= 60 s), else 'strength'. Uses the specific-force norm, so it needs no
+    orientation and no gyroscope."""
+    fs = raw.sample_rate_hz
+    norm = np.linalg.norm(raw.acc_g, axis=1)
+    bouts = GaitBouts().detect(norm, fs)
+    running_s = float(bouts.running_.sum()) / fs
+    moving_s = float((bouts.running_ | bouts.walking_).sum()) / fs
+    if running_s >= 60.0 or (running_s >= min_running_s and running_s >= min_share * moving_s):
+        return "run"
+    return "strength"

@@ -1,0 +1,175 @@
+"""Calibration from the quiet standing that opens every session (docs/algorithms.md).
+
+During quiet standing the gyroscope reads only its bias and the accelerometer only gravity
+(+1 g along world-up), so one still window gives the gyroscope bias and the world-up direction in
+the sensor frame, which is also the pelvis "up" axis (neutral = standing, contract section 1).
+Still samples elsewhere in the session (rests, lying, holds) show the accelerometer in other
+orientations; :class:`AccelerometerRefinement` fits its bias and scale from them (multi-position
+calibration, Skog & Haendel 2006) so that hip travel is not bent by a bias whose projection on the
+vertical changes as the pelvis turns.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.ndimage import uniform_filter1d
+
+from imu.errors import InputError
+from imu.pipeline.base import Algorithm
+
+
+def moving_std(x: NDArray[np.float64], window: int) -> NDArray[np.float64]:
+    """Centred moving standard deviation along axis 0 (O(N), vectorised)."""
+    window = max(int(window), 1)
+    m = uniform_filter1d(x, window, axis=0, mode="nearest")
+    m2 = uniform_filter1d(x * x, window, axis=0, mode="nearest")
+    return np.sqrt(np.maximum(m2 - m * m, 0.0))
+
+
+def still_mask(
+    acc_g: NDArray[np.float64],
+    gyr_dps: NDArray[np.float64],
+    sampling_rate_hz: float,
+    window_s: float = 0.4,
+    gyr_std_dps: float = 2.0,
+    acc_std_g: float = 0.02,
+) -> NDArray[np.bool_]:
+    """Samples whose surrounding window shows no movement (all axes below the thresholds).
+
+    Uses the moving standard deviation, so a constant gyroscope bias does not matter.
+    """
+    w = int(round(window_s * sampling_rate_hz))
+    g = moving_std(gyr_dps, w).max(axis=1)
+    a = moving_std(acc_g, w).max(axis=1)
+    return (g < gyr_std_dps) & (a < acc_std_g)
+
+
+def runs(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """(K, 2) start (inclusive) and end (exclusive) indices of the True runs of ``mask``."""
+    m = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]])
+    d = np.flatnonzero(np.diff(m.astype(np.int8)))
+    return d.reshape(-1, 2).astype(np.int64)
+
+
+class StandingCalibration(Algorithm):
+    """Gyroscope bias and world-up in the sensor frame from the opening quiet standing.
+
+    Parameters
+    ----------
+    min_still_s
+        Shortest usable standing (the contract promises >= 3 s).
+    max_start_s
+        The standing must begin within this time of the recording start.
+    window_s, gyr_std_dps, acc_std_g
+        Stillness detector: moving standard deviation below these thresholds on every axis.
+    acc_norm_tol_g
+        The mean specific force during standing must be 1 g within this tolerance.
+    """
+
+    def __init__(
+        self,
+        min_still_s: float = 3.0,
+        max_start_s: float = 5.0,
+        window_s: float = 0.4,
+        gyr_std_dps: float = 2.0,
+        acc_std_g: float = 0.02,
+        acc_norm_tol_g: float = 0.1,
+    ) -> None:
+        self.min_still_s = min_still_s
+        self.max_start_s = max_start_s
+        self.window_s = window_s
+        self.gyr_std_dps = gyr_std_dps
+        self.acc_std_g = acc_std_g
+        self.acc_norm_tol_g = acc_norm_tol_g
+
+    def calibrate(
+        self, acc_g: NDArray[np.float64], gyr_dps: NDArray[np.float64], sampling_rate_hz: float
+    ) -> Self:
+        acc = np.asarray(acc_g, dtype=float)
+        gyr = np.asarray(gyr_dps, dtype=float)
+        fs = float(sampling_rate_hz)
+        # Only the opening part of the recording matters; keep this O(opening).
+        n_head = min(len(acc), int((self.max_start_s + 120.0) * fs))
+        still = still_mask(
+            acc[:n_head], gyr[:n_head], fs, self.window_s, self.gyr_std_dps, self.acc_std_g
+        )
+        found = None
+        for a, b in runs(still):
+            if a > self.max_start_s * fs:
+                break
+            if (b - a) >= self.min_still_s * fs:
+                found = (int(a), int(b))
+                break
+        if found is None:
+            raise InputError(
+                f"no usable standing start: the session must open with >= {self.min_still_s:g} s "
+                f"of quiet standing (found none starting in the first {self.max_start_s:g} s)"
+            )
+        a, b = found
+        mean_acc = acc[a:b].mean(axis=0)
+        norm = float(np.linalg.norm(mean_acc))
+        if abs(norm - 1.0) > self.acc_norm_tol_g:
+            raise InputError(
+                f"no usable standing start: the still opening reads {norm:.2f} g, not 1 g"
+            )
+        self.still_start_s_ = a / fs
+        self.still_end_s_ = b / fs
+        self.still_slice_ = slice(a, b)
+        self.gyro_bias_dps_ = gyr[a:b].mean(axis=0)
+        self.up_sensor_ = mean_acc / norm
+        self.acc_norm_g_ = norm
+        return self
+
+
+class AccelerometerRefinement(Algorithm):
+    """Accelerometer bias and scale from still postures (multi-position calibration).
+
+    At rest the true specific force has norm 1 g. With the measurement model
+    ``f = (I + diag(s)) f_true + b`` and unit direction ``u`` of ``f``, to first order
+    ``|f| - 1 = u.b + sum_k s_k u_k^2``. Each still segment gives one such equation; a Gaussian
+    prior (``bias_sigma_g``, ``scale_sigma``) regularises the directions the postures do not
+    excite (MAP / ridge solution), so with a single posture nothing changes much.
+    Reference: Skog I, Haendel P (2006) Calibration of a MEMS inertial measurement unit,
+    XVII IMEKO World Congress.
+    """
+
+    def __init__(
+        self,
+        bias_sigma_g: float = 0.02,
+        scale_sigma: float = 0.01,
+        noise_sigma_g: float = 0.002,
+        min_segment_s: float = 0.5,
+    ) -> None:
+        self.bias_sigma_g = bias_sigma_g
+        self.scale_sigma = scale_sigma
+        self.noise_sigma_g = noise_sigma_g
+        self.min_segment_s = min_segment_s
+
+    def fit(
+        self, acc_g: NDArray[np.float64], still: NDArray[np.bool_], sampling_rate_hz: float
+    ) -> Self:
+        segs = runs(still)
+        segs = segs[(segs[:, 1] - segs[:, 0]) >= self.min_segment_s * sampling_rate_hz]
+        self.n_segments_ = len(segs)
+        self.bias_g_ = np.zeros(3)
+        self.scale_ = np.zeros(3)
+        if len(segs) == 0:
+            return self
+        csum = np.concatenate([np.zeros((1, 3)), np.cumsum(acc_g, axis=0)])
+        means = (csum[segs[:, 1]] - csum[segs[:, 0]]) / (segs[:, 1] - segs[:, 0])[:, None]
+        norms = np.linalg.norm(means, axis=1)
+        u = means / norms[:, None]
+        a = np.hstack([u, u**2]) / self.noise_sigma_g
+        y = (norms - 1.0) / self.noise_sigma_g
+        prior = np.r_[np.full(3, 1 / self.bias_sigma_g**2), np.full(3, 1 / self.scale_sigma**2)]
+        p = np.linalg.solve(a.T @ a + np.diag(prior), a.T @ y)
+        self.bias_g_ = p[:3]
+        self.scale_ = p[3:]
+        return self
+
+    def apply(self, acc_g: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Corrected specific force ``(f - b) / (1 + s)``."""
+        return (acc_g - self.bias_g_) / (1.0 + self.scale_)

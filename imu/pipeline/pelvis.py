@@ -1,0 +1,96 @@
+"""The anatomical pelvis frame from the data, whatever the sensor mounting (contract section 1).
+
+- "up": world-up seen by the sensor during the opening quiet standing (neutral posture);
+- medio-lateral ("left"): the dominant rotation axis of the movement in the sensor frame
+  (principal axis of the angular-rate vectors, orthogonalised against up); its sign is not
+  observable from the rate alone and is set by the caller from the exercise's known direction
+  (docs/algorithms.md);
+- forward = left x up, so (forward, left, up) is right-handed.
+
+World frame: z up, heading of the pelvis at neutral = x, so :func:`imu.frames.pelvis_angles_deg`
+of the world <- pelvis orientation gives the contract's angles directly.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial.transform import Rotation
+
+from imu.pipeline.base import Algorithm
+
+
+def _unit(v: NDArray[np.float64]) -> NDArray[np.float64]:
+    v = np.asarray(v, dtype=float)
+    return v / np.linalg.norm(v)
+
+
+def mounting_from_axes(
+    up_sensor: NDArray[np.float64], left_sensor: NDArray[np.float64]
+) -> Rotation:
+    """pelvis <- sensor rotation from the pelvis up and (approximately) left axes in sensor frame.
+
+    ``left`` is orthogonalised against ``up`` (Gram-Schmidt); forward = left x up.
+    """
+    up = _unit(up_sensor)
+    left = np.asarray(left_sensor, dtype=float)
+    left = _unit(left - np.dot(left, up) * up)
+    fwd = np.cross(left, up)
+    # Rows are the pelvis axes in sensor coordinates: v_pelvis = M v_sensor.
+    return Rotation.from_matrix(np.vstack([fwd, left, up]))
+
+
+def dominant_axis(
+    gyr_dps: NDArray[np.float64],
+    up_sensor: NDArray[np.float64],
+    weights: NDArray[np.float64] | None = None,
+) -> tuple[NDArray[np.float64], float]:
+    """Principal rotation axis perpendicular to ``up`` and its share of the in-plane energy.
+
+    The angular rate is projected on the plane normal to up (turning about the vertical, as
+    in walking, drops out); the leading eigenvector of its second-moment matrix is the axis.
+    The returned share (0.5..1) says how dominant it is. Sign is arbitrary.
+    """
+    up = _unit(up_sensor)
+    w = np.asarray(gyr_dps, dtype=float)
+    w = w - np.outer(w @ up, up)
+    if weights is not None:
+        m = (w * weights[:, None]).T @ w
+    else:
+        m = w.T @ w
+    vals, vecs = np.linalg.eigh(m)
+    axis = vecs[:, -1]
+    share = float(vals[-1] / max(vals[-1] + vals[-2], 1e-12))
+    return _unit(axis - np.dot(axis, up) * up), share
+
+
+class PelvisOrientation(Algorithm):
+    """World <- pelvis orientation per sample with the world heading = neutral heading.
+
+    ``estimate`` takes earth <- sensor orientations (e.g. :class:`VqfOrientation`), the
+    pelvis <- sensor mounting and the neutral (standing) samples. Results: ``orientation_``
+    (world <- pelvis) and ``angles_deg_`` (N, 3: rotation, obliquity, sagittal).
+    """
+
+    def __init__(self) -> None:
+        pass
+
+    def estimate(
+        self,
+        r_earth_sensor: Rotation,
+        mounting: Rotation,
+        neutral: slice,
+        sampling_rate_hz: float,
+    ) -> Self:
+        from imu.frames import pelvis_angles_deg
+
+        r_earth_pelvis = r_earth_sensor * mounting.inv()
+        # Heading of the pelvis forward axis during neutral standing (mean direction).
+        fwd = r_earth_pelvis[neutral].apply([1.0, 0.0, 0.0]).mean(axis=0)
+        yaw = float(np.arctan2(fwd[1], fwd[0]))
+        self.heading_rad_ = yaw
+        self.orientation_ = Rotation.from_euler("z", -yaw) * r_earth_pelvis
+        self.angles_deg_ = pelvis_angles_deg(self.orientation_)
+        return self

@@ -1,0 +1,699 @@
+"""Running analysis from one IMU on the hip or sacrum (docs/running.md).
+
+Stages (all vectorised over the whole recording):
+
+1. Standing calibration (:class:`imu.pipeline.calibration.StandingCalibration`): gyroscope bias
+   and "up" in the sensor frame from the opening quiet standing.
+2. Orientation: VQF (Laidig & Seel 2023), forward-only batch for speed, earth <- sensor.
+   Vertical specific force ``f_v`` = earth-z component of the specific force (without a
+   gyroscope: projection on the standing "up").
+3. Running bouts (:class:`imu.pipeline.activity.GaitBouts`): flight (~0 g) and stance peaks.
+4. Steps: one stance peak of ``f_v`` per step. Initial contact and toe-off: the loading and
+   unloading flanks of the vertical force pulse are extrapolated linearly to the flight baseline
+   from their crossings of 25 % and 50 % of the pulse height (a tangent to the flank, as in
+   force-plate event detection; for a sine-shaped pulse the bias is < 1 % of the contact time).
+   Published basis for taking contact events from the pelvis vertical acceleration: Auvinet et
+   al. 2002, Lee et al. 2010, Patoz et al. 2022 (sacral IMU, contact time RMSE ~20 ms).
+5. Pelvis frame: up from standing; the fore-aft line is the principal axis of the step-averaged
+   horizontal acceleration (stride-frequency parts, sway and alternating obliquity, cancel in the
+   average over consecutive steps), its sign from braking-then-propulsion during stance;
+   left = up x forward. :func:`imu.pipeline.pelvis.mounting_from_axes` builds the mounting.
+6. Stance side: the pelvis sways toward the stance leg, so during a left stance the lateral
+   acceleration points right; the parity of each alternating run of steps is fitted to that
+   pattern (one decision per run of steps, averaged over all its steps).
+7. Pelvis centre: the sensor offset (placement default or ``sensor_offset_m``) is removed with
+   the orientation, ``f_v(centre) = f_v - d2/dt2 (R r)_z / g``; steps are then re-detected.
+8. Vertical oscillation: double integration of ``(f_v - 1) g`` with zero-phase high-pass
+   filtering of velocity and position (drift removal), range from contact to next contact.
+9. Angles (gyroscope only): Baker (2001) rotation, obliquity, sagittal relative to standing;
+   pelvic drop per step = largest contralateral drop during stance (imu.frames.pelvic_drop_deg).
+
+References: Auvinet B et al. (2002) Reference data for normal subjects obtained with an
+accelerometric device. Gait Posture 16:124-134. Lee JB, Mellifont RB, Burkett BJ (2010) J Sci Med
+Sport 13:270-273. Patoz A et al. (2022) A single sacral-mounted inertial measurement unit to
+estimate peak vertical ground reaction force, contact time, and flight time in running. Sensors
+22:784. Laidig D, Seel T (2023) VQF. Information Fusion 91:187-204. Baker R (2001) Gait Posture
+13:1-6. Zijlstra W, Hof AL (2003) Assessment of spatio-temporal gait parameters from trunk
+accelerations during human walking. Gait Posture 18:1-10 (double integration with high-pass).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Self
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy.signal import butter, find_peaks, sosfiltfilt
+from scipy.spatial.transform import Rotation
+
+from imu.errors import InputError
+from imu.frames import DEFAULT_SENSOR_OFFSET_M, GRAVITY_M_S2, PLACEMENTS, pelvis_angles_deg
+from imu.pipeline.activity import GaitBouts, lowpass
+from imu.pipeline.base import Algorithm
+from imu.pipeline.calibration import StandingCalibration
+from imu.pipeline.pelvis import mounting_from_axes
+from imu.rawio import RawSession
+
+STEP_COLUMNS: Final = (
+    "step",
+    "side",
+    "contact_s",
+    "toe_off_s",
+    "gct_ms",
+    "vo_cm",
+    "pelvic_drop_deg",
+)
+MINUTE_COLUMNS: Final = (
+    "minute",
+    "start_s",
+    "n_steps",
+    "cadence_spm",
+    "gct_ms",
+    "gct_balance_left_pct",
+    "vo_cm",
+    "pelvic_drop_left_deg",
+    "pelvic_drop_right_deg",
+)
+TIMESERIES_COLUMNS: Final = ("t_s", "sagittal_deg", "obliquity_deg", "rotation_deg", "height_cm")
+TIMESERIES_RATE_HZ: Final = 25.0
+
+
+# --------------------------------------------------------------------------- shared metrics ---
+def stride_range(
+    t_s: NDArray[np.float64],
+    x: NDArray[np.float64],
+    bounds_s: NDArray[np.float64],
+    detrend: bool = False,
+) -> NDArray[np.float64]:
+    """Range of ``x`` within each interval between consecutive ``bounds_s`` (vectorised).
+
+    With ``detrend`` the straight line between the values at the bounds is removed first, so a
+    heading change while turning does not count as pelvic rotation.
+    """
+    b = np.asarray(bounds_s, dtype=float)
+    if b.size < 2:
+        return np.empty(0)
+    idx = np.clip(np.searchsorted(t_s, b), 0, t_s.size - 1)
+    y = np.asarray(x, dtype=float)
+    if detrend:
+        y = y - np.interp(t_s, t_s[idx], y[idx])
+    lo, hi = idx[0], idx[-1]
+    seg = y[lo : hi + 1]
+    starts = idx[:-1] - lo
+    ok = idx[1:] > idx[:-1]
+    mx = np.maximum.reduceat(seg, starts)
+    mn = np.minimum.reduceat(seg, starts)
+    # include the end sample of each interval (reduceat stops one before the next start)
+    mx = np.maximum(mx, seg[idx[1:] - lo])
+    mn = np.minimum(mn, seg[idx[1:] - lo])
+    return np.where(ok, mx - mn, np.nan)
+
+
+def run_summary(
+    steps: pd.DataFrame,
+    t_s: NDArray[np.float64] | None = None,
+    rotation_deg: NDArray[np.float64] | None = None,
+    sagittal_deg: NDArray[np.float64] | None = None,
+    max_step_s: float = 0.6,
+) -> dict[str, Any]:
+    """Run summary columns (contract section 3) from a steps table; rotation and tilt ranges per
+    stride (left contact to next left contact; strides longer than 2 x ``max_step_s``, i.e.
+    across a pause, are skipped). Shared by the simulator's truth and :class:`RunAnalysis`."""
+    nan = float("nan")
+    out: dict[str, Any] = {
+        "cadence_spm": nan,
+        "gct_ms": nan,
+        "gct_balance_left_pct": nan,
+        "vo_cm": nan,
+        "pelvic_drop_left_deg": nan,
+        "pelvic_drop_right_deg": nan,
+        "pelvic_rotation_deg": nan,
+        "pelvic_tilt_range_deg": nan,
+        "drop_drift_deg": nan,
+    }
+    if steps.empty:
+        return out
+    c = steps["contact_s"].to_numpy(dtype=float)
+    dur = np.diff(c)
+    ok = (dur > 0.15) & (dur < max_step_s)
+    if ok.any():
+        out["cadence_spm"] = 60.0 / float(np.mean(dur[ok]))
+    left = (steps["side"] == "L").to_numpy()
+    gct = steps["gct_ms"].to_numpy(dtype=float)
+    drop = steps["pelvic_drop_deg"].to_numpy(dtype=float)
+
+    def mean(x: NDArray[np.float64]) -> float:
+        x = x[np.isfinite(x)]
+        return float(np.mean(x)) if x.size else nan
+
+    gl, gr = mean(gct[left]), mean(gct[~left])
+    out["gct_ms"] = mean(gct)
+    out["gct_balance_left_pct"] = 100.0 * gl / (gl + gr) if np.isfinite(gl + gr) else nan
+    out["vo_cm"] = mean(steps["vo_cm"].to_numpy(dtype=float))
+    out["pelvic_drop_left_deg"] = mean(drop[left])
+    out["pelvic_drop_right_deg"] = mean(drop[~left])
+    if t_s is not None:
+        lc = c[left]
+        good = np.diff(lc) < 2 * max_step_s if lc.size > 1 else np.zeros(0, bool)
+        for key, sig, detrend in (
+            ("pelvic_rotation_deg", rotation_deg, True),
+            ("pelvic_tilt_range_deg", sagittal_deg, False),
+        ):
+            if sig is None or lc.size < 2 or not np.isfinite(sig).any():
+                continue
+            r = stride_range(t_s, sig, lc, detrend=detrend)
+            out[key] = mean(r[good])
+    t0, t1 = c[0], c[-1]
+    tenth = (t1 - t0) / 10.0
+    first, last = c <= t0 + tenth, c >= t1 - tenth
+    if first.any() and last.any():
+        out["drop_drift_deg"] = mean(drop[last]) - mean(drop[first])
+    return out
+
+
+# ------------------------------------------------------------------------------ events ---
+def _crossing(
+    f: NDArray[np.float64],
+    peaks: NDArray[np.int64],
+    level: NDArray[np.float64],
+    w: int,
+    backward: bool,
+) -> NDArray[np.float64]:
+    """Fractional sample index where ``f`` crosses ``level`` nearest to each peak (before it if
+    ``backward``, else after it); NaN when not found within ``w`` samples."""
+    n = f.size
+    offs = np.arange(0, w + 1)
+    idx = peaks[:, None] - offs[None, :] if backward else peaks[:, None] + offs[None, :]
+    valid = (idx >= 0) & (idx < n)
+    vals = f[np.clip(idx, 0, n - 1)]
+    below = (vals < level[:, None]) & valid
+    has = below.any(axis=1)
+    j = np.argmax(below, axis=1)  # first offset below the level
+    j = np.maximum(j, 1)
+    rows = np.arange(peaks.size)
+    i_below = idx[rows, j]
+    i_above = idx[rows, j - 1]
+    fb, fa = f[np.clip(i_below, 0, n - 1)], f[np.clip(i_above, 0, n - 1)]
+    frac = (level - fb) / np.where(fa != fb, fa - fb, 1.0)
+    pos = i_below + np.where(backward, frac, -frac)
+    return np.where(has, pos, np.nan)
+
+
+def contact_events(
+    fv_g: NDArray[np.float64],
+    peaks: NDArray[np.int64],
+    sampling_rate_hz: float,
+    levels: tuple[float, float] = (0.25, 0.5),
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Initial contact and toe-off (fractional sample indices) for stance peaks of ``fv_g``.
+
+    Each flank is extrapolated to the flight baseline from its crossings of ``levels`` of the
+    pulse height: ``t0 = t(l1) - l1 (t(l2) - t(l1)) / (l2 - l1)``.
+    """
+    w = int(round(0.35 * sampling_rate_hz))
+    n = fv_g.size
+    lo = np.clip(peaks - w, 0, n - 1)
+    hi = np.clip(peaks + w, 0, n - 1)
+    # baseline: the flight minimum on each side
+    cs_min_b = _window_min(fv_g, lo, peaks)
+    cs_min_a = _window_min(fv_g, peaks, hi)
+    out = []
+    for base, backward in ((cs_min_b, True), (cs_min_a, False)):
+        height = fv_g[peaks] - base
+        l1 = base + levels[0] * height
+        l2 = base + levels[1] * height
+        t1 = _crossing(fv_g, peaks, l1, w, backward)
+        t2 = _crossing(fv_g, peaks, l2, w, backward)
+        k = levels[0] / (levels[1] - levels[0])
+        out.append(t1 - k * (t2 - t1))
+    return out[0], out[1]
+
+
+def _window_min(
+    x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """min(x[a_k : b_k + 1]) per k (vectorised through a padded index matrix)."""
+    w = int(np.max(b - a)) + 1 if a.size else 1
+    idx = a[:, None] + np.arange(w)[None, :]
+    vals = np.where(idx <= b[:, None], x[np.clip(idx, 0, x.size - 1)], np.inf)
+    return vals.min(axis=1)
+
+
+# ---------------------------------------------------------------------------- analysis ---
+class RunAnalysis(Algorithm):
+    """Steps, contact time, vertical oscillation and pelvic motion of a run (module docstring).
+
+    Parameters
+    ----------
+    placement
+        ``left_hip`` | ``right_hip`` | ``sacrum``; None takes the recording's metadata
+        (default ``left_hip``). Gives the default sensor offset from the pelvis centre.
+    sensor_offset_m
+        Sensor position relative to the pelvis centre, pelvis frame (forward, left, up), metres.
+    lowpass_hz
+        Low-pass of the vertical specific force before event detection.
+    min_peak_g
+        Smallest stance peak of the vertical specific force counted as a running step.
+    highpass_hz
+        Drift removal of the double integration (vertical oscillation).
+    """
+
+    def __init__(
+        self,
+        placement: str | None = None,
+        sensor_offset_m: tuple[float, float, float] | None = None,
+        lowpass_hz: float = 15.0,
+        min_peak_g: float = 1.4,
+        highpass_hz: float = 0.5,
+        event_levels: tuple[float, float] = (0.25, 0.5),
+    ) -> None:
+        self.placement = placement
+        self.sensor_offset_m = sensor_offset_m
+        self.lowpass_hz = lowpass_hz
+        self.min_peak_g = min_peak_g
+        self.highpass_hz = highpass_hz
+        self.event_levels = event_levels
+
+    # -- main action ------------------------------------------------------------------------
+    def analyze(self, raw: RawSession, sampling_rate_hz: float | None = None) -> Self:
+        fs = float(sampling_rate_hz if sampling_rate_hz is not None else raw.sample_rate_hz)
+        placement = self.placement or raw.meta.get("placement") or "left_hip"
+        if placement not in PLACEMENTS:
+            raise InputError(f"unknown placement {placement!r} (expected {', '.join(PLACEMENTS)})")
+        offset = np.asarray(
+            self.sensor_offset_m
+            if self.sensor_offset_m is not None
+            else DEFAULT_SENSOR_OFFSET_M[placement],
+            dtype=float,
+        )
+        acc = np.asarray(raw.acc_g, dtype=float)
+        has_gyro = raw.gyr_dps is not None
+        gyr = np.asarray(raw.gyr_dps, dtype=float) if has_gyro else np.zeros_like(acc)
+        t = np.asarray(raw.t_s, dtype=float)
+        notes: list[str] = []
+
+        cal = StandingCalibration().calibrate(acc, gyr, fs)
+        up = cal.up_sensor_
+        self.calibration_ = cal
+        r_es: Rotation | None = None
+        if has_gyro:
+            r_es = _vqf_orientation(acc, gyr - cal.gyro_bias_dps_, fs)
+            z_row = _z_row(r_es)
+            fv_sensor = np.einsum("ij,ij->i", z_row, acc)
+        else:
+            fv_sensor = acc @ up
+            notes.append(
+                "no gyroscope: pelvis angles, drop and rotation not available; "
+                "vertical oscillation is that of the sensor, not the pelvis centre"
+            )
+        fv_lp = lowpass(fv_sensor, self.lowpass_hz, fs)
+        bouts = GaitBouts(lowpass_hz=fs).detect(fv_lp, fs)  # fv_lp is low-passed already
+        self.bouts_ = bouts
+        peaks = self._peaks(fv_lp, bouts.running_, fs)
+
+        self.mounting_ = None
+        fv = fv_lp
+        if peaks.size >= 8:
+            ic, to = contact_events(fv_lp, peaks, fs, self.event_levels)
+            fwd = _forward_axis(acc, up, ic, to, fs)
+            left = np.cross(up, fwd)
+            mounting = mounting_from_axes(up, left)
+            self.mounting_ = mounting
+            if r_es is not None:
+                r_sensor = mounting.inv().apply(offset)
+                rz = z_row @ r_sensor
+                dt = 1.0 / fs
+                rz_acc = np.gradient(np.gradient(rz, dt), dt)
+                fv = lowpass(fv_sensor - rz_acc / GRAVITY_M_S2, self.lowpass_hz, fs)
+                peaks = self._peaks(fv, bouts.running_, fs)
+
+        n = t.size
+        height_m = _double_integrate(fv, fs, self.highpass_hz)
+        angles = np.full((n, 3), np.nan)
+        if r_es is not None and self.mounting_ is not None:
+            m_inv = self.mounting_.inv()
+            still = cal.still_slice_
+            f_st = (r_es[still] * m_inv).apply([1.0, 0.0, 0.0]).mean(axis=0)
+            yaw = float(np.arctan2(f_st[1], f_st[0]))
+            q_wp = _quat_mul(
+                _quat_mul(Rotation.from_euler("z", -yaw).as_quat(), r_es.as_quat()),
+                m_inv.as_quat(),
+            )
+            angles = pelvis_angles_deg(Rotation.from_quat(q_wp))
+            del q_wp
+            angles[:, 0] = np.degrees(np.unwrap(np.radians(angles[:, 0])))
+        del r_es
+
+        if peaks.size < 8:
+            notes.insert(0, "no running found: no steps with a flight phase")
+            self._empty(t, angles, height_m, notes, fs)
+            return self
+
+        ic, to = contact_events(fv, peaks, fs, self.event_levels)
+        good = np.isfinite(ic) & np.isfinite(to) & (to > ic)
+        peaks, ic, to = peaks[good], ic[good], to[good]
+        side = _stance_sides(acc, gyr, has_gyro, cal, self.mounting_, ic, fs, t.size)
+        steps = self._steps(t, fs, ic, to, side, angles[:, 1], height_m)
+        self.steps_ = steps
+        summary = run_summary(steps, t, angles[:, 0], angles[:, 2])
+        summary.update(self._extras(steps, acc, fs, notes))
+        self.summary_ = summary
+        self.minutes_ = _minutes(steps)
+        self.timeseries_ = _timeseries(t, angles, height_m, fs)
+        return self
+
+    # -- pieces -----------------------------------------------------------------------------
+    def _peaks(
+        self, fv: NDArray[np.float64], running: NDArray[np.bool_], fs: float
+    ) -> NDArray[np.int64]:
+        p, _ = find_peaks(
+            fv, height=self.min_peak_g, distance=max(int(0.2 * fs), 1), prominence=0.8
+        )
+        return p[running[p]].astype(np.int64)
+
+    def _steps(
+        self,
+        t: NDArray[np.float64],
+        fs: float,
+        ic: NDArray[np.float64],
+        to: NDArray[np.float64],
+        side: NDArray[np.str_],
+        obliquity: NDArray[np.float64],
+        height_m: NDArray[np.float64],
+    ) -> pd.DataFrame:
+        n = t.size
+        t_ic = np.interp(ic, np.arange(n), t)
+        t_to = np.interp(to, np.arange(n), t)
+        i_ic = np.clip(np.ceil(ic).astype(np.int64), 0, n - 1)
+        i_to = np.clip(np.floor(to).astype(np.int64), 0, n - 1)
+        i_to = np.maximum(i_to, i_ic)
+        # next contact (end of the step); the last step and steps before a pause end at +1 step
+        step_len = np.median(np.diff(i_ic)) if i_ic.size > 1 else int(0.33 * fs)
+        nxt = np.append(i_ic[1:], i_ic[-1] + step_len)
+        nxt = np.where(nxt - i_ic > 1.8 * step_len, i_ic + int(step_len), nxt)
+        nxt = np.clip(nxt, 0, n - 1).astype(np.int64)
+        vo_cm = 100.0 * _segment_range(height_m, i_ic, nxt)
+        drop = np.full(ic.size, np.nan)
+        if np.isfinite(obliquity).any():
+            dl = _segment_max(obliquity, i_ic, i_to)
+            dr = _segment_max(-obliquity, i_ic, i_to)
+            drop = np.where(side == "L", dl, dr)
+        steps = pd.DataFrame(
+            {
+                "step": np.arange(1, ic.size + 1, dtype=np.int64),
+                "side": pd.array(side, dtype="str"),
+                "contact_s": t_ic,
+                "toe_off_s": t_to,
+                "gct_ms": (t_to - t_ic) * 1000.0,
+                "vo_cm": vo_cm,
+                "pelvic_drop_deg": drop,
+                "flight_ms": (np.append(t_ic[1:], np.nan) - t_to) * 1000.0,
+                "step_s": np.append(np.diff(t_ic), np.nan),
+            }
+        )
+        gap = steps["step_s"] > 0.6
+        steps.loc[gap, ["flight_ms", "step_s"]] = np.nan
+        return steps
+
+    def _extras(
+        self, steps: pd.DataFrame, acc: NDArray[np.float64], fs: float, notes: list[str]
+    ) -> dict[str, Any]:
+        c = steps["contact_s"].to_numpy()
+        running_time = float(np.nansum(steps["step_s"]))
+        out: dict[str, Any] = {
+            "n_steps": int(len(steps)),
+            "running_time_s": running_time,
+            "first_contact_s": float(c[0]),
+            "flight_ms": float(np.nanmean(steps["flight_ms"])),
+        }
+        if self.mounting_ is not None:
+            fwd_sensor = self.mounting_.inv().apply([1.0, 0.0, 0.0])
+            a_fwd = lowpass(acc @ fwd_sensor, self.lowpass_hz, fs)
+            i_ic = np.clip(np.round(c * fs).astype(np.int64), 0, acc.shape[0] - 1)
+            i_to = np.clip(
+                np.round(steps["toe_off_s"].to_numpy() * fs).astype(np.int64), 0, acc.shape[0] - 1
+            )
+            base = _segment_mean(a_fwd, i_ic, np.maximum(i_to, i_ic))
+            mins = _segment_min(a_fwd, i_ic, np.maximum(i_to, i_ic))
+            out["braking_peak_g"] = float(np.nanmean(base - mins))
+        notes.append(f"{len(steps)} running steps in {running_time:.0f} s")
+        out["note"] = "; ".join(notes)
+        return out
+
+    def _empty(
+        self,
+        t: NDArray[np.float64],
+        angles: NDArray[np.float64],
+        height_m: NDArray[np.float64],
+        notes: list[str],
+        fs: float,
+    ) -> None:
+        self.steps_ = pd.DataFrame({c: pd.Series(dtype=_STEP_DTYPES[c]) for c in STEP_COLUMNS})
+        summary = run_summary(self.steps_)
+        summary.update(
+            {
+                "n_steps": 0,
+                "running_time_s": 0.0,
+                "braking_peak_g": float("nan"),
+                "note": "; ".join(notes),
+            }
+        )
+        self.summary_ = summary
+        self.minutes_ = pd.DataFrame({c: pd.Series(dtype=float) for c in MINUTE_COLUMNS})
+        self.timeseries_ = _timeseries(t, angles, height_m, fs)
+
+
+_STEP_DTYPES: Final = {
+    "step": "int64",
+    "side": "str",
+    "contact_s": "float64",
+    "toe_off_s": "float64",
+    "gct_ms": "float64",
+    "vo_cm": "float64",
+    "pelvic_drop_deg": "float64",
+}
+
+
+# ----------------------------------------------------------------------------- helpers ---
+def _vqf_orientation(
+    acc_g: NDArray[np.float64], gyr_dps: NDArray[np.float64], fs: float
+) -> Rotation:
+    """Earth <- sensor with BasicVQF (forward batch; the gyroscope bias was removed with the
+    standing calibration; full VQF is ~2x and offline VQF ~5x slower for the same result here)."""
+    from vqf import BasicVQF
+
+    from imu.frames import quat_wxyz_to_rotation
+
+    v = BasicVQF(1.0 / fs)
+    out = v.updateBatch(
+        np.ascontiguousarray(np.radians(gyr_dps)), np.ascontiguousarray(acc_g * GRAVITY_M_S2)
+    )
+    return quat_wxyz_to_rotation(out["quat6D"])
+
+
+def _z_row(r: Rotation) -> NDArray[np.float64]:
+    """Bottom row of the rotation matrices (earth-z seen in the sensor frame), (N, 3)."""
+    x, y, z, w = r.as_quat().T
+    return np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=1)
+
+
+def _quat_mul(q1: NDArray[np.float64], q2: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Hamilton product of scalar-last quaternions with broadcasting (scipy's Rotation product
+    of N rotations with one is much slower than this)."""
+    x1, y1, z1, w1 = np.moveaxis(np.asarray(q1, dtype=float), -1, 0)
+    x2, y2, z2, w2 = np.moveaxis(np.asarray(q2, dtype=float), -1, 0)
+    return np.stack(
+        [
+            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
+            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
+        ],
+        axis=-1,
+    )
+
+
+def _phase_matrix(ic: NDArray[np.float64], n: int, bins: int = 40) -> NDArray[np.int64]:
+    """Sample indices at ``bins`` equally spaced phases of each step (contact to next contact);
+    only steps followed by a step within 0.6 s x rate... (caller filters)."""
+    a, b = ic[:-1], ic[1:]
+    ph = np.arange(bins) / bins
+    return np.clip(np.round(a[:, None] + (b - a)[:, None] * ph[None, :]).astype(np.int64), 0, n - 1)
+
+
+def _forward_axis(
+    acc: NDArray[np.float64],
+    up: NDArray[np.float64],
+    ic: NDArray[np.float64],
+    to: NDArray[np.float64],
+    fs: float,
+) -> NDArray[np.float64]:
+    """Pelvis forward axis in the sensor frame from the step-averaged horizontal acceleration.
+
+    The fore-aft line is the principal axis of the average step pattern in the plane normal to
+    up; the sign makes the first part of stance braking (Cavanagh & Lafortune 1980).
+    """
+    e1 = np.cross(up, [1.0, 0.0, 0.0])
+    if np.linalg.norm(e1) < 0.3:
+        e1 = np.cross(up, [0.0, 1.0, 0.0])
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(up, e1)
+    h = np.stack([acc @ e1, acc @ e2], axis=1)
+    ok = np.isfinite(ic) & np.isfinite(to)
+    ic, to = ic[ok], to[ok]
+    d = np.diff(ic)
+    keep = (d > 0.15 * fs) & (d < 0.6 * fs)
+    duty = float(np.clip(np.median(((to - ic)[:-1] / np.where(d > 0, d, 1.0))[keep]), 0.2, 0.95))
+    idx = _phase_matrix(ic, acc.shape[0])[keep]
+    pattern = h[idx].mean(axis=0)  # (bins, 2)
+    pattern -= pattern.mean(axis=0)
+    _, vecs = np.linalg.eigh(pattern.T @ pattern)
+    axis = vecs[:, -1]
+    a_f = pattern @ axis
+    # braking then propulsion: correlate with -sin(2 pi tau / contact time) during stance.
+    u = np.arange(pattern.shape[0]) / pattern.shape[0]
+    template = np.where(u < duty, -np.sin(2.0 * np.pi * u / duty), 0.0)
+    if a_f @ template < 0:
+        axis = -axis
+    fwd = axis[0] * e1 + axis[1] * e2
+    return fwd / np.linalg.norm(fwd)
+
+
+def _stance_sides(
+    acc: NDArray[np.float64],
+    gyr: NDArray[np.float64],
+    has_gyro: bool,
+    cal: StandingCalibration,
+    mounting: Rotation | None,
+    ic: NDArray[np.float64],
+    fs: float,
+    n: int,
+) -> NDArray[np.str_]:
+    """Stance side per step: alternating within runs of consecutive steps, parity from the
+    lateral sway (left stance -> the lateral acceleration points right at mid-step)."""
+    side = np.full(ic.size, "L", dtype=object)
+    if mounting is None or ic.size < 2:
+        return side.astype(str)
+    left_sensor = mounting.inv().apply([0.0, 1.0, 0.0])
+    a_lat = acc @ left_sensor
+    a_lat = a_lat - lowpass(a_lat, 0.3, fs)
+    bins = 20
+    d = np.diff(ic)
+    idx = _phase_matrix(ic, n, bins)
+    w = np.sin(np.pi * (np.arange(bins) + 0.5) / bins)
+    s = a_lat[idx] @ w  # < 0 for a left stance
+    s = np.append(s, 0.0)
+    brk = np.concatenate([[True], (d > 0.6 * fs) | (d < 0.15 * fs)])
+    group = np.cumsum(brk) - 1
+    pos = np.arange(ic.size) - np.flatnonzero(brk)[group]
+    alt = np.where(pos % 2 == 0, 1.0, -1.0)
+    score = np.bincount(group, weights=alt * s)
+    even_left = score[group] < 0
+    is_left = np.where(pos % 2 == 0, even_left, ~even_left)
+    return np.where(is_left, "L", "R").astype(str)
+
+
+def _double_integrate(fv_g: NDArray[np.float64], fs: float, hp_hz: float) -> NDArray[np.float64]:
+    """Vertical displacement (m) from vertical specific force: integrate twice with zero-phase
+    high-pass after each integration (drift removal, Zijlstra & Hof 2003)."""
+    sos = butter(2, hp_hz, btype="highpass", fs=fs, output="sos")
+    a = (fv_g - np.mean(fv_g)) * GRAVITY_M_S2
+    v = sosfiltfilt(sos, np.cumsum(a) / fs)
+    return sosfiltfilt(sos, np.cumsum(v) / fs)
+
+
+def _segment_reduce(
+    ufunc: np.ufunc, x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """ufunc.reduce over x[a_k : b_k + 1] per k (a_k <= b_k, non-decreasing a)."""
+    idx = np.empty(2 * a.size, dtype=np.int64)
+    idx[0::2] = a
+    idx[1::2] = b + 1
+    ok = idx[1:] >= idx[:-1]
+    if not ok.all():  # overlapping segments: fall back to a padded matrix
+        w = int(np.max(b - a)) + 1
+        m = a[:, None] + np.arange(w)[None, :]
+        fill = -np.inf if ufunc is np.maximum else np.inf
+        vals = np.where(m <= b[:, None], x[np.clip(m, 0, x.size - 1)], fill)
+        return ufunc.reduce(vals, axis=1)
+    xp = np.append(x, x[-1])
+    return ufunc.reduceat(xp, np.minimum(idx, x.size))[0::2]
+
+
+def _segment_max(
+    x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    return _segment_reduce(np.maximum, x, a, b)
+
+
+def _segment_min(
+    x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    return _segment_reduce(np.minimum, x, a, b)
+
+
+def _segment_range(
+    x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    return _segment_max(x, a, b) - _segment_min(x, a, b)
+
+
+def _segment_mean(
+    x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    cs = np.concatenate([[0.0], np.cumsum(x)])
+    return (cs[b + 1] - cs[a]) / (b + 1 - a)
+
+
+def _minutes(steps: pd.DataFrame) -> pd.DataFrame:
+    """Per-minute table over the running time (minute 1 starts at the first contact)."""
+    if steps.empty:
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in MINUTE_COLUMNS})
+    c = steps["contact_s"].to_numpy(dtype=float)
+    c0 = float(c[0])
+    minute = ((c - c0) // 60.0).astype(np.int64)
+    nm = int(minute[-1]) + 1
+    left = (steps["side"] == "L").to_numpy()
+
+    def mean(x: NDArray[np.float64], sel: NDArray[np.bool_] | None = None) -> NDArray[np.float64]:
+        ok = np.isfinite(x) if sel is None else np.isfinite(x) & sel
+        n = np.bincount(minute[ok], minlength=nm)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.bincount(minute[ok], weights=x[ok], minlength=nm) / n
+
+    step_s = steps["step_s"].to_numpy(dtype=float) if "step_s" in steps else np.full(c.size, np.nan)
+    gct = steps["gct_ms"].to_numpy(dtype=float)
+    drop = steps["pelvic_drop_deg"].to_numpy(dtype=float)
+    gl, gr = mean(gct, left), mean(gct, ~left)
+    out = pd.DataFrame(
+        {
+            "minute": np.arange(1, nm + 1),
+            "start_s": c0 + 60.0 * np.arange(nm),
+            "n_steps": np.bincount(minute, minlength=nm),
+            "cadence_spm": 60.0 / mean(step_s),
+            "gct_ms": mean(gct),
+            "gct_balance_left_pct": 100.0 * gl / (gl + gr),
+            "vo_cm": mean(steps["vo_cm"].to_numpy(dtype=float)),
+            "pelvic_drop_left_deg": mean(drop, left),
+            "pelvic_drop_right_deg": mean(drop, ~left),
+        }
+    )
+    return out[out["n_steps"] > 0].reset_index(drop=True)
+
+
+def _timeseries(
+    t: NDArray[np.float64], angles: NDArray[np.float64], height_m: NDArray[np.float64], fs: float
+) -> pd.DataFrame:
+    """25 Hz pelvis angles and centre height (the signals are already low-passed)."""
+    ts = np.arange(t[0], t[-1], 1.0 / TIMESERIES_RATE_HZ)
+    i = np.clip(np.round((ts - t[0]) * fs).astype(np.int64), 0, t.size - 1)
+    return pd.DataFrame(
+        {
+            "t_s": t[i],
+            "sagittal_deg": angles[i, 2],
+            "obliquity_deg": angles[i, 1],
+            "rotation_deg": angles[i, 0],
+            "height_cm": height_m[i] * 100.0,
+        }
+    )

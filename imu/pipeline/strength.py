@@ -1,0 +1,392 @@
+"""Strength-session analysis: sets, reps, tempo, lockout angle, hip travel and tilt.
+
+Stages (docs/algorithms.md): uniform time grid -> block-mean decimation to ~50 Hz (anti-alias
+and speed; results do not depend on the input rate) -> standing calibration (gyro bias, up)
+-> accelerometer bias/scale from still postures -> VQF orientation -> pelvis frame (up from
+standing, medio-lateral axis = dominant rotation axis, sign from the exercise's known direction)
+-> sagittal angle and angular speed -> set/rep/phase segmentation -> per-rep lockout angle,
+anchored hip travel, tilt and tilt class.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Self
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy.spatial.transform import Rotation
+
+from imu.errors import InputError
+from imu.frames import (
+    DEFAULT_SENSOR_OFFSET_M,
+    EXERCISES,
+    PLACEMENTS,
+    REST_AT_BOTTOM,
+    tilt_class,
+)
+from imu.pipeline.base import Algorithm
+from imu.pipeline.calibration import AccelerometerRefinement, StandingCalibration, still_mask
+from imu.pipeline.orientation import VqfOrientation
+from imu.pipeline.pelvis import PelvisOrientation, dominant_axis, mounting_from_axes
+from imu.pipeline.segmentation import REP_COLUMNS, RepSegmentation
+from imu.pipeline.travel import HipTravel, centre_vertical_acc_m_s2, session_height_m
+
+SUPINE_EXERCISES: Final = frozenset({"glute_bridge", "single_leg_bridge", "hip_thrust"})
+"""Lying on the back (or shoulders on a bench): the pelvis is turned posteriorly, about +90 deg."""
+PRONE_EXERCISES: Final = frozenset({"quadruped_hip_extension"})
+"""Trunk horizontal, face down: about -90 deg."""
+BRIDGES: Final = frozenset({"glute_bridge", "single_leg_bridge"})
+
+TIMESERIES_RATE_HZ: Final = 25.0
+
+
+def expected_lockout_deg(exercise: str, rise_m: NDArray[np.float64], trunk_m: float) -> Any:
+    """Contract's expected lockout angle: body-line reference for the tilt (section 3)."""
+    if exercise in BRIDGES:
+        beta = np.degrees(np.arcsin(np.clip(rise_m / trunk_m, -1.0, 1.0)))
+        return 90.0 + beta
+    if exercise == "hip_thrust":
+        return np.full(np.shape(rise_m), 90.0)
+    if exercise in PRONE_EXERCISES:
+        return np.full(np.shape(rise_m), -90.0)
+    return np.zeros(np.shape(rise_m))
+
+
+def block_mean(x: NDArray[np.float64], k: int) -> NDArray[np.float64]:
+    """Mean over consecutive blocks of ``k`` samples (drops the incomplete last block)."""
+    if k == 1:
+        return np.asarray(x, dtype=float)
+    n = (len(x) // k) * k
+    return x[:n].reshape(n // k, k, *x.shape[1:]).mean(axis=1)
+
+
+def classify_posture(sagittal_deg: NDArray[np.float64]) -> str:
+    """'supine' (> +50 deg), 'prone' (< -50 deg) or 'upright' from the median sagittal angle."""
+    med = float(np.median(sagittal_deg))
+    if med > 50.0:
+        return "supine"
+    if med < -50.0:
+        return "prone"
+    return "upright"
+
+
+def rest_excursion_deg(
+    r_world_pelvis: Rotation,
+    still: NDArray[np.bool_],
+    block: NDArray[np.bool_],
+    sampling_rate_hz: float,
+    min_block_s: float = 3.0,
+) -> NDArray[np.float64]:
+    """Signed rotation (deg) of the pelvis away from its rest posture within lying blocks.
+
+    The rest posture of a block is the mean orientation of its first still run (a set starts
+    at rest). The rotation from it (rotation vector) is projected on its principal direction
+    within the block, signed so that the excursions are positive. Lying exercises turn the
+    pelvis about any axis (a single-leg bridge or a quadruped hip extension rolls as much as
+    it tilts), so this 3-D measure is the rep signal there. Outside blocks the result is 0.
+    """
+    from imu.pipeline.calibration import runs
+
+    x = np.zeros(len(block))
+    min_still = max(1, int(0.3 * sampling_rate_hz))
+    for a, b in runs(block):
+        if b - a < min_block_s * sampling_rate_hz:
+            continue
+        st = runs(still[a:b])
+        st = st[(st[:, 1] - st[:, 0]) >= min_still]
+        i0, i1 = (a + st[0, 0], a + st[0, 1]) if len(st) else (a, a + 1)
+        ref = r_world_pelvis[int(i0) : int(i1)].mean()
+        rv = np.degrees((ref.inv() * r_world_pelvis[a:b]).as_rotvec())
+        _, vecs = np.linalg.eigh(rv.T @ rv)
+        proj = rv @ vecs[:, -1]
+        x[a:b] = proj if proj.mean() >= 0 else -proj
+    return x
+
+
+class StrengthAnalysis(Algorithm):
+    """Full strength pipeline on a raw session.
+
+    Parameters
+    ----------
+    exercise
+        A contract exercise name; None uses the metadata, else classifies each set (best effort).
+    trunk_length_m
+        Shoulder-joint-to-hip-joint length for the bridge body-line angle; None uses the
+        metadata or 0.50.
+    sensor_offset_m
+        Sensor position from the pelvis centre (pelvis frame, m); None uses the placement default.
+    placement
+        ``left_hip``/``right_hip``/``sacrum``; None uses the metadata or ``left_hip``.
+    internal_rate_hz
+        Processing rate after block-mean decimation.
+    """
+
+    def __init__(
+        self,
+        exercise: str | None = None,
+        trunk_length_m: float | None = 0.50,
+        sensor_offset_m: tuple[float, float, float] | None = None,
+        placement: str | None = None,
+        internal_rate_hz: float = 50.0,
+        calibration: StandingCalibration | None = None,
+        segmentation: RepSegmentation | None = None,
+        travel: HipTravel | None = None,
+    ) -> None:
+        self.exercise = exercise
+        self.trunk_length_m = trunk_length_m
+        self.sensor_offset_m = sensor_offset_m
+        self.placement = placement
+        self.internal_rate_hz = internal_rate_hz
+        self.calibration = calibration
+        self.segmentation = segmentation
+        self.travel = travel
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _options(self, meta: dict[str, Any]) -> tuple[str | None, str, NDArray[np.float64], float]:
+        exercise = self.exercise if self.exercise is not None else meta.get("exercise")
+        if exercise is not None and exercise not in EXERCISES:
+            raise InputError(
+                f"unknown exercise {exercise!r}; expected one of {', '.join(EXERCISES)}"
+            )
+        placement = self.placement or meta.get("placement") or "left_hip"
+        if placement not in PLACEMENTS:
+            raise InputError(f"unknown placement {placement!r}; expected one of {PLACEMENTS}")
+        offset = np.asarray(
+            self.sensor_offset_m
+            if self.sensor_offset_m is not None
+            else DEFAULT_SENSOR_OFFSET_M[placement],
+            dtype=float,
+        )
+        trunk = self.trunk_length_m
+        if trunk is None:
+            trunk = float(meta.get("trunk_length_m") or 0.50)
+        if not np.isfinite(trunk) or trunk <= 0:
+            raise InputError(f"trunk length must be a positive number of metres, got {trunk}")
+        return exercise, placement, offset, float(trunk)
+
+    @staticmethod
+    def _uniform(
+        t_s: NDArray[np.float64], x: NDArray[np.float64], fs: float
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Samples on a uniform grid (linear interpolation only if there are gaps)."""
+        n_uniform = int(round((t_s[-1] - t_s[0]) * fs)) + 1
+        if n_uniform == t_s.size:
+            return t_s[0] + np.arange(t_s.size) / fs, x
+        t = t_s[0] + np.arange(n_uniform) / fs
+        out = np.empty((n_uniform, x.shape[1]))
+        for j in range(x.shape[1]):
+            out[:, j] = np.interp(t, t_s, x[:, j])
+        return t, out
+
+    def _pelvis(
+        self,
+        r_es: Rotation,
+        up: NDArray[np.float64],
+        left: NDArray[np.float64],
+        neutral: slice,
+        fs: float,
+    ) -> tuple[Rotation, PelvisOrientation]:
+        mounting = mounting_from_axes(up, left)
+        return mounting, PelvisOrientation().estimate(r_es, mounting, neutral, fs)
+
+    # -- main -------------------------------------------------------------------------------
+    def analyze(self, raw: Any, sampling_rate_hz: float) -> Self:
+        meta = dict(getattr(raw, "meta", {}) or {})
+        exercise, placement, offset, trunk = self._options(meta)
+        if raw.gyr_dps is None:
+            raise InputError("strength analysis needs the gyroscope columns gyr_x/y/z_dps")
+        fs_in = float(sampling_rate_hz)
+        t_raw = np.asarray(raw.t_s, dtype=float)
+        if t_raw.size < 2 * fs_in:
+            raise InputError("no usable standing start: the recording is shorter than 2 s")
+        k = max(1, int(round(fs_in / self.internal_rate_hz)))
+        fs = fs_in / k
+        _, acc_u = self._uniform(t_raw, np.asarray(raw.acc_g, dtype=float), fs_in)
+        _, gyr_u = self._uniform(t_raw, np.asarray(raw.gyr_dps, dtype=float), fs_in)
+        acc = block_mean(acc_u, k)
+        gyr = block_mean(gyr_u, k)
+        del acc_u, gyr_u
+        t0 = float(t_raw[0]) + 0.5 * (k - 1) / fs_in
+        n = acc.shape[0]
+
+        cal = (self.calibration or StandingCalibration()).clone().calibrate(acc, gyr, fs)
+        gyr = gyr - cal.gyro_bias_dps_
+        still = still_mask(acc, gyr, fs)
+        refine = AccelerometerRefinement().fit(acc, still, fs)
+        acc = refine.apply(acc)
+        up = acc[cal.still_slice_].mean(axis=0)
+        up /= np.linalg.norm(up)
+
+        r_es = VqfOrientation().estimate(acc, gyr, fs).orientation_
+        speed = np.linalg.norm(gyr, axis=1)
+        left, share = dominant_axis(gyr, up)
+        mounting, po = self._pelvis(r_es, up, left, cal.still_slice_, fs)
+        theta = po.angles_deg_[:, 2]
+
+        # Sign of the medio-lateral axis from the exercise's known direction (docs).
+        posture = (
+            classify_posture(theta[np.abs(theta) > 50.0])
+            if np.mean(np.abs(theta) > 50.0) > 0.05
+            else "upright"
+        )
+        if exercise is not None:
+            expected_sign = 1.0 if exercise in SUPINE_EXERCISES else -1.0
+        else:
+            expected_sign = 1.0 if posture in ("supine", "prone") else -1.0
+        q_lo, q_hi = np.percentile(theta, [1.0, 99.0])
+        dominant_sign = 1.0 if abs(q_hi) >= abs(q_lo) else -1.0
+        if dominant_sign != expected_sign:
+            left = -left
+            mounting, po = self._pelvis(r_es, up, left, cal.still_slice_, fs)
+            theta = po.angles_deg_[:, 2]
+
+        lying = np.abs(theta) > 50.0
+        posture = classify_posture(theta[lying]) if lying.mean() > 0.05 else "upright"
+        # Rep structure and the excursion signal whose peaks are the reps' extremes.
+        if exercise is not None:
+            rest_at_bottom = exercise in REST_AT_BOTTOM
+            ex_posture = (
+                "supine"
+                if exercise in SUPINE_EXERCISES
+                else "prone"
+                if exercise in PRONE_EXERCISES
+                else "upright"
+            )
+        else:
+            rest_at_bottom = posture in ("supine", "prone")
+            ex_posture = posture
+        if ex_posture == "supine":
+            x = rest_excursion_deg(po.orientation_, still, theta > 30.0, fs)
+        elif ex_posture == "prone":
+            x = rest_excursion_deg(po.orientation_, still, theta < -45.0, fs)
+        else:
+            x = theta if rest_at_bottom else -theta
+        acc_z = centre_vertical_acc_m_s2(acc, r_es, po.orientation_, offset, fs)
+        seg = (
+            (self.segmentation or RepSegmentation())
+            .clone()
+            .segment(x, speed, fs, rest_at_bottom, t0_s=t0, acc_z_m_s2=acc_z)
+        )
+        reps = seg.reps_.copy()
+        sets = seg.sets_.copy()
+
+        trav = (
+            (self.travel or HipTravel())
+            .clone()
+            .estimate(
+                acc_z,
+                reps["start_s"].to_numpy(),
+                reps["end_s"].to_numpy(),
+                fs,
+                lockout_s=reps["lockout_s"].to_numpy(),
+                t0_s=t0,
+            )
+        )
+        t_int = t0 + np.arange(n) / fs
+        reps["pelvis_angle_deg"] = np.interp(reps["lockout_s"].to_numpy(), t_int, theta)
+        reps["hip_travel_cm"] = trav.travel_m_ * 100.0
+        reps["hip_rise_cm"] = trav.rise_m_ * 100.0
+        set_ex = self._set_exercises(exercise, reps, sets, theta, t_int)
+        sets["exercise"] = set_ex
+        ex_of_rep = sets.set_index("set")["exercise"]
+        reps["exercise"] = reps["set"].map(ex_of_rep).astype(object) if len(reps) else []
+        tilt = np.full(len(reps), np.nan)
+        for name in pd.unique(reps["exercise"]) if len(reps) else []:
+            m = (reps["exercise"] == name).to_numpy()
+            expected = expected_lockout_deg(str(name), trav.rise_m_[m], trunk)
+            tilt[m] = reps["pelvis_angle_deg"].to_numpy()[m] - expected
+        reps["tilt_deg"] = tilt
+        reps["tilt_class"] = tilt_class(tilt)
+        reps["peak_speed_dps"] = [
+            float(speed[max(0, int((s - t0) * fs)) : int((e - t0) * fs) + 1].max(initial=0.0))
+            for s, e in zip(reps["start_s"], reps["end_s"], strict=True)
+        ]
+        cols = [
+            *REP_COLUMNS,
+            "pelvis_angle_deg",
+            "hip_travel_cm",
+            "tilt_deg",
+            "tilt_class",
+            "exercise",
+            "peak_speed_dps",
+            "hip_rise_cm",
+        ]
+        self.reps_ = reps[cols].reset_index(drop=True)
+        self.sets_ = sets[["set", "exercise", "start_s", "end_s", "reps"]]
+
+        # 25 Hz time series of the pelvis angles and centre height.
+        height = session_height_m(acc_z, still, fs)
+        t_out = np.arange(t0, t_int[-1] + 1e-9, 1.0 / TIMESERIES_RATE_HZ)
+        ang = po.angles_deg_
+        self.timeseries_ = pd.DataFrame(
+            {
+                "t_s": t_out,
+                "sagittal_deg": np.interp(t_out, t_int, ang[:, 2]),
+                "obliquity_deg": np.interp(t_out, t_int, ang[:, 1]),
+                "rotation_deg": np.interp(t_out, t_int, ang[:, 0]),
+                "height_cm": np.interp(t_out, t_int, height) * 100.0,
+            }
+        )
+        self.summary_ = self._summary(exercise)
+        self.diagnostics_ = {
+            "gyro_bias_dps": cal.gyro_bias_dps_.tolist(),
+            "acc_bias_g": refine.bias_g_.tolist(),
+            "acc_scale": refine.scale_.tolist(),
+            "ml_axis_share": share,
+            "posture": posture,
+            "mounting_quat": mounting.as_quat().tolist(),
+            "internal_rate_hz": fs,
+            "standing_s": [cal.still_start_s_, cal.still_end_s_],
+        }
+        return self
+
+    def _set_exercises(
+        self,
+        exercise: str | None,
+        reps: pd.DataFrame,
+        sets: pd.DataFrame,
+        theta: NDArray[np.float64],
+        t_int: NDArray[np.float64],
+    ) -> list[str]:
+        """The given exercise, or a best-effort per-set guess (docs/algorithms.md)."""
+        if exercise is not None:
+            return [exercise] * len(sets)
+        out = []
+        for _, s in sets.iterrows():
+            m = (t_int >= s["start_s"]) & (t_int <= s["end_s"])
+            r = reps[reps["set"] == s["set"]]
+            posture = classify_posture(theta[m]) if m.any() else "upright"
+            travel = float(np.median(r["hip_travel_cm"])) if len(r) else 0.0
+            if posture == "supine":
+                out.append("glute_bridge")
+            elif posture == "prone":
+                out.append("quadruped_hip_extension")
+            elif travel > 25.0:
+                out.append("squat")
+            else:
+                out.append("hip_hinge")
+        return out
+
+    def _summary(self, exercise: str | None) -> dict[str, Any]:
+        r = self.reps_
+        ex = exercise
+        if ex is None and len(self.sets_):
+            names = pd.unique(self.sets_["exercise"])
+            ex = str(names[0]) if len(names) == 1 else "mixed"
+        out: dict[str, Any] = {
+            "exercise": ex,
+            "n_sets": int(len(self.sets_)),
+            "n_reps": int(len(r)),
+            "mean_concentric_s": float(r["concentric_s"].mean()) if len(r) else np.nan,
+            "mean_top_hold_s": float(r["top_hold_s"].mean()) if len(r) else np.nan,
+            "mean_eccentric_s": float(r["eccentric_s"].mean()) if len(r) else np.nan,
+            "mean_pelvis_angle_deg": float(r["pelvis_angle_deg"].mean()) if len(r) else np.nan,
+            "mean_hip_travel_cm": float(r["hip_travel_cm"].mean()) if len(r) else np.nan,
+            "mean_tilt_deg": float(r["tilt_deg"].mean()) if len(r) else np.nan,
+        }
+        bridges = r[r["exercise"].isin(list(BRIDGES | {"hip_thrust"}))] if len(r) else r
+        out["posterior_tilt_pct"] = (
+            float(100.0 * (bridges["tilt_class"] == "posterior").mean()) if len(bridges) else np.nan
+        )
+        return out

@@ -1,0 +1,91 @@
+"""FormBreakDetector: the documented rule on hand-made rep tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from imu.errors import InputError
+from imu.pipeline.form import FormBreakDetector, add_form_break
+
+
+def make_reps(tilts: list[float], durations: list[float], set_no: int = 1) -> pd.DataFrame:
+    n = len(tilts)
+    gaps = np.asarray(durations, dtype=float) + 1.0
+    start = np.r_[0.0, np.cumsum(gaps)][:n] + 10.0 * set_no
+    return pd.DataFrame(
+        {
+            "set": set_no,
+            "rep": np.arange(1, n + 1),
+            "start_s": start,
+            "end_s": start + np.asarray(durations),
+            "tilt_deg": tilts,
+        }
+    )
+
+
+def test_tilt_drop_beyond_threshold_is_flagged_and_smaller_is_not() -> None:
+    reps = make_reps([5.0, 6.0, 4.0, 1.5, 3.5, -2.0], [3.0] * 6)
+    det = FormBreakDetector(baseline_reps=3, tilt_drop_deg=3.0).detect(reps)
+    # baseline median tilt = 5.0: 1.5 is 3.5 below (flag), 3.5 is 1.5 below (ok), -2 is 7 below.
+    assert det.form_break_.tolist() == [False, False, False, True, False, True]
+    assert "lockout tilt -3.5 deg" in det.reasons_.iloc[3]
+    assert det.reasons_.iloc[4] == ""
+    assert det.tilt_change_deg_.iloc[5] == pytest.approx(-7.0)
+
+
+def test_tempo_change_in_either_direction() -> None:
+    reps = make_reps([5.0] * 7, [3.0, 3.0, 3.0, 4.2, 3.6, 1.8, 2.5])
+    det = FormBreakDetector(tempo_change_frac=0.3).detect(reps)
+    # +40% (slow grind) and -40% (rushed) flagged; +20% and -17% not.
+    assert det.form_break_.tolist() == [False] * 3 + [True, False, True, False]
+    assert "rep duration +40%" in det.reasons_.iloc[3]
+    assert "rep duration -40%" in det.reasons_.iloc[5]
+
+
+def test_both_reasons_and_a_rising_tilt_is_no_break() -> None:
+    reps = make_reps([2.0, 2.0, 2.0, 9.0, -3.0], [3.0, 3.0, 3.0, 3.0, 5.0])
+    det = FormBreakDetector().detect(reps)
+    assert det.form_break_.tolist() == [False, False, False, False, True]
+    assert det.reasons_.iloc[4] == (
+        "lockout tilt -5.0 deg vs first reps; rep duration +67% vs first reps"
+    )
+
+
+def test_baselines_are_per_set_order_independent_and_index_aligned() -> None:
+    a = make_reps([8.0, 8.0, 8.0, 4.0], [3.0] * 4, set_no=1)  # 4 below baseline 8: break
+    b = make_reps([0.0, 0.0, 0.0, -2.0], [3.0] * 4, set_no=2)  # 2 below baseline 0: fine
+    reps = pd.concat([a, b], ignore_index=True)
+    shuffled = reps.sample(frac=1.0, random_state=3)
+    shuffled.index = shuffled.index + 100
+    det = FormBreakDetector().detect(shuffled)
+    assert det.form_break_.index.equals(shuffled.index)
+    flagged = shuffled[det.form_break_.to_numpy()]
+    assert list(zip(flagged["set"], flagged["rep"], strict=True)) == [(1, 4)]
+
+
+def test_short_sets_nan_tilt_and_empty_tables_never_flag() -> None:
+    short = make_reps([5.0, -9.0, -9.0], [3.0, 9.0, 9.0])
+    assert not FormBreakDetector().detect(short).form_break_.any()
+    nan_tilt = make_reps([np.nan] * 5, [3.0] * 5)
+    assert not FormBreakDetector().detect(nan_tilt).form_break_.any()
+    empty = make_reps([], [])
+    det = FormBreakDetector().detect(empty)
+    assert det.form_break_.empty and det.form_break_.dtype == bool
+
+
+def test_bad_input_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="tilt_deg"):
+        FormBreakDetector().detect(make_reps([1.0], [3.0]).drop(columns="tilt_deg"))
+    with pytest.raises(InputError, match="baseline_reps"):
+        FormBreakDetector(baseline_reps=0).detect(make_reps([1.0], [3.0]))
+
+
+def test_add_form_break_returns_a_copy_with_columns() -> None:
+    reps = make_reps([5.0, 5.0, 5.0, 0.0], [3.0] * 4)
+    out = add_form_break(reps, tilt_drop_deg=4.0)
+    assert "form_break" not in reps.columns
+    assert out["form_break"].dtype == bool
+    assert out["form_break"].tolist() == [False, False, False, True]
+    assert FormBreakDetector(tilt_drop_deg=4.0).get_params()["tilt_drop_deg"] == 4.0

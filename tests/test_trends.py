@@ -1,0 +1,216 @@
+"""Trends: reading the analyze layout, daily/weekly tables, OLS trends, flags and the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from imu.cli import main
+from imu.errors import InputError
+from imu.report import check_figure
+from imu.sim.month import MonthTrends, simulate_month
+from imu.trends import (
+    METRICS,
+    compute_trends,
+    daily_table,
+    fit_trend,
+    read_summaries,
+    trend_figures,
+    trends_from_tables,
+    weekly_table,
+)
+
+
+@pytest.fixture(scope="module")
+def month_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("month")
+    simulate_month(out, days=30, seed=1)
+    return out
+
+
+def write_summary(root: Path, sid: str, row: dict, schema: pa.Schema | None = None) -> None:
+    d = root / f"session={sid}"
+    d.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist([row], schema=schema), d / "summary.parquet")
+
+
+def test_fit_trend_exact_line_and_pure_noise() -> None:
+    x = np.arange(20) / 7.0
+    fit = fit_trend(x, 2.0 + 0.5 * x)
+    assert fit.slope_per_week == pytest.approx(0.5)
+    assert fit.ci_low == pytest.approx(0.5) and fit.ci_high == pytest.approx(0.5)
+    assert fit.change == pytest.approx(0.5 * 19 / 7)
+    rng = np.random.default_rng(0)
+    noisy = fit_trend(x, rng.normal(0, 1, 20))
+    assert noisy.ci_low < 0 < noisy.ci_high
+    few = fit_trend(np.array([0.0, 1.0]), np.array([1.0, 2.0]))
+    assert np.isnan(few.ci_low) and few.n == 2
+
+
+def test_month_recovers_built_in_trends_and_flags_only_them(month_dir: Path) -> None:
+    report = compute_trends(month_dir)
+    t = report.trends.set_index("metric")
+    expected = MonthTrends().expected()
+    for name, slope in expected.items():
+        if slope:
+            assert t.loc[name, "slope_per_week"] == pytest.approx(slope, rel=0.2), name
+            assert t.loc[name, "flagged"], name
+    flagged = set(t.index[t["flagged"]])
+    assert flagged == {k for k, v in expected.items() if v}
+    assert len(report.flags) == 2
+    assert any(f.startswith("right-side pelvic drop") and " rose " in f for f in report.flags)
+    assert "Keep the pelvis level as you tire." in report.advice
+    # Rising posterior share is an improvement: no strength advice for it.
+    assert not any("activation drills" in a for a in report.advice)
+    assert report.sessions == 30 and report.longest_streak_days == 30
+
+
+def test_no_built_in_change_no_flag(tmp_path: Path) -> None:
+    flat = replace(MonthTrends(), posterior_tilt_pct_per_week=0.0,
+                   pelvic_drop_right_deg_per_week=0.0)
+    simulate_month(tmp_path, days=30, seed=2, trends=flat)
+    report = compute_trends(tmp_path)
+    assert report.flags == []
+    assert report.advice == []
+
+
+def test_deterioration_gets_strength_advice(tmp_path: Path) -> None:
+    worse = replace(MonthTrends(), posterior_tilt_pct=80.0, posterior_tilt_pct_per_week=-12.0)
+    simulate_month(tmp_path, days=30, seed=3, trends=worse)
+    report = compute_trends(tmp_path)
+    row = report.trends.set_index("metric").loc["posterior_tilt_pct"]
+    assert row["flagged"] and row["worse"] and row["direction"] == "down"
+    assert any("activation drills every day" in a for a in report.advice)
+
+
+def test_significant_but_tiny_change_is_not_flagged() -> None:
+    days = pd.date_range("2026-11-02", periods=28, freq="D", tz="UTC")
+    summaries = pd.DataFrame(
+        {
+            "session_id": [f"r{i}" for i in range(28)],
+            "started_at": days,
+            "activity": "run",
+            "exercise": None,
+            "n_reps": 0.0,
+            # +0.2 deg over 4 weeks, noise-free: the CI excludes zero but 0.2 < 1 deg.
+            "pelvic_drop_right_deg": 5.0 + 0.05 * np.arange(28) / 7,
+        }
+    )
+    report = trends_from_tables(summaries)
+    row = report.trends.set_index("metric").loc["pelvic_drop_right_deg"]
+    assert row["significant"] and not row["meaningful"] and not row["flagged"]
+
+
+def test_streaks_and_iso_weeks() -> None:
+    # Mon 2 Nov .. Thu 5 Nov, then Sat 7 Nov .. Mon 9 Nov, then Fri 13 Nov.
+    dates = ["2026-11-02", "2026-11-03", "2026-11-04", "2026-11-05", "2026-11-07",
+             "2026-11-08", "2026-11-09", "2026-11-13"]
+    summaries = pd.DataFrame(
+        {
+            "session_id": [f"s{i}" for i in range(len(dates))],
+            "started_at": pd.to_datetime(dates, utc=True) + pd.Timedelta(hours=7),
+            "activity": "strength",
+            "exercise": "glute_bridge",
+            "n_reps": 20.0,
+        }
+    )
+    weekly = weekly_table(daily_table(summaries))
+    assert weekly["week"].tolist() == ["2026-W45", "2026-W46"]
+    assert weekly["training_days"].tolist() == [6, 2]
+    assert weekly["longest_streak_days"].tolist() == [4, 4]
+    # Week 45 ends Sunday 8 Nov inside the 7-9 Nov streak (2 days so far); the data end on
+    # Friday 13 Nov, a training day after a gap.
+    assert weekly["current_streak_days"].tolist() == [2, 1]
+    assert weekly["complete"].tolist() == [True, False]
+    assert weekly["reps_per_day"].tolist() == [20.0, 20.0]
+
+
+def test_reads_mixed_types_and_missing_columns(tmp_path: Path) -> None:
+    write_summary(tmp_path, "a", {"session_id": "a", "started_at": "2026-11-02T07:00:00Z",
+                                  "activity": "strength", "exercise": "glute_bridge",
+                                  "n_reps": 12, "n_sets": 2, "duration_s": 100.0})
+    ts = pa.schema([("session_id", pa.string()), ("started_at", pa.timestamp("us", tz="UTC")),
+                    ("activity", pa.string()), ("cadence_spm", pa.float32())])
+    write_summary(tmp_path, "b", {"session_id": "b", "started_at": pd.Timestamp(
+        "2026-11-03T07:00:00Z").to_pydatetime(), "activity": "run", "cadence_spm": 171.0}, ts)
+    (tmp_path / "not-a-session").mkdir()
+    s = read_summaries(tmp_path).sort_values("session_id")
+    assert s["session_id"].tolist() == ["a", "b"]
+    assert s["started_at"].dt.day.tolist() == [2, 3]
+    assert s["n_reps"].iloc[0] == 12 and np.isnan(s["cadence_spm"].iloc[0])
+    assert s["cadence_spm"].iloc[1] == pytest.approx(171.0)
+    assert s["session_dir"].tolist() == ["a", "b"]
+
+
+def test_bad_folders_are_input_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such folder"):
+        compute_trends(tmp_path / "missing")
+    with pytest.raises(InputError, match="no session"):
+        compute_trends(tmp_path)
+    bad = tmp_path / "session=x"
+    bad.mkdir()
+    (bad / "summary.parquet").write_text("not parquet")
+    with pytest.raises(InputError, match="cannot read"):
+        compute_trends(tmp_path)
+
+
+def test_trend_figures_have_titles_and_units(month_dir: Path) -> None:
+    report = compute_trends(month_dir)
+    figs = dict(trend_figures(report))
+    assert {"trend_posterior_tilt_pct", "trend_pelvic_drop_right_deg", "trend_cadence_spm",
+            "trend_training_days"} <= set(figs)
+    for fig in figs.values():
+        check_figure(fig)
+    ax = figs["trend_pelvic_drop_right_deg"].get_axes()[0]
+    assert ax.get_title().endswith("flagged")
+    assert ax.get_ylabel() == "pelvic_drop_right_deg (deg)"
+    assert ax.get_xlabel() == "date (UTC)"
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_cli_formats_and_plots(month_dir: Path, tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["trends", str(month_dir)]) == 0
+    text = capsys.readouterr().out
+    assert "Per ISO week:" in text and "2026-W45" in text and "Flags:" in text
+
+    assert main(["trends", str(month_dir), "--format", "json", "--out",
+                 str(tmp_path / "t.json"), "--plot", str(tmp_path / "plots")]) == 0
+    doc = json.loads((tmp_path / "t.json").read_text())
+    assert doc["sessions"] == 30 and len(doc["flags"]) == 2
+    assert {r["metric"] for r in doc["trends"]} == {m.name for m in METRICS}
+    pngs = sorted((tmp_path / "plots").glob("*.png"))
+    assert len(pngs) >= 10
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+
+    assert main(["trends", str(month_dir), "--format", "csv", "--out",
+                 str(tmp_path / "t.csv")]) == 0
+    assert main(["trends", str(month_dir), "--format", "parquet", "--out",
+                 str(tmp_path / "t.parquet")]) == 0
+    csv = pd.read_csv(tmp_path / "t.csv")
+    par = pd.read_parquet(tmp_path / "t.parquet")
+    assert len(csv) == len(par) > 0
+    row = par[(par["week"] == "2026-W45") & (par["metric"] == "training_days")]
+    assert row["value"].item() == 7
+    assert par.loc[par["metric"] == "pelvic_drop_right_deg", "flagged"].all()
+
+
+def test_cli_bad_input_exit_2(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "imu.cli", "trends", str(tmp_path / "nope")],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("imu: error:") and proc.stderr.count("\n") == 1
+    assert main(["trends", str(tmp_path), "--format", "parquet"]) == 2
