@@ -61,14 +61,23 @@ class RawSession:
         return int(self.t_s.size)
 
     def saturated_mask(self) -> np.ndarray:
-        """Samples with any axis at (or beyond) its full scale."""
+        """Samples with any axis on a rail of its full scale.
+
+        The rail is the largest magnitude in the recording when that lies within 1% of the full
+        scale (the chip clips there: e.g. 7.995 g for +-8 g, the int16 limit); every sample at it
+        is saturated.
+        """
         mask = np.zeros(self.n_samples, dtype=bool)
-        acc_range = self.meta.get("acc_range_g")
-        if acc_range:
-            mask |= (np.abs(self.acc_g) >= 0.999 * float(acc_range)).any(axis=1)
-        gyr_range = self.meta.get("gyr_range_dps")
-        if gyr_range and self.gyr_dps is not None:
-            mask |= (np.abs(self.gyr_dps) >= 0.999 * float(gyr_range)).any(axis=1)
+        for data, full_scale in (
+            (self.acc_g, self.meta.get("acc_range_g")),
+            (self.gyr_dps, self.meta.get("gyr_range_dps")),
+        ):
+            if data is None or not full_scale:
+                continue
+            magnitude = np.abs(data)
+            rail = float(magnitude.max())
+            if rail >= 0.99 * float(full_scale):
+                mask |= (magnitude >= rail * (1 - 1e-6)).any(axis=1)
         return mask
 
     def lost_samples(self) -> int:

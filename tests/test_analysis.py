@@ -91,10 +91,12 @@ def test_activity_is_detected_without_metadata(run_sim, bridge_sim) -> None:  # 
 
 
 def test_saturation_and_gaps_are_tolerated_and_counted() -> None:
+    # Running impacts at the hip exceed 2 g: a +-2 g accelerometer saturates.
     sim = simulate(
-        "strength", exercise="hip_thrust", n_sets=1, reps_per_set=5, sample_rate_hz=100.0,
-        seed=4244, sensor_model=SensorModel(acc_range_g=2, gyr_range_dps=125),
+        "run", duration_s=60.0, sample_rate_hz=100.0, seed=4244, warmup_walk_s=5.0,
+        cooldown_walk_s=5.0, sensor_model=SensorModel(acc_range_g=2, gyr_range_dps=125),
     )
+    assert sim.recording.saturated().any()
     df = sim.to_dataframe()
     keep = np.ones(len(df), dtype=bool)
     keep[3000:3007] = False  # 7 samples lost in transit

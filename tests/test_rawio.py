@@ -42,9 +42,11 @@ def test_write_read_round_trip(tmp_path: Path) -> None:
 def test_lost_and_saturated_samples_are_counted() -> None:
     s = _session()
     s.seq = np.concatenate([np.arange(100), np.arange(105, 405)]).astype(np.int64)
-    s.acc_g[10, 0] = 8.0
+    s.acc_g[10, 0] = 7.995  # the int16 rail of +-8 g at 0.244 mg/LSB
+    s.acc_g[20, 2] = -7.995
+    s.acc_g[30, 1] = 7.9  # large but not clipped
     assert s.lost_samples() == 5
-    assert s.saturated_mask().sum() == 1
+    assert list(np.flatnonzero(s.saturated_mask())) == [10, 20]
 
 
 def test_gyro_columns_may_be_absent() -> None:

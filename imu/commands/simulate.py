@@ -13,6 +13,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--activity", choices=("strength", "run"), default="strength")
     p.add_argument("--exercise", choices=EXERCISES, default="glute_bridge")
     p.add_argument("--sets", type=int, default=3, help="strength: number of sets")
+    p.add_argument("--reps", type=int, default=None, help="strength: reps per set (default 5-15)")
+    p.add_argument("--no-walking", action="store_true", help="strength: rests without walking")
+    p.add_argument(
+        "--mounting", choices=("random", "identity"), default="random",
+        help="sensor orientation on the pelvis",
+    )
     p.add_argument("--duration-s", type=float, default=600.0, help="run: running time")
     p.add_argument("--rate-hz", type=float, default=200.0)
     p.add_argument("--placement", choices=PLACEMENTS, default="left_hip")
@@ -29,9 +35,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.rate_hz <= 0:
         raise InputError("--rate-hz must be positive")
-    common = dict(sample_rate_hz=args.rate_hz, placement=args.placement, seed=args.seed)
+    mounting = None if args.mounting == "identity" else "random"
+    common = dict(
+        sample_rate_hz=args.rate_hz, placement=args.placement, seed=args.seed, mounting=mounting
+    )
     if args.activity == "strength":
-        sim = simulate("strength", exercise=args.exercise, n_sets=args.sets, **common)
+        sim = simulate(
+            "strength", exercise=args.exercise, n_sets=args.sets, reps_per_set=args.reps,
+            walking=not args.no_walking, **common,
+        )
     else:
         sim = simulate("run", duration_s=args.duration_s, **common)
     path = sim.write(args.out)
