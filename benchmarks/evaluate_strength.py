@@ -19,11 +19,13 @@ import numpy as np
 import pandas as pd
 
 from imu.frames import EXERCISES
+from imu.pipeline.calibration import AccelerometerRefinement
 from imu.pipeline.strength import StrengthAnalysis
 from imu.sim.strength import simulate_strength
 
 RATES = (100.0, 200.0, 400.0)
 PLACEMENTS = ("left_hip", "right_hip", "sacrum")
+REFINEMENT = None
 BRIDGE_TILT = ("glute_bridge", "single_leg_bridge", "hip_thrust")
 
 
@@ -71,13 +73,13 @@ def set_counts(est_sets: pd.DataFrame, tru_sets: pd.DataFrame) -> list[tuple[int
     return out
 
 
-def run(quick: bool, unknown: bool) -> Tally:
+def run(quick: bool, unknown: bool, seed_base: int = 1000) -> Tally:
     tally = Tally()
     exercises = EXERCISES[:4] if quick else EXERCISES
     k = 0
     for rate in RATES:
         for ex in exercises:
-            seed = 1000 + k
+            seed = seed_base + k
             placement = PLACEMENTS[k % 3]
             k += 1
             sim = simulate_strength(
@@ -92,7 +94,7 @@ def run(quick: bool, unknown: bool) -> Tally:
             raw = sim.raw
             if unknown:
                 raw.meta.pop("exercise", None)
-            sa = StrengthAnalysis(trunk_length_m=None).analyze(raw, rate)
+            sa = StrengthAnalysis(trunk_length_m=None, refinement=REFINEMENT).analyze(raw, rate)
             tally.sessions += 1
             ok = len(sa.sets_) == len(sim.truth.sets)
             tally.sets_exact += int(ok)
@@ -184,9 +186,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="four exercises only")
     ap.add_argument("--unknown-exercise", action="store_true", help="drop exercise metadata")
+    ap.add_argument("--seed-base", type=int, default=1000, help="first seed (default 1000)")
+    ap.add_argument("--no-refinement", action="store_true", help="no accelerometer refinement")
     args = ap.parse_args()
+    if args.no_refinement:
+        global REFINEMENT
+        REFINEMENT = AccelerometerRefinement(enabled=False)
     t0 = time.perf_counter()
-    tally = run(args.quick, args.unknown_exercise)
+    tally = run(args.quick, args.unknown_exercise, args.seed_base)
     report(tally)
     print(f"\nelapsed {time.perf_counter() - t0:.0f} s")
 

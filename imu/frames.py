@@ -76,12 +76,20 @@ def pelvis_rotation_from_angles_deg(
     rotation_deg: ArrayLike, obliquity_deg: ArrayLike, sagittal_deg: ArrayLike
 ) -> Rotation:
     """Rotation world <- pelvis from the Baker angles: Rz(rotation) Rx(obliquity) Ry(-sagittal)."""
-    rot = np.asarray(rotation_deg, dtype=float)
-    obl = np.asarray(obliquity_deg, dtype=float)
-    sag = np.asarray(sagittal_deg, dtype=float)
-    angles = np.stack(np.broadcast_arrays(rot, obl, -sag), axis=-1)
-    # Intrinsic "ZXY" == extrinsic "yxz": R = Rz(a) Rx(b) Ry(c).
-    return Rotation.from_euler("ZXY", angles, degrees=True)
+    rot, obl, sag = np.broadcast_arrays(
+        np.asarray(rotation_deg, dtype=float),
+        np.asarray(obliquity_deg, dtype=float),
+        np.asarray(sagittal_deg, dtype=float),
+    )
+    # Quaternion product qz(a) qx(b) qy(c), c = -sagittal, in numpy: same as
+    # Rotation.from_euler("ZXY", [a, b, c]) but several times faster for millions of samples.
+    ha, hb, hc = np.radians(rot) / 2, np.radians(obl) / 2, -np.radians(sag) / 2
+    ca, sa, cb, sb, cc, sc = np.cos(ha), np.sin(ha), np.cos(hb), np.sin(hb), np.cos(hc), np.sin(hc)
+    x1, y1, z1, w1 = ca * sb, sa * sb, sa * cb, ca * cb  # qz(a) qx(b), scalar last
+    q = np.stack(
+        [x1 * cc - z1 * sc, w1 * sc + y1 * cc, z1 * cc + x1 * sc, w1 * cc - y1 * sc], axis=-1
+    )
+    return Rotation.from_quat(q)
 
 
 def pelvis_angles_deg(r_world_pelvis: Rotation) -> NDArray[np.float64]:

@@ -66,13 +66,17 @@ def axis_label(column: str, unit: str | None = None) -> str:
 # Figures
 
 
-def _plt() -> Any:
-    import matplotlib
+def new_figure(nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Any, Any]:
+    """A figure on an Agg canvas, outside pyplot (no global state, no backend switch; safe in
+    servers, threads and notebooks), with ``subplots(nrows, ncols)``; kwargs as for Figure
+    plus ``sharex``/``sharey``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    share = {k: kwargs.pop(k) for k in ("sharex", "sharey") if k in kwargs}
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, **share)
 
 
 def check_figure(fig: Any) -> None:
@@ -91,18 +95,15 @@ def check_figure(fig: Any) -> None:
 
 
 def figure_png(fig: Any, dpi: int = 100) -> bytes:
-    """Check and render a figure to PNG bytes, then close it."""
+    """Check and render a figure to PNG bytes."""
     check_figure(fig)
     buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=dpi)
-    finally:
-        _plt().close(fig)
+    fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
 
 
 def save_png(fig: Any, path: str | Path, dpi: int = 100) -> Path:
-    """Check and write a figure as a PNG file, then close it."""
+    """Check and write a figure as a PNG file."""
     p = Path(path)
     p.write_bytes(figure_png(fig, dpi))
     return p
@@ -163,8 +164,7 @@ def _rep_labels(reps: pd.DataFrame) -> list[str]:
 
 def pelvis_angle_figure(ts: pd.DataFrame, reps: pd.DataFrame, sets: pd.DataFrame) -> Any:
     """Sagittal pelvis angle over time; reps shaded, lockouts marked, sets labelled."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(10, 3.8), layout="constrained")
+    fig, ax = new_figure(figsize=(10, 3.8), layout="constrained")
     ax.plot(ts["t_s"], ts["sagittal_deg"], color="tab:blue", lw=1, label="sagittal angle")
     if not sets.empty:
         for i, row in enumerate(sets.itertuples(index=False)):
@@ -200,8 +200,7 @@ def pelvis_angle_figure(ts: pd.DataFrame, reps: pd.DataFrame, sets: pd.DataFrame
 
 def tempo_figure(reps: pd.DataFrame) -> Any:
     """Stacked bars per rep: concentric, top hold, eccentric durations."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(10, 3.4), layout="constrained")
+    fig, ax = new_figure(figsize=(10, 3.4), layout="constrained")
     x = np.arange(len(reps))
     bottom = np.zeros(len(reps))
     for col, color, name in (
@@ -216,6 +215,7 @@ def tempo_figure(reps: pd.DataFrame) -> Any:
         broke = reps["form_break"].fillna(False).to_numpy(bool)
         ax.plot(x[broke], bottom[broke] * 1.05, "x", color="tab:red", label="form break")
     ax.set_xticks(x, _rep_labels(reps), fontsize=7, rotation=90 if len(reps) > 30 else 0)
+    ax.set_ylim(0, 1.35 * max(float(bottom.max(initial=0.0)), 0.1))  # room for the legend
     ax.set_title("Tempo per rep")
     ax.set_xlabel("rep (set.rep)")
     ax.set_ylabel("duration (s)")
@@ -225,8 +225,7 @@ def tempo_figure(reps: pd.DataFrame) -> Any:
 
 def tilt_figure(reps: pd.DataFrame) -> Any:
     """Lockout tilt per rep against the posterior (>= +3 deg) and anterior (<= -3 deg) bands."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(10, 3.4), layout="constrained")
+    fig, ax = new_figure(figsize=(10, 3.4), layout="constrained")
     x = np.arange(len(reps))
     tilt = reps["tilt_deg"].astype(float).to_numpy()
     thr = TILT_CLASS_THRESHOLD_DEG
@@ -286,7 +285,6 @@ def minutes_from_steps(steps: pd.DataFrame) -> pd.DataFrame:
 
 def minutes_figure(minutes: pd.DataFrame) -> Any:
     """One panel per per-minute metric across the run."""
-    plt = _plt()
     x_col = "minute" if "minute" in minutes.columns else None
     x = minutes[x_col].to_numpy(float) if x_col else np.arange(len(minutes), dtype=float)
     metrics = [
@@ -299,7 +297,7 @@ def minutes_figure(minutes: pd.DataFrame) -> Any:
     ]
     if not metrics:
         return None
-    fig, axes = plt.subplots(
+    fig, axes = new_figure(
         len(metrics), 1, figsize=(9, 1.9 * len(metrics) + 0.6), layout="constrained", sharex=True
     )
     axes = np.atleast_1d(axes)
@@ -314,8 +312,7 @@ def minutes_figure(minutes: pd.DataFrame) -> Any:
 
 def drop_distribution_figure(steps: pd.DataFrame) -> Any:
     """Histograms of per-step pelvic drop in left and right stance, means marked."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(8, 3.4), layout="constrained")
+    fig, ax = new_figure(figsize=(8, 3.4), layout="constrained")
     drop = steps["pelvic_drop_deg"].astype(float)
     finite = drop[np.isfinite(drop)]
     bins = np.linspace(float(finite.min()) - 0.5, float(finite.max()) + 0.5, 30)
@@ -423,6 +420,23 @@ def _kv_table(d: dict[str, Any]) -> str:
     return f"<table><tbody>{rows}</tbody></table>"
 
 
+def form_break_reasons(reps: pd.DataFrame, meta: dict[str, Any]) -> pd.Series | None:
+    """Why each rep is a form break, re-derived with the parameters the analysis used (from the
+    file's provenance); None if the reps lack the columns the rule needs."""
+    from imu.pipeline.form import REQUIRED_COLUMNS, FormBreakDetector
+
+    if not set(REQUIRED_COLUMNS) <= set(reps.columns):
+        return None
+    params = (meta.get("parameters") or {}).get("form_break") or {}
+    det = FormBreakDetector()
+    try:
+        det.set_params(**{k: v for k, v in params.items() if k in det.get_params()})
+        det.detect(reps)
+    except (ValueError, TypeError):
+        return None
+    return det.reasons_
+
+
 def render_html(session: SessionTables) -> str:
     """The report page as one HTML5 string (plots embedded as base64 PNG data URIs)."""
     s = session.summary
@@ -476,9 +490,13 @@ def render_html(session: SessionTables) -> str:
         ]
         broke = int(reps["form_break"].fillna(False).sum()) if "form_break" in reps else 0
         parts.append("<h2>Reps</h2>")
+        table = reps[cols]
         if broke:
             parts.append(f'<p class="flag">{broke} rep(s) flagged as form breaks.</p>')
-        parts.append(_table_html(reps[cols]))
+            reasons = form_break_reasons(reps, session.meta)
+            if reasons is not None:
+                table = table.assign(why=reasons.to_numpy())
+        parts.append(_table_html(table))
     minutes = session["minutes"]
     if session.activity == "run":
         if minutes.empty:

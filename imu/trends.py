@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +30,12 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from scipy import stats
 
 from imu.errors import InputError
+from imu.rawio import write_parquet_atomic
 
 BRIDGE_EXERCISES: Final = ("glute_bridge", "single_leg_bridge", "hip_thrust")
 """Exercises counted as "bridge reps" for the posterior-tilt share."""
@@ -179,34 +182,71 @@ def session_dirs(root: str | Path) -> list[Path]:
     return sorted(d for d in p.glob("session=*") if d.is_dir())
 
 
+def _read_one(path: Path, wanted: frozenset[str]) -> pa.Table:
+    """One small Parquet file: the wanted columns it has, read from memory in one go."""
+    pf = pq.ParquetFile(pa.BufferReader(path.read_bytes()))
+    names = [n for n in pf.schema_arrow.names if n in wanted]
+    return pf.read(columns=names, use_threads=False)
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with exactly ``schema``'s columns: missing ones null, others cast."""
+    cols = []
+    for f in schema:
+        if f.name in table.column_names:
+            col = table[f.name]
+            if col.type != f.type:
+                if pa.types.is_timestamp(col.type) and pa.types.is_string(f.type):
+                    col = pc.strftime(col, format="%Y-%m-%dT%H:%M:%S%z")
+                else:
+                    col = col.cast(f.type)
+            cols.append(col)
+        else:
+            cols.append(pa.nulls(len(table), f.type))
+    return pa.table(cols, schema=schema)
+
+
 def _read_tables(files: list[Path], schema: pa.Schema) -> pa.Table:
-    """Read many small Parquet files into one table with ``schema`` (pyarrow.dataset: parallel,
-    missing columns null, compatible types cast) plus a ``session_dir`` column."""
+    """Read many small Parquet files into one table with ``schema`` (missing columns null,
+    compatible types cast) plus a ``session_dir`` column (the ``session=`` folder's value).
+
+    Each file is read whole into memory and only the wanted columns are decoded: about 0.45 ms
+    of CPU for a 1-row summary, half footer parsing, half decoding. (A thread pool was measured
+    slower: its per-file overhead exceeds the work.)"""
     if not files:
         return schema.empty_table().append_column("session_dir", pa.array([], pa.string()))
+    wanted = frozenset(schema.names)
     try:
-        dataset = ds.dataset([str(f) for f in files], schema=schema, format="parquet")
-        table = dataset.to_table(columns=[*schema.names, "__filename"], use_threads=True)
+        tables = [_read_one(f, wanted) for f in files]
+        try:
+            table = _conform(pa.concat_tables(tables, promote_options="permissive"), schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            # Types that do not promote (e.g. a timestamp in one file, text in another).
+            table = pa.concat_tables([_conform(t, schema) for t in tables])
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"cannot read session tables: {first}") from None
-    names = pa.compute.replace_substring_regex(
-        table["__filename"], pattern=r"^.*session=([^/\\]+)[/\\][^/\\]+$", replacement=r"\1"
+    lengths = np.array([t.num_rows for t in tables])
+    dirs = np.repeat(
+        np.array([f.parent.name.split("=", 1)[1] for f in files], dtype=object), lengths
     )
-    return table.drop_columns(["__filename"]).append_column("session_dir", names)
+    return table.append_column("session_dir", pa.array(dirs, pa.string()))
 
 
-def read_summaries(root: str | Path) -> pd.DataFrame:
-    """Every session's summary row under ``root``; ``started_at`` parsed to UTC timestamps."""
-    files = [d / "summary.parquet" for d in session_dirs(root)]
-    files = [f for f in files if f.is_file()]
-    df = _read_tables(files, SUMMARY_SCHEMA).to_pandas()
+def _finish_summaries(df: pd.DataFrame) -> pd.DataFrame:
     df["session_id"] = df["session_id"].fillna(df["session_dir"])
     try:
         df["started_at"] = pd.to_datetime(df["started_at"], utc=True, format="ISO8601")
     except (ValueError, TypeError) as exc:
         raise InputError(f"unreadable started_at in a summary: {exc}") from None
     return df
+
+
+def read_summaries(root: str | Path) -> pd.DataFrame:
+    """Every session's summary row under ``root``; ``started_at`` parsed to UTC timestamps."""
+    files = [d / "summary.parquet" for d in session_dirs(root)]
+    files = [f for f in files if f.is_file()]
+    return _finish_summaries(_read_tables(files, SUMMARY_SCHEMA).to_pandas())
 
 
 def read_reps(root: str | Path, session_ids: Iterable[str] | None = None) -> pd.DataFrame:
@@ -226,9 +266,10 @@ def read_reps(root: str | Path, session_ids: Iterable[str] | None = None) -> pd.
 
 def _per_session_rep_stats(reps: pd.DataFrame) -> pd.DataFrame:
     """Per session: bridge reps, posterior ones, CV of rep duration, reps with form breaks."""
-    cols = ["bridge_reps", "posterior_reps", "tempo_cv", "form_break_reps", "reps_seen"]
     if reps.empty:
-        return pd.DataFrame(columns=cols, index=pd.Index([], name="session_dir"), dtype=float)
+        return pd.DataFrame(
+            columns=list(REP_STAT_COLUMNS), index=pd.Index([], name="session_dir"), dtype=float
+        )
     r = pd.DataFrame(
         {
             "session_dir": reps["session_dir"].to_numpy(),
@@ -258,6 +299,25 @@ def _per_session_rep_stats(reps: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+REP_STAT_COLUMNS: Final = (
+    "bridge_reps",
+    "posterior_reps",
+    "tempo_cv",
+    "form_break_reps",
+    "reps_seen",
+)
+
+
+def session_rep_stats(summaries: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
+    """Per-session rep statistics (``REP_STAT_COLUMNS``, indexed by ``session_dir``); reps
+    without an exercise of their own take their session's (summary) exercise."""
+    if not reps.empty:
+        own = reps["exercise"] if "exercise" in reps.columns else pd.Series(pd.NA, index=reps.index)
+        by_dir = summaries.drop_duplicates("session_dir").set_index("session_dir")["exercise"]
+        reps = reps.assign(exercise=own.fillna(reps["session_dir"].map(by_dir)))
+    return _per_session_rep_stats(reps)
+
+
 def daily_table(summaries: pd.DataFrame, reps: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per calendar day (UTC) with at least one session.
 
@@ -277,13 +337,12 @@ def daily_table(summaries: pd.DataFrame, reps: pd.DataFrame | None = None) -> pd
     s["is_run"] = is_run
     s["is_strength"] = ~is_run
     s["strength_reps"] = s["n_reps"].where(~is_run)
-    if reps is not None and not reps.empty:
-        # Reps without an exercise of their own take the session's (summary) exercise.
-        own = reps["exercise"] if "exercise" in reps.columns else pd.Series(pd.NA, index=reps.index)
-        session_ex = reps["session_dir"].map(s.set_index("session_dir")["exercise"])
-        reps = reps.assign(exercise=own.fillna(session_ex))
-    rep_stats = _per_session_rep_stats(reps if reps is not None else pd.DataFrame())
-    s = s.join(rep_stats, on="session_dir")
+    if reps is not None:
+        s = s.drop(columns=[c for c in REP_STAT_COLUMNS if c in s.columns])
+        s = s.join(session_rep_stats(s, reps), on="session_dir")
+    for c in REP_STAT_COLUMNS:
+        if c not in s.columns:
+            s[c] = np.nan
     for c in RUN_METRICS:
         s[c] = s[c].where(is_run) if c in s.columns else np.nan
 
@@ -510,6 +569,8 @@ class TrendReport:
     current_streak_days: int = 0
     flags: list[str] = field(default_factory=list)
     advice: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Sessions left out because their summary has no ``started_at``."""
 
     def long_table(self) -> pd.DataFrame:
         """Tidy table: one row per (ISO week, metric) with the metric's trend repeated."""
@@ -553,6 +614,7 @@ class TrendReport:
             "trends": records(self.trends),
             "flags": self.flags,
             "advice": self.advice,
+            "skipped_sessions": self.skipped,
         }
         return json.dumps(doc, indent=2)
 
@@ -564,6 +626,8 @@ class TrendReport:
             f"{self.current_streak_days} days",
             "",
         ]
+        if self.skipped:
+            lines[-1:-1] = [f"skipped {len(self.skipped)} session(s) without started_at"]
         w = self.weekly.drop(columns=["week_start"]).set_index("week")
         w = w.dropna(axis=1, how="all")
         with pd.option_context("display.width", 200, "display.max_columns", 50):
@@ -647,13 +711,98 @@ def trends_from_tables(summaries: pd.DataFrame, reps: pd.DataFrame | None = None
     )
 
 
-def compute_trends(root: str | Path) -> TrendReport:
+CACHE_FILE: Final = ".imu-trends-cache.parquet"
+"""Per-session index (summary columns + rep statistics + file stamps) kept in DIR so that
+re-running trends reads only new or changed sessions. The leading dot keeps it out of the
+hive dataset (pyarrow, Spark and Dask ignore dot files; it matches no session=* pattern)."""
+CACHE_VERSION: Final = b"1"
+
+
+def _stamps(dirs: list[Path]) -> pd.DataFrame:
+    """Size and mtime (ns) of each session's summary and reps files (-1 when absent)."""
+    rows = np.full((len(dirs), 4), -1, dtype=np.int64)
+    for i, d in enumerate(dirs):
+        for j, name in enumerate(("summary.parquet", "reps.parquet")):
+            try:
+                st = os.stat(d / name)
+            except FileNotFoundError:
+                continue
+            rows[i, 2 * j] = st.st_size
+            rows[i, 2 * j + 1] = st.st_mtime_ns
+    out = pd.DataFrame(
+        rows, columns=["summary_size", "summary_mtime_ns", "reps_size", "reps_mtime_ns"]
+    )
+    out.insert(0, "session_dir", [d.name.split("=", 1)[1] for d in dirs])
+    return out
+
+
+def _load_cache(path: Path) -> pd.DataFrame | None:
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException):
+        return None
+    if (table.schema.metadata or {}).get(b"imu_trends_cache") != CACHE_VERSION:
+        return None
+    return table.to_pandas()
+
+
+def read_sessions(root: str | Path, cache: bool = True) -> pd.DataFrame:
+    """One row per session under ``root``: the summary columns plus per-session rep statistics.
+
+    With ``cache`` the rows are kept in ``root/.imu-trends-cache.parquet`` keyed by each
+    session's file sizes and modification times, so only new or changed sessions are read
+    again (a folder that cannot be written is read in full each time, which is fine).
+    """
+    root = Path(root)
+    dirs = session_dirs(root)
+    stamps = _stamps(dirs)
+    stamps = stamps[stamps["summary_size"] >= 0].reset_index(drop=True)
+    dir_of = {d.name.split("=", 1)[1]: d for d in dirs}
+    key_cols = list(stamps.columns)
+    cached = _load_cache(root / CACHE_FILE) if cache else None
+    if cached is not None and set(key_cols) <= set(cached.columns):
+        fresh = cached.merge(stamps, on=key_cols, how="inner")
+    else:
+        fresh = pd.DataFrame(columns=key_cols)
+    todo = stamps[~stamps["session_dir"].isin(fresh["session_dir"])]
+    new = pd.DataFrame()
+    if len(todo):
+        files = [dir_of[k] / "summary.parquet" for k in todo["session_dir"]]
+        new = _finish_summaries(_read_tables(files, SUMMARY_SCHEMA).to_pandas())
+        rep_files = [
+            dir_of[k] / "reps.parquet"
+            for k, size in zip(todo["session_dir"], todo["reps_size"], strict=True)
+            if size >= 0
+        ]
+        reps = _read_tables(rep_files, REPS_SCHEMA).to_pandas()
+        new = new.join(session_rep_stats(new, reps), on="session_dir")
+        new = new.merge(todo, on="session_dir", how="left")
+    parts = [p for p in (fresh, new) if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=[*SUMMARY_SCHEMA.names, "session_dir", *REP_STAT_COLUMNS])
+    sessions = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    sessions = sessions.sort_values("session_dir", ignore_index=True)
+    if cache and (len(todo) or cached is None or len(cached) != len(sessions)):
+        table = pa.Table.from_pandas(sessions, preserve_index=False)
+        table = table.replace_schema_metadata({b"imu_trends_cache": CACHE_VERSION})
+        try:
+            write_parquet_atomic(table, root / CACHE_FILE)
+        except OSError:
+            pass  # read-only folder: no cache
+    return sessions
+
+
+def compute_trends(root: str | Path, cache: bool = True) -> TrendReport:
     """Read every session under ``root`` (``imu analyze`` output layout) and compute trends."""
-    summaries = read_summaries(root)
-    if summaries.empty:
+    sessions = read_sessions(root, cache=cache)
+    if sessions.empty:
         raise InputError(f"{root}: no session=<id>/summary.parquet found")
-    reps = read_reps(root)
-    return trends_from_tables(summaries, reps)
+    undated = sessions["started_at"].isna()
+    if undated.all():
+        raise InputError(f"{root}: no session has a started_at date; trends need dates")
+    report = trends_from_tables(sessions[~undated])
+    report.skipped = sorted(sessions.loc[undated, "session_dir"].astype(str))
+    return report
 
 
 # --------------------------------------------------------------------------------------------
@@ -663,10 +812,7 @@ def compute_trends(root: str | Path) -> TrendReport:
 def trend_figures(report: TrendReport) -> list[tuple[str, Any]]:
     """One matplotlib figure per metric with data: daily values, weekly means, OLS line and its
     95% band. Returns (file stem, figure) pairs; every axis has a title and labelled units."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from imu.report import new_figure
 
     figs: list[tuple[str, Any]] = []
     daily, weekly = report.daily, report.weekly
@@ -686,7 +832,7 @@ def trend_figures(report: TrendReport) -> list[tuple[str, Any]]:
             x, y = daily["date"], daily[m.name].astype(float)
         if y.notna().sum() < 2:
             continue
-        fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
+        fig, ax = new_figure(figsize=(7, 3.6), layout="constrained")
         ax.plot(x, y, "o", ms=4, color="tab:blue", label="daily" if m.per == "day" else "weekly")
         if m.per == "day" and m.name in weekly.columns:
             ax.plot(

@@ -105,3 +105,13 @@ def test_clock_fit_slope() -> None:
     for h in host:
         f.add(h, 3.0 + 1.00005 * h + rng.normal(0, 1e-4))
     assert abs((f.slope - 1.00005) * 1e6) < 20 and abs(f.sensor_at(150.0) - 153.0075) < 1e-3
+
+
+def test_chip_fifo_overflow_gap_is_accepted_without_resend() -> None:
+    pk, _ = packets(0, 10, 5, tick0=0)
+    late, _ = packets(60, 4, 5, tick0=0, flags=P.FLAG_OVERFLOW)  # seq jumps 50 -> 60
+    a = StreamAssembler(RATE, gap_timeout_s=100.0)
+    a.feed(P.decode_stream(pk), 0.0)
+    block, resend = a.feed(P.decode_stream(late), 0.1)
+    assert resend is None and block is not None and block.seq[0] == 60
+    assert a.stats.gaps == [(50, 10, "chip FIFO overflow")]

@@ -23,6 +23,9 @@ from imu.ble.bumble_backend import BumbleRadio, OutOfRange
 from imu.ble.client import DeviceNotFoundError, SensorClient, StreamConfig
 from imu.ble.mini_sensor import MiniSensor
 from imu.sim.sensor import ImuRecording
+from imu.virtual import VirtualSensor
+
+RATE = 104
 
 logging.getLogger("bumble").setLevel(logging.ERROR)
 
@@ -33,56 +36,84 @@ def recording(n: int = 40_000, seed: int = 0) -> ImuRecording:
     acc = rng.integers(-32768, 32768, (n, 3)).astype(np.int16)
     gyr = rng.integers(-32768, 32768, (n, 3)).astype(np.int16)
     z = np.zeros((n, 3))
-    return ImuRecording(np.arange(n) / 104.0, acc, gyr, 0.244e-3, 35e-3, 8, 1000, z, z)
+    return ImuRecording(np.arange(n) / RATE, acc, gyr, 0.244e-3, 35e-3, 8, 1000, z, z)
+
+
+class Sensor:
+    """The same handle on both sensors: lifecycle, faults and what the chip produced."""
+
+    def __init__(self, kind: str, link: LocalLink, time_scale: float, **kw: Any) -> None:
+        self.kind = kind
+        self.time_scale = time_scale
+        self.rec = recording()
+        if kind == "virtual":
+            self.dev: Any = VirtualSensor(link, self.rec, time_scale=time_scale, **kw)
+        else:
+            self.dev = MiniSensor(link, self.rec, time_scale=time_scale, **kw)
+        self.name: str = self.dev.name
+
+    @property
+    def controller(self) -> Any:
+        return self.dev.controller
+
+    async def start(self) -> None:
+        await self.dev.start()
+
+    async def stop(self) -> None:
+        await self.dev.stop()
+
+    async def reboot(self) -> None:
+        r = self.dev.reboot()
+        if asyncio.iscoroutine(r):
+            await r
+
+    def sessions(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(seq, acc counts, gyr counts) of every sensor session (START .. reboot/stop)."""
+        if self.kind == "virtual":
+            return [(p.seq, p.acc_counts, p.gyr_counts) for p in self.dev.sessions]
+        out = []
+        for epoch in sorted(self.dev.produced_seq):
+            seq = self.dev.produced(epoch)
+            acc, gyr = self.dev.counts(seq)
+            out.append((seq, acc, gyr))
+        return out
 
 
 @dataclass
 class Run:
     client: SensorClient
-    sensor: Any
+    sensor: Sensor
     blocks: list[SampleBlock] = field(default_factory=list)
 
-    @property
-    def seq(self) -> np.ndarray:
-        return np.concatenate([b.seq for b in self.blocks])
-
-    @property
-    def t_s(self) -> np.ndarray:
-        return np.concatenate([b.t_s for b in self.blocks])
-
-    @property
-    def acc_g(self) -> np.ndarray:
-        return np.concatenate([b.acc_g for b in self.blocks])
-
-    @property
-    def gyr_dps(self) -> np.ndarray:
-        return np.concatenate([b.gyr_dps for b in self.blocks])
+    def cat(self, name: str) -> np.ndarray:
+        return np.concatenate([getattr(b, name) for b in self.blocks])
 
 
 async def stream(
-    make_sensor: Callable[[LocalLink], Any],
-    faults: Callable[[Any, SensorClient, BumbleRadio], Awaitable[None]],
+    kind: str,
+    faults: Callable[[Sensor, SensorClient, BumbleRadio], Awaitable[None]],
     *,
     mtu: int = 247,
-    rate_hz: int = 104,
-    slow_s: float = 0.0,
+    time_scale: float = 10.0,
+    stall: tuple[int, float] | None = None,
+    sensor_kw: dict[str, Any] | None = None,
     **client_kw: Any,
 ) -> Run:
     link = LocalLink()
-    sensor = make_sensor(link)
+    sensor = Sensor(kind, link, time_scale, **(sensor_kw or {}))
     await sensor.start()
     radio = BumbleRadio(link, mtu=mtu)
     run = Run(client=None, sensor=sensor)  # type: ignore[arg-type]
 
     def on_block(b: SampleBlock) -> None:
         run.blocks.append(b)
-        if slow_s:
-            time.sleep(slow_s)  # a slow consumer (e.g. a disk stall) in the worker thread
+        if stall is not None and len(run.blocks) == stall[0]:
+            time.sleep(stall[1])  # a slow consumer (a disk stall) in the worker thread
 
     kw = dict(scan_timeout_s=3.0, watchdog_s=1.0, sync_interval_s=0.25, backoff_initial_s=0.05)
     kw.update(client_kw)
     client = SensorClient(
-        name=sensor.name, config=StreamConfig(rate_hz=rate_hz), on_block=on_block,
+        name=sensor.name, config=StreamConfig(rate_hz=RATE), on_block=on_block,
         scanner_backend=radio.scanner_backend, client_backend=radio.client_backend, **kw,
     )
     run.client = client
@@ -95,58 +126,65 @@ async def stream(
             stop.set()
 
     task = asyncio.create_task(script())
-    await asyncio.wait_for(client.run(stop), 60)
+    await asyncio.wait_for(client.run(stop), 90)
     await task
     await sensor.stop()
     return run
 
 
-def mini(time_scale: float = 10.0, **kw: Any) -> Callable[[LocalLink], MiniSensor]:
-    return lambda link: MiniSensor(link, recording(), time_scale=time_scale, **kw)
+def check_session(run: Run, got: slice, session: int, tail_s: float = 1.0) -> None:
+    """Received[got] == what the chip produced in ``session`` from its start, bit-identical
+    after decoding; only an unsent tail (at stop or reboot) may be missing."""
+    seq, acc_g, gyr_dps = run.cat("seq")[got], run.cat("acc_g")[got], run.cat("gyr_dps")[got]
+    p_seq, p_acc, p_gyr = run.sensor.sessions()[session]
+    n = len(seq)
+    assert np.array_equal(seq - seq[0], p_seq[:n] - p_seq[0])
+    rec = run.sensor.rec
+    assert np.array_equal(acc_g, (p_acc[:n] * rec.acc_lsb_g).astype(np.float32))
+    assert np.array_equal(gyr_dps, (p_gyr[:n] * rec.gyr_lsb_dps).astype(np.float32))
+    assert 0 <= len(p_seq) - n <= tail_s * RATE * run.sensor.time_scale
 
 
-def check_exact(run: Run, epoch: int | None = None, tail_s: float = 1.0) -> np.ndarray:
-    """Received == produced (one epoch, from its start), except an unsent tail at stop."""
-    s: MiniSensor = run.sensor
-    produced = s.produced(epoch)
-    seq = run.seq
-    assert np.all(np.diff(seq) >= 1)
-    assert np.all(np.diff(run.t_s) > 0)
-    got = seq[: len(produced)] if epoch is None else seq
-    assert np.array_equal(got, produced[: len(got)])
-    rows = got % len(s.rec.acc_counts)
-    assert np.array_equal(run.acc_g[: len(got)], s.rec.acc_g[rows])
-    assert np.array_equal(run.gyr_dps[: len(got)], s.rec.gyr_dps[rows])
-    missing_tail = len(produced) - len(got)
-    assert 0 <= missing_tail <= tail_s * s.rate_hz * s.time_scale
-    return got
+def check_exact(run: Run) -> None:
+    """One session, received exactly once, in order, on a strictly increasing clock."""
+    seq, t = run.cat("seq"), run.cat("t_s")
+    assert np.array_equal(seq, np.arange(len(seq)))
+    assert np.all(np.diff(t) > 0)
+    check_session(run, slice(None), -1)
+    assert run.client.assembler.stats.lost_samples == 0
 
 
-async def wait_samples(client: SensorClient, n: int, timeout_s: float = 20.0) -> None:
+async def wait_samples(client: SensorClient, n: int, timeout_s: float = 30.0) -> None:
     t0 = time.monotonic()
     while client.assembler.stats.samples < n:
-        assert time.monotonic() - t0 < timeout_s, "stream did not start"
+        assert time.monotonic() - t0 < timeout_s, f"only {client.assembler.stats.samples} samples"
         await asyncio.sleep(0.02)
 
 
 def test_link_loss_30_s_out_of_range_loses_nothing() -> None:
-    async def faults(sensor: MiniSensor, client: SensorClient, radio: BumbleRadio) -> None:
+    clock: list[tuple[float, float]] = []
+
+    async def faults(sensor: Sensor, client: SensorClient, radio: BumbleRadio) -> None:
         await wait_samples(client, 500)
+        clock.append((time.monotonic(), sensor.dev.clock.now_s()))
         with OutOfRange(sensor.controller):  # walked away: link lost, no adverts reach us
             await asyncio.sleep(30.0 / sensor.time_scale)  # ... for 30 s of sensor time
         n = client.assembler.stats.samples
-        await wait_samples(client, n + 3000)
+        await wait_samples(client, n + 3500)  # everything held in the ring, then live again
+        clock.append((time.monotonic(), sensor.dev.clock.now_s()))
 
-    run = asyncio.run(stream(mini(), faults))
-    got = check_exact(run)
+    run = asyncio.run(stream("virtual", faults))
+    check_exact(run)
     st = run.client.stats
-    assert st.link_losses >= 1 and st.connects >= 2
-    assert run.client.assembler.stats.lost_samples == 0
-    assert run.t_s[-1] > 35.0 and len(got) > 30 * 104
+    assert st.link_losses >= 1 and st.connects >= 2 and st.reboots == 0
+    assert run.cat("t_s")[-1] > 35.0
+    # the TIME_SYNC fit finds the virtual clock's pace (10x, less when the loop lags)
+    pace = (clock[1][1] - clock[0][1]) / (clock[1][0] - clock[0][0])
+    assert abs(st.sensor_per_host / pace - 1.0) < 0.1
 
 
 def test_missed_disconnect_is_caught_by_the_watchdog() -> None:
-    async def faults(sensor: MiniSensor, client: SensorClient, radio: BumbleRadio) -> None:
+    async def faults(sensor: Sensor, client: SensorClient, radio: BumbleRadio) -> None:
         await wait_samples(client, 500)
         # only the sensor's side learns about the loss: the host's callback never fires
         for conn in list(sensor.controller.le_connections.values()):
@@ -154,81 +192,73 @@ def test_missed_disconnect_is_caught_by_the_watchdog() -> None:
         n = client.assembler.stats.samples
         await wait_samples(client, n + 2000)
 
-    run = asyncio.run(stream(mini(), faults, watchdog_s=0.5))
+    run = asyncio.run(stream("virtual", faults, watchdog_s=0.5, sync_interval_s=30.0))
     check_exact(run)
     assert run.client.stats.watchdog_trips >= 1
-    assert run.client.assembler.stats.lost_samples == 0
 
 
 def test_sensor_reboot_is_a_recorded_gap_and_the_session_goes_on() -> None:
-    async def faults(sensor: MiniSensor, client: SensorClient, radio: BumbleRadio) -> None:
+    async def faults(sensor: Sensor, client: SensorClient, radio: BumbleRadio) -> None:
         await wait_samples(client, 1500)
         await asyncio.sleep(0.1)
-        sensor.reboot()
+        await sensor.reboot()
         n = client.assembler.stats.samples
         await wait_samples(client, n + 1500)
 
-    run = asyncio.run(stream(mini(), faults))
+    run = asyncio.run(stream("virtual", faults))
     c = run.client
     assert c.stats.reboots == 1 and c.assembler.stats.epochs == 2
     gaps = c.assembler.stats.gaps
     assert len(gaps) == 1 and gaps[0][2] == "reboot" and gaps[0][1] >= 1
-    seq, t = run.seq, run.t_s
-    assert np.all(np.diff(seq) >= 1) and np.all(np.diff(t) > 0)
-    jump = int(np.flatnonzero(np.diff(seq) > 1)[0]) + 1
-    assert seq[jump] - seq[jump - 1] - 1 == gaps[0][1] == c.assembler.stats.lost_samples
-    # before the reboot: exactly what epoch 1 produced up to the last sent sample
-    s: MiniSensor = run.sensor
-    first_epoch = sorted(s.produced_seq)[0]
-    prod1 = s.produced(first_epoch)
-    assert np.array_equal(seq[:jump], prod1[:jump])
-    # after: the new epoch from its seq 0, bit-identical, on a continuous time axis
-    prod2 = s.produced()
-    after = seq[jump:] - seq[jump]
-    assert np.array_equal(after, prod2[: len(after)])
-    rows = after % len(s.rec.acc_counts)
-    assert np.array_equal(run.acc_g[jump:], s.rec.acc_g[rows])
-    # the gap in time matches the gap in samples (clock fit across the reboot)
-    dt_gap = t[jump] - t[jump - 1]
-    assert abs(dt_gap * 104 - (gaps[0][1] + 1)) <= 1.0
+    seq, t = run.cat("seq"), run.cat("t_s")
+    assert np.all(np.diff(t) > 0)
+    jumps = np.flatnonzero(np.diff(seq) != 1)
+    assert len(jumps) == 1  # one recorded gap, otherwise consecutive
+    j = int(jumps[0]) + 1
+    assert seq[j] - seq[j - 1] - 1 == gaps[0][1] == c.assembler.stats.lost_samples
+    # before: the first session up to the last sample sent; after: the new one from its start
+    check_session(run, slice(0, j), 0, tail_s=2.0)
+    check_session(run, slice(j, None), -1)
+    # the gap in time matches the gap in samples (the clock fit carries across the reboot)
+    assert abs((t[j] - t[j - 1]) * RATE - (gaps[0][1] + 1)) <= 1.0
 
 
 def test_mtu_23_smaller_packets_same_data() -> None:
-    async def faults(sensor: MiniSensor, client: SensorClient, radio: BumbleRadio) -> None:
+    async def faults(sensor: Sensor, client: SensorClient, radio: BumbleRadio) -> None:
         await wait_samples(client, 1500)
 
-    run = asyncio.run(stream(mini(time_scale=3.0), faults, mtu=23))
+    run = asyncio.run(stream("virtual", faults, mtu=23, time_scale=3.0))
     check_exact(run)
     a = run.client.assembler.stats
     assert run.client.stats.mtu == 23 and a.packets >= a.samples  # one sample per packet
 
 
-def test_malformed_and_truncated_notifications_are_counted_and_skipped() -> None:
-    async def faults(sensor: MiniSensor, client: SensorClient, radio: BumbleRadio) -> None:
-        await wait_samples(client, 300)
-        sensor.inject += [b"", b"\x10", b"\xff" * 40, b"\x10\x41\x02\x00" + b"\x00" * 20,
-                          b"\x18" + b"\x00" * 50]
-        await asyncio.sleep(0.2)
-        sensor.inject += [b"\x20" * 100]
-        n = client.assembler.stats.samples
-        await wait_samples(client, n + 500)
-
-    run = asyncio.run(stream(mini(), faults))
-    check_exact(run)
-    assert run.client.assembler.stats.malformed == 6
-    assert run.client.assembler.stats.lost_samples == 0
-
-
 def test_slow_consumer_bounded_queue_loses_nothing() -> None:
-    async def faults(sensor: MiniSensor, client: SensorClient, radio: BumbleRadio) -> None:
-        await wait_samples(client, 3000, timeout_s=40)
+    async def faults(sensor: Sensor, client: SensorClient, radio: BumbleRadio) -> None:
+        await wait_samples(client, 4000)
 
-    run = asyncio.run(stream(mini(), faults, slow_s=0.25, max_queue_packets=16,
+    # the consumer stalls for 1.5 s (15 s of sensor time) on its 5th block; the queue holds 16
+    run = asyncio.run(stream("virtual", faults, stall=(5, 1.5), max_queue_packets=16,
                              watchdog_s=3.0))
     check_exact(run)
     st = run.client.stats
     assert st.overflow_dropped > 0 and st.queue_high_water <= 16  # bounded, drops happened
-    assert run.client.assembler.stats.lost_samples == 0  # ... and RESEND filled them
+    assert run.client.assembler.stats.resend_requests >= 1  # ... and RESEND filled them
+
+
+def test_malformed_and_truncated_notifications_are_counted_and_skipped() -> None:
+    async def faults(sensor: Sensor, client: SensorClient, radio: BumbleRadio) -> None:
+        await wait_samples(client, 300)
+        sensor.dev.inject += [b"", b"\x10", b"\xff" * 40, b"\x10\x41\x02\x00" + b"\x00" * 20,
+                              b"\x18" + b"\x00" * 50]
+        await asyncio.sleep(0.2)
+        sensor.dev.inject += [b"\x20" * 100]
+        n = client.assembler.stats.samples
+        await wait_samples(client, n + 500)
+
+    run = asyncio.run(stream("mini", faults))
+    check_exact(run)
+    assert run.client.assembler.stats.malformed == 6
 
 
 def test_absent_device_clear_error_within_timeout() -> None:
@@ -242,3 +272,16 @@ def test_absent_device_clear_error_within_timeout() -> None:
     t0 = time.monotonic()
     asyncio.run(go())
     assert time.monotonic() - t0 < 2.5
+
+
+@pytest.mark.hardware
+def test_hardware_streams_ten_seconds_without_loss(request: pytest.FixtureRequest) -> None:
+    """With --ble-address: the platform backend (BlueZ/CoreBluetooth/WinRT) and a real sensor."""
+    address = request.config.getoption("--ble-address")
+    blocks: list[SampleBlock] = []
+    client = SensorClient(address=address, config=StreamConfig(rate_hz=RATE),
+                          on_block=blocks.append, scan_timeout_s=15.0)
+    stats = asyncio.run(client.run(asyncio.Event(), duration_s=10.0))
+    seq = np.concatenate([b.seq for b in blocks])
+    assert len(seq) >= 9 * RATE and client.assembler.stats.lost_samples == 0
+    assert np.array_equal(seq, seq[0] + np.arange(len(seq))) and stats.mtu >= 23

@@ -8,7 +8,6 @@ import asyncio
 from typing import Any
 
 import numpy as np
-from _imu_recording import small_recording
 from bumble.controller import Controller
 from bumble.device import Device
 from bumble.host import Host
@@ -19,6 +18,7 @@ from imu import protocol as P
 from imu.virtual.clock import ManualClock
 from imu.virtual.loader import FirmwareEnv
 from imu.virtual.lsm6dsox import Lsm6dsoxEmulator
+from imu.virtual.recording import small_recording
 
 
 async def _boot(rate_hz: int, ring: int) -> tuple[Any, Any, Lsm6dsoxEmulator, ManualClock]:

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from imu import protocol as P
 from imu.virtual.loader import FirmwareEnv
@@ -120,3 +122,38 @@ def test_ring_runs_holes_and_overwrite(ring_mod: Any) -> None:
     assert r.run(2, 19) == 0  # overwritten
     assert r.run(8, 19) == 2  # stops at the end of the buffer (slot 9), continues at slot 0
     assert r.run(10, 19) == 4
+
+
+@settings(max_examples=60, deadline=None)
+@given(seq=st.integers(0, 2**32 - 1), ticks=st.integers(0, 2**32 - 1),
+       n=st.integers(1, 19), acc=st.sampled_from(P.ACC_RANGES_G),
+       gyr=st.sampled_from(P.GYR_RANGES_DPS), rate=st.sampled_from(P.RATES_HZ),
+       flags=st.integers(0, 3), epoch=st.integers(0, 2**16 - 1), compact=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_firmware_and_host_encode_identically(fw: Any, seq: int, ticks: int, n: int, acc: int,
+                                              gyr: int, rate: int, flags: int, epoch: int,
+                                              compact: bool, seed: int) -> None:
+    counts = np.random.default_rng(seed).integers(-32768, 32767, (1 if compact else n, 6))
+    flags |= P.FLAG_COMPACT if compact else 0
+    host = P.DataPacket(seq=seq, ticks=ticks, acc_counts=counts[:, :3], gyr_counts=counts[:, 3:],
+                        acc_range_g=acc, gyr_range_dps=gyr, rate_hz=rate, flags=flags,
+                        epoch=epoch).encode()
+    e = {"n": len(counts), "acc_range_g": acc, "gyr_range_dps": gyr, "rate_hz": rate,
+         "flags": flags, "epoch": epoch, "seq": seq, "ticks": ticks,
+         "acc_counts": counts[:, :3], "gyr_counts": counts[:, 3:]}
+    assert _encode_fw(fw, e) == host
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=8))
+def test_firmware_and_host_agree_on_any_control_bytes(fw: Any, raw: bytes) -> None:
+    op, a, b, err = fw.decode_control(raw)
+    try:
+        c = P.ControlCommand.decode(raw)
+    except ValueError:
+        assert err != fw.ERR_OK
+        return
+    assert err == fw.ERR_OK and op == c.op
+    expected = {P.OP_SET_RATE: (c.rate_hz, 0), P.OP_SET_RANGES: (c.acc_range_g, c.gyr_range_dps),
+                P.OP_RESEND: (c.from_seq, 0), P.OP_TIME_SYNC: (c.token, 0)}.get(op, (0, 0))
+    assert (a, b) == expected

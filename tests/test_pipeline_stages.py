@@ -13,7 +13,14 @@ from imu.pipeline.calibration import AccelerometerRefinement, StandingCalibratio
 from imu.pipeline.orientation import VqfOrientation
 from imu.pipeline.pelvis import PelvisOrientation, dominant_axis, mounting_from_axes
 from imu.pipeline.segmentation import RepSegmentation
-from imu.pipeline.travel import anchored_height_m, centre_vertical_acc_m_s2
+from imu.pipeline.strength import rest_excursion_deg
+from imu.pipeline.travel import (
+    HipTravel,
+    VerticalErrorFit,
+    anchored_height_m,
+    centre_vertical_acc_m_s2,
+    session_height_m,
+)
 from imu.sim.motion import Track, min_jerk
 from imu.sim.sensor import Pose, SensorModel, oversample_factor, render_imu
 
@@ -225,3 +232,73 @@ def test_centre_acceleration_removes_lever_arm() -> None:
 
 def test_runs() -> None:
     assert runs(np.array([0, 1, 1, 0, 1], dtype=bool)).tolist() == [[1, 3], [4, 5]]
+
+
+def test_session_height_chains_anchored_movements() -> None:
+    fs = 50.0
+    t = np.arange(0.0, 12.0, 1 / fs)
+    z = -0.3 * min_jerk((t - 2.0) / 1.5) + 0.1 * min_jerk((t - 7.0) / 1.0)
+    acc = np.gradient(np.gradient(z, 1 / fs), 1 / fs) + 0.05
+    still = (np.abs(np.gradient(z, 1 / fs)) < 1e-9) & (np.abs(acc - 0.05) < 1e-6)
+    h = session_height_m(acc, still, fs)
+    assert h[-1] == pytest.approx(-0.2, abs=0.01)
+    assert h[int(5 * fs)] == pytest.approx(-0.3, abs=0.01)
+    a, b = int(1.5 * fs), int(4.0 * fs)
+    ref = anchored_height_m(acc, a, b, fs)
+    assert np.allclose(h[a : b + 1] - h[a], ref, atol=0.005)
+
+
+def test_vertical_error_fit_removes_orientation_dependent_error() -> None:
+    """Bias/scale errors seen through a pitching pelvis bend the travel; the fit removes them."""
+    fs = 50.0
+    t = np.arange(0.0, 60.0, 1 / fs)
+    tr = Track({"phi": 0.0, "z": 0.0})
+    starts, ends = [], []
+    for k in range(8):
+        t0 = 5.0 + 6.0 * k
+        dur_down, dur_up = 1.0 + 0.1 * k, 2.0 - 0.1 * k  # asymmetric reps
+        tr.move_to(t0, t0 + dur_down, {"phi": 70.0, "z": -0.08})
+        tr.move_to(t0 + dur_down + 0.3, t0 + dur_down + 0.3 + dur_up, {"phi": 0.0, "z": 0.0})
+        starts.append(t0 * fs)
+        ends.append((t0 + dur_down + 0.3 + dur_up) * fs)
+    ch = tr.render(t)
+    phi = np.radians(ch["phi"])
+    up = np.stack([np.sin(phi), 0.3 * np.sin(phi), np.cos(phi)], axis=1)
+    up /= np.linalg.norm(up, axis=1)[:, None]
+    b, s = np.array([0.03, -0.02, 0.01]), np.array([0.01, -0.01, 0.005])
+    true_acc = np.gradient(np.gradient(ch["z"], 1 / fs), 1 / fs)
+    err = 9.80665 * (up @ b + up**2 @ s)
+    still = np.abs(np.gradient(ch["phi"], 1 / fs)) < 1e-6
+    fit = VerticalErrorFit().fit(
+        true_acc + err, up, np.asarray(starts), np.asarray(ends), still, fs
+    )
+    corrected = true_acc + err - fit.error_m_s2(up)
+    assert np.abs(corrected - true_acc).max() < 0.3 * np.abs(err - err[0]).max()
+    travel_raw = HipTravel().estimate(
+        true_acc + err, t[np.int64(starts)], t[np.int64(ends) - 1], fs
+    )
+    travel_fit = HipTravel().estimate(corrected, t[np.int64(starts)], t[np.int64(ends) - 1], fs)
+    assert np.abs(travel_fit.travel_m_ - 0.08).max() < 0.005
+    assert np.abs(travel_raw.travel_m_ - 0.08).max() > 0.01  # the error did matter
+
+
+def test_rest_excursion_is_signed_and_blocked() -> None:
+    fs = 50.0
+    t = np.arange(0.0, 40.0, 1 / fs)
+    tr = Track({"sag": 0.0, "obl": 0.0})
+    tr.move_to(2.0, 4.0, {"sag": 88.0})  # lie down
+    for k in range(4):
+        t0 = 7.0 + 6.0 * k
+        tr.move_to(t0, t0 + 1.0, {"sag": 92.0, "obl": -8.0})  # a roll-dominated rep
+        tr.move_to(t0 + 2.0, t0 + 3.0, {"sag": 88.0, "obl": 0.0})
+    tr.move_to(33.0, 35.0, {"sag": 0.0})
+    ch = tr.render(t)
+    r = pelvis_rotation_from_angles_deg(0.0, ch["obl"], ch["sag"])
+    speed = np.abs(np.gradient(ch["sag"], 1 / fs)) + np.abs(np.gradient(ch["obl"], 1 / fs))
+    still = speed < 1e-3
+    x = rest_excursion_deg(r, still, ch["sag"] > 30.0, fs)
+    assert np.abs(x[: int(4.5 * fs)]).max() < 1e-6  # the way in is not part of the signal
+    tops = [x[int((7.0 + 6.0 * k + 1.5) * fs)] for k in range(4)]
+    assert np.allclose(tops, np.hypot(4.0, 8.0), atol=0.5)
+    seg = RepSegmentation().segment(x, speed, fs, rest_at_bottom=True)
+    assert list(seg.sets_["reps"]) == [4]

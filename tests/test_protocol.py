@@ -162,6 +162,13 @@ def test_control_roundtrip(cmd: P.ControlCommand) -> None:
     assert P.ControlCommand.decode(cmd.encode()) == cmd
 
 
+def test_decode_stream_empty_and_junk_only() -> None:
+    b = P.decode_stream([])
+    assert len(b) == 0 and b.n_malformed == 0 and b.acc_counts.shape == (0, 3)
+    b = P.decode_stream([b"", b"abc", bytes(40)])
+    assert len(b) == 0 and b.n_malformed == 3 and np.isnan(b.acc_lsb_g)
+
+
 def test_mtu_sizing() -> None:
     assert P.max_samples_per_packet(23) == 1  # compact header
     assert P.max_samples_per_packet(27) == 1  # full header fits
@@ -175,6 +182,22 @@ def test_units_and_lsb_tables() -> None:
     assert P.parse_ranges(P.ranges_code(16, 2000, 416)) == (16, 2000, 416)
     with pytest.raises(ValueError):
         P.parse_ranges(0x1C)
+
+
+def test_fast_and_general_paths_agree() -> None:
+    rng = np.random.default_rng(3)
+    c = rng.integers(-32768, 32767, (50, 19, 6)).astype(np.int16)
+    pk = [P.DataPacket(seq=2**32 - 100 + i * 19, ticks=2**32 - 9000 + i * 3654,
+                       acc_counts=x[:, :3], gyr_counts=x[:, 3:], rate_hz=208).encode()
+          for i, x in enumerate(c)]
+    fast = P.decode_stream(pk)
+    general = P.decode_stream([*pk, b"\x10\x00\x00"])
+    assert general.n_malformed == 1 and fast.n_malformed == 0
+    for name in ("seq", "sensor_ticks", "acc_counts", "gyr_counts", "flags", "ranges"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(general, name), name)
+    np.testing.assert_array_equal(np.hstack([fast.acc_counts, fast.gyr_counts]),
+                                  c.reshape(-1, 6))
+    assert fast.seq[-1] == 2**32 - 100 + 50 * 19 - 1
 
 
 def test_decoder_speed_sanity() -> None:

@@ -163,7 +163,9 @@ def test_strength_html_is_valid_and_self_contained(tmp_path: Path) -> None:
     assert len(parsed.images) == 3
     alts = {img["alt"] for img in parsed.images}
     assert any("Tempo per rep" in (a or "") for a in alts)
-    assert "1 rep(s) flagged as form breaks." in "".join(parsed.text)
+    text = "".join(parsed.text)
+    assert "1 rep(s) flagged as form breaks." in text
+    assert "why" in text and "lockout tilt -" in text  # the reason, re-derived
     assert not re.search(r"(src|href)=\"(http|//|file:)", page)
 
 
@@ -217,3 +219,26 @@ def test_bad_session_folder(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no summary.parquet"):
         read_session(tmp_path)
     assert main(["report", str(tmp_path / "missing")]) == 2
+
+
+def test_report_of_real_analysis_output(tmp_path: Path) -> None:
+    """End to end: simulated raw sessions -> imu.analyze -> write -> report."""
+    import imu
+    from imu.sim import simulate
+
+    bridge = simulate("strength", exercise="glute_bridge", n_sets=1, reps_per_set=6,
+                      sample_rate_hz=100, seed=2, walking=False)
+    d = imu.analyze(bridge.to_dataframe()).write(tmp_path / "out")
+    session = read_session(d)
+    figs = {key: fig for key, _, fig in session_figures(session)}
+    assert set(figs) == {"angle", "tempo", "tilt"}
+    assert len(figs["tempo"].get_axes()[0].patches) == 3 * len(session["reps"])
+    assert len(check_html(render_html(session)).images) == 3
+
+    run = simulate("run", duration_s=60, sample_rate_hz=100, seed=3, warmup_walk_s=5,
+                   cooldown_walk_s=5)
+    d = imu.analyze(run.to_dataframe()).write(tmp_path / "out")
+    page = write_report(d, tmp_path / "run.html").read_text(encoding="utf-8")
+    parsed = check_html(page)
+    assert len(parsed.images) == 2
+    assert "Per minute" in "".join(parsed.text)

@@ -134,11 +134,35 @@ def test_motion_is_smooth_no_acceleration_jumps(bridge_motion):
     pose = bridge_motion.pose
     dt = 1.0 / pose.rate_hz
     acc = np.gradient(np.gradient(pose.position_m, dt, axis=0), dt, axis=0)
-    # A C1-only trajectory would show jumps of order 1 m/s^2 between neighbouring samples.
-    assert np.abs(np.diff(acc, axis=0)).max() < 0.05
+    # Continuous acceleration: neighbouring fine samples differ by at most jerk x dt with a
+    # human jerk below 400 m/s^3. A velocity kink (C1 only) of a 0.3 m/s hip movement would
+    # show as a 0.3 / dt = 240 m/s^2 spike instead.
+    assert np.abs(np.diff(acc, axis=0)).max() < 400.0 * dt
     rot = pose.orientation
     w = np.linalg.norm((rot[:-1].inv() * rot[1:]).as_rotvec(), axis=1) / dt
-    assert np.abs(np.diff(w)).max() < 0.02  # rad/s per fine sample
+    # Angular rate continuous too: angular acceleration below 60 rad/s^2.
+    assert np.abs(np.diff(w)).max() < 60.0 * dt
+
+
+def test_signs_lying_on_the_back_and_hinging():
+    """Identity mounting at the sacrum: the sensor axes are the pelvis axes (forward, left, up).
+    Lying on the back (sagittal +90) the forward axis points up and reads +1 g; bent forward in a
+    hinge (sagittal < 0) it points down and reads -sin(|sagittal|)."""
+    s = simulate_strength(["glute_bridge", "hip_hinge"], n_sets=2, reps_per_set=2, seed=6,
+                          mounting=None, placement="sacrum", walking=False, **SHORT)
+    rec, p, reps = s.recording, s.truth.pelvis, s.truth.reps
+    t = p.t_s.to_numpy()
+    bridge = reps[reps.exercise == "glute_bridge"].iloc[1]
+    i = np.searchsorted(t, bridge.start_s - 0.2)  # resting on the floor before the rep
+    assert p.sagittal_deg[i] == pytest.approx(90, abs=6)
+    assert rec.true_acc_g[i, 0] == pytest.approx(1.0, abs=0.01)
+    hinge = reps[reps.exercise == "hip_hinge"].iloc[0]
+    m = np.flatnonzero((t >= hinge.start_s) & (t <= hinge.end_s))
+    k = m[np.argmin(p.sagittal_deg.to_numpy()[m])]  # bottom of the hinge
+    sag = p.sagittal_deg[k]
+    assert sag < -40
+    assert rec.true_acc_g[k, 0] == pytest.approx(np.sin(np.radians(sag)), abs=0.03)
+    assert rec.true_acc_g[k, 2] == pytest.approx(np.cos(np.radians(sag)), abs=0.03)
 
 
 def test_quiet_standing_defines_neutral(mixed_session):
@@ -246,6 +270,32 @@ def test_every_exercise_simulates_with_plausible_kinematics(exercise):
     if exercise in bottom:
         lo, hi = bottom[exercise]
         assert lo < min(lowest) and max(lowest) < hi, lowest
+    # The medio-lateral axis dominates the reps' rotation (except in quadruped extension).
+    if exercise != "quadruped_hip_extension":
+        for _, x in r.iterrows():
+            assert np.ptp(p.sagittal_deg[(p.t_s >= x.start_s) & (p.t_s <= x.end_s)]) > 7.5
+    # One-sided exercises tip and turn the pelvis (minimum range within each rep, deg).
+    side_motion = {"single_leg_bridge": ("obliquity_deg", 2.0),
+                   "quadruped_hip_extension": ("obliquity_deg", 6.0),
+                   "single_leg_rdl": ("rotation_deg", 5.0)}
+    if exercise in side_motion:
+        col, least = side_motion[exercise]
+        for _, x in r.iterrows():
+            assert np.ptp(p[col][(p.t_s >= x.start_s) & (p.t_s <= x.end_s)]) > least
+
+
+def test_lockout_tilt_covers_all_classes():
+    m = strength_motion("glute_bridge", n_sets=4, reps_per_set=8, seed=13, walking=False,
+                        rest_s=(3.0, 4.0))
+    reps = m.truth.reps
+    assert set(reps.tilt_class) == {"posterior", "neutral", "anterior"}
+    assert reps.tilt_deg.min() < -6 and reps.tilt_deg.max() > 6
+    # Amplitudes vary from rep to rep (+-13 %): hip travel is not constant.
+    assert reps.hip_travel_cm.std() > 0.5
+    # The distribution can be overridden (e.g. for a posterior-tilt trend over a month).
+    m = strength_motion("hip_thrust", n_sets=2, reps_per_set=6, seed=13, walking=False,
+                        rest_s=(3.0, 4.0), tilt_range_deg=(4.0, 9.0))
+    assert m.truth.reps.tilt_deg.between(3.0, 10.0).all()
 
 
 # ---- options ---------------------------------------------------------------------------------
@@ -295,19 +345,25 @@ def test_heading_changes_between_sets():
 
 
 def test_walking_rests_have_a_gait_bounce():
-    s = simulate_strength("deadlift", n_sets=2, reps_per_set=2, seed=1, rest_s=(40, 40),
-                          standing_s=4.0)
-    p, sets = s.truth.pelvis, s.truth.sets
-    rest = p[(p.t_s > sets.end_s.iloc[0] + 5) & (p.t_s < sets.start_s.iloc[1] - 5)]
-    z = rest.height_m.to_numpy()
-    spec = np.abs(np.fft.rfft(z - z.mean()))
-    f = np.fft.rfftfreq(z.size, 1 / 200.0)
-    band = (f > 1.5) & (f < 2.2)
-    assert spec[band].max() > 5 * np.median(spec[(f > 0.5) & (f < 5)])
-    # Walking also moves the person: the pelvis travels horizontally during the rest.
-    no_walk = simulate_strength("deadlift", n_sets=2, reps_per_set=2, seed=1, rest_s=(40, 40),
-                                standing_s=4.0, walking=False)
-    assert no_walk.truth.reps.shape == s.truth.reps.shape
+    kw = dict(exercise="deadlift", n_sets=2, reps_per_set=2, seed=1, rest_s=(40, 40),
+              standing_s=4.0)
+    for walking in (True, False):
+        m = strength_motion(walking=walking, **kw)
+        pose, sets = m.pose, m.truth.sets
+        rate = pose.rate_hz
+        i0, i1 = int((sets.end_s.iloc[0] + 5) * rate), int((sets.start_s.iloc[1] - 5) * rate)
+        speed = np.linalg.norm(np.gradient(pose.position_m[i0:i1, :2], 1 / rate, axis=0), axis=1)
+        z = pose.position_m[i0:i1:4, 2]  # 200 Hz
+        spec = np.abs(np.fft.rfft(z - z.mean())) * 2 / z.size
+        f = np.fft.rfftfreq(z.size, 4 / rate)
+        bob_m = spec[(f > 1.5) & (f < 2.2)].max()
+        if walking:
+            # Walking at 1.1-1.4 m/s with a vertical bob at the step frequency (1.7-1.95 Hz).
+            assert speed.max() > 1.0
+            assert bob_m > 10 * np.median(spec[(f > 0.5) & (f < 5)])
+        else:
+            # Standing, fidgets and turning on the spot only.
+            assert speed.max() < 0.4
 
 
 def test_saturation_when_the_range_is_tiny():
@@ -349,6 +405,7 @@ def test_random_rep_counts_default():
         {"standing_s": 1.0},
         {"n_sets": 0},
         {"rest_s": (10.0, 5.0)},
+        {"tilt_range_deg": (5.0, -5.0)},
     ],
 )
 def test_bad_options_raise_input_error(kw):

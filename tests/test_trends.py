@@ -19,10 +19,13 @@ from imu.errors import InputError
 from imu.report import check_figure
 from imu.sim.month import MonthTrends, simulate_month
 from imu.trends import (
+    CACHE_FILE,
     METRICS,
     compute_trends,
     daily_table,
     fit_trend,
+    holm,
+    read_sessions,
     read_summaries,
     trend_figures,
     trends_from_tables,
@@ -214,3 +217,76 @@ def test_cli_bad_input_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.startswith("imu: error:") and proc.stderr.count("\n") == 1
     assert main(["trends", str(tmp_path), "--format", "parquet"]) == 2
+
+
+def test_index_cache_reuses_and_refreshes(tmp_path: Path) -> None:
+    simulate_month(tmp_path, days=9, seed=4)
+    first = compute_trends(tmp_path)
+    cache = tmp_path / CACHE_FILE
+    assert cache.is_file()
+    # The index is no session and does not change the results.
+    assert read_summaries(tmp_path)["session_dir"].nunique() == 9
+    again = compute_trends(tmp_path)
+    pd.testing.assert_frame_equal(first.daily, again.daily)
+    pd.testing.assert_frame_equal(first.daily, compute_trends(tmp_path, cache=False).daily)
+    # A changed session is read again, a removed one disappears, an added one appears.
+    victim = sorted(tmp_path.glob("session=*bridge*"))[0]
+    s = pd.read_parquet(victim / "summary.parquet")
+    s["n_reps"] = 999
+    s.to_parquet(victim / "summary.parquet")
+    gone = sorted(tmp_path.glob("session=*run*"))[0]
+    for f in gone.iterdir():
+        f.unlink()
+    gone.rmdir()
+    extra = tmp_path / "session=extra"
+    extra.mkdir()
+    pd.DataFrame([{"session_id": "extra", "started_at": "2026-11-20T07:00:00Z",
+                   "activity": "strength", "exercise": "glute_bridge",
+                   "n_reps": 7}]).to_parquet(extra / "summary.parquet")
+    sessions = read_sessions(tmp_path)
+    assert len(sessions) == 9
+    assert 999 in sessions["n_reps"].tolist()
+    assert "extra" in sessions["session_dir"].tolist()
+    assert gone.name.split("=", 1)[1] not in sessions["session_dir"].tolist()
+    pd.testing.assert_frame_equal(
+        sessions.drop(columns=[c for c in sessions if c.endswith(("_size", "_mtime_ns"))]),
+        read_sessions(tmp_path, cache=False).drop(
+            columns=[c for c in sessions if c.endswith(("_size", "_mtime_ns"))]),
+        check_dtype=False,
+    )
+
+
+def test_raw_month_end_to_end_small(tmp_path: Path) -> None:
+    """simulate_month(mode='raw'): imu.sim -> imu.analyze -> write -> trends."""
+    plan = simulate_month(tmp_path, days=3, seed=0, mode="raw")
+    assert plan["activity"].tolist() == ["strength", "strength", "run"]
+    report = compute_trends(tmp_path)
+    d = report.daily.set_index(report.daily["date"].dt.day)
+    assert report.sessions == 3 and report.longest_streak_days == 3
+    # Built in: 20 reps on day 0 and 20 + 5/7 on day 1 (the analysis may miss a rep).
+    assert 15 <= d.loc[2, "reps_per_day"] <= 21 and 15 <= d.loc[3, "reps_per_day"] <= 21
+    assert 0 <= d.loc[2, "posterior_tilt_pct"] <= 100
+    assert abs(d.loc[4, "cadence_spm"] - 170) < 6
+    assert abs(d.loc[4, "pelvic_drop_right_deg"] - (5.0 + 0.8 * 2 / 7)) < 1.5
+    with pytest.raises(ValueError, match="posterior-tilt trend"):
+        simulate_month(tmp_path / "x", days=3, mode="raw", trends=MonthTrends())
+
+
+def test_sessions_without_date_are_skipped_and_named(tmp_path: Path) -> None:
+    simulate_month(tmp_path, days=5, seed=6)
+    write_summary(tmp_path, "nodate", {"session_id": "nodate", "started_at": None,
+                                       "activity": "strength", "n_reps": 5})
+    report = compute_trends(tmp_path)
+    assert report.sessions == 5 and report.skipped == ["nodate"]
+    assert "skipped 1 session(s) without started_at" in report.to_text()
+    only = tmp_path / "only"
+    write_summary(only, "x", {"session_id": "x", "started_at": None, "activity": "run"})
+    with pytest.raises(InputError, match="no session has a started_at"):
+        compute_trends(only)
+
+
+def test_holm_adjustment() -> None:
+    adj = holm(np.array([0.01, 0.04, 0.03, np.nan]))
+    np.testing.assert_allclose(adj[:3], [0.03, 0.06, 0.06])
+    assert np.isnan(adj[3])
+    assert np.isnan(holm(np.array([np.nan]))).all()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _imu_recording import small_recording
 
 from imu.sim.sensor import ImuRecording
 from imu.virtual import lsm6dsox as L
 from imu.virtual.clock import ManualClock
+from imu.virtual.recording import small_recording
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_fifo_overflow_flag_when_not_drained(rec: ImuRecording) -> None:
     raw = chip.read(L.FIFO_DATA_OUT_TAG, 7)
     assert raw[0] >> 3 in (L.TAG_TIMESTAMP, L.TAG_GYRO, L.TAG_ACC)
     assert not _status(chip)[1] & 0x40  # overrun clears once data are read
-    assert len(chip.sessions[-1]) == 540  # floor(1.3 s x 416 Hz): everything the chip produced is logged
+    assert len(chip.sessions[-1]) == 540  # floor(1.3 s x 416 Hz): all produced samples logged
 
 
 def test_full_scale_rescaling_and_timestamp_wrap(rec: ImuRecording) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _imu_recording import small_recording
 from bumble.controller import Controller
 from bumble.device import Device, Peer
 from bumble.hci import Address
@@ -20,6 +19,7 @@ from bumble.transport.common import AsyncPipeSink
 from imu import protocol as P
 from imu.sim.sensor import ImuRecording
 from imu.virtual import VirtualSensor
+from imu.virtual.recording import small_recording
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -87,7 +87,7 @@ def _check_against_chip(batch: P.DecodedBatch, sensor: VirtualSensor) -> None:
 def test_advertise_stream_drop_resend_reboot(rec: ImuRecording) -> None:
     async def run() -> None:
         link = LocalLink()
-        sensor = VirtualSensor(link, rec, time_scale=4.0, tick_offset=2**32 - 40000)
+        sensor = VirtualSensor(link, rec, time_scale=4.0)
         await sensor.start()
         central = Central(link)
         await central.dev.power_on()
@@ -101,6 +101,9 @@ def test_advertise_stream_drop_resend_reboot(rec: ImuRecording) -> None:
         await _wait_for(lambda: sensor.app.mtu == 247)
         st0 = await central.read_status()
         assert st0.flags & P.STATUS_CHIP_OK and not st0.flags & P.STATUS_RUNNING
+        # Put the chip's 32-bit timestamp counter 5 s (virtual) before its wrap.
+        chip = sensor.chip
+        chip.tick_offset += 2**32 - 5 * 40000 - int(chip.ticks_at(sensor.clock.now_us()))
         await central.command(P.ControlCommand.start())
         await _wait_for(lambda: len(P.decode_stream(central.packets)) >= 150)
         assert max(map(len, central.packets)) == 12 + 19 * 12  # sized to MTU 247
@@ -115,12 +118,15 @@ def test_advertise_stream_drop_resend_reboot(rec: ImuRecording) -> None:
         st = await central.read_status()
         assert st.epoch == st0.epoch + 1 and st.flags & P.STATUS_RUNNING
         await central.command(P.ControlCommand.resend(int(got.seq.max()) + 1))
-        await _wait_for(lambda: P.decode_stream(central.packets).seq.max() > st.seq + 50)
+        await _wait_for(lambda: P.decode_stream(central.packets).seq.max() > st.seq + 300)
         batch = P.decode_stream(central.packets)
         assert batch.n_malformed == 0
         uniq = np.unique(batch.seq)
         np.testing.assert_array_equal(uniq, np.arange(uniq[-1] + 1))  # nothing lost
-        assert batch.sensor_ticks.max() > 2**32  # the chip's counter wrapped; unwrapped
+        prod_ticks = sensor.produced.ticks
+        assert prod_ticks[0] > prod_ticks[-1]  # the chip's counter wrapped in the session
+        assert batch.sensor_ticks.max() > 2**32  # and the host unwrapped it
+        assert (np.diff(batch.sensor_ticks[np.argsort(batch.seq, kind="stable")]) >= 0).all()
         _check_against_chip(batch, sensor)
 
         # Reboot: new epoch, RAM ring lost, idle until START; seq restarts at 0.

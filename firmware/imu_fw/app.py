@@ -34,11 +34,11 @@ _WORD = const(7)
 _TICKS_PER_S = const(40000)
 
 
-def _cfg(name, default):
+def _cfg(name: str, default):
     return getattr(config, name, default) if config is not None else default
 
 
-def _random16():
+def _random16() -> int:
     try:
         r = os.urandom(2)
         return r[0] | r[1] << 8
@@ -47,7 +47,7 @@ def _random16():
 
 
 class App:
-    def __init__(self, board=None):
+    def __init__(self, board: Board | None = None) -> None:
         self.board = board or Board()
         self.rate_hz = _cfg("RATE_HZ", 104)
         self.acc_range_g = _cfg("ACC_RANGE_G", 8)
@@ -82,7 +82,7 @@ class App:
         self._set_mtu(23)
 
     # --- configuration ---------------------------------------------------------------------
-    def _set_mtu(self, mtu):
+    def _set_mtu(self, mtu: int) -> None:
         if mtu > proto.PREFERRED_MTU:
             mtu = proto.PREFERRED_MTU
         self.mtu = mtu
@@ -92,7 +92,7 @@ class App:
         mv = memoryview(self.pkt)
         self.views = [mv[: self.hdr + proto.SAMPLE_SIZE * n] for n in range(self.maxn + 1)]
 
-    def _reset_parser(self):
+    def _reset_parser(self) -> None:
         self.need_ts = True
         self.have = 0
         self.cur_ts24 = 0
@@ -100,7 +100,7 @@ class App:
         self.ovf_pending = False
         self.next_state = VALID
 
-    def start_session(self):
+    def start_session(self) -> int:
         if not self.chip_ok:
             return proto.ERR_BAD_VALUE
         self.ring.clear()
@@ -116,13 +116,13 @@ class App:
         self.running = True
         return proto.ERR_OK
 
-    def stop_session(self):
+    def stop_session(self) -> None:
         if self.running:
             self.imu.stop()
         self.running = False
         self.streaming = False
 
-    def handle(self, cmd):
+    def handle(self, cmd: bytes) -> None:
         """Apply one control write (docs/protocol.md, control characteristic)."""
         op, a, b, err = proto.decode_control(cmd)
         if err == proto.ERR_OK:
@@ -166,7 +166,7 @@ class App:
         self.status_dirty = True
 
     # --- FIFO -> ring ----------------------------------------------------------------------
-    def drain(self):
+    def drain(self) -> None:
         imu = self.imu
         level = imu.fifo_status()
         if imu.overflow:
@@ -180,12 +180,12 @@ class App:
             self._parse(n)
             level -= n
 
-    def _lost(self, ts24):
+    def _lost(self, ts24: int) -> int:
         """Samples missing between the last stored sample and one stamped ``ts24``."""
         d = (ts24 - self.last_ts24) & 0xFFFFFF
         return (d * self.rate_hz + _TICKS_PER_S // 2) // _TICKS_PER_S - 1
 
-    def _parse(self, n):
+    def _parse(self, n: int) -> None:
         buf = self.imu.buf
         ring = self.ring
         data = ring.data
@@ -238,7 +238,7 @@ class App:
                     self.need_ts = True
 
     # --- ring -> notifications -------------------------------------------------------------
-    def send(self, now_ms):
+    def send(self, now_ms: int) -> None:
         srv = self.server
         if not self.streaming or srv.conn < 0:
             return
@@ -281,7 +281,7 @@ class App:
             self.last_send_ms = now_ms
 
     # --- status ----------------------------------------------------------------------------
-    def update_status(self, notify):
+    def update_status(self, notify: bool) -> None:
         flags = 0
         if self.running:
             flags |= proto.STATUS_RUNNING
@@ -301,7 +301,7 @@ class App:
         self.status_dirty = False
 
     # --- main loop -------------------------------------------------------------------------
-    def step(self):
+    def step(self) -> None:
         srv = self.server
         now = time.ticks_ms()
         if srv.connected_changed:
@@ -328,7 +328,7 @@ class App:
             self.last_status_ms = now
             self.update_status(srv.conn >= 0)
 
-    async def main(self):
+    async def main(self) -> None:
         wdt = None
         try:
             from machine import WDT
@@ -345,5 +345,5 @@ class App:
             await asyncio.sleep_ms(POLL_MS)
 
 
-def run():
+def run() -> None:
     asyncio.run(App().main())

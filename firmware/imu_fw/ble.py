@@ -26,7 +26,7 @@ _ADV_UUID128 = const(0x07)
 _QUEUE = const(8)
 
 
-def _services():
+def _services() -> tuple:
     imu = (
         bluetooth.UUID(proto.SERVICE_UUID),
         (
@@ -47,13 +47,13 @@ def _services():
     return (imu, battery, info)
 
 
-def _ad(payload, kind, value):
+def _ad(payload: bytearray, kind: int, value: bytes) -> bytearray:
     payload += bytes((len(value) + 1, kind))
     payload += value
     return payload
 
 
-def advertising_payloads(name):
+def advertising_payloads(name: str) -> tuple:
     """(advertising data, scan response): flags + complete name, and the 128-bit service UUID
     in the advertising data if it fits in 31 bytes, else in the scan response."""
     adv = _ad(bytearray(), _ADV_FLAGS, b"\x06")
@@ -68,7 +68,7 @@ def advertising_payloads(name):
 
 
 class Server:
-    def __init__(self, name, manufacturer, model, firmware):
+    def __init__(self, name: str, manufacturer: str, model: str, firmware: str) -> None:
         self.name = name
         self.ble = bluetooth.BLE()
         self.ble.active(True)
@@ -95,10 +95,10 @@ class Server:
         self.q_in = 0
         self.q_out = 0
 
-    def advertise(self):
+    def advertise(self) -> None:
         self.ble.gap_advertise(100000, adv_data=self.adv, resp_data=self.resp or None)
 
-    def _irq(self, event, data):
+    def _irq(self, event: int, data: tuple) -> None:
         if event == _IRQ_CENTRAL_CONNECT:
             self.conn = data[0]
             self.mtu = 23
@@ -117,7 +117,7 @@ class Server:
                 self.mtu = data[1]
                 self.mtu_changed = True
 
-    def next_command(self):
+    def next_command(self):  # -> bytes | None
         """The oldest queued control write, or None."""
         if self.q_out == self.q_in:
             return None
@@ -125,7 +125,7 @@ class Server:
         self.q_out += 1
         return cmd
 
-    def request_mtu(self):
+    def request_mtu(self) -> None:
         self.exchange_mtu = False
         if self.conn >= 0:
             try:
@@ -133,7 +133,7 @@ class Server:
             except (OSError, AttributeError):
                 pass
 
-    def notify_data(self, view):
+    def notify_data(self, view: memoryview) -> bool:
         """Queue one data notification; False if the stack is out of buffers (try later)."""
         try:
             self.ble.gatts_notify(self.conn, self.h_data, view)
@@ -141,7 +141,7 @@ class Server:
         except OSError:
             return False
 
-    def set_status(self, value, notify):
+    def set_status(self, value: bytearray, notify: bool) -> None:
         self.ble.gatts_write(self.h_status, value)
         if notify and self.conn >= 0:
             try:
@@ -149,6 +149,6 @@ class Server:
             except OSError:
                 pass
 
-    def set_battery(self, pct, buf):
+    def set_battery(self, pct: int, buf: bytearray) -> None:
         buf[0] = pct
         self.ble.gatts_write(self.h_battery, buf)

@@ -14,7 +14,7 @@ NANO_RP2040_CONNECT = "nano_rp2040_connect"
 XIAO_NRF52840_SENSE = "xiao_nrf52840_sense"
 
 
-def detect():
+def detect() -> str:
     machine_name = getattr(sys.implementation, "_machine", "")
     if "nRF52840" in machine_name or "XIAO" in machine_name:
         return XIAO_NRF52840_SENSE
@@ -22,7 +22,7 @@ def detect():
 
 
 class Board:
-    def __init__(self, kind=None):
+    def __init__(self, kind: str = "") -> None:
         self.kind = kind or detect()
         self._led = None
         if self.kind == XIAO_NRF52840_SENSE:
@@ -43,11 +43,11 @@ class Board:
         except (ValueError, TypeError, OSError):
             self._led = None
 
-    def led(self, on):
+    def led(self, on: bool) -> None:
         if self._led is not None:
             self._led.value(self._led_on if on else 1 - self._led_on)
 
-    def battery_pct(self):
+    def battery_pct(self) -> int:
         """Battery level in percent. The Nano RP2040 Connect has no battery gauge: 100."""
         if self.kind == XIAO_NRF52840_SENSE:
             try:
@@ -61,7 +61,7 @@ class Board:
                 return 100
         return 100
 
-    def name_suffix(self):
+    def name_suffix(self) -> str:
         """Last two bytes of the unique id, hex: IMU-3F2A."""
         try:
             import machine

@@ -53,7 +53,7 @@ _FULL = "<BBBBI"  # ver_flags, ranges, n, epoch, seq; the 4 tick bytes are copie
 _STATUS = "<BBBBBBHHHIIIIHH"
 
 
-def ranges_code(acc_range_g, gyr_range_dps, rate_hz):
+def ranges_code(acc_range_g: int, gyr_range_dps: int, rate_hz: int) -> int:
     """The ranges byte (acc | gyr << 2 | odr << 5); -1 if a value is unsupported."""
     if (acc_range_g not in ACC_RANGES_G or gyr_range_dps not in GYR_RANGES_DPS
             or rate_hz not in RATES_HZ):
@@ -62,7 +62,7 @@ def ranges_code(acc_range_g, gyr_range_dps, rate_hz):
             | RATES_HZ.index(rate_hz) << 5)
 
 
-def max_samples(mtu):
+def max_samples(mtu: int) -> int:
     """Samples per notification at this ATT MTU (payload MTU - 3)."""
     payload = mtu - 3
     if payload >= HEADER_SIZE + SAMPLE_SIZE:
@@ -70,11 +70,12 @@ def max_samples(mtu):
     return (payload - COMPACT_HEADER_SIZE) // SAMPLE_SIZE
 
 
-def header_size(mtu):
+def header_size(mtu: int) -> int:
     return HEADER_SIZE if mtu - 3 >= HEADER_SIZE + SAMPLE_SIZE else COMPACT_HEADER_SIZE
 
 
-def write_header(buf, flags, ranges, n, epoch, seq, ticks_bytes, ticks_off):
+def write_header(buf: bytearray, flags: int, ranges: int, n: int, epoch: int, seq: int,
+                 ticks_bytes: bytearray, ticks_off: int) -> int:
     """Write a packet header into ``buf``; returns its size (12, or 8 with FLAG_COMPACT).
 
     ``ticks_bytes[ticks_off:ticks_off + 4]`` holds the first sample's raw uint32 timestamp.
@@ -98,7 +99,7 @@ def write_header(buf, flags, ranges, n, epoch, seq, ticks_bytes, ticks_off):
     return HEADER_SIZE
 
 
-def decode_control(data):
+def decode_control(data: bytes) -> tuple:
     """(op, a, b, error): SET_RATE a=hz; SET_RANGES a=acc_g b=gyr_dps; RESEND a=seq;
     TIME_SYNC a=token. ``error`` is ERR_OK or the error code."""
     if len(data) == 0:
@@ -119,9 +120,10 @@ def decode_control(data):
     return op, 0, 0, ERR_OK
 
 
-def encode_status(buf, flags, battery_pct, fw_major, fw_minor, ranges, last_error, epoch,
-                  fifo_overflows, ring_fill, packets_sent, seq, sync_token, sync_ticks,
-                  ring_capacity):
+def encode_status(buf: bytearray, flags: int, battery_pct: int, fw_major: int, fw_minor: int,
+                  ranges: int, last_error: int, epoch: int, fifo_overflows: int,
+                  ring_fill: int, packets_sent: int, seq: int, sync_token: int,
+                  sync_ticks: int, ring_capacity: int) -> None:
     """Write the 32-byte status value into ``buf``."""
     struct.pack_into(_STATUS, buf, 0, flags, battery_pct, fw_major, fw_minor, ranges,
                      last_error, epoch & 0xFFFF, fifo_overflows & 0xFFFF, ring_fill & 0xFFFF,

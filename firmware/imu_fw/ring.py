@@ -15,7 +15,7 @@ AFTER_OVERFLOW = const(2)
 
 
 class Ring:
-    def __init__(self, capacity):
+    def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.data = bytearray(capacity * SAMPLE)
         self.ts = bytearray(capacity * 4)
@@ -25,32 +25,32 @@ class Ring:
         self.head = 0
         """Sequence number of the next sample to store."""
 
-    def clear(self):
+    def clear(self) -> None:
         self.head = 0
 
-    def oldest(self):
+    def oldest(self) -> int:
         """Oldest sequence number still held."""
         return self.head - self.capacity if self.head > self.capacity else 0
 
-    def fill(self):
+    def fill(self) -> int:
         return self.head - self.oldest()
 
-    def slot(self, seq):
+    def slot(self, seq: int) -> int:
         return seq % self.capacity
 
-    def commit(self, state):
+    def commit(self, state: int) -> None:
         """The sample at slot(head) is complete: mark it and advance."""
         self.state[self.head % self.capacity] = state
         self.head += 1
 
-    def skip(self, n):
+    def skip(self, n: int) -> None:
         """``n`` samples were lost on the chip: leave a hole of ``n`` sequence numbers."""
         cap = self.capacity
         for i in range(n if n < cap else cap):
             self.state[(self.head + i) % cap] = MISSING
         self.head += n
 
-    def run(self, seq, nmax):
+    def run(self, seq: int, nmax: int) -> int:
         """How many consecutive valid samples start at ``seq`` (<= nmax), without crossing the
         end of the buffer or an overflow mark after the first sample. 0 if ``seq`` is missing."""
         if seq < self.oldest() or seq >= self.head:

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from imu.protocol import FLAG_COMPACT, TICK_S, TICKS_PER_S, DecodedBatch
+from imu.protocol import FLAG_COMPACT, FLAG_OVERFLOW, TICK_S, TICKS_PER_S, DecodedBatch
 
+MAX_GAPS_LISTED = 10_000
 _M24 = 1 << 24
 _M32 = 1 << 32
 
@@ -102,7 +103,8 @@ class AssemblerStats:
     duplicates: int = 0
     lost_samples: int = 0
     gaps: list[tuple[int, int, str]] = field(default_factory=list)
-    """(first missing session seq, count, reason) per accepted gap."""
+    """(first missing session seq, count, reason) per accepted gap (the first 10 000)."""
+    n_gaps: int = 0
     malformed: int = 0
     packets: int = 0
     epochs: int = 1
@@ -147,6 +149,9 @@ class StreamAssembler:
         self.accept_gap_now = False
         """Set when the sensor says it cannot fill the open gap (RESEND truncated)."""
         self._flushed: list[SampleBlock] = []
+        self._chip_loss: set[int] = set()
+        self.tick_mod = _M32
+        """Modulus of the chip ticks on the wire (2^24 in compact packets at MTU 23)."""
 
     # --- epochs -------------------------------------------------------------------------------
     def new_epoch(self, tick_anchor: int | None = None, t_anchor_s: float | None = None) -> None:
@@ -157,6 +162,7 @@ class StreamAssembler:
         """
         self._flush_pending_as_gap("reboot")
         self.next_expected = None
+        self._chip_loss.clear()
         self._epoch_start = True
         self._epoch_t_hint = (
             (int(tick_anchor), float(t_anchor_s))
@@ -184,6 +190,8 @@ class StreamAssembler:
         seq_mod = np.where(compact, _M24, _M32).astype(np.int64)
         seq_raw = batch.seq % seq_mod
         tick_raw = batch.sensor_ticks % seq_mod
+        if len(batch):
+            self.tick_mod = int(seq_mod[-1])
         if self.next_expected is None and len(batch):
             self._start_epoch(int(seq_raw[0]), int(tick_raw[0]), host_gap_s)
         assert self.next_expected is not None or len(batch) == 0
@@ -194,6 +202,18 @@ class StreamAssembler:
         exp_i = np.rint(expected).astype(np.int64)
         ticks = exp_i + signed_mod(tick_raw - exp_i, seq_mod)
         acc, gyr = batch.acc_counts, batch.gyr_counts
+        overflow = (batch.flags & FLAG_OVERFLOW) != 0
+        if overflow.any():  # the chip lost samples before these: no RESEND can bring them
+            self._chip_loss.update(int(x) for x in seq[overflow])
+            if len(self._chip_loss) > 4096:  # bounded: forget what is already behind us
+                self._chip_loss = {x for x in self._chip_loss if x >= ref_seq}
+        if (
+            self._pending is None
+            and len(seq)
+            and seq[0] == ref_seq
+            and bool((np.diff(seq) == 1).all())
+        ):  # the common case: the next samples, in order, nothing waiting
+            return self._emit(seq, ticks, acc, gyr), None
         if self._pending is not None:
             ps, pt, pa, pg = self._pending
             seq = np.concatenate([ps, seq])
@@ -219,6 +239,9 @@ class StreamAssembler:
                 waited = host_s - self._gap_since if self._gap_since is not None else 0.0
                 if self._gap_since is None:
                     self._gap_since = host_s
+                if int(seq[0]) in self._chip_loss:
+                    self._accept_gap(int(seq[0]), "chip FIFO overflow")
+                    continue
                 if (
                     self.accept_gap_now
                     or waited >= self.gap_timeout_s
@@ -274,7 +297,7 @@ class StreamAssembler:
         period = 1.0 / self.rate_hz
         if self._epoch_t_hint is not None:
             ta, t_at = self._epoch_t_hint
-            ta = tick0 + int(signed_mod(ta - tick0, _M32))
+            ta = tick0 + int(signed_mod(ta - tick0, self.tick_mod))
             t_first = t_at + (tick0 - ta) * TICK_S
         else:
             t_first = self.last_t_s + (host_gap_s if host_gap_s is not None else period)
@@ -284,6 +307,7 @@ class StreamAssembler:
         self._seq_offset = self.last_session_seq + gap - seq0
         if gap > 1:
             self.stats.lost_samples += gap - 1
+            self.stats.n_gaps += 1
             self.stats.gaps.append((self.last_session_seq + 1, gap - 1, "reboot"))
         self._epoch_start = False
 
@@ -291,10 +315,13 @@ class StreamAssembler:
         assert self.next_expected is not None
         n = seq_now - self.next_expected
         self.stats.lost_samples += n
-        self.stats.gaps.append((self.next_expected + self._seq_offset, n, reason))
+        self.stats.n_gaps += 1
+        if len(self.stats.gaps) < MAX_GAPS_LISTED:
+            self.stats.gaps.append((self.next_expected + self._seq_offset, n, reason))
         self.last_tick += int(round(n * TICKS_PER_S / self.rate_hz))
         self.next_expected = seq_now
         self._gap_since = None
+        self._chip_loss = {x for x in self._chip_loss if x > seq_now}
 
     def _flush_pending_as_gap(self, reason: str) -> None:
         if self._pending is None:

@@ -80,6 +80,42 @@ class OutOfRange:
         self.home.add_controller(self.controller)
 
 
+_FAST_FORMATTING = False
+
+
+def fast_bumble_formatting() -> bool:
+    """Make Bumble's per-packet debug strings cheap when nobody reads them.
+
+    Bumble 0.0.236 builds its debug log lines with eager f-strings (coloured, every field of
+    every HCI packet), which costs ~40 % of the CPU of an in-process link whether DEBUG is on
+    or not. When the ``bumble`` logger is not enabled for DEBUG, this swaps the colouring
+    helper for a pass-through and the HCI packets' ``__str__`` for their class name. Opt-in
+    (``imu record --virtual`` and the benchmarks call it); returns whether it was applied.
+    """
+    global _FAST_FORMATTING
+    import logging
+
+    from bumble import att, controller, device, gatt_client, gatt_server, host, l2cap
+
+    if _FAST_FORMATTING or logging.getLogger("bumble").isEnabledFor(logging.DEBUG):
+        return _FAST_FORMATTING
+
+    def plain(text: Any, *_args: Any, **_kw: Any) -> str:
+        return str(text)
+
+    for module in (controller, host, hci, device, l2cap, att, gatt_server, gatt_client):
+        if hasattr(module, "color"):
+            module.color = plain  # type: ignore[attr-defined]
+
+    def short(self: Any) -> str:
+        return type(self).__name__
+
+    for cls in (hci.HCI_Command, hci.HCI_Event, hci.HCI_AclDataPacket):
+        cls.__str__ = short  # type: ignore[method-assign]
+    _FAST_FORMATTING = True
+    return True
+
+
 def _uuid_str(uuid: Any) -> str:
     """Bumble UUID -> bleak's lower-case 128-bit form."""
     h = bytes(reversed(uuid.uuid_128_bytes)).hex()
@@ -120,6 +156,8 @@ class BumbleRadio:
                     address=hci.Address(self.address),
                     host=Host(self.controller, AsyncPipeSink(self.controller)),
                 )
+                # the MTU this host accepts, also when the peripheral starts the exchange
+                self.device.gatt_server.max_mtu = self.mtu
                 await self.device.power_on()
         return self.device
 

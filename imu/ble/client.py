@@ -25,6 +25,7 @@ import collections
 import contextlib
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,8 +78,12 @@ class LinkStats:
 
 @dataclass
 class _EpochMarker:
-    tick_anchor: int | None
-    t_anchor_s: float | None
+    """Queued BEFORE the new session's START, so no packet of it is taken for the old one; its
+    clock anchor is filled in after the first TIME_SYNC (the consumer waits for ``ready``)."""
+
+    tick_anchor: int | None = None
+    t_anchor_s: float | None = None
+    ready: threading.Event = field(default_factory=threading.Event)
 
 
 def _matcher(name: str | None, address: str | None) -> Callable[[BLEDevice, Any], bool]:
@@ -195,12 +200,12 @@ class SensorClient:
     # --- the notify callback: append only --------------------------------------------------
     def _on_data(self, _char: Any, data: bytearray) -> None:
         q = self._queue
+        now = time.monotonic()
+        self._last_rx = now  # the link is alive even when the queue is full
         if len(q) >= self.max_queue_packets:
             self.stats.overflow_dropped += 1
             return
-        now = time.monotonic()
         q.append((now, bytes(data)))
-        self._last_rx = now
         self._wake.set()
 
     def _on_disconnect(self, _client: BleakClient) -> None:
@@ -293,17 +298,35 @@ class SensorClient:
             self.command_timeout_s,
         )
 
+    async def _await_status(
+        self, done: Callable[[P.Status], bool], timeout_s: float = 1.5
+    ) -> P.Status:
+        """Poll the status until ``done`` (the firmware applies commands in its main loop, so a
+        write's effect shows a few ms later); returns the last status read either way."""
+        t_end = time.monotonic() + timeout_s
+        while True:
+            st = await self._read_status()
+            if done(st) or time.monotonic() > t_end:
+                return st
+            await asyncio.sleep(0.01)
+
     async def _start_new_session(self) -> P.Status:
         c = self.config
         status = await self._read_status()
         if status.flags & P.STATUS_RUNNING:
             await self._command(P.ControlCommand.stop())
+            status = await self._await_status(lambda s: not s.flags & P.STATUS_RUNNING)
+        old_epoch = status.epoch
         await self._command(P.ControlCommand.set_rate(c.rate_hz))
         await self._command(P.ControlCommand.set_ranges(c.acc_range_g, c.gyr_range_dps))
         await self._command(P.ControlCommand.start())
-        status = await self._read_status()
-        if status.last_error not in (P.ERR_OK,):
-            raise BleakError(f"sensor rejected the settings (error {status.last_error})")
+        status = await self._await_status(
+            lambda s: bool(s.flags & P.STATUS_RUNNING) and s.epoch != old_epoch
+        )
+        if not status.flags & P.STATUS_RUNNING or status.last_error != P.ERR_OK:
+            raise BleakError(f"sensor did not start (error {status.last_error})")
+        if status.settings != (c.acc_range_g, c.gyr_range_dps, c.rate_hz):
+            raise BleakError(f"sensor runs {status.settings}, not the requested settings")
         self._epoch = status.epoch
         return status
 
@@ -324,18 +347,26 @@ class SensorClient:
             )
             self._fit = ClockFit()
             self._arrival_fit = ClockFit()
-            await self._start_new_session()
-            pair = await self._time_sync(record=False)
-            marker = _EpochMarker(None, None)
-            if pair is not None and t_old_now is not None:
-                tick, host_mid = pair
-                marker = _EpochMarker(tick, t_old_now + (host_mid - host_now) * self._slope)
+            marker = _EpochMarker()
             self._queue.append((time.monotonic(), marker))
-            self._wake.set()
+            try:
+                await self._start_new_session()
+                pair = await self._time_sync(record=False)
+                if pair is not None and t_old_now is not None:
+                    tick, host_mid = pair
+                    marker.tick_anchor = tick
+                    marker.t_anchor_s = t_old_now + (host_mid - host_now) * self._slope
+            finally:
+                marker.ready.set()
+                self._wake.set()
             return
         nxt = self.assembler.next_expected
-        await self._command(P.ControlCommand.resend(nxt if nxt is not None else 0))
-        after = await self._read_status()
+        await self._resend(nxt if nxt is not None else 0)
+
+    async def _resend(self, seq: int) -> None:
+        """RESEND from ``seq``; if the sensor no longer holds it, the gap is accepted at once."""
+        await self._command(P.ControlCommand.resend(seq))
+        after = await self._await_status(lambda s: bool(s.flags & P.STATUS_STREAMING))
         if after.last_error == P.ERR_RESEND_TRUNCATED:
             self.stats.resend_truncated += 1
             self.assembler.accept_gap_now = True
@@ -350,13 +381,14 @@ class SensorClient:
         t0 = time.monotonic()
         await self._command(P.ControlCommand.time_sync(self._token))
         t1 = time.monotonic()
-        st = await self._read_status()
-        if st.sync_token != self._token:
+        token = self._token
+        st = await self._await_status(lambda s: s.sync_token == token, timeout_s=0.5)
+        if st.sync_token != token:
             return None
         host_mid = 0.5 * (t0 + t1)
         ref = self.assembler.last_tick
-        tick = ref + int(signed_mod(st.sync_ticks - ref, 1 << 32))
-        if record:
+        tick = ref + int(signed_mod(st.sync_ticks - ref, self.assembler.tick_mod))
+        if record and self.assembler.next_expected is not None:  # needs a tick reference
             self._fit.add(host_mid, tick * P.TICK_S)
             self._slope = self._fit.slope if self._fit.n >= 2 else self._slope
             self.stats.sensor_per_host = self._slope
@@ -394,11 +426,7 @@ class SensorClient:
             try:
                 if self._resend_wanted is not None:
                     seq, self._resend_wanted = self._resend_wanted, None
-                    await self._command(P.ControlCommand.resend(seq))
-                    st = await self._read_status()
-                    if st.last_error == P.ERR_RESEND_TRUNCATED:
-                        self.stats.resend_truncated += 1
-                        self.assembler.accept_gap_now = True
+                    await self._resend(seq)
                 if now >= next_sync:
                     next_sync = now + self.sync_interval_s
                     await self._time_sync()
@@ -498,6 +526,7 @@ class SensorClient:
             if isinstance(item, _EpochMarker):
                 if segment:
                     run_segment()
+                item.ready.wait(5.0)
                 self.assembler.new_epoch(item.tick_anchor, item.t_anchor_s)
                 for b in self.assembler.take_flushed():
                     self._deliver(b)

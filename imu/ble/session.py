@@ -22,6 +22,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from imu import protocol as P
+from imu.ble.assembler import SampleBlock
 from imu.ble.client import LinkStats, SensorClient, StreamConfig
 from imu.ble.live import LiveStatus
 from imu.ble.recorder import ChunkedRawWriter, recover_leftovers
@@ -124,8 +125,9 @@ async def _start_virtual(rec: ImuRecording, opts: RecordOptions) -> tuple[Any, A
     name)."""
     from bumble.link import LocalLink
 
-    from imu.ble.bumble_backend import BumbleRadio
+    from imu.ble.bumble_backend import BumbleRadio, fast_bumble_formatting
 
+    fast_bumble_formatting()  # in-process link: no per-packet debug strings nobody reads
     link = LocalLink()
     try:
         from imu.virtual import VirtualSensor
@@ -164,7 +166,7 @@ async def record(opts: RecordOptions, stream: TextIO | None = None) -> RecordRes
         rec, meta = virtual_recording(opts)
         acc_range, gyr_range = rec.acc_range_g, rec.gyr_range_dps
         if duration_s is None:
-            duration_s = float(rec.t_s[-1])
+            duration_s = float(rec.t_s[-1])  # the whole recording, once
         sensor, radio, name = await _start_virtual(rec, opts)
         address = None
     for key in ("placement", "activity", "exercise"):
@@ -202,7 +204,15 @@ async def record(opts: RecordOptions, stream: TextIO | None = None) -> RecordRes
             **meta,
         }
 
+    t_end = duration_s + 0.5 / rate_hz if duration_s is not None else None
+
     def on_block(block: Any) -> None:  # consumer thread
+        if t_end is not None and block.t_s[-1] > t_end:  # the session ends at --duration-s
+            keep = block.t_s <= t_end
+            if not keep.any():
+                return
+            block = SampleBlock(block.seq[keep], block.t_s[keep], block.acc_counts[keep],
+                                block.gyr_counts[keep], block.acc_lsb_g, block.gyr_lsb_dps)
         w = state["writer"]
         if w is None:
             w = state["writer"] = ChunkedRawWriter(path, base_meta())

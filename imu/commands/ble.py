@@ -55,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     fsub.required = True
     d = fsub.add_parser("deploy", help="copy the MicroPython firmware to a board over USB")
     d.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyACM0 or COM3")
+    d.add_argument("--dry-run", action="store_true", help="print the mpremote commands only")
     d.set_defaults(func=run_deploy)
 
 
@@ -90,7 +91,7 @@ def run_scan(args: argparse.Namespace) -> int:
     try:
         found = asyncio.run(go())
     except (BleakError, OSError) as exc:
-        print(f"imu: error: Bluetooth unavailable: {_one_line(exc)}", file=sys.stderr)
+        print(f"imu: error: Bluetooth adapter unavailable: {_one_line(exc)}", file=sys.stderr)
         return EXIT_DEVICE
     if not found:
         print(f"no sensor found within {args.timeout_s:g} s", file=sys.stderr)
@@ -135,7 +136,8 @@ def run_record(args: argparse.Namespace) -> int:
         print(f"imu: error: {exc}", file=sys.stderr)
         return EXIT_DEVICE
     except (BleakError, OSError) as exc:
-        print(f"imu: error: Bluetooth: {_one_line(exc)}", file=sys.stderr)
+        print(f"imu: error: Bluetooth adapter unavailable or failing: {_one_line(exc)}",
+              file=sys.stderr)
         return EXIT_DEVICE
     s = result.stats
     if result.path is None:
@@ -154,4 +156,14 @@ def run_record(args: argparse.Namespace) -> int:
 def run_deploy(args: argparse.Namespace) -> int:
     from imu import firmware_tools
 
-    return int(firmware_tools.deploy(port=args.port) or 0)
+    try:
+        cmds = firmware_tools.deploy(port=args.port, dry_run=args.dry_run)
+    except (RuntimeError, OSError) as exc:
+        print(f"imu: error: firmware deploy failed: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_DEVICE
+    if args.dry_run:
+        for c in cmds:
+            print(" ".join(c))
+    else:
+        print(f"deployed the firmware to {args.port} ({len(cmds)} mpremote steps)")
+    return 0

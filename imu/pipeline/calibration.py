@@ -141,8 +141,12 @@ class AccelerometerRefinement(Algorithm):
         bias_sigma_g: float = 0.02,
         scale_sigma: float = 0.01,
         noise_sigma_g: float = 0.002,
-        min_segment_s: float = 0.5,
+        min_segment_s: float = 0.4,
+        trim_s: float = 0.1,
+        enabled: bool = True,
     ) -> None:
+        self.enabled = enabled
+        self.trim_s = trim_s
         self.bias_sigma_g = bias_sigma_g
         self.scale_sigma = scale_sigma
         self.noise_sigma_g = noise_sigma_g
@@ -151,12 +155,16 @@ class AccelerometerRefinement(Algorithm):
     def fit(
         self, acc_g: NDArray[np.float64], still: NDArray[np.bool_], sampling_rate_hz: float
     ) -> Self:
+        """Fit from the still runs of ``still`` (each trimmed by ``trim_s`` at both ends)."""
+        trim = int(round(self.trim_s * sampling_rate_hz))
         segs = runs(still)
+        segs[:, 0] += trim
+        segs[:, 1] -= trim
         segs = segs[(segs[:, 1] - segs[:, 0]) >= self.min_segment_s * sampling_rate_hz]
         self.n_segments_ = len(segs)
         self.bias_g_ = np.zeros(3)
         self.scale_ = np.zeros(3)
-        if len(segs) == 0:
+        if len(segs) == 0 or not self.enabled:
             return self
         csum = np.concatenate([np.zeros((1, 3)), np.cumsum(acc_g, axis=0)])
         means = (csum[segs[:, 1]] - csum[segs[:, 0]]) / (segs[:, 1] - segs[:, 0])[:, None]
@@ -165,7 +173,14 @@ class AccelerometerRefinement(Algorithm):
         a = np.hstack([u, u**2]) / self.noise_sigma_g
         y = (norms - 1.0) / self.noise_sigma_g
         prior = np.r_[np.full(3, 1 / self.bias_sigma_g**2), np.full(3, 1 / self.scale_sigma**2)]
-        p = np.linalg.solve(a.T @ a + np.diag(prior), a.T @ y)
+        keep = np.ones(len(y), dtype=bool)
+        for _ in range(2):  # one refit without outlying segments (not truly still)
+            p = np.linalg.solve(a[keep].T @ a[keep] + np.diag(prior), a[keep].T @ y[keep])
+            resid = np.abs(y - a @ p)
+            keep = resid < 3.0
+            if keep.all():
+                break
+        self.n_segments_ = int(keep.sum())
         self.bias_g_ = p[:3]
         self.scale_ = p[3:]
         return self

@@ -4,23 +4,27 @@ Stages (all vectorised over the whole recording):
 
 1. Standing calibration (:class:`imu.pipeline.calibration.StandingCalibration`): gyroscope bias
    and "up" in the sensor frame from the opening quiet standing.
-2. Orientation: VQF (Laidig & Seel 2023), forward-only batch for speed, earth <- sensor.
+2. Orientation: BasicVQF (Laidig & Seel 2023) on the bias-corrected gyroscope, forward batch
+   for speed, earth <- sensor.
    Vertical specific force ``f_v`` = earth-z component of the specific force (without a
    gyroscope: projection on the standing "up").
 3. Running bouts (:class:`imu.pipeline.activity.GaitBouts`): flight (~0 g) and stance peaks.
 4. Steps: one stance peak of ``f_v`` per step. Initial contact and toe-off: the loading and
    unloading flanks of the vertical force pulse are extrapolated linearly to the flight baseline
-   from their crossings of 25 % and 50 % of the pulse height (a tangent to the flank, as in
-   force-plate event detection; for a sine-shaped pulse the bias is < 1 % of the contact time).
+   from their crossings of two fractions of the pulse height (15/30 % for the loading flank,
+   closer to the onset because an impact transient steepens its upper part; 25/50 % for the
+   unloading flank) - a tangent to the flank, as in force-plate event detection.
    Published basis for taking contact events from the pelvis vertical acceleration: Auvinet et
    al. 2002, Lee et al. 2010, Patoz et al. 2022 (sacral IMU, contact time RMSE ~20 ms).
 5. Pelvis frame: up from standing; the fore-aft line is the principal axis of the step-averaged
    horizontal acceleration (stride-frequency parts, sway and alternating obliquity, cancel in the
    average over consecutive steps), its sign from braking-then-propulsion during stance;
    left = up x forward. :func:`imu.pipeline.pelvis.mounting_from_axes` builds the mounting.
-6. Stance side: the pelvis sways toward the stance leg, so during a left stance the lateral
-   acceleration points right; the parity of each alternating run of steps is fitted to that
-   pattern (one decision per run of steps, averaged over all its steps).
+6. Stance side: steps alternate within a run of consecutive steps; one parity decision per run
+   from all its steps. Cue with the gyroscope: the pelvis sways toward the stance leg, so with
+   gravity removed the lateral acceleration points right during a left stance. Without it: in
+   flight (free fall, no gravity leakage) the tangential acceleration of the offset sensor from
+   the pelvis transverse rotation, whose sign alternates with the side (Schache et al. 1999).
 7. Pelvis centre: the sensor offset (placement default or ``sensor_offset_m``) is removed with
    the orientation, ``f_v(centre) = f_v - d2/dt2 (R r)_z / g``; steps are then re-detected.
 8. Vertical oscillation: double integration of ``(f_v - 1) g`` with zero-phase high-pass
@@ -33,8 +37,10 @@ accelerometric device. Gait Posture 16:124-134. Lee JB, Mellifont RB, Burkett BJ
 Sport 13:270-273. Patoz A et al. (2022) A single sacral-mounted inertial measurement unit to
 estimate peak vertical ground reaction force, contact time, and flight time in running. Sensors
 22:784. Laidig D, Seel T (2023) VQF. Information Fusion 91:187-204. Baker R (2001) Gait Posture
-13:1-6. Zijlstra W, Hof AL (2003) Assessment of spatio-temporal gait parameters from trunk
-accelerations during human walking. Gait Posture 18:1-10 (double integration with high-pass).
+13:1-6. Schache AG et al. (1999) The coordinated movement of the lumbo-pelvic-hip complex during
+running. Gait Posture 10:30-47. Zijlstra W, Hof AL (2003) Assessment of spatio-temporal gait
+parameters from trunk accelerations during human walking. Gait Posture 18:1-10 (double
+integration with high-pass).
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ from imu.frames import DEFAULT_SENSOR_OFFSET_M, GRAVITY_M_S2, PLACEMENTS, pelvis
 from imu.pipeline.activity import GaitBouts, lowpass
 from imu.pipeline.base import Algorithm
 from imu.pipeline.calibration import StandingCalibration
+from imu.pipeline.orientation import VqfOrientation
 from imu.pipeline.pelvis import mounting_from_axes
 from imu.rawio import RawSession
 
@@ -119,7 +126,9 @@ def run_summary(
 ) -> dict[str, Any]:
     """Run summary columns (contract section 3) from a steps table; rotation and tilt ranges per
     stride (left contact to next left contact; strides longer than 2 x ``max_step_s``, i.e.
-    across a pause, are skipped). Shared by the simulator's truth and :class:`RunAnalysis`."""
+    across a pause, are skipped). Running time counts step durations only, so the first and last
+    tenths of ``drop_drift_deg`` leave pauses out. Shared by the simulator's truth and
+    :class:`RunAnalysis`."""
     nan = float("nan")
     out: dict[str, Any] = {
         "cadence_spm": nan,
@@ -164,10 +173,11 @@ def run_summary(
                 continue
             r = stride_range(t_s, sig, lc, detrend=detrend)
             out[key] = mean(r[good])
-    t0, t1 = c[0], c[-1]
-    tenth = (t1 - t0) / 10.0
-    first, last = c <= t0 + tenth, c >= t1 - tenth
-    if first.any() and last.any():
+    # running time at each contact: step durations summed, pauses (> max_step_s) left out
+    run_t = np.concatenate([[0.0], np.cumsum(np.where(ok, dur, 0.0))])
+    tenth = run_t[-1] / 10.0
+    first, last = run_t <= tenth, run_t >= run_t[-1] - tenth
+    if tenth > 0 and first.any() and last.any():
         out["drop_drift_deg"] = mean(drop[last]) - mean(drop[first])
     return out
 
@@ -179,13 +189,17 @@ def _crossing(
     level: NDArray[np.float64],
     w: int,
     backward: bool,
+    limit: NDArray[np.int64] | None = None,
 ) -> NDArray[np.float64]:
     """Fractional sample index where ``f`` crosses ``level`` nearest to each peak (before it if
-    ``backward``, else after it); NaN when not found within ``w`` samples."""
+    ``backward``, else after it); NaN when not found within ``w`` samples (or ``limit`` per
+    peak: the distance to the neighbouring peak)."""
     n = f.size
     offs = np.arange(0, w + 1)
     idx = peaks[:, None] - offs[None, :] if backward else peaks[:, None] + offs[None, :]
     valid = (idx >= 0) & (idx < n)
+    if limit is not None:
+        valid &= offs[None, :] <= limit[:, None]
     vals = f[np.clip(idx, 0, n - 1)]
     below = (vals < level[:, None]) & valid
     has = below.any(axis=1)
@@ -204,30 +218,41 @@ def contact_events(
     fv_g: NDArray[np.float64],
     peaks: NDArray[np.int64],
     sampling_rate_hz: float,
-    levels: tuple[float, float] = (0.25, 0.5),
+    contact_levels: tuple[float, float] = (0.15, 0.3),
+    toe_off_levels: tuple[float, float] = (0.25, 0.5),
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Initial contact and toe-off (fractional sample indices) for stance peaks of ``fv_g``.
 
-    Each flank is extrapolated to the flight baseline from its crossings of ``levels`` of the
-    pulse height: ``t0 = t(l1) - l1 (t(l2) - t(l1)) / (l2 - l1)``.
+    Each flank is extrapolated to the flight baseline from its crossings of two fractions
+    ``(l1, l2)`` of the pulse height: ``t0 = t(l1) - l1 (t(l2) - t(l1)) / (l2 - l1)``. The
+    loading flank uses lower fractions, closer to the onset, because an impact transient
+    steepens its upper part; where they are not crossed, the toe-off fractions are used.
     """
     w = int(round(0.35 * sampling_rate_hz))
     n = fv_g.size
-    lo = np.clip(peaks - w, 0, n - 1)
-    hi = np.clip(peaks + w, 0, n - 1)
+    # search no further than the neighbouring stance peaks
+    gaps = np.diff(peaks)
+    lim_before = np.minimum(np.append(w, gaps), w)
+    lim_after = np.minimum(np.append(gaps, w), w)
+    lo = np.clip(peaks - lim_before, 0, n - 1)
+    hi = np.clip(peaks + lim_after, 0, n - 1)
     # baseline: the flight minimum on each side
-    cs_min_b = _window_min(fv_g, lo, peaks)
-    cs_min_a = _window_min(fv_g, peaks, hi)
-    out = []
-    for base, backward in ((cs_min_b, True), (cs_min_a, False)):
+    base_before = _window_min(fv_g, lo, peaks)
+    base_after = _window_min(fv_g, peaks, hi)
+
+    def flank(base: NDArray[np.float64], levels: tuple[float, float], backward: bool) -> NDArray[
+        np.float64
+    ]:
         height = fv_g[peaks] - base
-        l1 = base + levels[0] * height
-        l2 = base + levels[1] * height
-        t1 = _crossing(fv_g, peaks, l1, w, backward)
-        t2 = _crossing(fv_g, peaks, l2, w, backward)
-        k = levels[0] / (levels[1] - levels[0])
-        out.append(t1 - k * (t2 - t1))
-    return out[0], out[1]
+        lim = lim_before if backward else lim_after
+        t1 = _crossing(fv_g, peaks, base + levels[0] * height, w, backward, lim)
+        t2 = _crossing(fv_g, peaks, base + levels[1] * height, w, backward, lim)
+        return t1 - levels[0] / (levels[1] - levels[0]) * (t2 - t1)
+
+    ic = flank(base_before, contact_levels, True)
+    if contact_levels != toe_off_levels:
+        ic = np.where(np.isfinite(ic), ic, flank(base_before, toe_off_levels, True))
+    return ic, flank(base_after, toe_off_levels, False)
 
 
 def _window_min(
@@ -257,23 +282,34 @@ class RunAnalysis(Algorithm):
         Smallest stance peak of the vertical specific force counted as a running step.
     highpass_hz
         Drift removal of the double integration (vertical oscillation).
+    contact_levels, toe_off_levels
+        Fractions of the stance pulse height whose crossings define the tangents to the loading
+        and unloading flanks (:func:`contact_events`).
+    orientation_filter
+        ``"basic_vqf"`` (forward BasicVQF on the bias-corrected gyroscope: fast) or
+        ``"offline_vqf"`` (the shared :class:`imu.pipeline.orientation.VqfOrientation`,
+        forward-backward with bias estimation: ~3x slower, same results on simulated runs).
     """
 
     def __init__(
         self,
         placement: str | None = None,
         sensor_offset_m: tuple[float, float, float] | None = None,
-        lowpass_hz: float = 15.0,
+        lowpass_hz: float = 25.0,
         min_peak_g: float = 1.4,
         highpass_hz: float = 0.5,
-        event_levels: tuple[float, float] = (0.25, 0.5),
+        contact_levels: tuple[float, float] = (0.15, 0.3),
+        toe_off_levels: tuple[float, float] = (0.25, 0.5),
+        orientation_filter: str = "basic_vqf",
     ) -> None:
         self.placement = placement
         self.sensor_offset_m = sensor_offset_m
         self.lowpass_hz = lowpass_hz
         self.min_peak_g = min_peak_g
         self.highpass_hz = highpass_hz
-        self.event_levels = event_levels
+        self.contact_levels = contact_levels
+        self.toe_off_levels = toe_off_levels
+        self.orientation_filter = orientation_filter
 
     # -- main action ------------------------------------------------------------------------
     def analyze(self, raw: RawSession, sampling_rate_hz: float | None = None) -> Self:
@@ -298,7 +334,12 @@ class RunAnalysis(Algorithm):
         self.calibration_ = cal
         r_es: Rotation | None = None
         if has_gyro:
-            r_es = _vqf_orientation(acc, gyr - cal.gyro_bias_dps_, fs)
+            if self.orientation_filter == "offline_vqf":
+                r_es = VqfOrientation().estimate(acc, gyr, fs).orientation_
+            elif self.orientation_filter == "basic_vqf":
+                r_es = _vqf_orientation(acc, gyr - cal.gyro_bias_dps_, fs)
+            else:
+                raise ValueError(f"unknown orientation_filter {self.orientation_filter!r}")
             z_row = _z_row(r_es)
             fv_sensor = np.einsum("ij,ij->i", z_row, acc)
         else:
@@ -315,7 +356,9 @@ class RunAnalysis(Algorithm):
         self.mounting_ = None
         fv = fv_lp
         if peaks.size >= 8:
-            ic, to = contact_events(fv_lp, peaks, fs, self.event_levels)
+            ic, to = contact_events(
+                fv_lp, peaks, fs, self.contact_levels, self.toe_off_levels
+            )
             fwd = _forward_axis(acc, up, ic, to, fs)
             left = np.cross(up, fwd)
             mounting = mounting_from_axes(up, left)
@@ -350,10 +393,12 @@ class RunAnalysis(Algorithm):
             self._empty(t, angles, height_m, notes, fs)
             return self
 
-        ic, to = contact_events(fv, peaks, fs, self.event_levels)
+        ic, to = contact_events(fv, peaks, fs, self.contact_levels, self.toe_off_levels)
         good = np.isfinite(ic) & np.isfinite(to) & (to > ic)
         peaks, ic, to = peaks[good], ic[good], to[good]
-        side = _stance_sides(acc, gyr, has_gyro, cal, self.mounting_, ic, fs, t.size)
+        side = _stance_sides(
+            acc, z_row if has_gyro else None, self.mounting_, offset, ic, to, fs, t.size
+        )
         steps = self._steps(t, fs, ic, to, side, angles[:, 1], height_m)
         self.steps_ = steps
         summary = run_summary(steps, t, angles[:, 0], angles[:, 2])
@@ -424,6 +469,7 @@ class RunAnalysis(Algorithm):
         out: dict[str, Any] = {
             "n_steps": int(len(steps)),
             "running_time_s": running_time,
+            "walking_time_s": float(self.bouts_.walking_.sum()) / fs,
             "first_contact_s": float(c[0]),
             "flight_ms": float(np.nanmean(steps["flight_ms"])),
         }
@@ -455,6 +501,7 @@ class RunAnalysis(Algorithm):
             {
                 "n_steps": 0,
                 "running_time_s": 0.0,
+                "walking_time_s": float(self.bouts_.walking_.sum()) / fs,
                 "braking_peak_g": float("nan"),
                 "note": "; ".join(notes),
             }
@@ -515,8 +562,8 @@ def _quat_mul(q1: NDArray[np.float64], q2: NDArray[np.float64]) -> NDArray[np.fl
 
 
 def _phase_matrix(ic: NDArray[np.float64], n: int, bins: int = 40) -> NDArray[np.int64]:
-    """Sample indices at ``bins`` equally spaced phases of each step (contact to next contact);
-    only steps followed by a step within 0.6 s x rate... (caller filters)."""
+    """Sample indices at ``bins`` equally spaced phases of each step (contact to next contact),
+    (n_steps - 1, bins); the caller drops steps that span a pause."""
     a, b = ic[:-1], ic[1:]
     ph = np.arange(bins) / bins
     return np.clip(np.round(a[:, None] + (b - a)[:, None] * ph[None, :]).astype(np.int64), 0, n - 1)
@@ -544,6 +591,8 @@ def _forward_axis(
     ic, to = ic[ok], to[ok]
     d = np.diff(ic)
     keep = (d > 0.15 * fs) & (d < 0.6 * fs)
+    if keep.sum() < 4:
+        keep = np.ones(d.size, dtype=bool)
     duty = float(np.clip(np.median(((to - ic)[:-1] / np.where(d > 0, d, 1.0))[keep]), 0.2, 0.95))
     idx = _phase_matrix(ic, acc.shape[0])[keep]
     pattern = h[idx].mean(axis=0)  # (bins, 2)
@@ -562,27 +611,49 @@ def _forward_axis(
 
 def _stance_sides(
     acc: NDArray[np.float64],
-    gyr: NDArray[np.float64],
-    has_gyro: bool,
-    cal: StandingCalibration,
+    gravity_sensor: NDArray[np.float64] | None,
     mounting: Rotation | None,
+    offset_m: NDArray[np.float64],
     ic: NDArray[np.float64],
+    to: NDArray[np.float64],
     fs: float,
     n: int,
 ) -> NDArray[np.str_]:
-    """Stance side per step: alternating within runs of consecutive steps, parity from the
-    lateral sway (left stance -> the lateral acceleration points right at mid-step)."""
+    """Stance side per step: alternating within runs of consecutive steps; the parity of each
+    run is decided from all its steps together.
+
+    With the orientation (``gravity_sensor``: earth-up in the sensor frame per sample) the cue is
+    the lateral sway: gravity removed, the lateral acceleration points right during a left
+    stance (weights ``sin(pi u)`` over the step phase u).
+
+    Without a gyroscope gravity leaks into the lateral axis through the pelvic obliquity and
+    points the other way during stance. The cue is then taken in flight, where the accelerometer
+    reads no gravity at all (free fall) and no sway (ballistic): only the tangential acceleration
+    ``alpha_z (-r_y, r_x)`` of the sensor at offset r from the pelvis transverse rotation. The
+    pelvis turns right before a left contact and left before a right one (pelvis forward on the
+    side of the leading leg at contact; Schache et al. 1999), so with weights ``cos(pi u)`` the
+    flight of a left step scores positive.
+    """
     side = np.full(ic.size, "L", dtype=object)
     if mounting is None or ic.size < 2:
         return side.astype(str)
-    left_sensor = mounting.inv().apply([0.0, 1.0, 0.0])
-    a_lat = acc @ left_sensor
-    a_lat = a_lat - lowpass(a_lat, 0.3, fs)
     bins = 20
+    u = (np.arange(bins) + 0.5) / bins
     d = np.diff(ic)
     idx = _phase_matrix(ic, n, bins)
-    w = np.sin(np.pi * (np.arange(bins) + 0.5) / bins)
-    s = a_lat[idx] @ w  # < 0 for a left stance
+    if gravity_sensor is None:
+        r = np.asarray(offset_m, dtype=float)
+        lever = np.array([-r[1], r[0], 0.0])
+        axis = mounting.inv().apply(lever / max(float(np.linalg.norm(lever)), 1e-9))
+        sig = acc @ axis
+        duty = ((to - ic)[:-1] / np.where(d > 0, d, 1.0))[:, None]
+        w = np.where(u[None, :] > duty + 0.05, -np.cos(np.pi * u)[None, :], 0.0)
+    else:
+        axis = mounting.inv().apply([0.0, 1.0, 0.0])
+        sig = acc @ axis - gravity_sensor @ axis
+        w = np.broadcast_to(np.sin(np.pi * u), (d.size, bins))
+    sig = sig - lowpass(sig, 0.3, fs)
+    s = np.einsum("ij,ij->i", sig[idx], w)  # < 0 for a left stance
     s = np.append(s, 0.0)
     brk = np.concatenate([[True], (d > 0.6 * fs) | (d < 0.15 * fs)])
     group = np.cumsum(brk) - 1

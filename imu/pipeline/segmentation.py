@@ -15,6 +15,7 @@ between samples.
 
 from __future__ import annotations
 
+import warnings
 from typing import Self
 
 import numpy as np
@@ -81,12 +82,18 @@ class RepSegmentation(Algorithm):
         Shorter groups are taken for fidgets or transitions and dropped.
     phase_fraction
         Phase boundary level as a fraction of the phase's peak angular speed (contract: 5 %).
+    final_hold_speed_dps
+        After a set's last rep (rest at top), the next movement starts where the speed first
+        exceeds this; the final hold ends at that movement's ``phase_fraction`` crossing.
+    travel_ratio
+        Reps travelling more than ``travel_ratio`` x (or less than 1 / ``travel_ratio`` x) the
+        set's median vertical travel (+-5/3 cm) are setup or exit moves (:meth:`_travel_ok`).
     """
 
     def __init__(
         self,
         min_prominence_deg: float = 6.0,
-        rel_prominence: float = 0.45,
+        rel_prominence: float = 0.3,
         max_rep_s: float = 12.0,
         max_gap_s: float = 15.0,
         split_depth: float = 1.8,
@@ -108,9 +115,11 @@ class RepSegmentation(Algorithm):
     # -- rep candidates and sets ------------------------------------------------------------
     def _sets(self, x: NDArray[np.float64], fs: float) -> list[NDArray[np.int64]]:
         wlen = int(self.max_rep_s * fs) | 1
-        peaks, props = find_peaks(
-            x, prominence=self.min_prominence_deg, wlen=wlen, distance=max(1, int(0.8 * fs))
-        )
+        with warnings.catch_warnings():  # plateaus of zero prominence are expected
+            warnings.filterwarnings("ignore", "some peaks have a prominence of 0", RuntimeWarning)
+            peaks, props = find_peaks(
+                x, prominence=self.min_prominence_deg, wlen=wlen, distance=max(1, int(0.8 * fs))
+            )
         if peaks.size == 0:
             return []
         prom = props["prominences"]
@@ -150,16 +159,16 @@ class RepSegmentation(Algorithm):
         if len(peaks) == 1:
             base = [x[peaks[0]] - 1.0, x[peaks[0]] - 1.0]
         bounds = [
-            self._outer(x, peaks[0], base[0], -1, half),
+            self._outer(x, w, peaks[0], base[0], -1, half),
             *valleys[: len(peaks) - 1],
-            self._outer(x, peaks[-1], base[-1], +1, half),
+            self._outer(x, w, peaks[-1], base[-1], +1, half),
         ]
         speed_peaks = []
         for k, p in enumerate(peaks):
             lo, hi = bounds[k], bounds[k + 1]
             # The speed peak of each phase lies where x is on its way (not at rest levels).
-            j1 = self._leave(x, p, lo, base[k] + 0.1 * (x[p] - base[k]), -1)
-            j2 = self._leave(x, p, hi, base[k + 1] + 0.1 * (x[p] - base[k + 1]), +1)
+            j1 = self._leave(x, p, lo, base[k] + 0.3 * (x[p] - base[k]), -1)
+            j2 = self._leave(x, p, hi, base[k + 1] + 0.3 * (x[p] - base[k + 1]), +1)
             i1 = j1 + int(np.argmax(w[j1 : p + 1]))  # phase into the extreme
             i2 = p + int(np.argmax(w[p : j2 + 1]))  # phase out of the extreme
             speed_peaks.append((i1, i2))
@@ -188,6 +197,8 @@ class RepSegmentation(Algorithm):
 
         Setup and exit moves (picking up a weight, unracking, kneeling down) look like reps
         in the angle but change height for good or travel much more or less than the set.
+        The net height change is compared with the set's median, as integration drift from
+        accelerometer errors is much the same for every rep of a set.
         """
         n = acc_z.size
         pad = int(round(0.1 * fs))
@@ -201,7 +212,7 @@ class RepSegmentation(Algorithm):
             net[k] = float(h[-1] - h[0])
         med = float(np.median(travel))
         return (
-            (np.abs(net) <= 0.35 * travel + 0.03)
+            (np.abs(net - np.median(net)) <= 0.5 * travel + 0.02)
             & (travel <= self.travel_ratio * med + 0.05)
             & (travel >= med / self.travel_ratio - 0.03)
         )
@@ -270,8 +281,11 @@ class RepSegmentation(Algorithm):
                     )
                 )
             set_rows.append((si, float(start[0]), float(end[-1]), len(peaks)))
-        self.reps_ = pd.DataFrame(rows, columns=[*REP_COLUMNS, "extreme_idx"])
-        self.sets_ = pd.DataFrame(set_rows, columns=["set", "start_s", "end_s", "reps"])
+        reps = pd.DataFrame(rows, columns=[*REP_COLUMNS, "extreme_idx"])
+        sets = pd.DataFrame(set_rows, columns=["set", "start_s", "end_s", "reps"])
+        ints = {"set": "int64", "rep": "int64", "extreme_idx": "int64", "reps": "int64"}
+        self.reps_ = reps.astype({c: ints.get(c, "float64") for c in reps.columns})
+        self.sets_ = sets.astype({c: ints.get(c, "float64") for c in sets.columns})
         return self
 
     @staticmethod
@@ -284,25 +298,33 @@ class RepSegmentation(Algorithm):
         return p - int(idx[0]) if step < 0 else p + int(idx[0])
 
     @staticmethod
-    def _outer(x: NDArray[np.float64], p: int, base: float, step: int, half: int) -> int:
+    def _outer(
+        x: NDArray[np.float64], w: NDArray[np.float64], p: int, base: float, step: int, half: int
+    ) -> int:
         """Outer search limit of a set's first/last rep: max_rep_s/2 away, or a posture change.
 
-        A posture change is where x leaves the band around the rest level by more than half
-        the excursion (e.g. lying down before a set of bridges).
+        From the extreme toward the outside: x first comes back toward the rest level, the
+        movement stops (speed below 5 % of the phase's peak), and a later departure from the
+        posture where it stopped by more than half the excursion is a posture change (e.g.
+        lying down before a set of bridges, re-racking after a squat).
         """
         amp = x[p] - base
         n = x.size
         lim = max(0, p - half) if step < 0 else min(n - 1, p + half)
         seg = x[lim : p + 1][::-1] if step < 0 else x[p : lim + 1]
-        # First reach the rest band, then look for a departure from it.
-        at_base = np.flatnonzero(seg <= base + 0.1 * amp)
+        sw = w[lim : p + 1][::-1] if step < 0 else w[p : lim + 1]
+        at_base = np.flatnonzero(seg <= base + 0.3 * amp)
         if at_base.size == 0:
             return lim
-        rest = seg[at_base[0] :]
-        away = np.flatnonzero(np.abs(rest - base) > 0.5 * amp)
+        i0 = int(at_base[0])
+        stop = np.flatnonzero(sw[i0:] < 0.05 * sw[: i0 + 1].max())
+        if stop.size == 0:
+            return lim
+        r = i0 + int(stop[0])
+        away = np.flatnonzero(np.abs(seg[r:] - seg[r]) > 0.5 * amp)
         if away.size == 0:
             return lim
-        off = int(at_base[0] + away[0])
+        off = r + int(away[0])
         return p - off if step < 0 else p + off
 
     def _final_hold_end(self, w: NDArray[np.float64], end_idx: float, fs: float) -> float:

@@ -30,7 +30,12 @@ from imu.pipeline.calibration import AccelerometerRefinement, StandingCalibratio
 from imu.pipeline.orientation import VqfOrientation
 from imu.pipeline.pelvis import PelvisOrientation, dominant_axis, mounting_from_axes
 from imu.pipeline.segmentation import REP_COLUMNS, RepSegmentation
-from imu.pipeline.travel import HipTravel, centre_vertical_acc_m_s2, session_height_m
+from imu.pipeline.travel import (
+    HipTravel,
+    VerticalErrorFit,
+    centre_vertical_acc_m_s2,
+    session_height_m,
+)
 
 SUPINE_EXERCISES: Final = frozenset({"glute_bridge", "single_leg_bridge", "hip_thrust"})
 """Lying on the back (or shoulders on a bench): the pelvis is turned posteriorly, about +90 deg."""
@@ -55,10 +60,14 @@ def expected_lockout_deg(exercise: str, rise_m: NDArray[np.float64], trunk_m: fl
 
 def block_mean(x: NDArray[np.float64], k: int) -> NDArray[np.float64]:
     """Mean over consecutive blocks of ``k`` samples (drops the incomplete last block)."""
+    x = np.asarray(x, dtype=float)
     if k == 1:
-        return np.asarray(x, dtype=float)
-    n = (len(x) // k) * k
-    return x[:n].reshape(n // k, k, *x.shape[1:]).mean(axis=1)
+        return x
+    n = len(x) // k
+    out = x[0 : n * k : k].copy()
+    for j in range(1, k):
+        out += x[j : n * k : k]
+    return out / k
 
 
 def classify_posture(sagittal_deg: NDArray[np.float64]) -> str:
@@ -95,8 +104,12 @@ def rest_excursion_deg(
             continue
         st = runs(still[a:b])
         st = st[(st[:, 1] - st[:, 0]) >= min_still]
-        i0, i1 = (a + st[0, 0], a + st[0, 1]) if len(st) else (a, a + 1)
-        ref = r_world_pelvis[int(i0) : int(i1)].mean()
+        if len(st) == 0:
+            continue
+        # From the first to the end of the last still run: the way in and out are not reps.
+        i0, i1 = a + int(st[0, 0]), a + int(st[0, 1])
+        a, b = i0, a + int(st[-1, 1])
+        ref = r_world_pelvis[i0:i1].mean()
         rv = np.degrees((ref.inv() * r_world_pelvis[a:b]).as_rotvec())
         _, vecs = np.linalg.eigh(rv.T @ rv)
         proj = rv @ vecs[:, -1]
@@ -132,6 +145,8 @@ class StrengthAnalysis(Algorithm):
         calibration: StandingCalibration | None = None,
         segmentation: RepSegmentation | None = None,
         travel: HipTravel | None = None,
+        refinement: AccelerometerRefinement | None = None,
+        vertical_fit: bool = True,
     ) -> None:
         self.exercise = exercise
         self.trunk_length_m = trunk_length_m
@@ -141,6 +156,8 @@ class StrengthAnalysis(Algorithm):
         self.calibration = calibration
         self.segmentation = segmentation
         self.travel = travel
+        self.refinement = refinement
+        self.vertical_fit = vertical_fit
 
     # -- helpers ----------------------------------------------------------------------------
     def _options(self, meta: dict[str, Any]) -> tuple[str | None, str, NDArray[np.float64], float]:
@@ -195,7 +212,7 @@ class StrengthAnalysis(Algorithm):
         meta = dict(getattr(raw, "meta", {}) or {})
         exercise, placement, offset, trunk = self._options(meta)
         if raw.gyr_dps is None:
-            raise InputError("strength analysis needs the gyroscope columns gyr_x/y/z_dps")
+            return self._empty(exercise)
         fs_in = float(sampling_rate_hz)
         t_raw = np.asarray(raw.t_s, dtype=float)
         if t_raw.size < 2 * fs_in:
@@ -213,7 +230,9 @@ class StrengthAnalysis(Algorithm):
         cal = (self.calibration or StandingCalibration()).clone().calibrate(acc, gyr, fs)
         gyr = gyr - cal.gyro_bias_dps_
         still = still_mask(acc, gyr, fs)
-        refine = AccelerometerRefinement().fit(acc, still, fs)
+        # Stricter stillness for the accelerometer fit: any true acceleration biases it.
+        strict = still_mask(acc, gyr, fs, window_s=0.5, gyr_std_dps=1.5, acc_std_g=0.01)
+        refine = (self.refinement or AccelerometerRefinement()).clone().fit(acc, strict, fs)
         acc = refine.apply(acc)
         up = acc[cal.still_slice_].mean(axis=0)
         up /= np.linalg.norm(up)
@@ -225,11 +244,8 @@ class StrengthAnalysis(Algorithm):
         theta = po.angles_deg_[:, 2]
 
         # Sign of the medio-lateral axis from the exercise's known direction (docs).
-        posture = (
-            classify_posture(theta[np.abs(theta) > 50.0])
-            if np.mean(np.abs(theta) > 50.0) > 0.05
-            else "upright"
-        )
+        lying = self._sustained_tilt_deg(theta, fs) > 25.0
+        posture = "supine" if lying else "upright"
         if exercise is not None:
             expected_sign = 1.0 if exercise in SUPINE_EXERCISES else -1.0
         else:
@@ -241,8 +257,8 @@ class StrengthAnalysis(Algorithm):
             mounting, po = self._pelvis(r_es, up, left, cal.still_slice_, fs)
             theta = po.angles_deg_[:, 2]
 
-        lying = np.abs(theta) > 50.0
-        posture = classify_posture(theta[lying]) if lying.mean() > 0.05 else "upright"
+        if posture == "supine":
+            posture = classify_posture(theta[np.abs(theta) > 25.0])
         # Rep structure and the excursion signal whose peaks are the reps' extremes.
         if exercise is not None:
             rest_at_bottom = exercise in REST_AT_BOTTOM
@@ -270,6 +286,19 @@ class StrengthAnalysis(Algorithm):
         )
         reps = seg.reps_.copy()
         sets = seg.sets_.copy()
+        # Residual accelerometer error in the vertical channel from the reps' zero-velocity
+        # and height-closure constraints and the still moments (travel.VerticalErrorFit).
+        up_s = r_es.apply([0.0, 0.0, 1.0], inverse=True)
+        vfit = VerticalErrorFit().fit(
+            acc_z,
+            up_s,
+            (reps["start_s"].to_numpy() - t0) * fs,
+            (reps["end_s"].to_numpy() - t0) * fs,
+            strict,
+            fs,
+        )
+        if self.vertical_fit:
+            acc_z = acc_z - vfit.error_m_s2(up_s)
 
         trav = (
             (self.travel or HipTravel())
@@ -287,6 +316,20 @@ class StrengthAnalysis(Algorithm):
         reps["pelvis_angle_deg"] = np.interp(reps["lockout_s"].to_numpy(), t_int, theta)
         reps["hip_travel_cm"] = trav.travel_m_ * 100.0
         reps["hip_rise_cm"] = trav.rise_m_ * 100.0
+        height = session_height_m(acc_z, still, fs)
+        if (
+            exercise is None
+            and ex_posture == "supine"
+            and self._lying_drop_m(theta, height, still, fs) < 0.45
+        ):
+            # The hips went down only ~0.25 m from standing: hands and knees, not lying on the
+            # back (hips ~0.8 m lower). Supine and prone mirror each other in the data (docs),
+            # so analyse again as a quadruped session.
+            return (
+                self.clone()
+                .set_params(exercise="quadruped_hip_extension")
+                .analyze(raw, sampling_rate_hz)
+            )
         set_ex = self._set_exercises(exercise, reps, sets, theta, t_int)
         sets["exercise"] = set_ex
         ex_of_rep = sets.set_index("set")["exercise"]
@@ -316,7 +359,6 @@ class StrengthAnalysis(Algorithm):
         self.sets_ = sets[["set", "exercise", "start_s", "end_s", "reps"]]
 
         # 25 Hz time series of the pelvis angles and centre height.
-        height = session_height_m(acc_z, still, fs)
         t_out = np.arange(t0, t_int[-1] + 1e-9, 1.0 / TIMESERIES_RATE_HZ)
         ang = po.angles_deg_
         self.timeseries_ = pd.DataFrame(
@@ -334,11 +376,79 @@ class StrengthAnalysis(Algorithm):
             "acc_bias_g": refine.bias_g_.tolist(),
             "acc_scale": refine.scale_.tolist(),
             "ml_axis_share": share,
+            "vertical_error_params": vfit.params_.tolist(),
             "posture": posture,
             "mounting_quat": mounting.as_quat().tolist(),
             "internal_rate_hz": fs,
             "standing_s": [cal.still_start_s_, cal.still_end_s_],
         }
+        return self
+
+    @staticmethod
+    def _sustained_tilt_deg(theta: NDArray[np.float64], fs: float, window_s: float = 10.0) -> float:
+        """Largest |sagittal| held for ``window_s`` (max over the session of a moving min).
+
+        Lying exercises keep the pelvis far from upright for a whole set (>= ~25 deg even at
+        the bottom of a hip thrust); upright exercises come back to standing every rep.
+        """
+        from scipy.ndimage import minimum_filter1d
+
+        w = max(1, int(window_s * fs))
+        if theta.size <= w:
+            return 0.0
+        return float(minimum_filter1d(np.abs(theta), w, mode="nearest").max())
+
+    @staticmethod
+    def _lying_drop_m(
+        theta: NDArray[np.float64],
+        height_m: NDArray[np.float64],
+        still: NDArray[np.bool_],
+        fs: float,
+    ) -> float:
+        """Median drop of the pelvis centre from standing into each lying block (m).
+
+        Lying on the back puts the hips near the floor (~0.8 m below standing), hands and
+        knees only ~0.25 m lower; the chained height over the few seconds of the transition
+        is accurate enough to tell them apart.
+        """
+        from imu.pipeline.calibration import runs
+
+        upright_still = still & (np.abs(theta) < 15.0)
+        drops = []
+        for a, b in runs(np.abs(theta) > 45.0):
+            if b - a < 5 * fs:
+                continue
+            before = np.flatnonzero(upright_still[:a])
+            if before.size == 0:
+                continue
+            h_lying = float(np.median(height_m[a : min(b, a + int(3 * fs))]))
+            drops.append(float(height_m[before[-1]]) - h_lying)
+        return float(np.median(drops)) if drops else np.inf
+
+    def _empty(self, exercise: str | None) -> Self:
+        """No gyroscope: no pelvis angles, so no reps (empty tables, documented)."""
+        cols = [
+            *REP_COLUMNS,
+            "pelvis_angle_deg",
+            "hip_travel_cm",
+            "tilt_deg",
+            "tilt_class",
+            "exercise",
+            "peak_speed_dps",
+            "hip_rise_cm",
+        ]
+        self.reps_ = pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+        self.sets_ = pd.DataFrame(
+            {c: pd.Series(dtype=float) for c in ["set", "exercise", "start_s", "end_s", "reps"]}
+        )
+        self.timeseries_ = pd.DataFrame(
+            {
+                c: pd.Series(dtype=float)
+                for c in ["t_s", "sagittal_deg", "obliquity_deg", "rotation_deg", "height_cm"]
+            }
+        )
+        self.summary_ = self._summary(exercise)
+        self.diagnostics_ = {"note": "no gyroscope: strength analysis needs angular rate"}
         return self
 
     def _set_exercises(
@@ -359,7 +469,10 @@ class StrengthAnalysis(Algorithm):
             posture = classify_posture(theta[m]) if m.any() else "upright"
             travel = float(np.median(r["hip_travel_cm"])) if len(r) else 0.0
             if posture == "supine":
-                out.append("glute_bridge")
+                # The bottom of a bridge lies flat (~90 deg); a hip thrust sinks from a bench
+                # (shoulders up), its bottom is far less tilted (~45-65 deg).
+                rest = np.interp(r["start_s"].to_numpy(), t_int, theta) if len(r) else [90.0]
+                out.append("hip_thrust" if float(np.median(rest)) < 75.0 else "glute_bridge")
             elif posture == "prone":
                 out.append("quadruped_hip_extension")
             elif travel > 25.0:

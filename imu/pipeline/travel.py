@@ -61,17 +61,135 @@ def session_height_m(
 ) -> NDArray[np.float64]:
     """Pelvis-centre height relative to the start, anchored on every still sample.
 
-    Each movement between still runs is integrated with :func:`anchored_height_m`; heights are
-    chained, so errors of long sessions accumulate (a display signal, not a measurement).
+    Every movement between still runs is integrated as in :func:`anchored_height_m` (zero
+    velocity at both ends, linear velocity trend removed), all at once; heights are chained, so
+    errors of long sessions accumulate (a display signal, not a measurement).
     """
     n = acc_z_m_s2.size
-    dz = np.zeros(n)
+    dt = 1.0 / float(sampling_rate_hz)
+    # Velocity by trapezoidal integration, v[0] = 0.
+    v = np.concatenate([[0.0], np.cumsum(0.5 * (acc_z_m_s2[1:] + acc_z_m_s2[:-1])) * dt])
     moving = runs(~np.asarray(still, dtype=bool))
-    for a, b in moving:
-        lo, hi = max(int(a) - 1, 0), min(int(b), n - 1)
-        h = anchored_height_m(acc_z_m_s2, lo, hi, sampling_rate_hz)
-        dz[lo + 1 : hi + 1] += np.diff(h)
+    if len(moving) == 0:
+        return np.zeros(n)
+    lo = np.maximum(moving[:, 0] - 1, 0)
+    hi = np.minimum(moving[:, 1], n - 1)
+    seg_id = np.full(n, -1)
+    lengths = hi - lo + 1
+    idx = np.repeat(lo, lengths) + (
+        np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    )
+    ids = np.repeat(np.arange(len(lo)), lengths)
+    seg_id[idx] = ids  # overlapping end/start samples belong to the later segment
+    vel = np.zeros(n)
+    m = seg_id >= 0
+    sid = seg_id[m]
+    frac = (np.flatnonzero(m) - lo[sid]) / np.maximum(hi[sid] - lo[sid], 1)
+    vel[m] = v[m] - v[lo[sid]] - frac * (v[hi[sid]] - v[lo[sid]])
+    vel[~m] = 0.0
+    vel[lo] = 0.0
+    vel[hi] = 0.0
+    dz = np.concatenate([[0.0], 0.5 * (vel[1:] + vel[:-1]) * dt])
     return np.cumsum(dz)
+
+
+class VerticalErrorFit(Algorithm):
+    """Accelerometer bias and scale seen in the vertical channel, from reps and still moments.
+
+    To first order the world-vertical acceleration error is ``g (u.b + sum_k s_k u_k^2)`` with
+    ``u(t)`` world-up in the sensor frame (from the orientation): linear in the six parameters
+    with known regressors. Every rep starts and ends at rest in the same posture, so the true
+    vertical acceleration integrates to zero velocity and zero net height over the rep
+    (zero-velocity update and height closure); every still run has zero true acceleration. These
+    linear equations, with Gaussian priors (``bias_sigma_g``, ``scale_sigma``), give the MAP
+    estimate (one refit without outlying reps). The fitted error is then subtracted from the
+    vertical acceleration. This extends zero-velocity-aided calibration (Foxlin 2005) with the
+    height closure of repetitive exercise.
+    """
+
+    def __init__(
+        self,
+        bias_sigma_g: float = 0.02,
+        scale_sigma: float = 0.01,
+        velocity_sigma_m_s: float = 0.02,
+        closure_sigma_m: float = 0.01,
+        still_sigma_m_s2: float = 0.02,
+        pad_s: float = 0.1,
+    ) -> None:
+        self.bias_sigma_g = bias_sigma_g
+        self.scale_sigma = scale_sigma
+        self.velocity_sigma_m_s = velocity_sigma_m_s
+        self.closure_sigma_m = closure_sigma_m
+        self.still_sigma_m_s2 = still_sigma_m_s2
+        self.pad_s = pad_s
+
+    def fit(
+        self,
+        acc_z_m_s2: NDArray[np.float64],
+        up_sensor: NDArray[np.float64],
+        start_idx: NDArray[np.float64],
+        end_idx: NDArray[np.float64],
+        still: NDArray[np.bool_],
+        sampling_rate_hz: float,
+    ) -> Self:
+        fs = float(sampling_rate_hz)
+        dt = 1.0 / fs
+        n = acc_z_m_s2.size
+        phi = GRAVITY_M_S2 * np.hstack([up_sensor, up_sensor**2])
+        rows: list[NDArray[np.float64]] = []
+        ys: list[float] = []
+        pad = int(round(self.pad_s * fs))
+        for a0, b0 in zip(start_idx, end_idx, strict=True):
+            a = int(max(np.floor(a0) - pad, 0))
+            b = int(min(np.ceil(b0) + pad, n - 1))
+            if b - a < 3:
+                continue
+            w = np.full(b - a + 1, dt)
+            w[[0, -1]] *= 0.5
+            lever = (b - a) * dt - np.arange(b - a + 1) * dt  # (T - t): position at T
+            seg_phi = phi[a : b + 1]
+            seg_acc = acc_z_m_s2[a : b + 1]
+            rows.append((w @ seg_phi) / self.velocity_sigma_m_s)
+            ys.append(float(w @ seg_acc) / self.velocity_sigma_m_s)
+            rows.append(((w * lever) @ seg_phi) / self.closure_sigma_m)
+            ys.append(float((w * lever) @ seg_acc) / self.closure_sigma_m)
+        n_rep_rows = len(rows)
+        st = runs(still)
+        st = st[(st[:, 1] - st[:, 0]) >= 2]
+        if len(st):
+            cs_phi = np.concatenate([np.zeros((1, 6)), np.cumsum(phi, axis=0)])
+            cs_acc = np.concatenate([[0.0], np.cumsum(acc_z_m_s2)])
+            length = (st[:, 1] - st[:, 0]).astype(float)
+            mean_phi = (cs_phi[st[:, 1]] - cs_phi[st[:, 0]]) / length[:, None]
+            mean_acc = (cs_acc[st[:, 1]] - cs_acc[st[:, 0]]) / length
+            rows.extend(mean_phi / self.still_sigma_m_s2)
+            ys.extend((mean_acc / self.still_sigma_m_s2).tolist())
+        self.params_ = np.zeros(6)
+        self.n_reps_used_ = n_rep_rows // 2
+        if not rows:
+            return self
+        a_mat = np.vstack(rows)
+        y = np.asarray(ys)
+        prior = np.r_[np.full(3, self.bias_sigma_g**-2), np.full(3, self.scale_sigma**-2)]
+        keep = np.ones(len(y), dtype=bool)
+        p = np.zeros(6)
+        for _ in range(2):
+            p = np.linalg.solve(
+                a_mat[keep].T @ a_mat[keep] + np.diag(prior), a_mat[keep].T @ y[keep]
+            )
+            resid = np.abs(y - a_mat @ p)
+            new_keep = resid < 3.0
+            if (new_keep == keep).all():
+                break
+            keep = new_keep
+        self.params_ = p
+        self.n_reps_used_ = int(keep[:n_rep_rows].reshape(-1, 2).all(axis=1).sum())
+        return self
+
+    def error_m_s2(self, up_sensor: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The fitted vertical acceleration error per sample."""
+        p = self.params_
+        return GRAVITY_M_S2 * (up_sensor @ p[:3] + (up_sensor**2) @ p[3:])
 
 
 class HipTravel(Algorithm):

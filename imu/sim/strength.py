@@ -47,9 +47,30 @@ relative to the heading (deg), and a sway gain (1 standing, smaller when support
 
 Posture = dict[str, float]
 
+TEMPO_S: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
+    "glute_bridge": ((0.7, 1.6), (0.8, 2.0)),
+    "single_leg_bridge": ((0.7, 1.6), (0.8, 2.0)),
+    "hip_thrust": ((0.8, 1.8), (0.9, 2.2)),
+    "deadlift": ((1.0, 2.2), (0.8, 1.8)),
+    "hip_hinge": ((0.8, 1.8), (1.0, 2.3)),
+    "romanian_deadlift": ((0.8, 1.8), (1.0, 2.3)),
+    "single_leg_rdl": ((0.8, 1.8), (1.0, 2.3)),
+    "bulgarian_split_squat": ((0.8, 1.8), (1.0, 2.3)),
+    "squat": ((0.8, 1.8), (1.0, 2.3)),
+    "glute_ham_raise": ((1.0, 2.2), (1.5, 2.5)),
+    "quadruped_hip_extension": ((0.7, 1.5), (0.8, 1.8)),
+}
+"""Per-set base durations (concentric, eccentric) in s; per rep x0.8-1.25 +- 0.1, clipped to
+0.6-2.5 s. Heavy pulls and the glute-ham raise's eccentric are slower."""
+
 MIN_EXCURSION_DEG = 6.0
-"""Each rep rotates the pelvis by at least this much (tilt is limited if needed), so its phases
-are visible in the angular speed; see docs/simulation.md."""
+"""Each rep rotates the pelvis by at least this much in total (tilt is limited if needed), so its
+phases are visible in the angular speed; see docs/simulation.md."""
+
+MIN_SAGITTAL_EXCURSION_DEG = 8.0
+"""Each rep (except quadruped hip extension, whose pelvis mainly tips and turns) rotates the
+pelvis by at least this much in the sagittal plane, so that the medio-lateral axis stays the
+dominant rotation axis of the reps (contract section 1)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,11 +203,11 @@ def _set_spec(
     if exercise in ("hip_hinge", "romanian_deadlift", "single_leg_rdl", "deadlift"):
         single = exercise == "single_leg_rdl"
         if exercise == "hip_hinge":
-            theta_set = _u(rng, 50.0, 70.0)
+            theta_set = _u(rng, 50.0, 68.0)
         elif exercise == "deadlift":
             theta_set = _u(rng, 40.0, 60.0)
         else:
-            theta_set = _u(rng, 55.0, 85.0) if single else _u(rng, 55.0, 80.0)
+            theta_set = _u(rng, 55.0, 78.0) if single else _u(rng, 55.0, 75.0)
         back_set = _u(rng, 0.12, 0.20) if exercise == "deadlift" else _u(rng, 0.06, 0.16)
         dz_set = _u(rng, 0.28, 0.38) if exercise == "deadlift" else _u(rng, 0.03, 0.10)
         obl_set = side * _u(rng, 4.0, 9.0) if single else 0.0
@@ -305,9 +326,9 @@ class _Planner:
         self.step_hz = _u(r, 1.7, 1.95)
 
     # -- primitives --
-    def move(self, dur: float, target: Posture) -> tuple[float, float]:
+    def move(self, dur: float, target: Posture, skew: float = 0.0) -> tuple[float, float]:
         t0 = self.t
-        self.track.move_to(t0, t0 + dur, target)
+        self.track.move_to(t0, t0 + dur, target, skew)
         self.t = t0 + dur
         return t0, self.t
 
@@ -382,17 +403,23 @@ class _Planner:
         self.sway_gain(spec.sway_gain)
         self.hold(_u(r, 1.0, 3.0))
         rest_bottom = spec.exercise in REST_AT_BOTTOM
-        conc_base, ecc_base = _u(r, 0.7, 1.8), _u(r, 0.8, 2.2)
+        (c_lo, c_hi), (e_lo, e_hi) = TEMPO_S[spec.exercise]
+        conc_base, ecc_base = _u(r, c_lo, c_hi), _u(r, e_lo, e_hi)
         hold_base = _u(r, 0.0, 2.0) if rest_bottom else _u(r, 0.2, 1.5)
         pause_base = _u(r, 0.3, 1.5) if rest_bottom else _u(r, 0.0, 0.5)
 
         def jit(base: float, lo: float, hi: float) -> float:
             return float(np.clip(base * _u(r, 0.8, 1.25) + _u(r, -0.1, 0.1), lo, hi))
 
+        def skew() -> float:
+            return _u(r, -0.4, 0.4)
+
         def tilt_for(top: Posture, bottom: Posture) -> float:
             tilt = _u(r, *spec.tilt_range_deg)
             other = np.hypot(top["obl"] - bottom["obl"], top["rot"] - bottom["rot"])
             need = np.sqrt(max(0.0, MIN_EXCURSION_DEG**2 - other**2))
+            if spec.exercise != "quadruped_hip_extension":
+                need = max(need, MIN_SAGITTAL_EXCURSION_DEG)
             return float(max(tilt, bottom["sag"] + need - top["sag"]))
 
         current = {k: self.track.value(k) for k in ("u", "v", "z", "sag", "obl", "rot")}
@@ -404,9 +431,9 @@ class _Planner:
                 top = spec.top(a)
                 nxt_bottom = spec.bottom(a)
                 tilt = tilt_for(top, current)
-                conc = self.move(conc_s, {**top, "sag": top["sag"] + tilt})
+                conc = self.move(conc_s, {**top, "sag": top["sag"] + tilt}, skew())
                 self.hold(jit(hold_base, 0.0, 3.0))
-                ecc = self.move(ecc_s, nxt_bottom)
+                ecc = self.move(ecc_s, nxt_bottom, skew())
                 self.hold(jit(pause_base, 0.3, 2.0) if not last else _u(r, 0.5, 2.0))
                 current = nxt_bottom
                 self.reps.append(_Rep(set_no, i + 1, spec.exercise, True, conc, ecc, tilt, last,
@@ -415,9 +442,9 @@ class _Planner:
                 bottom = spec.bottom(a)
                 top = spec.top(a)
                 tilt = tilt_for(top, bottom)
-                ecc = self.move(ecc_s, bottom)
+                ecc = self.move(ecc_s, bottom, skew())
                 self.hold(jit(pause_base, 0.0, 1.0))
-                conc = self.move(conc_s, {**top, "sag": top["sag"] + tilt})
+                conc = self.move(conc_s, {**top, "sag": top["sag"] + tilt}, skew())
                 self.hold(jit(hold_base, 0.0, 3.0) if not last else _u(r, 1.0, 3.0))
                 current = {**top, "sag": top["sag"] + tilt}
                 self.reps.append(_Rep(set_no, i + 1, spec.exercise, False, conc, ecc, tilt, last,
@@ -567,7 +594,7 @@ def rep_truth(
 
 
 def _as_list(value: Any, n: int, name: str) -> list[Any]:
-    if isinstance(value, str) or not isinstance(value, Sequence):
+    if isinstance(value, str) or np.ndim(value) == 0:
         return [value] * n
     out = list(value)
     if len(out) != n:
@@ -614,12 +641,17 @@ def strength_motion(
     rest_s: tuple[float, float] = (20.0, 60.0),
     walking: bool = True,
     standing_s: float = 5.0,
+    tilt_range_deg: tuple[float, float] | None = None,
 ) -> StrengthMotion:
     """Script, render and measure the pelvis motion of a strength session (no sensor yet).
 
     Same options as :func:`simulate_strength`; used by it and by tests that need the fine pose.
     """
     _check_common(n_sets, sample_rate_hz, standing_s, trunk_length_m, rest_s)
+    if tilt_range_deg is not None and not (
+        -30.0 <= float(tilt_range_deg[0]) <= float(tilt_range_deg[1]) <= 30.0
+    ):
+        raise InputError(f"tilt_range_deg must be (lo, hi) within -30..30, got {tilt_range_deg}")
     n_sets = int(n_sets)
     exercises = [str(e) for e in _as_list(exercise, n_sets, "exercise")]
     for e in exercises:
@@ -647,6 +679,8 @@ def strength_motion(
         plan.turn(float(rng_motion.choice([-1.0, 1.0])) * _u(rng_motion, 20.0, 180.0))
         plan.hold(_u(rng_motion, 0.5, 1.5))
         spec = _set_spec(exercises[s], rng_motion, height, trunk_length_m)
+        if tilt_range_deg is not None:
+            spec.tilt_range_deg = (float(tilt_range_deg[0]), float(tilt_range_deg[1]))
         plan.run_set(s + 1, spec, reps[s])
     plan.hold(_u(rng_motion, 2.0, 4.0))
     if walking:
@@ -712,13 +746,17 @@ def simulate_strength(
     sensor_model: SensorModel | None = None,
     with_gyro: bool = True,
     standing_s: float = 5.0,
+    tilt_range_deg: tuple[float, float] | None = None,
 ) -> SimSession:
     """Simulate a strength session and its ground truth (see the module docstring).
 
     ``exercise`` is one name for all sets or one per set; ``reps_per_set`` one count, one per
     set, or None (random 5..15 per set); ``mounting`` is pelvis <- sensor (``"random"``:
-    uniform, None: identity). The motion depends only on ``seed`` and the motion options, not on
-    the placement, mounting or sensor model, so the truth is mounting-invariant.
+    uniform, None: identity). ``tilt_range_deg`` (optional) replaces the per-exercise lockout
+    tilt distribution by uniform(lo, hi) for every set (e.g. to build a trend across sessions;
+    the minimum-excursion limits of docs/simulation.md still apply). The motion depends only on
+    ``seed`` and the motion options, not on the placement, mounting or sensor model, so the
+    truth is mounting-invariant.
     """
     if placement not in PLACEMENTS:
         raise InputError(f"unknown placement {placement!r} (expected {', '.join(PLACEMENTS)})")
@@ -733,7 +771,7 @@ def simulate_strength(
         mount = mounting
     motion = strength_motion(
         exercise, n_sets, reps_per_set, sample_rate_hz, seed, trunk_length_m, rest_s, walking,
-        standing_s,
+        standing_s, tilt_range_deg,
     )
     exercises = motion.exercises
     single = exercises[0] if len(set(exercises)) == 1 else None

@@ -6,19 +6,35 @@ import time
 
 
 class VirtualClock:
-    """Microseconds since ``start()``, running ``time_scale`` times faster than real time."""
+    """Microseconds since creation, running ``time_scale`` times faster than real time.
 
-    def __init__(self, time_scale: float = 1.0) -> None:
+    ``max_step_s`` (virtual seconds): a longer gap between two readings is cut to this, so a
+    host stall (a loaded machine not running the firmware task) freezes the virtual device
+    instead of overflowing the emulated chip's FIFO. ``None``: strict scaled wall time.
+    ``skipped_s`` sums the virtual time dropped that way.
+    """
+
+    def __init__(self, time_scale: float = 1.0, max_step_s: float | None = 0.25) -> None:
         if time_scale <= 0:
             raise ValueError("time_scale must be > 0")
         self.time_scale = float(time_scale)
-        self._t0 = time.monotonic()
-
-    def now_us(self) -> int:
-        return int((time.monotonic() - self._t0) * self.time_scale * 1e6)
+        self.max_step_s = max_step_s
+        self.skipped_s = 0.0
+        self._last_real = time.monotonic()
+        self._virtual_s = 0.0
 
     def now_s(self) -> float:
-        return (time.monotonic() - self._t0) * self.time_scale
+        real = time.monotonic()
+        dv = (real - self._last_real) * self.time_scale
+        self._last_real = real
+        if self.max_step_s is not None and dv > self.max_step_s:
+            self.skipped_s += dv - self.max_step_s
+            dv = self.max_step_s
+        self._virtual_s += dv
+        return self._virtual_s
+
+    def now_us(self) -> int:
+        return int(self.now_s() * 1e6)
 
     def real_seconds(self, virtual_s: float) -> float:
         """How long ``virtual_s`` of virtual time takes in real time."""
@@ -29,7 +45,7 @@ class ManualClock(VirtualClock):
     """A clock that only moves when told (``advance``): deterministic tests of the firmware."""
 
     def __init__(self, start_us: int = 0) -> None:
-        super().__init__(1.0)
+        super().__init__(1.0, max_step_s=None)
         self.t_us = int(start_us)
 
     def now_us(self) -> int:

@@ -39,6 +39,13 @@ LINK_LOSS_REASON = 0x08  # HCI "connection timeout"
 class VirtualSensor:
     """The firmware of ``firmware/`` running on the host behind a Bumble controller.
 
+    ``time_scale`` > 1 runs the virtual clock (firmware ticks and sleeps, chip sampling) faster
+    than real time; ``max_stall_s`` (virtual) freezes that clock through host stalls longer
+    than this so a busy machine does not overflow the chip FIFO (``None``: strict wall time,
+    overflows then show up as FIFO overflow flags and seq holes, like on a real board).
+    ``tick_offset`` presets the chip's 32-bit timestamp counter (e.g. near its wrap);
+    ``ring_samples`` overrides the firmware ring capacity (board default 6400).
+
     ``produced`` holds every sample the emulated chip batched in the current session (seq,
     counts, ticks) to compare what a host received against; ``sessions`` all of them.
     """
@@ -46,12 +53,13 @@ class VirtualSensor:
     def __init__(self, controller_link: LocalLink, recording: ImuRecording,
                  name: str = "IMU-VIRT", address: str = "F0:F0:F0:F0:F0:01",
                  time_scale: float = 1.0, sample_rate_hz: float | None = None,
-                 tick_offset: int = 0, ring_samples: int | None = None) -> None:
+                 tick_offset: int = 0, ring_samples: int | None = None,
+                 max_stall_s: float | None = 0.1) -> None:
         self.link = controller_link
         self.recording = recording
         self.name = name
         self.address = address
-        self.clock = VirtualClock(time_scale)
+        self.clock = VirtualClock(time_scale, max_step_s=max_stall_s)
         rec_rate = float(1.0 / (recording.t_s[1] - recording.t_s[0]))
         rate = sample_rate_hz if sample_rate_hz is not None else rec_rate
         self.sample_rate_hz = int(min(RATES_HZ, key=lambda r: abs(r - rate)))
@@ -80,6 +88,8 @@ class VirtualSensor:
             self.device = Device(name=self.name, address=Address(self.address),
                                  host=Host(self.controller, AsyncPipeSink(self.controller)))
             await self.device.power_on()
+        elif self.controller is not None and self.controller not in self.link.controllers:
+            self.link.add_controller(self.controller)  # started again after stop()
         await self._boot()
 
     async def _boot(self) -> None:

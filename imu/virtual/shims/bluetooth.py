@@ -96,8 +96,6 @@ class BLE:
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sender = self._spawn(self._send_loop())
-        self._base_attrs: int | None = None
-        self._base_services = 0
         self.device.on("connection", self._on_connection)
 
     # --- helpers ---------------------------------------------------------------------------
@@ -187,13 +185,15 @@ class BLE:
     def gatts_register_services(self, definitions: Any) -> tuple[tuple[int, ...], ...]:
         """Replaces all services registered before (as MicroPython does)."""
         server = self.device.gatt_server
-        if self._base_attrs is None:
-            self._base_attrs = len(server.attributes)
-            self._base_services = len(server.services)
-        else:
-            del server.attributes[self._base_attrs:]
-            del server.services[self._base_services:]
-            server.attributes_by_handle = {}
+        # The database before the first registration is remembered on the device, so a
+        # rebooted firmware (a new BLE object) replaces its services instead of adding more.
+        base = getattr(self.device, "_micropython_gatt_base", None)
+        if base is None:
+            base = (len(server.attributes), len(server.services))
+            self.device._micropython_gatt_base = base  # type: ignore[attr-defined]
+        del server.attributes[base[0]:]
+        del server.services[base[1]:]
+        server.attributes_by_handle = {}
         self._values.clear()
         self._chars.clear()
         result = []

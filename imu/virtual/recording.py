@@ -1,4 +1,5 @@
-"""A small simulated recording for the firmware/virtual-sensor tests (pelvis sway on a Pose)."""
+"""A small physically simulated recording (standing pelvis sway) to feed a virtual sensor when
+no activity simulation is needed (tests, demos); activity sessions come from ``imu.sim``."""
 
 from __future__ import annotations
 

@@ -1,0 +1,216 @@
+"""End-to-end tests of the strength analysis on simulated sessions.
+
+Bounds are sanity bounds, looser than the accuracy bars (benchmarks/evaluate_strength.py prints
+the measured figures), but tight enough that a wrong frame, sign, phase or unit fails them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.spatial.transform import Rotation
+from test_pipeline_poses import bridge_session
+
+from imu.errors import InputError
+from imu.pipeline.strength import StrengthAnalysis
+from imu.rawio import RawSession
+from imu.sim.strength import simulate_strength
+
+REP_COLUMNS = [
+    "set",
+    "rep",
+    "start_s",
+    "end_s",
+    "lockout_s",
+    "concentric_s",
+    "top_hold_s",
+    "eccentric_s",
+    "pelvis_angle_deg",
+    "hip_travel_cm",
+    "tilt_deg",
+    "tilt_class",
+]
+
+
+def _short(exercise: str, seed: int, rate: float = 100.0, **kw: object):  # type: ignore[no-untyped-def]
+    args: dict[str, object] = dict(
+        exercise=exercise,
+        n_sets=2,
+        reps_per_set=[4, 5],
+        sample_rate_hz=rate,
+        seed=seed,
+        rest_s=(15.0, 25.0),
+    )
+    args.update(kw)
+    return simulate_strength(**args)  # type: ignore[arg-type]
+
+
+def _matched(est: pd.DataFrame, tru: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    assert len(est) == len(tru)
+    return est.reset_index(drop=True), tru.reset_index(drop=True)
+
+
+@pytest.mark.parametrize(
+    ("exercise", "seed"), [("glute_bridge", 11), ("romanian_deadlift", 12), ("deadlift", 13)]
+)
+def test_end_to_end_accuracy(exercise: str, seed: int) -> None:
+    sim = _short(exercise, seed)
+    sa = StrengthAnalysis(trunk_length_m=None).analyze(sim.raw, sim.raw.sample_rate_hz)
+    assert list(sa.reps_.columns[: len(REP_COLUMNS)]) == REP_COLUMNS
+    assert list(sa.sets_["reps"]) == [4, 5]
+    assert set(sa.sets_["exercise"]) == {exercise}
+    e, t = _matched(sa.reps_, sim.truth.reps)
+    assert np.median(np.abs(e["start_s"] - t["start_s"])) < 0.15
+    assert np.median(np.abs(e["end_s"] - t["end_s"])) < 0.15
+    for col in ("concentric_s", "eccentric_s"):
+        assert np.percentile(np.abs(e[col] - t[col]), 90) < 0.3
+    hold_err = (e["top_hold_s"] - t["top_hold_s"]).to_numpy(dtype=float)
+    assert np.array_equal(np.isnan(hold_err), t["top_hold_s"].isna().to_numpy())
+    assert np.nanmedian(np.abs(hold_err)) < 0.15
+    assert np.sqrt(np.mean((e["pelvis_angle_deg"] - t["pelvis_angle_deg"]) ** 2)) < 3.0
+    assert np.mean(np.abs(e["hip_travel_cm"] - t["hip_travel_cm"])) < 2.5
+    assert np.sqrt(np.mean((e["tilt_deg"] - t["tilt_deg"]) ** 2)) < 3.5
+    # Sets span their reps; time series at 25 Hz covers the session.
+    assert np.allclose(sa.sets_["start_s"], e.groupby("set")["start_s"].min())
+    ts = sa.timeseries_
+    assert list(ts.columns) == ["t_s", "sagittal_deg", "obliquity_deg", "rotation_deg", "height_cm"]
+    assert np.allclose(np.diff(ts["t_s"]), 0.04)
+    assert sa.summary_["n_reps"] == 9
+
+
+def test_hand_made_bridges_all_rates() -> None:
+    """Rate independence on the hand-made pose (exact truth: 5 bridges, 25 deg, 15 cm)."""
+    results = []
+    for rate in (100.0, 200.0, 400.0):
+        raw, truth = bridge_session(rate_hz=rate, seed=5)
+        sa = StrengthAnalysis().analyze(raw, rate)
+        r = sa.reps_
+        assert len(r) == 5
+        assert np.allclose(r["pelvis_angle_deg"], truth["angle_deg"], atol=2.0)
+        assert np.allclose(r["hip_travel_cm"], truth["travel_cm"], atol=1.5)
+        assert np.allclose(r["lockout_s"], truth["lockout_s"], atol=0.1)
+        results.append(r)
+    for r in results[1:]:
+        assert np.allclose(r["start_s"], results[0]["start_s"], atol=0.05)
+        assert np.allclose(r["pelvis_angle_deg"], results[0]["pelvis_angle_deg"], atol=1.0)
+
+
+def test_sample_rate_independence_on_simulated_session() -> None:
+    out = []
+    for rate in (100.0, 200.0, 400.0):
+        sim = _short("hip_hinge", 21, rate=rate, n_sets=1, reps_per_set=5, walking=False)
+        out.append(StrengthAnalysis().analyze(sim.raw, rate).reps_)
+    for r in out[1:]:
+        assert len(r) == len(out[0]) == 5
+        assert np.allclose(r["start_s"], out[0]["start_s"], atol=0.05)
+        assert np.allclose(r["end_s"], out[0]["end_s"], atol=0.05)
+        assert np.allclose(r["pelvis_angle_deg"], out[0]["pelvis_angle_deg"], atol=1.5)
+        assert np.allclose(r["hip_travel_cm"], out[0]["hip_travel_cm"], atol=1.5)
+
+
+_REFERENCE: dict[str, pd.DataFrame] = {}
+
+
+@settings(
+    max_examples=4, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    st.lists(st.floats(-1.0, 1.0), min_size=4, max_size=4).filter(
+        lambda q: float(np.linalg.norm(q)) > 0.2
+    )
+)
+def test_results_independent_of_mounting(q: list[float]) -> None:
+    mounting = Rotation.from_quat(np.asarray(q) / np.linalg.norm(q))
+    sim = simulate_strength(
+        exercise="single_leg_bridge",
+        n_sets=1,
+        reps_per_set=4,
+        sample_rate_hz=100.0,
+        seed=31,
+        mounting=mounting,
+        walking=False,
+    )
+    r = StrengthAnalysis().analyze(sim.raw, 100.0).reps_
+    if "ref" not in _REFERENCE:
+        ref_sim = simulate_strength(
+            exercise="single_leg_bridge",
+            n_sets=1,
+            reps_per_set=4,
+            sample_rate_hz=100.0,
+            seed=31,
+            mounting=None,
+            walking=False,
+        )
+        _REFERENCE["ref"] = StrengthAnalysis().analyze(ref_sim.raw, 100.0).reps_
+    ref = _REFERENCE["ref"]
+    assert len(r) == len(ref) == 4
+    assert np.allclose(r["start_s"], ref["start_s"], atol=0.05)
+    assert np.allclose(r["lockout_s"], ref["lockout_s"], atol=0.05)
+    assert np.allclose(r["pelvis_angle_deg"], ref["pelvis_angle_deg"], atol=2.0)
+    assert np.allclose(r["hip_travel_cm"], ref["hip_travel_cm"], atol=1.5)
+    t = sim.truth.reps
+    assert np.abs(r["pelvis_angle_deg"] - t["pelvis_angle_deg"]).max() < 3.0
+    assert np.abs(r["hip_travel_cm"] - t["hip_travel_cm"]).max() < 2.0
+
+
+def test_no_standing_start_is_input_error() -> None:
+    sim = _short("squat", 41, n_sets=1, reps_per_set=3)
+    raw = sim.raw
+    i = int(np.searchsorted(raw.t_s, 4.0))  # cut most of the opening standing
+    cut = RawSession(
+        t_s=raw.t_s[i:] - raw.t_s[i],
+        acc_g=raw.acc_g[i:],
+        gyr_dps=raw.gyr_dps[i:],
+        seq=None,
+        meta=dict(raw.meta),
+    )
+    with pytest.raises(InputError, match="no usable standing start"):
+        StrengthAnalysis().analyze(cut, raw.sample_rate_hz)
+
+
+def test_bad_options_are_input_errors() -> None:
+    raw, _ = bridge_session(rate_hz=50.0, n_reps=2)
+    with pytest.raises(InputError, match="unknown exercise"):
+        StrengthAnalysis(exercise="plank").analyze(raw, 50.0)
+    with pytest.raises(InputError, match="placement"):
+        StrengthAnalysis(placement="ankle").analyze(raw, 50.0)
+    with pytest.raises(InputError, match="trunk length"):
+        StrengthAnalysis(trunk_length_m=-1.0).analyze(raw, 50.0)
+
+
+def test_without_exercise_sets_are_classified() -> None:
+    raw, _ = bridge_session(rate_hz=100.0, seed=2)
+    raw.meta.pop("exercise")
+    sa = StrengthAnalysis().analyze(raw, 100.0)
+    assert list(sa.sets_["exercise"]) == ["glute_bridge"]
+    assert len(sa.reps_) == 5
+    assert np.all(sa.reps_["pelvis_angle_deg"] > 100)  # supine: posterior, not mirrored
+
+
+def test_without_gyroscope_outputs_are_empty() -> None:
+    raw, _ = bridge_session(rate_hz=50.0, n_reps=2)
+    raw.gyr_dps = None
+    sa = StrengthAnalysis().analyze(raw, 50.0)
+    assert sa.reps_.empty and sa.sets_.empty
+    assert sa.summary_["n_reps"] == 0
+
+
+def test_session_without_reps_gives_empty_tables() -> None:
+    """Standing, lying down and getting up again: posture changes are not reps."""
+    raw, _ = bridge_session(rate_hz=50.0, n_reps=0)
+    sa = StrengthAnalysis().analyze(raw, 50.0)
+    assert sa.reps_.empty and sa.sets_.empty
+    assert sa.summary_["n_sets"] == 0
+    assert len(sa.timeseries_) > 0
+
+
+def test_too_short_recording_is_input_error() -> None:
+    raw, _ = bridge_session(rate_hz=50.0, n_reps=1)
+    short = RawSession(
+        t_s=raw.t_s[:60], acc_g=raw.acc_g[:60], gyr_dps=raw.gyr_dps[:60], seq=None, meta={}
+    )
+    with pytest.raises(InputError, match="no usable standing start"):
+        StrengthAnalysis().analyze(short, 50.0)
