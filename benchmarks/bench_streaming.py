@@ -53,6 +53,10 @@ def random_recording(n: int, rate_hz: float, seed: int = 0) -> ImuRecording:
                         1000, zero, zero)
 
 
+def a_gaps(client: object) -> list:
+    return list(client.assembler.stats.gaps[:5])  # type: ignore[attr-defined]
+
+
 def bench_decode(n_packets: int = 200_000, per: int = 19) -> None:
     rng = np.random.default_rng(1)
     counts = rng.integers(-32768, 32768, (per, 6)).astype(np.int16)
@@ -147,6 +151,14 @@ async def stream_virtual(session_s: float, rate_hz: int, time_scale: float, mtu:
         and np.array_equal(got.gyr_dps.astype(np.float32),
                            (produced.gyr_counts[idx] * rec.gyr_lsb_dps).astype(np.float32))
     )
+    bad = np.flatnonzero(
+        (produced.seq[idx] != got.seq)
+        | (got.acc_g.astype(np.float32)
+           != (produced.acc_counts[idx] * rec.acc_lsb_g).astype(np.float32)).any(axis=1)
+    )
+    if len(bad):
+        print(f"  {len(bad)} received samples differ from the chip's log at their seq, first at "
+              f"seq {got.seq[bad[0]]}, gaps at {a_gaps(client)}")
     last = int(got.seq[-1])
     missing = int(np.sum(produced.seq <= last)) - k
     a = client.assembler.stats

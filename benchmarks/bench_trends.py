@@ -31,56 +31,59 @@ from imu.sim.month import MonthTrends, simulate_month  # noqa: E402
 from imu.trends import compute_trends, read_reps, read_summaries  # noqa: E402
 
 
-def write_many(root: Path, n: int, seed: int = 0) -> float:
-    """``n`` sessions (2 in 3 bridge sessions with a reps table, 1 in 3 runs); returns seconds."""
-    rng = np.random.default_rng(seed)
+def templates() -> dict[str, pa.Table]:
+    """Real tables written by ``imu.analyze(...).write`` (a bridge session and a run), so the
+    benchmark files have the real schema and footer metadata (pandas + ``imu`` provenance)."""
+    import imu
+    from imu.sim import simulate
+
+    out: dict[str, pa.Table] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        bridge = simulate(
+            "strength",
+            exercise="glute_bridge",
+            n_sets=2,
+            reps_per_set=10,
+            sample_rate_hz=100,
+            seed=1,
+        )
+        d = imu.analyze(bridge.to_dataframe()).write(tmp)
+        out["bridge_summary"] = pq.read_table(d / "summary.parquet")
+        out["bridge_reps"] = pq.read_table(d / "reps.parquet")
+        run = simulate(
+            "run", duration_s=60, sample_rate_hz=100, seed=1, warmup_walk_s=5, cooldown_walk_s=5
+        )
+        d = imu.analyze(run.to_dataframe()).write(tmp)
+        out["run_summary"] = pq.read_table(d / "summary.parquet")
+    return out
+
+
+def write_many(root: Path, n: int) -> tuple[float, int]:
+    """``n`` sessions (2 in 3 bridge sessions with a reps table, 1 in 3 runs) copied from real
+    analysis output with their own id and date; returns (seconds, bytes of one summary)."""
+    tpl = templates()
     t0 = time.perf_counter()
-    reps = pa.table(
-        {
-            "set": pa.array(np.repeat([1, 2], 10), pa.int64()),
-            "rep": pa.array(np.tile(np.arange(1, 11), 2), pa.int64()),
-            "start_s": np.arange(20) * 5.0,
-            "end_s": np.arange(20) * 5.0 + 4.0,
-            "tilt_deg": rng.normal(2, 4, 20),
-            "tilt_class": ["posterior", "neutral"] * 10,
-            "exercise": ["glute_bridge"] * 20,
-            "form_break": [False] * 20,
-        }
-    )
-    meta = {b"imu": b'{"package_version": "bench"}'}
     start = np.datetime64("2000-01-01T07:00:00")
+
+    def with_id(table: pa.Table, sid: str, started: str) -> pa.Table:
+        i = table.schema.get_field_index("session_id")
+        table = table.set_column(i, "session_id", pa.array([sid], table.schema.field(i).type))
+        j = table.schema.get_field_index("started_at")
+        return table.set_column(
+            j, "started_at", pa.array([started]).cast(table.schema.field(j).type)
+        )
+
     for i in range(n):
         sid = f"s{i:06d}"
         d = root / f"session={sid}"
         d.mkdir()
         started = str(start + np.timedelta64(i, "D")) + "Z"
-        row = {
-            "session_id": sid,
-            "started_at": started,
-            "activity": "run" if i % 3 == 2 else "strength",
-            "exercise": None if i % 3 == 2 else "glute_bridge",
-            "duration_s": 600.0,
-            "n_sets": 0 if i % 3 == 2 else 2,
-            "n_reps": 0 if i % 3 == 2 else 20,
-            "sample_rate_hz": 200.0,
-            "lost_samples": 0,
-        }
-        if i % 3 == 2:
-            row |= {
-                "cadence_spm": 170 + rng.normal(),
-                "gct_ms": 240.0,
-                "gct_balance_left_pct": 50.0,
-                "vo_cm": 8.0,
-                "pelvic_drop_left_deg": 5.0,
-                "pelvic_drop_right_deg": 5.0,
-                "pelvic_rotation_deg": 10.0,
-                "drop_drift_deg": 0.5,
-            }
-        table = pa.Table.from_pylist([row]).replace_schema_metadata(meta)
-        pq.write_table(table, d / "summary.parquet")
-        if i % 3 != 2:
-            pq.write_table(reps.replace_schema_metadata(meta), d / "reps.parquet")
-    return time.perf_counter() - t0
+        kind = "run" if i % 3 == 2 else "bridge"
+        pq.write_table(with_id(tpl[f"{kind}_summary"], sid, started), d / "summary.parquet")
+        if kind == "bridge":
+            pq.write_table(tpl["bridge_reps"], d / "reps.parquet")
+    size = (root / "session=s000000" / "summary.parquet").stat().st_size
+    return time.perf_counter() - t0, size
 
 
 def check(report_trends, expected: dict[str, float]) -> tuple[bool, list[str]]:
@@ -124,7 +127,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        gen = write_many(root, args.sessions)
+        gen, size = write_many(root, args.sessions)
         cpu0, t0 = time.process_time(), time.perf_counter()
         s = read_summaries(root)
         t_sum, c_sum = time.perf_counter() - t0, time.process_time() - cpu0
@@ -141,8 +144,10 @@ def main() -> int:
         cold_ok, warm_ok = t_sum < 5.0, t_warm < 5.0
         ok = len(s) == args.sessions and (cold_ok or warm_ok)
         failed |= not ok
-        print(f"[read] wrote {args.sessions} sessions in {gen:.1f} s (load average {load:.1f} "
-              f"on {os.cpu_count()} cores)")
+        print(
+            f"[read] wrote {args.sessions} sessions (copies of real analyze output, summary "
+            f"{size} bytes) in {gen:.1f} s (load average {load:.1f} on {os.cpu_count()} cores)"
+        )
         print(
             f"[read] cold read of {len(s)} summaries: {t_sum:.2f} s wall, {c_sum:.2f} s CPU; "
             f"{len(r)} reps of {r['session_dir'].nunique()} sessions: {t_reps:.2f} s; "

@@ -1,9 +1,11 @@
 """Accuracy of the strength pipeline on simulated sessions (prints every figure of the bars).
 
 Fixed set of sessions: every exercise at 100, 200 and 400 Hz with random mountings and
-placements, seeds 1000+ (the tests use seeds below 100). Run:
+placements, seeds 1000+ (the tests use seeds below 100), plus three mixed sessions at 200 Hz (one
+exercise per set, none in the metadata: the pipeline names each set) and three with short rests
+(3-8 s, no walking). Run:
 
-    .venv/bin/python benchmarks/evaluate_strength.py [--quick] [--unknown-exercise]
+    .venv/bin/python benchmarks/evaluate_strength.py [--quick] [--unknown-exercise] [--seed-base N]
 
 ``--unknown-exercise`` drops the exercise from the metadata, so the pipeline classifies each set
 (best effort) and the figures include the classification's errors.
@@ -95,28 +97,55 @@ def run(quick: bool, unknown: bool, seed_base: int = 1000) -> Tally:
             if unknown:
                 raw.meta.pop("exercise", None)
             sa = StrengthAnalysis(trunk_length_m=None, refinement=REFINEMENT).analyze(raw, rate)
-            tally.sessions += 1
-            ok = len(sa.sets_) == len(sim.truth.sets)
-            tally.sets_exact += int(ok)
-            counts = set_counts(sa.sets_, sim.truth.sets)
-            tally.set_counts += counts
-            m = match_reps(sa.reps_, sim.truth.reps)
-            if not m.empty:
-                m["rate"] = rate
-                m["seed"] = seed
-                tally.pairs.append(m)
-            tally.per_session.append(
-                {
-                    "exercise": ex,
-                    "rate": rate,
-                    "seed": seed,
-                    "placement": placement,
-                    "sets": f"{len(sa.sets_)}/{len(sim.truth.sets)}",
-                    "reps": f"{len(sa.reps_)}/{len(sim.truth.reps)}",
-                    "matched": len(m),
-                }
+            _tally_session(tally, sa, sim, ex, rate, seed, placement)
+    if not quick:
+        # Mixed sessions (one exercise per set, none in the metadata): per-set classification.
+        mixed = ["glute_bridge", "romanian_deadlift", "hip_thrust", "squat"]
+        for i in range(3):
+            seed = seed_base + 900 + i
+            sim = simulate_strength(exercise=mixed, n_sets=4, sample_rate_hz=200.0, seed=seed)
+            sa = StrengthAnalysis(trunk_length_m=None, refinement=REFINEMENT).analyze(
+                sim.raw, 200.0
             )
+            _tally_session(tally, sa, sim, "mixed", 200.0, seed, "left_hip")
+        # Short rests (3-8 s, no walking): sets close together.
+        for i, ex in enumerate(["romanian_deadlift", "squat", "glute_bridge"]):
+            seed = seed_base + 950 + i
+            sim = simulate_strength(
+                exercise=ex,
+                n_sets=3,
+                sample_rate_hz=100.0,
+                seed=seed,
+                rest_s=(3.0, 8.0),
+                walking=False,
+            )
+            sa = StrengthAnalysis(trunk_length_m=None, refinement=REFINEMENT).analyze(
+                sim.raw, 100.0
+            )
+            _tally_session(tally, sa, sim, f"{ex} (short rests)", 100.0, seed, "left_hip")
     return tally
+
+
+def _tally_session(tally: Tally, sa, sim, ex: str, rate: float, seed: int, placement: str) -> None:  # type: ignore[no-untyped-def]
+    tally.sessions += 1
+    tally.sets_exact += int(len(sa.sets_) == len(sim.truth.sets))
+    tally.set_counts += set_counts(sa.sets_, sim.truth.sets)
+    m = match_reps(sa.reps_, sim.truth.reps)
+    if not m.empty:
+        m["rate"] = rate
+        m["seed"] = seed
+        tally.pairs.append(m)
+    tally.per_session.append(
+        {
+            "exercise": ex,
+            "rate": rate,
+            "seed": seed,
+            "placement": placement,
+            "sets": f"{len(sa.sets_)}/{len(sim.truth.sets)}",
+            "reps": f"{len(sa.reps_)}/{len(sim.truth.reps)}",
+            "matched": len(m),
+        }
+    )
 
 
 def report(t: Tally) -> None:

@@ -104,10 +104,10 @@ class AnalysisResult:
         meta = json.dumps(self.provenance(), sort_keys=True, default=_json_default)
         try:
             for stem, df in self.tables().items():
+                # Only our provenance in the footer (no pandas block): small footers keep
+                # reading thousands of sessions fast.
                 table = pa.Table.from_pandas(df, preserve_index=False)
-                table = table.replace_schema_metadata(
-                    {**(table.schema.metadata or {}), b"imu": meta.encode()}
-                )
+                table = table.replace_schema_metadata({b"imu": meta.encode()})
                 write_parquet_atomic(table, staging / f"{stem}.parquet")
             if final.exists():  # re-analysis replaces the old folder
                 old = final.with_name(f".{final.name}.old-{os.getpid()}")
@@ -223,6 +223,9 @@ def analyze(
             reps = reps.assign(form_break=pd.Series(dtype=bool))
         parameters["strength"] = _params(algo)
         parameters["form_break"] = _params(form)
+        from imu.trends import rep_stats
+
+        extra |= rep_stats(reps)  # lets `imu trends` read one file per session
         if exercise is None and not sets.empty:
             names = sets["exercise"].dropna().unique()
             exercise = str(names[0]) if len(names) == 1 else "mixed"

@@ -32,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from pyarrow._parquet import ParquetReader  # pyarrow is pinned; public API adds 30% here
 from scipy import stats
 
 from imu.errors import InputError
@@ -182,9 +183,98 @@ def session_dirs(root: str | Path) -> list[Path]:
     return sorted(d for d in p.glob("session=*") if d.is_dir())
 
 
-def _read_one(path: Path, wanted: frozenset[str]) -> pa.Table:
-    """One small Parquet file: the wanted columns it has, read from memory in one go."""
-    pf = pq.ParquetFile(pa.BufferReader(path.read_bytes()))
+_FLOAT_TYPES: Final = frozenset({"FLOAT", "DOUBLE"})
+
+
+@dataclass
+class _Layout:
+    """Where the wanted columns sit in files of one Parquet schema (resolved once per batch)."""
+
+    schema: pq.ParquetSchema
+    columns: list[tuple[int, str, bool, bool]]
+    """(index, name, is_float, is_always_null) of each wanted column present."""
+
+    @classmethod
+    def of(cls, md: pq.FileMetaData, wanted: frozenset[str]) -> _Layout:
+        schema = md.schema
+        cols = []
+        for j in range(md.num_columns):
+            col = schema.column(j)
+            if col.path in wanted:
+                null_typed = col.logical_type.type == "UNKNOWN"  # Parquet's "always null"
+                cols.append((j, col.path, col.physical_type in _FLOAT_TYPES, null_typed))
+        return cls(schema, cols)
+
+
+def _one_row_from_statistics(
+    md: pq.FileMetaData, wanted: frozenset[str], layouts: list[_Layout] | None = None
+) -> dict[str, Any] | None:
+    """The single row of a one-row file, from its footer's column statistics (min == max).
+
+    A metadata-only read: a summary's footer must be parsed anyway, and decoding its one-value
+    column chunks costs several times more than the footer. ``None`` where any wanted value is
+    not determined by the statistics (the caller then decodes the file). ``layouts`` caches
+    column positions across files of the same schema.
+    """
+    if md.num_rows != 1 or md.num_row_groups != 1:
+        return None
+    schema = md.schema
+    layout = next((lay for lay in layouts or () if lay.schema.equals(schema)), None)
+    if layout is None:
+        layout = _Layout.of(md, wanted)
+        if layouts is not None:
+            layouts.append(layout)
+    rg = md.row_group(0)
+    row: dict[str, Any] = {}
+    for j, name, is_float, null_typed in layout.columns:
+        st = rg.column(j).statistics
+        if st is None:
+            if not null_typed:
+                return None
+            row[name] = None
+        elif st.has_null_count and st.null_count == 1:
+            row[name] = None
+        elif st.has_min_max and st.min == st.max:
+            row[name] = st.min
+        elif is_float and st.has_null_count and st.null_count == 0:
+            row[name] = np.nan  # writers keep NaN out of float statistics
+        else:
+            return None
+    return row
+
+
+def _rows_to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    """Rows of Python values as a table with ``schema`` (absent keys null)."""
+    try:
+        return pa.table(
+            [pa.array([r.get(f.name) for r in rows], f.type) for f in schema], schema=schema
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # e.g. a timestamp where text is expected
+        cols = []
+        for f in schema:
+            values = [r.get(f.name) for r in rows]
+            if pa.types.is_string(f.type):  # as _conform renders timestamps
+                values = [
+                    v.strftime("%Y-%m-%dT%H:%M:%S%z") if isinstance(v, dt.datetime) else v
+                    for v in values
+                ]
+            cols.append(pa.array(values, f.type))
+        return pa.table(cols, schema=schema)
+
+
+def _read_one(
+    path: Path, wanted: frozenset[str], layouts: list[_Layout] | None = None
+) -> pa.Table | dict[str, Any]:
+    """One small Parquet file: a one-row file's row from its footer, else the wanted columns
+    it has, decoded from memory in one go."""
+    data = path.read_bytes()
+    # The footer alone, without ParquetFile's Python-side set-up (a third of its cost here).
+    footer = ParquetReader()
+    footer.open(pa.BufferReader(data))
+    row = _one_row_from_statistics(footer.metadata, wanted, layouts)
+    if row is not None:
+        return row
+    pf = pq.ParquetFile(pa.BufferReader(data))
     names = [n for n in pf.schema_arrow.names if n in wanted]
     return pf.read(columns=names, use_threads=False)
 
@@ -210,23 +300,34 @@ def _read_tables(files: list[Path], schema: pa.Schema) -> pa.Table:
     """Read many small Parquet files into one table with ``schema`` (missing columns null,
     compatible types cast) plus a ``session_dir`` column (the ``session=`` folder's value).
 
-    Each file is read whole into memory and only the wanted columns are decoded: about 0.45 ms
-    of CPU for a 1-row summary, half footer parsing, half decoding. (A thread pool was measured
-    slower: its per-file overhead exceeds the work.)"""
+    One-row files (summaries) are read from their footer statistics alone; others are read
+    whole into memory and only the wanted columns decoded. (A thread pool was measured slower:
+    its per-file overhead exceeds the work.)"""
     if not files:
         return schema.empty_table().append_column("session_dir", pa.array([], pa.string()))
     wanted = frozenset(schema.names)
     try:
-        tables = [_read_one(f, wanted) for f in files]
+        layouts: list[_Layout] = []
+        parts = [_read_one(f, wanted, layouts) for f in files]
+        is_row = np.array([isinstance(p, dict) for p in parts], dtype=bool)
+        tables = [p for p in parts if not isinstance(p, dict)]
         try:
-            table = _conform(pa.concat_tables(tables, promote_options="permissive"), schema)
+            decoded = [pa.concat_tables(tables, promote_options="permissive")] if tables else []
+            decoded = [_conform(t, schema) for t in decoded]
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             # Types that do not promote (e.g. a timestamp in one file, text in another).
-            table = pa.concat_tables([_conform(t, schema) for t in tables])
+            decoded = [_conform(t, schema) for t in tables]
+        rows = [p for p in parts if isinstance(p, dict)]
+        table = pa.concat_tables(([_rows_to_table(rows, schema)] if rows else []) + decoded)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"cannot read session tables: {first}") from None
-    lengths = np.array([t.num_rows for t in tables])
+    lengths = np.array([1 if isinstance(p, dict) else p.num_rows for p in parts])
+    # Rows were gathered first, decoded tables after: put everything back in file order.
+    file_index = np.repeat(np.arange(len(parts)), lengths)
+    order = np.concatenate([file_index[np.repeat(is_row, lengths)],
+                            file_index[np.repeat(~is_row, lengths)]])
+    table = table.take(np.argsort(order, kind="stable"))
     dirs = np.repeat(
         np.array([f.parent.name.split("=", 1)[1] for f in files], dtype=object), lengths
     )
@@ -306,6 +407,21 @@ REP_STAT_COLUMNS: Final = (
     "form_break_reps",
     "reps_seen",
 )
+
+SESSION_SCHEMA: Final = pa.schema(
+    [*SUMMARY_SCHEMA, *[(c, pa.float64()) for c in REP_STAT_COLUMNS]]
+)
+"""What trends read from a summary: the contract columns plus the rep statistics that
+``imu analyze`` stores there (:func:`rep_stats`), so a session costs one small file, not two."""
+
+
+def rep_stats(reps: pd.DataFrame) -> dict[str, float]:
+    """One session's rep statistics (``REP_STAT_COLUMNS``), as stored in its summary."""
+    stats = _per_session_rep_stats(reps.assign(session_dir="session"))
+    if stats.empty:
+        return {"bridge_reps": 0.0, "posterior_reps": 0.0, "tempo_cv": np.nan,
+                "form_break_reps": np.nan, "reps_seen": 0.0}
+    return {c: float(stats[c].iloc[0]) for c in REP_STAT_COLUMNS}
 
 
 def session_rep_stats(summaries: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
@@ -768,14 +884,17 @@ def read_sessions(root: str | Path, cache: bool = True) -> pd.DataFrame:
     new = pd.DataFrame()
     if len(todo):
         files = [dir_of[k] / "summary.parquet" for k in todo["session_dir"]]
-        new = _finish_summaries(_read_tables(files, SUMMARY_SCHEMA).to_pandas())
-        rep_files = [
-            dir_of[k] / "reps.parquet"
-            for k, size in zip(todo["session_dir"], todo["reps_size"], strict=True)
-            if size >= 0
-        ]
-        reps = _read_tables(rep_files, REPS_SCHEMA).to_pandas()
-        new = new.join(session_rep_stats(new, reps), on="session_dir")
+        new = _finish_summaries(_read_tables(files, SESSION_SCHEMA).to_pandas())
+        # Rep statistics come with the summary; only summaries written without them (older
+        # versions, other writers) make us open their reps files.
+        missing = new["reps_seen"].isna().to_numpy() & (todo["reps_size"].to_numpy() >= 0)
+        if missing.any():
+            dirs_missing = new.loc[missing, "session_dir"]
+            reps = _read_tables(
+                [dir_of[k] / "reps.parquet" for k in dirs_missing], REPS_SCHEMA
+            ).to_pandas()
+            stats = session_rep_stats(new[missing], reps).reindex(dirs_missing)
+            new.loc[missing, list(REP_STAT_COLUMNS)] = stats[list(REP_STAT_COLUMNS)].to_numpy()
         new = new.merge(todo, on="session_dir", how="left")
     parts = [p for p in (fresh, new) if len(p)]
     if not parts:

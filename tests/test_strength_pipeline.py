@@ -214,3 +214,36 @@ def test_too_short_recording_is_input_error() -> None:
     )
     with pytest.raises(InputError, match="no usable standing start"):
         StrengthAnalysis().analyze(short, 50.0)
+
+
+def test_mixed_session_without_exercise_names_each_set() -> None:
+    sim = simulate_strength(
+        exercise=["glute_bridge", "hip_hinge"],
+        n_sets=2,
+        reps_per_set=[4, 5],
+        sample_rate_hz=100.0,
+        seed=51,
+        rest_s=(15.0, 20.0),
+    )
+    assert "exercise" not in sim.raw.meta
+    sa = StrengthAnalysis().analyze(sim.raw, 100.0)
+    assert list(sa.sets_["exercise"]) == ["glute_bridge", "hip_hinge"]
+    assert list(sa.sets_["reps"]) == [4, 5]
+    e, t = _matched(sa.reps_, sim.truth.reps)
+    assert np.sqrt(np.mean((e["pelvis_angle_deg"] - t["pelvis_angle_deg"]) ** 2)) < 3.0
+
+
+def test_sets_with_short_rests_stay_apart() -> None:
+    """Re-racking between sets (3-8 s rests, no walking) ends a set."""
+    sim = simulate_strength(
+        exercise="squat",
+        n_sets=3,
+        reps_per_set=3,
+        sample_rate_hz=100.0,
+        seed=61,
+        rest_s=(3.0, 8.0),
+        walking=False,
+    )
+    sa = StrengthAnalysis().analyze(sim.raw, 100.0)
+    assert list(sa.sets_["reps"]) == [3, 3, 3]
+    assert np.allclose(sa.sets_["start_s"], sim.truth.sets["start_s"], atol=0.15)

@@ -290,3 +290,42 @@ def test_holm_adjustment() -> None:
     np.testing.assert_allclose(adj[:3], [0.03, 0.06, 0.06])
     assert np.isnan(adj[3])
     assert np.isnan(holm(np.array([np.nan]))).all()
+
+
+def test_summary_read_from_footer_statistics_equals_decoded_read(tmp_path: Path) -> None:
+    """The metadata-only read of one-row summaries gives exactly what decoding gives."""
+    from imu.trends import (
+        SESSION_SCHEMA,
+        _conform,
+        _one_row_from_statistics,
+        _read_one,
+        _read_tables,
+        _rows_to_table,
+    )
+
+    rows = [
+        dict(session_id="a", started_at="2026-11-01T07:00:00Z", activity="run", exercise=None,
+             duration_s=np.nan, n_sets=0, n_reps=3, cadence_spm=171.5, gct_ms=-0.0,
+             vo_cm=float("inf"), tempo_cv=np.nan, reps_seen=0.0, note="x" * 300),
+        dict(session_id="b" * 100, started_at=None, activity="strength",
+             exercise="glute_bridge", duration_s=1e300, n_sets=2, n_reps=0, cadence_spm=None),
+    ]
+    wanted = frozenset(SESSION_SCHEMA.names)
+    for i, row in enumerate(rows):
+        path = tmp_path / f"session={i}" / "summary.parquet"
+        path.parent.mkdir()
+        pq.write_table(pa.Table.from_pandas(pd.DataFrame([row]), preserve_index=False), path)
+        assert _one_row_from_statistics(pq.read_metadata(path), wanted) is not None
+        names = [c for c in pq.read_schema(path).names if c in wanted]
+        decoded = _conform(pq.read_table(path, columns=names), SESSION_SCHEMA)
+        assert _rows_to_table([_read_one(path, wanted)], SESSION_SCHEMA).equals(decoded)
+    # Two rows: the statistics cannot tell the values apart -> decoded instead, and a mix of
+    # both kinds of file comes back in file order.
+    two = tmp_path / "session=two" / "summary.parquet"
+    two.parent.mkdir()
+    pq.write_table(pa.table({"session_id": ["c", "d"]}), two)
+    assert _one_row_from_statistics(pq.read_metadata(two), wanted) is None
+    files = [tmp_path / f"session={k}" / "summary.parquet" for k in ("0", "two", "1")]
+    mixed = _read_tables(files, SESSION_SCHEMA)
+    assert mixed.column("session_id").to_pylist() == ["a", "c", "d", "b" * 100]
+    assert mixed.column("session_dir").to_pylist() == ["0", "two", "two", "1"]

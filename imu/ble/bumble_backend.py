@@ -294,7 +294,7 @@ class BumbleClient(BaseBleakClient):
         self._closing = False
         try:
             conn = await device.connect(self._peer_address, timeout=self._timeout)
-        except (TimeoutError, hci.HCI_Error) as exc:
+        except (TimeoutError, BaseBumbleError, hci.HCI_Error) as exc:
             raise BleakDeviceNotFoundError(self.address, f"cannot connect: {exc}") from exc
         self._connection = conn
         conn.on(Connection.EVENT_DISCONNECTION, self._on_disconnection)

@@ -402,8 +402,17 @@ class SensorClient:
                 await asyncio.wait_for(client.disconnect(), 3.0)
 
     async def _supervise(self, stop: asyncio.Event, duration_s: float | None) -> None:
-        # first connection: a clear error if the sensor is absent
-        if not await self._connect_once():
+        # first connection: a clear error if the sensor is absent; Ctrl-C is not kept waiting
+        first = asyncio.create_task(self._connect_once())
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({first, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if not first.done():
+            first.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await first
+            return
+        if not first.result():
             what = self.address or self.name or f"{P.NAME_PREFIX}*"
             raise DeviceNotFoundError(
                 f"no sensor {what} found within {self.scan_timeout_s:g} s "

@@ -45,7 +45,7 @@ class GaitBouts(Algorithm):
 
     def __init__(
         self,
-        lowpass_hz: float = 15.0,
+        lowpass_hz: float = 25.0,
         window_s: float = 1.0,
         flight_g: float = 0.45,
         stance_g: float = 1.6,

@@ -1,12 +1,14 @@
-"""Sets, reps and rep phases from the pelvis sagittal angle and angular speed (docs/algorithms.md).
+"""Sets, reps and rep phases from an excursion signal and the angular speed (docs/algorithms.md).
 
-Reps are found as repeated excursions of the sagittal angle toward (rest at bottom) or away from
-(rest at top) the lockout: peaks of ``x = sagittal`` or ``x = -sagittal`` whose local prominence
-(computed within a window of ``max_rep_s``) is large enough. One-sided changes (lying down,
+Reps are found as repeated excursions toward (rest at bottom) or away from (rest at top) the
+lockout: peaks of an excursion signal (e.g. ``x = sagittal`` or ``x = -sagittal``, or the 3-D
+rotation from a lying rest posture) whose local prominence (computed within a window of
+``max_rep_s``) is large enough. One-sided changes (lying down,
 sitting up, standing up) are steps, not peaks, so their prominence on the plateau side is small;
 walking and fidgets have small prominence. Peaks are grouped into sets by time gaps and by deep
-valleys between them (a posture change), outliers in amplitude are dropped, and groups with fewer
-than ``min_reps_per_set`` reps are discarded.
+valleys between them (a posture change), outliers in amplitude are dropped, setup and exit moves
+are dropped by their vertical travel, and groups with fewer than ``min_reps_per_set`` reps are
+discarded.
 
 Phase boundaries follow the contract: a movement phase starts or ends where the pelvis's 3-D
 angular speed crosses ``phase_fraction`` (5 %) of that phase's peak, with linear interpolation
@@ -97,7 +99,7 @@ class RepSegmentation(Algorithm):
         max_rep_s: float = 12.0,
         max_gap_s: float = 15.0,
         split_depth: float = 1.8,
-        min_reps_per_set: int = 2,
+        min_reps_per_set: int = 3,
         phase_fraction: float = 0.05,
         final_hold_speed_dps: float = 5.0,
         travel_ratio: float = 1.8,
@@ -167,8 +169,10 @@ class RepSegmentation(Algorithm):
         for k, p in enumerate(peaks):
             lo, hi = bounds[k], bounds[k + 1]
             # The speed peak of each phase lies where x is on its way (not at rest levels).
-            j1 = self._leave(x, p, lo, base[k] + 0.3 * (x[p] - base[k]), -1)
-            j2 = self._leave(x, p, hi, base[k + 1] + 0.3 * (x[p] - base[k + 1]), +1)
+            # Rest levels on either side: the lowest x toward each neighbour (or outer limit).
+            b_lo, b_hi = float(x[lo : p + 1].min()), float(x[p : hi + 1].min())
+            j1 = self._leave(x, p, lo, b_lo + 0.3 * (x[p] - b_lo), -1)
+            j2 = self._leave(x, p, hi, b_hi + 0.3 * (x[p] - b_hi), +1)
             i1 = j1 + int(np.argmax(w[j1 : p + 1]))  # phase into the extreme
             i2 = p + int(np.argmax(w[p : j2 + 1]))  # phase out of the extreme
             speed_peaks.append((i1, i2))
@@ -198,7 +202,8 @@ class RepSegmentation(Algorithm):
         Setup and exit moves (picking up a weight, unracking, kneeling down) look like reps
         in the angle but change height for good or travel much more or less than the set.
         The net height change is compared with the set's median, as integration drift from
-        accelerometer errors is much the same for every rep of a set.
+        accelerometer errors is much the same for every rep of a set, and must stay below
+        0.6 x the travel + 5 cm (getting up from the floor is not a rep).
         """
         n = acc_z.size
         pad = int(round(0.1 * fs))
@@ -213,6 +218,7 @@ class RepSegmentation(Algorithm):
         med = float(np.median(travel))
         return (
             (np.abs(net - np.median(net)) <= 0.5 * travel + 0.02)
+            & (np.abs(net) <= 0.6 * travel + 0.05)
             & (travel <= self.travel_ratio * med + 0.05)
             & (travel >= med / self.travel_ratio - 0.03)
         )
@@ -240,16 +246,20 @@ class RepSegmentation(Algorithm):
         rows = []
         set_rows = []
         si = 0
+        groups: list[tuple[NDArray[np.int64], NDArray[np.float64]]] = []
         for cand in self._sets(x, fs):
-            peaks = cand
-            ph = self._phases(x, w, peaks, half)
-            if acc_z_m_s2 is not None:
-                ok = self._travel_ok(acc_z_m_s2, ph, fs)
-                if not ok.all():
-                    peaks = peaks[ok]
-                    if peaks.size < self.min_reps_per_set:
-                        continue
-                    ph = self._phases(x, w, peaks, half)
+            ph = self._phases(x, w, cand, half)
+            if acc_z_m_s2 is None or (ok := self._travel_ok(acc_z_m_s2, ph, fs)).all():
+                groups.append((cand, ph))
+                continue
+            # A setup or exit move between reps (picking up or putting down the weight,
+            # re-racking) ends a set: split there, as with a long gap.
+            cut = np.cumsum(~ok)[ok]
+            for c in np.unique(cut):
+                peaks = cand[ok][cut == c]
+                if peaks.size >= self.min_reps_per_set:
+                    groups.append((peaks, self._phases(x, w, peaks, half)))
+        for peaks, ph in groups:
             si += 1
             r = ph / fs + t0_s
             if rest_at_bottom:

@@ -4,8 +4,10 @@ Stages (docs/algorithms.md): uniform time grid -> block-mean decimation to ~50 H
 and speed; results do not depend on the input rate) -> standing calibration (gyro bias, up)
 -> accelerometer bias/scale from still postures -> VQF orientation -> pelvis frame (up from
 standing, medio-lateral axis = dominant rotation axis, sign from the exercise's known direction)
--> sagittal angle and angular speed -> set/rep/phase segmentation -> per-rep lockout angle,
-anchored hip travel, tilt and tilt class.
+-> excursion signal (sagittal angle; for lying exercises the 3-D rotation from the rest posture)
+and 3-D angular speed -> set/rep/phase segmentation (with a vertical-travel consistency check)
+-> vertical accelerometer error fit from the reps' zero-velocity and height closure -> per-rep
+lockout angle, anchored hip travel, tilt and tilt class.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from imu.pipeline.travel import (
     centre_vertical_acc_m_s2,
     session_height_m,
 )
+from imu.rawio import RawSession
 
 SUPINE_EXERCISES: Final = frozenset({"glute_bridge", "single_leg_bridge", "hip_thrust"})
 """Lying on the back (or shoulders on a bench): the pelvis is turned posteriorly, about +90 deg."""
@@ -68,6 +71,20 @@ def block_mean(x: NDArray[np.float64], k: int) -> NDArray[np.float64]:
     for j in range(1, k):
         out += x[j : n * k : k]
     return out / k
+
+
+def merge_sets(
+    reps_a: pd.DataFrame, sets_a: pd.DataFrame, reps_b: pd.DataFrame, sets_b: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Join two segmentations of one session; sets are renumbered by start time."""
+    reps_b = reps_b.assign(set=reps_b["set"] + 1000)
+    sets_b = sets_b.assign(set=sets_b["set"] + 1000)
+    sets = pd.concat([sets_a, sets_b], ignore_index=True).sort_values("start_s")
+    new = {int(old): i + 1 for i, old in enumerate(sets["set"])}
+    sets = sets.assign(set=sets["set"].map(new)).reset_index(drop=True)
+    reps = pd.concat([reps_a, reps_b], ignore_index=True)
+    reps = reps.assign(set=reps["set"].map(new)).sort_values(["set", "rep"])
+    return reps.reset_index(drop=True), sets
 
 
 def classify_posture(sagittal_deg: NDArray[np.float64]) -> str:
@@ -208,7 +225,8 @@ class StrengthAnalysis(Algorithm):
         return mounting, PelvisOrientation().estimate(r_es, mounting, neutral, fs)
 
     # -- main -------------------------------------------------------------------------------
-    def analyze(self, raw: Any, sampling_rate_hz: float) -> Self:
+    def analyze(self, raw: RawSession, sampling_rate_hz: float) -> Self:
+        """Analyse a validated raw session (results: ``reps_``, ``sets_``, ``summary_``, ...)."""
         meta = dict(getattr(raw, "meta", {}) or {})
         exercise, placement, offset, trunk = self._options(meta)
         if raw.gyr_dps is None:
@@ -257,8 +275,6 @@ class StrengthAnalysis(Algorithm):
             mounting, po = self._pelvis(r_es, up, left, cal.still_slice_, fs)
             theta = po.angles_deg_[:, 2]
 
-        if posture == "supine":
-            posture = classify_posture(theta[np.abs(theta) > 25.0])
         # Rep structure and the excursion signal whose peaks are the reps' extremes.
         if exercise is not None:
             rest_at_bottom = exercise in REST_AT_BOTTOM
@@ -272,20 +288,23 @@ class StrengthAnalysis(Algorithm):
         else:
             rest_at_bottom = posture in ("supine", "prone")
             ex_posture = posture
-        if ex_posture == "supine":
-            x = rest_excursion_deg(po.orientation_, still, theta > 30.0, fs)
-        elif ex_posture == "prone":
-            x = rest_excursion_deg(po.orientation_, still, theta < -45.0, fs)
+        acc_z = centre_vertical_acc_m_s2(acc, r_es, po.orientation_, offset, fs)
+        segmenter = self.segmentation or RepSegmentation()
+        if ex_posture in ("supine", "prone"):
+            block = theta > 30.0 if ex_posture == "supine" else theta < -45.0
+            x = rest_excursion_deg(po.orientation_, still, block, fs)
         else:
             x = theta if rest_at_bottom else -theta
-        acc_z = centre_vertical_acc_m_s2(acc, r_es, po.orientation_, offset, fs)
-        seg = (
-            (self.segmentation or RepSegmentation())
-            .clone()
-            .segment(x, speed, fs, rest_at_bottom, t0_s=t0, acc_z_m_s2=acc_z)
-        )
+        seg = segmenter.clone().segment(x, speed, fs, rest_at_bottom, t0_s=t0, acc_z_m_s2=acc_z)
         reps = seg.reps_.copy()
         sets = seg.sets_.copy()
+        if exercise is None and ex_posture == "supine":
+            # Unknown exercise: upright sets may share the session with lying ones (mixed
+            # sessions); find them too, with the upright (rest at top) structure.
+            x_up = np.where(block, -30.0, -theta)
+            up_seg = segmenter.clone().segment(x_up, speed, fs, False, t0_s=t0, acc_z_m_s2=acc_z)
+            if len(up_seg.sets_):
+                reps, sets = merge_sets(reps, sets, up_seg.reps_, up_seg.sets_)
         # Residual accelerometer error in the vertical channel from the reps' zero-velocity
         # and height-closure constraints and the still moments (travel.VerticalErrorFit).
         up_s = r_es.apply([0.0, 0.0, 1.0], inverse=True)
