@@ -27,7 +27,7 @@ import pyarrow as pa
 from imu import __version__
 from imu.errors import InputError
 from imu.frames import ACTIVITIES, EXERCISES, PLACEMENTS
-from imu.rawio import RawSession, from_dataframe, read_raw, write_parquet_atomic
+from imu.rawio import RawSession, from_dataframe, read_raw, umask_mode, write_parquet_atomic
 
 REPS_COLUMNS: Final = (
     "set", "rep", "start_s", "end_s", "lockout_s", "concentric_s", "top_hold_s", "eccentric_s",
@@ -101,6 +101,7 @@ class AnalysisResult:
         root.mkdir(parents=True, exist_ok=True)
         final = root / f"{SESSION_DIR_PREFIX}{self.session_id}"
         staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=root))
+        os.chmod(staging, umask_mode(0o777))
         meta = json.dumps(self.provenance(), sort_keys=True, default=_json_default)
         try:
             for stem, df in self.tables().items():

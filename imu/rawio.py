@@ -199,6 +199,14 @@ def raw_table(
     return table.replace_schema_metadata({METADATA_KEY: json.dumps(meta, sort_keys=True)})
 
 
+def umask_mode(mode: int) -> int:
+    """``mode`` as the user's umask would leave it for a newly created file or folder
+    (temporary files and folders are created private; outputs should not stay so)."""
+    current = os.umask(0)
+    os.umask(current)
+    return mode & ~current
+
+
 def write_parquet_atomic(table: pa.Table, path: str | Path) -> Path:
     """Write a Parquet file via a temporary sibling and rename: never a half-written file."""
     p = Path(path)
@@ -207,6 +215,7 @@ def write_parquet_atomic(table: pa.Table, path: str | Path) -> Path:
     os.close(fd)
     try:
         pq.write_table(table, tmp, compression="zstd")
+        os.chmod(tmp, umask_mode(0o666))
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -15,6 +15,7 @@ import pytest
 
 import imu
 from imu.analysis import REPS_COLUMNS, RUN_SUMMARY_COLUMNS, SETS_COLUMNS, STEPS_COLUMNS
+from imu.rawio import umask_mode
 from imu.sim import simulate
 from imu.sim.sensor import SensorModel
 
@@ -57,6 +58,9 @@ def test_write_layout_and_provenance(bridge_sim, tmp_path: Path) -> None:  # typ
     names = sorted(p.name for p in folder.iterdir())
     assert {"summary.parquet", "sets.parquet", "reps.parquet"} <= set(names)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+    # Outputs follow the umask like any new file (temporary files are created private).
+    assert folder.stat().st_mode & 0o777 == umask_mode(0o777)
+    assert (folder / "reps.parquet").stat().st_mode & 0o777 == umask_mode(0o666)
     for path in folder.iterdir():
         meta = json.loads(pq.read_schema(path).metadata[b"imu"])
         assert meta["package_version"] == imu.__version__
