@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench eval clean firmware-check
+.PHONY: venv demo test lint bench eval clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,9 +14,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## demo: simulate a bundled bridge session (if missing) and analyse it
+## demo: analyse the bundled bridge session and run, and write an HTML report of the bridges
 demo: $(STAMP)
+	rm -rf demo-out
 	$(BIN)/imu analyze fixtures/demo/bridge_session.raw.parquet --out demo-out/
+	$(BIN)/imu analyze fixtures/demo/run_session.raw.parquet --out demo-out/
+	$(BIN)/imu report "$$(dirname "$$(ls demo-out/session=*/reps.parquet | head -n 1)")" \
+		--out demo-out/bridge_report.html
 
 ## test: lint, compile the firmware with mpy-cross, run the whole suite
 test: $(STAMP)
