@@ -23,7 +23,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from imu.sim.sensor import ACC_LSB_G, GYR_LSB_DPS
+from imu.sim.sensor import ACC_LSB_G, GYR_LSB_DPS, counts_to_units
 
 # --- GATT ------------------------------------------------------------------------------------
 SERVICE_UUID: Final = "7a1e0001-3c5b-4d8e-9f21-6b0c4e5d7a10"
@@ -89,17 +89,6 @@ def parse_ranges(code: int) -> tuple[int, int, int]:
     if gyr >= len(GYR_RANGES_DPS) or code & 0x80:
         raise ValueError(f"invalid ranges byte 0x{code:02x}")
     return ACC_RANGES_G[acc], GYR_RANGES_DPS[gyr], RATES_HZ[odr]
-
-
-def counts_to_units(counts: NDArray[np.integer], lsb: float | NDArray[np.floating]) -> NDArray:
-    """Raw int16 counts -> physical units (g or deg/s): ``counts * lsb`` as float64.
-
-    ``lsb`` is a scalar or a per-sample array (broadcast over the last axis).
-    """
-    lsb_arr = np.asarray(lsb, dtype=np.float64)
-    if lsb_arr.ndim == 1:
-        lsb_arr = lsb_arr[:, None]
-    return counts.astype(np.float64) * lsb_arr
 
 
 def max_samples_per_packet(mtu: int) -> int:

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from pyarrow._parquet import ParquetReader  # pyarrow is pinned; public API adds 30% here
 from scipy import stats
 
+from imu.analysis import RUN_SUMMARY_COLUMNS
 from imu.errors import InputError
 from imu.rawio import write_parquet_atomic
 
@@ -88,16 +89,8 @@ REPS_SCHEMA: Final = pa.schema(
     ]
 )
 
-RUN_METRICS: Final = (
-    "cadence_spm",
-    "gct_ms",
-    "gct_balance_left_pct",
-    "vo_cm",
-    "pelvic_drop_left_deg",
-    "pelvic_drop_right_deg",
-    "pelvic_rotation_deg",
-    "drop_drift_deg",
-)
+RUN_METRICS: Final = RUN_SUMMARY_COLUMNS
+"""The contract's run summary columns, each trended."""
 
 
 @dataclass(frozen=True)

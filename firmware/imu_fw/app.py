@@ -17,7 +17,7 @@ from micropython import const
 from imu_fw import VERSION, VERSION_STR, proto
 from imu_fw.ble import Server
 from imu_fw.board import Board
-from imu_fw.lsm6dsox import LSM6DSOX, TAG_ACC, TAG_GYRO, TAG_TIMESTAMP
+from imu_fw.lsm6dsox import FIFO_WORDS, LSM6DSOX, TAG_ACC, TAG_GYRO, TAG_TIMESTAMP
 from imu_fw.ring import AFTER_OVERFLOW, MISSING, VALID, Ring
 
 try:
@@ -96,6 +96,12 @@ class App:
         self.need_ts = True
         self.have = 0
         self.cur_ts24 = 0
+        self.cur_cnt = 0
+        self.last_ms = time.ticks_ms()
+        self.drain_ms = self.last_ms
+        self.verify = False
+        self.unconfirmed = -1
+        """Seq of the sample stored last in resync mode, until a timestamp confirms it."""
         self.last_ts24 = -1
         self.ovf_pending = False
         self.next_state = VALID
@@ -167,25 +173,69 @@ class App:
 
     # --- FIFO -> ring ----------------------------------------------------------------------
     def drain(self) -> None:
+        """Read every FIFO word into the ring.
+
+        The chip keeps sampling while we read. If its FIFO overruns, the oldest unread words
+        are overwritten, so the stream we read jumps ahead; the status read after every burst
+        says whether that happened since the previous status read, i.e. at the start of, inside,
+        or right after the burst just read. Such a burst is parsed in resync mode (``_parse``):
+        the partial sample on either side is dropped and a sample is kept only once the next
+        timestamp word of the burst shows no gap. Every timestamp is checked against the last
+        stored one, so any jump leaves a hole of exactly the missing samples in the seq.
+        """
         imu = self.imu
+        self.drain_ms = time.ticks_ms()
         level = imu.fifo_status()
         if imu.overflow:
-            self.fifo_overflows += 1
-            self.need_ts = True
-            self.ovf_pending = True
+            self._overrun()
         chunk = imu.chunk_words
-        while level > 0:
+        budget = 2 * FIFO_WORDS  # the chip samples while we read: bound one drain
+        while level > 0 and budget > 0:
             n = level if level < chunk else chunk
             imu.read_words(n)
-            self._parse(n)
-            level -= n
+            budget -= n
+            level = imu.fifo_status()
+            if imu.overflow:
+                self._overrun()
+                self.verify = True
+                self._parse(n)
+                self.verify = False
+                self._drop_unconfirmed()
+                self.need_ts = True  # the jump may follow this burst: drop its partial tail
+            else:
+                self._parse(n)
+
+    def _overrun(self) -> None:
+        """The chip overwrote unread words: resynchronise on the next timestamp word."""
+        self.fifo_overflows += 1
+        self.need_ts = True
+        self.ovf_pending = True
+
+    def _drop_unconfirmed(self) -> None:
+        """The last sample stored in resync mode may straddle the jump: make it a hole."""
+        u = self.unconfirmed
+        if u >= 0:
+            self.ring.state[u % self.ring.capacity] = MISSING
+            self.unconfirmed = -1
+            self.ovf_pending = True
 
     def _lost(self, ts24: int) -> int:
-        """Samples missing between the last stored sample and one stamped ``ts24``."""
+        """Samples missing between the last stored sample and one stamped ``ts24``.
+
+        The 24-bit tick difference wraps after 419 s; a longer gap (only possible when the main
+        loop was stalled that long) takes its whole wraps from the MCU's own clock."""
         d = (ts24 - self.last_ts24) & 0xFFFFFF
+        el_ms = time.ticks_diff(self.drain_ms, self.last_ms)
+        if el_ms > 200_000:  # rare: big integers are fine here
+            d += ((el_ms * (_TICKS_PER_S // 1000) - d + 0x800000) >> 24) << 24
         return (d * self.rate_hz + _TICKS_PER_S // 2) // _TICKS_PER_S - 1
 
     def _parse(self, n: int) -> None:
+        """Assemble samples from ``n`` words: a timestamp word, then one gyro and one acc word
+        of the same time slot (equal TAG_CNT, AN5272). A word that does not fit (a jump in the
+        stream) drops the partial sample; a timestamp gap to the last stored sample leaves a
+        hole of the missing samples (and in resync mode also drops that last sample when it
+        was stored from this burst: its words may straddle the jump)."""
         buf = self.imu.buf
         ring = self.ring
         data = ring.data
@@ -196,11 +246,15 @@ class App:
             tag = buf[o] >> 3
             if tag == TAG_TIMESTAMP:
                 ts24 = buf[o + 1] | buf[o + 2] << 8 | buf[o + 3] << 16
+                if self.last_ts24 >= 0:
+                    lost = self._lost(ts24)
+                    if lost > 0:
+                        if self.unconfirmed >= 0:
+                            ring.state[self.unconfirmed % cap] = MISSING
+                        ring.skip(lost)
+                        self.ovf_pending = True
+                self.unconfirmed = -1
                 if self.ovf_pending:
-                    if self.last_ts24 >= 0:
-                        lost = self._lost(ts24)
-                        if lost > 0:
-                            ring.skip(lost)
                     self.next_state = AFTER_OVERFLOW
                     self.ovf_pending = False
                 s = (ring.head % cap) * 4
@@ -209,17 +263,22 @@ class App:
                 ts[s + 2] = buf[o + 3]
                 ts[s + 3] = buf[o + 4]
                 self.cur_ts24 = ts24
+                self.cur_cnt = buf[o] & 0x06
                 self.have = 0
                 self.need_ts = False
             elif self.need_ts:
                 continue
             elif tag == TAG_ACC or tag == TAG_GYRO:
+                bit = 2 if tag == TAG_GYRO else 1
+                if buf[o] & 0x06 != self.cur_cnt or self.have & bit:
+                    # another time slot: the words in between were overwritten on the chip
+                    self.need_ts = True
+                    self.ovf_pending = True
+                    continue
+                self.have |= bit
                 s = (ring.head % cap) * 12
-                if tag == TAG_GYRO:
+                if bit == 2:
                     s += 6
-                    self.have |= 2
-                else:
-                    self.have |= 1
                 data[s] = buf[o + 1]
                 data[s + 1] = buf[o + 2]
                 data[s + 2] = buf[o + 3]
@@ -231,9 +290,12 @@ class App:
                         # The oldest unsent sample is about to be overwritten: lost for good.
                         self.send_seq = ring.head - cap + 1
                         self.ring_lost = True
+                    if self.verify:
+                        self.unconfirmed = ring.head
                     ring.commit(self.next_state)
                     self.next_state = VALID
                     self.last_ts24 = self.cur_ts24
+                    self.last_ms = self.drain_ms
                     self.have = 0
                     self.need_ts = True
 

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from imu.protocol import FLAG_COMPACT, FLAG_OVERFLOW, TICK_S, TICKS_PER_S, DecodedBatch
+from imu.sim.sensor import counts_to_float32
 
 MAX_GAPS_LISTED = 10_000
 _M24 = 1 << 24
@@ -48,12 +49,12 @@ class SampleBlock:
 
     @property
     def acc_g(self) -> NDArray[np.float32]:
-        """Same arithmetic as :class:`imu.sim.sensor.ImuRecording` (counts x LSB, float32)."""
-        return (self.acc_counts.astype(np.float64) * self.acc_lsb_g).astype(np.float32)
+        """As the raw file stores it; the same function as the simulator uses."""
+        return counts_to_float32(self.acc_counts, self.acc_lsb_g)
 
     @property
     def gyr_dps(self) -> NDArray[np.float32]:
-        return (self.gyr_counts.astype(np.float64) * self.gyr_lsb_dps).astype(np.float32)
+        return counts_to_float32(self.gyr_counts, self.gyr_lsb_dps)
 
 
 @dataclass

@@ -48,6 +48,18 @@ BRIDGES: Final = frozenset({"glute_bridge", "single_leg_bridge"})
 
 TIMESERIES_RATE_HZ: Final = 25.0
 
+REPS_OUTPUT_COLUMNS: Final = (
+    *REP_COLUMNS,
+    "pelvis_angle_deg",
+    "hip_travel_cm",
+    "tilt_deg",
+    "tilt_class",
+    "exercise",
+    "peak_speed_dps",
+    "hip_rise_cm",
+)
+"""``reps_`` columns: the contract's plus the set's exercise, peak |w| and hip rise."""
+
 
 def expected_lockout_deg(exercise: str, rise_m: NDArray[np.float64], trunk_m: float) -> Any:
     """Contract's expected lockout angle: body-line reference for the tilt (section 3)."""
@@ -364,17 +376,7 @@ class StrengthAnalysis(Algorithm):
             float(speed[max(0, int((s - t0) * fs)) : int((e - t0) * fs) + 1].max(initial=0.0))
             for s, e in zip(reps["start_s"], reps["end_s"], strict=True)
         ]
-        cols = [
-            *REP_COLUMNS,
-            "pelvis_angle_deg",
-            "hip_travel_cm",
-            "tilt_deg",
-            "tilt_class",
-            "exercise",
-            "peak_speed_dps",
-            "hip_rise_cm",
-        ]
-        self.reps_ = reps[cols].reset_index(drop=True)
+        self.reps_ = reps[list(REPS_OUTPUT_COLUMNS)].reset_index(drop=True)
         self.sets_ = sets[["set", "exercise", "start_s", "end_s", "reps"]]
 
         # 25 Hz time series of the pelvis angles and centre height.
@@ -446,17 +448,7 @@ class StrengthAnalysis(Algorithm):
 
     def _empty(self, exercise: str | None) -> Self:
         """No gyroscope: no pelvis angles, so no reps (empty tables, documented)."""
-        cols = [
-            *REP_COLUMNS,
-            "pelvis_angle_deg",
-            "hip_travel_cm",
-            "tilt_deg",
-            "tilt_class",
-            "exercise",
-            "peak_speed_dps",
-            "hip_rise_cm",
-        ]
-        self.reps_ = pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+        self.reps_ = pd.DataFrame({c: pd.Series(dtype=float) for c in REPS_OUTPUT_COLUMNS})
         self.sets_ = pd.DataFrame(
             {c: pd.Series(dtype=float) for c in ["set", "exercise", "start_s", "end_s", "reps"]}
         )

@@ -169,6 +169,23 @@ class SensorModel:
         )
 
 
+def counts_to_units(counts: NDArray[np.integer], lsb: float | NDArray[np.floating]) -> NDArray:
+    """Raw int16 counts -> physical units (g or deg/s): ``counts * lsb`` as float64.
+
+    ``lsb`` is a scalar or a per-sample array (broadcast over the last axis).
+    """
+    lsb_arr = np.asarray(lsb, dtype=np.float64)
+    if lsb_arr.ndim == 1:
+        lsb_arr = lsb_arr[:, None]
+    return counts.astype(np.float64) * lsb_arr
+
+
+def counts_to_float32(counts: NDArray[np.integer], lsb: float) -> NDArray[np.float32]:
+    """Counts as the raw file stores them (float32 of ``counts * lsb``): one definition, so
+    that the simulator, the BLE decoder and a replay agree to the bit."""
+    return counts_to_units(counts, lsb).astype(np.float32)
+
+
 def quantise(
     x: NDArray[np.float64], lsb: float, full_scale: float | None = None
 ) -> NDArray[np.int16]:
@@ -198,11 +215,11 @@ class ImuRecording:
 
     @property
     def acc_g(self) -> NDArray[np.float32]:
-        return (self.acc_counts.astype(np.float64) * self.acc_lsb_g).astype(np.float32)
+        return counts_to_float32(self.acc_counts, self.acc_lsb_g)
 
     @property
     def gyr_dps(self) -> NDArray[np.float32]:
-        return (self.gyr_counts.astype(np.float64) * self.gyr_lsb_dps).astype(np.float32)
+        return counts_to_float32(self.gyr_counts, self.gyr_lsb_dps)
 
     def saturated(self) -> NDArray[np.bool_]:
         """Samples with any axis on its rail."""
