@@ -42,6 +42,7 @@ class RecordOptions:
     placement: str | None = None
     activity: str | None = None
     exercise: str | None = None
+    trunk_length_m: float | None = None
     virtual: str | None = None
     time_scale: float = 1.0
     scan_timeout_s: float = 10.0
@@ -169,7 +170,7 @@ async def record(opts: RecordOptions, stream: TextIO | None = None) -> RecordRes
             duration_s = float(rec.t_s[-1])  # the whole recording, once
         sensor, radio, name = await _start_virtual(rec, opts)
         address = None
-    for key in ("placement", "activity", "exercise"):
+    for key in ("placement", "activity", "exercise", "trunk_length_m"):
         value = getattr(opts, key)
         if value is not None:
             meta[key] = value

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from imu.commands.analyze import positive_float
 from imu.frames import ACTIVITIES, EXERCISES, PLACEMENTS
 
 RATES_HZ = (52, 104, 208, 416)
@@ -37,6 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--placement", choices=PLACEMENTS)
     r.add_argument("--activity", choices=ACTIVITIES)
     r.add_argument("--exercise", choices=EXERCISES)
+    r.add_argument(
+        "--trunk-length-m", type=positive_float, metavar="M",
+        help="shoulder to hip joint (bridge tilt); stored in the raw file's metadata",
+    )
     r.add_argument("--session-name", help="file stem (default: UTC time + session id)")
     r.add_argument("--scan-timeout-s", type=float, default=10.0)
     r.add_argument(
@@ -126,7 +131,8 @@ def run_record(args: argparse.Namespace) -> int:
         out_dir=Path(args.out), name=args.name, address=args.address, rate_hz=args.rate_hz,
         acc_range_g=args.acc_range_g, gyr_range_dps=args.gyr_range_dps,
         duration_s=args.duration_s, placement=args.placement, activity=args.activity,
-        exercise=args.exercise, virtual=args.virtual, time_scale=args.time_scale,
+        exercise=args.exercise, trunk_length_m=args.trunk_length_m, virtual=args.virtual,
+        time_scale=args.time_scale,
         scan_timeout_s=args.scan_timeout_s, analyze=not args.no_analyze,
         session_name=args.session_name, live=not args.quiet, seed=args.seed,
     )

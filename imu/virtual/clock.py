@@ -12,6 +12,11 @@ class VirtualClock:
     host stall (a loaded machine not running the firmware task) freezes the virtual device
     instead of overflowing the emulated chip's FIFO. ``None``: strict scaled wall time.
     ``skipped_s`` sums the virtual time dropped that way.
+
+    ``hold(t_us)`` freezes the clock at ``t_us`` until released or moved on (``hold(None)`` or
+    a later ``t_us``); time that passes meanwhile is skipped too. The emulated chip uses it to
+    pause the whole device (MCU ticks and chip alike) when the firmware does not drain the FIFO
+    in time, so a host stall becomes a consistent pause instead of a FIFO overflow.
     """
 
     def __init__(self, time_scale: float = 1.0, max_step_s: float | None = 0.25) -> None:
@@ -22,6 +27,11 @@ class VirtualClock:
         self.skipped_s = 0.0
         self._last_real = time.monotonic()
         self._virtual_s = 0.0
+        self.hold_us: int | None = None
+
+    def hold(self, t_us: int | None) -> None:
+        """Virtual time may not pass ``t_us`` (None: free running again)."""
+        self.hold_us = None if t_us is None else int(t_us)
 
     def now_s(self) -> float:
         real = time.monotonic()
@@ -31,6 +41,10 @@ class VirtualClock:
             self.skipped_s += dv - self.max_step_s
             dv = self.max_step_s
         self._virtual_s += dv
+        if self.hold_us is not None and self._virtual_s * 1e6 > self.hold_us:
+            held = max(self.hold_us / 1e6, self._virtual_s - dv)  # never backwards
+            self.skipped_s += self._virtual_s - held
+            self._virtual_s = held
         return self._virtual_s
 
     def now_us(self) -> int:
@@ -47,12 +61,18 @@ class ManualClock(VirtualClock):
     def __init__(self, start_us: int = 0) -> None:
         super().__init__(1.0, max_step_s=None)
         self.t_us = int(start_us)
+        self._t_read = self.t_us
 
     def now_us(self) -> int:
+        if self.hold_us is not None and self.t_us > self.hold_us:
+            held = max(self.hold_us, self._t_read)  # never backwards
+            self.skipped_s += (self.t_us - held) / 1e6
+            self.t_us = held
+        self._t_read = self.t_us
         return self.t_us
 
     def now_s(self) -> float:
-        return self.t_us / 1e6
+        return self.now_us() / 1e6
 
     def advance(self, seconds: float) -> None:
         self.t_us += int(round(seconds * 1e6))

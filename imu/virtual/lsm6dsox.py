@@ -9,10 +9,19 @@ an accelerometer word (AN5272 order), 512 words deep; in continuous mode a full 
 oldest words and flags the overrun. Samples are produced on the virtual clock at the configured
 ODR; sample k of a batching session plays recording sample floor(k x rate_rec / ODR) (the
 recording loops), rescaled if the full scale differs from the recording's.
+
+Stall guard (on when the clock has a ``max_step_s``, i.e. a virtual sensor on wall time): while
+batching, the chip holds the virtual clock (:meth:`VirtualClock.hold`) at the instant its FIFO
+would pass ``stall_fill`` of its capacity, and moves the hold on whenever the firmware reads.
+A firmware task starved by the host thus pauses the whole device (timestamps, seq and MCU ticks
+stay consistent: no sample is lost, later samples are simply stamped later) instead of
+overflowing the FIFO. Strict mode (``ManualClock`` or ``max_step_s=None``) keeps the real chip's
+behaviour: overruns drop the oldest words, for the firmware's overflow handling to be tested.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,9 +90,12 @@ class Lsm6dsoxEmulator:
     """The chip behind an emulated I2C bus: ``read(reg, n)`` and ``write(reg, data)``."""
 
     def __init__(self, recording: ImuRecording, clock: VirtualClock, tick_offset: int = 0,
-                 fifo_words: int = FIFO_CAPACITY_WORDS) -> None:
+                 fifo_words: int = FIFO_CAPACITY_WORDS, stall_guard: bool | None = None,
+                 stall_fill: float = 0.5) -> None:
         self.recording = recording
         self.clock = clock
+        self.stall_guard = clock.max_step_s is not None if stall_guard is None else stall_guard
+        self.stall_fill = float(stall_fill)
         self.tick_offset = int(tick_offset)
         self.fifo_words = fifo_words
         self.rec_rate_hz = float(1.0 / (recording.t_s[1] - recording.t_s[0]))
@@ -105,6 +117,20 @@ class Lsm6dsoxEmulator:
         self._n_batch = 0  # samples batched in this FIFO session
         self._n_before_batch = 0  # ODR sample index where batching started
         self._last = np.zeros(6, dtype=np.int16)
+        if self.stall_guard:
+            self.clock.hold(None)
+
+    def _update_hold(self) -> None:
+        """Stall guard: let the clock run only until the FIFO would reach ``stall_fill``."""
+        if not self.stall_guard:
+            return
+        if not self._batching or self._odr_hz <= 0:
+            self.clock.hold(None)
+            return
+        room = max(0, int(self.stall_fill * self.fifo_words) - self.fifo_level) // 3
+        # sample i is due at t_odr + (i + 1) / ODR: stop just before sample n_odr + room
+        t_next = self._t_odr_us + math.ceil((self._n_odr + room + 1) * 1e6 / self._odr_hz)
+        self.clock.hold(t_next - 1)
 
     def ticks_at(self, t_us: int | NDArray[np.int64]) -> NDArray[np.int64] | int:
         return ((np.asarray(t_us) - self._t_base_us) // _TICK_US + self.tick_offset) % (1 << 32)
@@ -186,6 +212,7 @@ class Lsm6dsoxEmulator:
         self._advance()
         for i, value in enumerate(data):
             self._write_reg(reg + i, value)
+        self._update_hold()
 
     def _write_reg(self, reg: int, value: int) -> None:
         if reg == CTRL3_C and value & 0x01:
@@ -223,9 +250,11 @@ class Lsm6dsoxEmulator:
             if take:
                 self._ovr = False
             out += bytes(7 * (words - take))
+            self._update_hold()
             return bytes(out[:n])
         for r in range(reg, reg + n):
             out.append(self._read_reg(r, first=(r == reg)))
+        self._update_hold()
         return bytes(out)
 
     def _read_reg(self, reg: int, first: bool) -> int:
