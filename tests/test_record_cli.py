@@ -3,6 +3,7 @@ Ctrl-C, SIGKILL (crash safety), recovery of leftovers, bad input and an absent s
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from imu.ble.recorder import recover_leftovers
@@ -126,12 +128,16 @@ def test_sigkill_leaves_everything_but_the_last_second(source: RawSession,
 
 def test_virtual_bridge_records_and_analyses(tmp_path: Path) -> None:
     p = imu("record", "--virtual", "bridge", "--time-scale", "25", "--out", str(tmp_path),
-            "--session-name", "b", "--quiet")
+            "--session-name", "b", "--quiet", "--trunk-length-m", "0.55")
     out, err = p.communicate(timeout=180)
     assert p.returncode == 0, err
     got = read_raw(tmp_path / "b.raw.parquet")
     assert got.lost_samples() == 0 and got.meta["exercise"] == "glute_bridge"
-    assert len(list(tmp_path.glob("session=*/summary.parquet"))) == 1
+    assert got.meta["trunk_length_m"] == 0.55  # carried to the analysis through the file
+    summaries = list(tmp_path.glob("session=*/summary.parquet"))
+    assert len(summaries) == 1
+    provenance = json.loads(pq.read_schema(summaries[0]).metadata[b"imu"])
+    assert provenance["parameters"]["trunk_length_m"] == 0.55
     assert "reps" in out
 
 
