@@ -166,18 +166,18 @@ def test_overrun_while_reading_the_fifo_keeps_every_seq_exact(rate_hz: int, read
     async def run() -> None:
         env, app, chip, clock = await _boot(rate_hz, 20_000, read_s, split)
         app.handle(P.ControlCommand.start().encode())
-        for dt in [0.02] * 10 + [0.3] + [0.02] * 40:
+        for dt in [0.02] * 10 + [300 / rate_hz] + [0.02] * 40:  # 300 samples > 170 held
             clock.advance(dt)
             app.step()
         n_kept, n_holes = _check_ring_exact(app, chip)
-        assert app.fifo_overflows >= 2 and n_holes > 0 and n_kept > 0.3 * app.ring.head
+        assert app.fifo_overflows >= 2 and n_holes > 0 and n_kept > 1000
         env.ble.close()
 
     asyncio.run(run())
 
 
 @pytest.mark.parametrize(("rate_hz", "stall_s"), [
-    *[(416, 0.41 + k / 416) for k in range(7)],  # overruns cutting the word group anywhere
+    *[(416, (171 + k) / 416) for k in range(7)],  # overruns cutting a word group anywhere
     (416, 0.45 + 1 / 1248), (208, 1.0), (52, 11.1),  # ... at other rates
     (416, 5.0),  # many FIFO capacities
     (104, 430.0), (52, 900.0),  # longer than the 24-bit tick counter's 419 s wrap

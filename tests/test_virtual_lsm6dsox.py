@@ -1,13 +1,16 @@
-"""Register-level LSM6DSOX emulation: registers, FIFO words, watermark, overflow."""
+"""Register-level LSM6DSOX emulation: registers, FIFO words, watermark, overflow, and the stall
+guard that pauses the virtual device instead of overflowing when the firmware is starved."""
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import pytest
 
 from imu.sim.sensor import ImuRecording
 from imu.virtual import lsm6dsox as L
-from imu.virtual.clock import ManualClock
+from imu.virtual.clock import ManualClock, VirtualClock
 from imu.virtual.recording import small_recording
 
 
@@ -97,3 +100,53 @@ def test_full_scale_rescaling_and_timestamp_wrap(rec: ImuRecording) -> None:
     assert p.ticks.min() < 1000 < 2**32 - 1000 < p.ticks.max()  # wrapped
     ts = chip.read(L.TIMESTAMP0, 4)
     assert int.from_bytes(ts, "little") == (2**32 - 1000 + 200_000 // 25) % 2**32
+
+
+def test_stall_guard_pauses_the_device_instead_of_overflowing(rec: ImuRecording) -> None:
+    """Stall guard on: 5 s without a FIFO read freeze the clock once the FIFO is half full; no
+    overrun, timestamps and sample indices run on without a gap (the device was paused)."""
+    clock = ManualClock()
+    chip = L.Lsm6dsoxEmulator(rec, clock, stall_guard=True)
+    _start(chip, odr_code=6)  # 416 Hz: 170 samples fill the FIFO
+    got = []
+    for stall_s in (5.0, 0.01, 0.05, 2.0, 0.3):
+        clock.advance(stall_s)
+        level, s2 = _status(chip)
+        assert 0 < level <= L.FIFO_CAPACITY_WORDS // 2 and not s2 & 0x48  # never overrun
+        got.append(chip.read(L.FIFO_DATA_OUT_TAG, 7 * level))
+    words = np.frombuffer(b"".join(got), np.uint8).reshape(-1, 3, 7)
+    p = chip.sessions[-1]
+    assert len(words) == len(p)  # every produced sample was read
+    np.testing.assert_array_equal(p.seq, np.arange(len(p)))
+    ticks = words[:, 0, 1:5].copy().view("<u4").ravel().astype(np.int64)
+    np.testing.assert_array_equal(ticks, p.ticks)
+    np.testing.assert_allclose(np.diff(ticks), 40000 / 416, atol=1)  # no gap in device time
+    # the device ran only while it had FIFO room: the rest of the 7.36 s was skipped
+    assert clock.skipped_s > 6.0
+    assert abs(len(p) - (7.36 - clock.skipped_s) * 416) <= 1
+    assert int.from_bytes(chip.read(L.TIMESTAMP0, 4), "little") * 25 <= clock.now_us()
+
+
+def test_strict_mode_keeps_overruns() -> None:
+    """A ManualClock (or max_step_s=None) is strict: no guard, the FIFO overruns like the chip."""
+    clock = ManualClock()
+    chip = L.Lsm6dsoxEmulator(small_recording(duration_s=2.0), clock)
+    assert not chip.stall_guard
+    _start(chip, odr_code=6)
+    clock.advance(1.0)
+    level, s2 = _status(chip)
+    assert level == L.FIFO_CAPACITY_WORDS and s2 & 0x48 and clock.skipped_s == 0.0
+
+
+def test_virtual_clock_hold_is_monotonic() -> None:
+    clock = VirtualClock(time_scale=1000.0, max_step_s=None)
+    t0 = clock.now_us()
+    clock.hold(t0 + 500)
+    time.sleep(0.01)  # 10 s virtual
+    assert clock.now_us() <= t0 + 500 and clock.skipped_s > 5.0
+    clock.hold(t0 - 1000)  # a hold in the past freezes, never goes back
+    t1 = clock.now_us()
+    assert t0 <= t1 <= t0 + 500 and clock.now_us() == t1
+    clock.hold(None)
+    time.sleep(0.002)
+    assert clock.now_us() > t1 + 1000

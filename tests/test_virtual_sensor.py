@@ -5,6 +5,7 @@ across a link loss (RESEND from the ring) or mixed up across a reboot."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import numpy as np
@@ -164,6 +165,41 @@ def test_mtu_23_compact_packets(rec: ImuRecording) -> None:
         assert (batch.flags & P.FLAG_COMPACT).all() and batch.n_malformed == 0
         np.testing.assert_array_equal(batch.seq, np.arange(len(batch)))
         _check_against_chip(batch, sensor)
+        await sensor.stop()
+
+    asyncio.run(run())
+
+
+def test_starved_firmware_task_pauses_the_device_instead_of_losing_samples(
+        rec: ImuRecording) -> None:
+    """The event loop running the firmware is starved while other code keeps reading the
+    virtual clock (each reading capped at max_stall_s, but 30 of them between two FIFO drains
+    = 3 s of device time = 7 FIFO capacities at 416 Hz). The stall guard pauses the device:
+    no FIFO overrun, no hole, every sample in the ring is the chip's, timestamps contiguous."""
+
+    async def run() -> None:
+        sensor = VirtualSensor(LocalLink(), rec, time_scale=20.0, sample_rate_hz=416)
+        await sensor.start()
+        app = sensor.app
+        app.handle(P.ControlCommand.start().encode())
+        await asyncio.sleep(0.05)
+        for _ in range(3):
+            for _ in range(30):  # busy host: no await, the firmware task cannot run
+                time.sleep(0.006)  # 0.12 s of virtual time, capped at 0.1
+                sensor.clock.now_s()
+            await asyncio.sleep(0.05)
+        assert sensor.clock.skipped_s > 5.0  # the device was paused, not overrun
+        assert app.fifo_overflows == 0
+        head, cap = app.ring.head, app.ring.capacity
+        prod = sensor.produced
+        assert 0 < head <= len(prod) and head < cap
+        state = np.frombuffer(bytes(app.ring.state), np.uint8)[:head]
+        assert np.all(state == 1)
+        data = np.frombuffer(bytes(app.ring.data), "<i2").reshape(-1, 6)[:head]
+        np.testing.assert_array_equal(data, np.hstack([prod.acc_counts, prod.gyr_counts])[:head])
+        ticks = np.frombuffer(bytes(app.ring.ts), "<u4")[:head].astype(np.int64)
+        np.testing.assert_array_equal(ticks, prod.ticks[:head])
+        assert np.abs(np.diff(ticks) - 40000 / 416).max() <= 1
         await sensor.stop()
 
     asyncio.run(run())

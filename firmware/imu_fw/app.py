@@ -78,6 +78,7 @@ class App:
         self.last_send_ms = time.ticks_ms()
         self.last_status_ms = time.ticks_ms()
         self.status_dirty = True
+        self.gap_ticks = 0
         self._reset_parser()
         self._set_mtu(23)
 
@@ -96,10 +97,10 @@ class App:
         self.need_ts = True
         self.have = 0
         self.cur_ts24 = 0
-        self.cur_cnt = 0
         self.last_ms = time.ticks_ms()
         self.drain_ms = self.last_ms
         self.verify = False
+        self.long_gap = False
         self.unconfirmed = -1
         """Seq of the sample stored last in resync mode, until a timestamp confirms it."""
         self.last_ts24 = -1
@@ -116,6 +117,8 @@ class App:
         self.ring_lost = False
         self.epoch = (self.epoch + 1) & 0xFFFF
         self._reset_parser()
+        self.gap_ticks = (3 * _TICKS_PER_S // 2 + self.rate_hz - 1) // self.rate_hz
+        """A timestamp step of this many ticks or more (1.5 periods) means lost samples."""
         self.imu.configure(self.rate_hz, self.acc_range_g, self.gyr_range_dps)
         wm = 3 * (self.rate_hz * POLL_MS // 1000 + 1)
         self.imu.fifo_start(self.rate_hz, wm)
@@ -185,6 +188,7 @@ class App:
         """
         imu = self.imu
         self.drain_ms = time.ticks_ms()
+        self.long_gap = time.ticks_diff(self.drain_ms, self.last_ms) > 200_000
         level = imu.fifo_status()
         if imu.overflow:
             self._overrun()
@@ -231,11 +235,10 @@ class App:
         return (d * self.rate_hz + _TICKS_PER_S // 2) // _TICKS_PER_S - 1
 
     def _parse(self, n: int) -> None:
-        """Assemble samples from ``n`` words: a timestamp word, then one gyro and one acc word
-        of the same time slot (equal TAG_CNT, AN5272). A word that does not fit (a jump in the
-        stream) drops the partial sample; a timestamp gap to the last stored sample leaves a
-        hole of the missing samples (and in resync mode also drops that last sample when it
-        was stored from this burst: its words may straddle the jump)."""
+        """Assemble samples from ``n`` words: a timestamp word, then one gyro and one acc word.
+        A word that does not fit (a jump in the stream) drops the partial sample; a timestamp
+        gap to the last stored sample leaves a hole of the missing samples (in resync mode it
+        also drops that last sample if stored from this burst: it may straddle the jump)."""
         buf = self.imu.buf
         ring = self.ring
         data = ring.data
@@ -246,7 +249,8 @@ class App:
             tag = buf[o] >> 3
             if tag == TAG_TIMESTAMP:
                 ts24 = buf[o + 1] | buf[o + 2] << 8 | buf[o + 3] << 16
-                if self.last_ts24 >= 0:
+                d = (ts24 - self.last_ts24) & 0xFFFFFF
+                if self.last_ts24 >= 0 and (d >= self.gap_ticks or self.long_gap):
                     lost = self._lost(ts24)
                     if lost > 0:
                         if self.unconfirmed >= 0:
@@ -263,15 +267,14 @@ class App:
                 ts[s + 2] = buf[o + 3]
                 ts[s + 3] = buf[o + 4]
                 self.cur_ts24 = ts24
-                self.cur_cnt = buf[o] & 0x06
                 self.have = 0
                 self.need_ts = False
             elif self.need_ts:
                 continue
             elif tag == TAG_ACC or tag == TAG_GYRO:
                 bit = 2 if tag == TAG_GYRO else 1
-                if buf[o] & 0x06 != self.cur_cnt or self.have & bit:
-                    # another time slot: the words in between were overwritten on the chip
+                if self.have & bit:
+                    # a second word of one sensor: the words between were overwritten
                     self.need_ts = True
                     self.ovf_pending = True
                     continue

@@ -41,8 +41,10 @@ class VirtualSensor:
 
     ``time_scale`` > 1 runs the virtual clock (firmware ticks and sleeps, chip sampling) faster
     than real time; ``max_stall_s`` (virtual) freezes that clock through host stalls longer
-    than this so a busy machine does not overflow the chip FIFO (``None``: strict wall time,
-    overflows then show up as FIFO overflow flags and seq holes, like on a real board).
+    than this, and turns on the chip's stall guard (the device pauses whenever the firmware
+    has not drained the FIFO below half full), so a busy machine never overflows the chip FIFO
+    (``None``: strict wall time, overflows then show up as FIFO overflow flags and seq holes,
+    like on a real board).
     ``tick_offset`` presets the chip's 32-bit timestamp counter (e.g. near its wrap);
     ``ring_samples`` overrides the firmware ring capacity (board default 6400).
 
