@@ -183,6 +183,10 @@ def main() -> None:
     ap.add_argument("--rate-hz", type=int, default=416)
     ap.add_argument("--time-scale", type=float, default=25.0)
     ap.add_argument("--session-s", type=float, default=3600.0, help="long session length")
+    ap.add_argument(
+        "--long-time-scale", type=float, default=10.0,
+        help="time scale of the long session (kept below what the host stack sustains)",
+    )
     ap.add_argument("--bumble-formatting", action="store_true",
                     help="keep Bumble's eager per-packet debug formatting (slower)")
     args = ap.parse_args()
@@ -199,7 +203,7 @@ def main() -> None:
         asyncio.run(stream_virtual(120.0, args.rate_hz, args.time_scale, report_every_s=2.0))
     if args.only in (None, "long"):
         print(f"== long session, {args.session_s:g} s")
-        asyncio.run(stream_virtual(args.session_s, args.rate_hz, args.time_scale,
+        asyncio.run(stream_virtual(args.session_s, args.rate_hz, args.long_time_scale,
                                    report_every_s=15.0))
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from imu.protocol import FLAG_COMPACT, FLAG_OVERFLOW, TICK_S, TICKS_PER_S, DecodedBatch
-from imu.sim.sensor import counts_to_float32
+from imu.sim.sensor import CountsInUnits
 
 MAX_GAPS_LISTED = 10_000
 _M24 = 1 << 24
@@ -34,7 +34,7 @@ def signed_mod(d: NDArray[np.int64] | int, mod: NDArray[np.int64] | int) -> NDAr
 
 
 @dataclass
-class SampleBlock:
+class SampleBlock(CountsInUnits):
     """In-order samples on the session clock; counts plus their sensitivities."""
 
     seq: NDArray[np.int64]
@@ -46,15 +46,6 @@ class SampleBlock:
 
     def __len__(self) -> int:
         return len(self.seq)
-
-    @property
-    def acc_g(self) -> NDArray[np.float32]:
-        """As the raw file stores it; the same function as the simulator uses."""
-        return counts_to_float32(self.acc_counts, self.acc_lsb_g)
-
-    @property
-    def gyr_dps(self) -> NDArray[np.float32]:
-        return counts_to_float32(self.gyr_counts, self.gyr_lsb_dps)
 
 
 @dataclass

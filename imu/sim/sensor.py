@@ -198,8 +198,26 @@ def quantise(
     return np.clip(np.rint(x / lsb), -rail, rail).astype(np.int16)
 
 
+class CountsInUnits:
+    """``acc_g`` / ``gyr_dps`` for a class holding int16 counts and their sensitivities, as
+    the raw file stores them (shared by the simulator's recording and the BLE decoder)."""
+
+    acc_counts: NDArray[np.int16]
+    gyr_counts: NDArray[np.int16]
+    acc_lsb_g: float
+    gyr_lsb_dps: float
+
+    @property
+    def acc_g(self) -> NDArray[np.float32]:
+        return counts_to_float32(self.acc_counts, self.acc_lsb_g)
+
+    @property
+    def gyr_dps(self) -> NDArray[np.float32]:
+        return counts_to_float32(self.gyr_counts, self.gyr_lsb_dps)
+
+
 @dataclass
-class ImuRecording:
+class ImuRecording(CountsInUnits):
     """What the chip produced: int16 counts at the output data rate plus their scales."""
 
     t_s: NDArray[np.float64]
@@ -212,14 +230,6 @@ class ImuRecording:
     true_acc_g: NDArray[np.float64] = field(repr=False)
     """Ideal specific force at the output rate, before the sensor errors (for tests)."""
     true_gyr_dps: NDArray[np.float64] = field(repr=False)
-
-    @property
-    def acc_g(self) -> NDArray[np.float32]:
-        return counts_to_float32(self.acc_counts, self.acc_lsb_g)
-
-    @property
-    def gyr_dps(self) -> NDArray[np.float32]:
-        return counts_to_float32(self.gyr_counts, self.gyr_lsb_dps)
 
     def saturated(self) -> NDArray[np.bool_]:
         """Samples with any axis on its rail."""
