@@ -121,6 +121,22 @@ def tilt_class(tilt_deg: ArrayLike) -> NDArray[np.str_]:
     return out
 
 
+def quat_mul(q1: ArrayLike, q2: ArrayLike) -> NDArray[np.float64]:
+    """Hamilton product of scalar-last quaternions, broadcasting over leading axes (for long
+    arrays several times faster than products of scipy Rotations)."""
+    x1, y1, z1, w1 = np.moveaxis(np.asarray(q1, dtype=float), -1, 0)
+    x2, y2, z2, w2 = np.moveaxis(np.asarray(q2, dtype=float), -1, 0)
+    return np.stack(
+        [
+            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
+            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
+        ],
+        axis=-1,
+    )
+
+
 def quat_wxyz_to_rotation(q_wxyz: NDArray[np.float64]) -> Rotation:
     """scipy Rotation from scalar-first quaternions (VQF's order)."""
     q = np.asarray(q_wxyz, dtype=float)

@@ -10,6 +10,7 @@ from imu.frames import (
     pelvic_drop_deg,
     pelvis_angles_deg,
     pelvis_rotation_from_angles_deg,
+    quat_mul,
     quat_wxyz_to_rotation,
     rotation_to_quat_wxyz,
     tilt_class,
@@ -69,3 +70,27 @@ def test_vqf_quaternion_order_round_trips() -> None:
     q = np.array([[0.9, 0.1, -0.3, 0.2]])
     q /= np.linalg.norm(q)
     np.testing.assert_allclose(rotation_to_quat_wxyz(quat_wxyz_to_rotation(q)), q, atol=1e-12)
+
+
+def test_fast_angle_rotation_equals_scipy_euler_definition() -> None:
+    # The numpy quaternion product behind pelvis_rotation_from_angles_deg (used for millions of
+    # simulated samples) against scipy's intrinsic Z-X-Y Euler rotation.
+    from scipy.spatial.transform import Rotation
+
+    rng = np.random.default_rng(0)
+    a, b, c = rng.uniform(-179, 179, (3, 500))
+    b = b / 2.1
+    reference = Rotation.from_euler("ZXY", np.stack([a, b, -c], axis=1), degrees=True)
+    err = (pelvis_rotation_from_angles_deg(a, b, c).inv() * reference).magnitude()
+    assert err.max() < 1e-9
+
+
+def test_quat_mul_is_the_rotation_product() -> None:
+    from scipy.spatial.transform import Rotation
+
+    p = Rotation.random(200, random_state=1)
+    q = Rotation.random(200, random_state=2)
+    err = (Rotation.from_quat(quat_mul(p.as_quat(), q.as_quat())).inv() * (p * q)).magnitude()
+    assert err.max() < 1e-12
+    one = quat_mul(p[0].as_quat(), q.as_quat())  # broadcasting a single quaternion
+    assert (Rotation.from_quat(one).inv() * (p[0] * q)).magnitude().max() < 1e-12

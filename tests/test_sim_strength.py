@@ -21,7 +21,7 @@ from imu.rawio import read_raw
 from imu.sim import simulate
 from imu.sim.motion import Track, cruise, min_jerk
 from imu.sim.sensor import SensorModel, ideal_imu
-from imu.sim.strength import _baker_rotation, simulate_strength, strength_motion
+from imu.sim.strength import simulate_strength, strength_motion
 
 SHORT = {"rest_s": (8.0, 12.0), "standing_s": 4.0}
 """Short rests keep the sessions (and the tests) small."""
@@ -67,14 +67,6 @@ def test_track_sums_overlapping_segments():
     assert tr.value("x") == pytest.approx(3.0)
     mid = np.searchsorted(t, 1.5)
     assert x[mid] == pytest.approx(1.0 + 3.0 * 0.5, abs=1e-3)
-
-
-def test_fast_baker_rotation_equals_frames_definition():
-    rng = np.random.default_rng(0)
-    a, b, c = rng.uniform(-179, 179, (3, 500))
-    b = b / 2.1
-    err = (_baker_rotation(a, b, c).inv() * pelvis_rotation_from_angles_deg(a, b, c)).magnitude()
-    assert err.max() < 1e-9
 
 
 # ---- physics ---------------------------------------------------------------------------------

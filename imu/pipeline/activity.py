@@ -19,11 +19,11 @@ from typing import Self
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from scipy.signal import butter, sosfiltfilt
 
 from imu.pipeline.base import Algorithm
-from imu.pipeline.calibration import runs
+from imu.pipeline.calibration import moving_std, runs
 from imu.rawio import RawSession
 
 
@@ -69,8 +69,7 @@ class GaitBouts(Algorithm):
         hi = maximum_filter1d(f, w, mode="nearest")
         run = (lo < self.flight_g) & (hi > self.stance_g)
         run = self._clean(run, fs)
-        m = uniform_filter1d(f, w, mode="nearest")
-        sd = np.sqrt(np.maximum(uniform_filter1d(f * f, w, mode="nearest") - m * m, 0.0))
+        sd = moving_std(f, w)
         walk = (sd > self.walk_std_g) & (lo > self.flight_g) & ~run
         walk = self._clean(walk, fs)
         self.running_ = run

@@ -54,7 +54,13 @@ from scipy.signal import butter, find_peaks, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
 from imu.errors import InputError
-from imu.frames import DEFAULT_SENSOR_OFFSET_M, GRAVITY_M_S2, PLACEMENTS, pelvis_angles_deg
+from imu.frames import (
+    DEFAULT_SENSOR_OFFSET_M,
+    GRAVITY_M_S2,
+    PLACEMENTS,
+    pelvis_angles_deg,
+    quat_mul,
+)
 from imu.pipeline.activity import GaitBouts, lowpass
 from imu.pipeline.base import Algorithm
 from imu.pipeline.calibration import StandingCalibration
@@ -379,8 +385,8 @@ class RunAnalysis(Algorithm):
             still = cal.still_slice_
             f_st = (r_es[still] * m_inv).apply([1.0, 0.0, 0.0]).mean(axis=0)
             yaw = float(np.arctan2(f_st[1], f_st[0]))
-            q_wp = _quat_mul(
-                _quat_mul(Rotation.from_euler("z", -yaw).as_quat(), r_es.as_quat()),
+            q_wp = quat_mul(
+                quat_mul(Rotation.from_euler("z", -yaw).as_quat(), r_es.as_quat()),
                 m_inv.as_quat(),
             )
             angles = pelvis_angles_deg(Rotation.from_quat(q_wp))
@@ -543,22 +549,6 @@ def _z_row(r: Rotation) -> NDArray[np.float64]:
     """Bottom row of the rotation matrices (earth-z seen in the sensor frame), (N, 3)."""
     x, y, z, w = r.as_quat().T
     return np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=1)
-
-
-def _quat_mul(q1: NDArray[np.float64], q2: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Hamilton product of scalar-last quaternions with broadcasting (scipy's Rotation product
-    of N rotations with one is much slower than this)."""
-    x1, y1, z1, w1 = np.moveaxis(np.asarray(q1, dtype=float), -1, 0)
-    x2, y2, z2, w2 = np.moveaxis(np.asarray(q2, dtype=float), -1, 0)
-    return np.stack(
-        [
-            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
-            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
-        ],
-        axis=-1,
-    )
 
 
 def _phase_matrix(ic: NDArray[np.float64], n: int, bins: int = 40) -> NDArray[np.int64]:

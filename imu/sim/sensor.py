@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
-from imu.frames import GRAVITY_M_S2
+from imu.frames import GRAVITY_M_S2, quat_mul
 
 ACC_LSB_G: Final[dict[int, float]] = {2: 0.061e-3, 4: 0.122e-3, 8: 0.244e-3, 16: 0.488e-3}
 """LSM6DSOX accelerometer sensitivity per full scale (g per LSB)."""
@@ -63,17 +63,8 @@ def body_rate_rad_s(orientation: Rotation, dt_s: float) -> NDArray[np.float64]:
     # R_k^-1 R_{k+1} is the body-frame increment; central difference at interior points.
     # Quaternion product conj(q_k) q_{k+1} and its rotation vector in numpy (much faster than
     # Rotation products for millions of samples).
-    x1, y1, z1, w1 = -q[:-1, 0], -q[:-1, 1], -q[:-1, 2], q[:-1, 3]
-    x2, y2, z2, w2 = q[1:, 0], q[1:, 1], q[1:, 2], q[1:, 3]
-    dw = w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2
-    dv = np.stack(
-        [
-            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
-        ],
-        axis=1,
-    )
+    d = quat_mul(q[:-1] * [-1.0, -1.0, -1.0, 1.0], q[1:])
+    dv, dw = d[:, :3], d[:, 3]
     sign = np.where(dw < 0, -1.0, 1.0)
     s = np.linalg.norm(dv, axis=1)
     angle = 2.0 * np.arctan2(s, np.abs(dw))

@@ -29,6 +29,7 @@ from imu.frames import (
     EXERCISES,
     PLACEMENTS,
     REST_AT_BOTTOM,
+    pelvis_rotation_from_angles_deg,
     tilt_class,
 )
 from imu.sim.motion import GaitAmplitudes, Track, cruise_speed, envelope, gait_oscillation, sway
@@ -709,7 +710,7 @@ def strength_motion(
     pos[:, 1] = ch.pop("by") + sp * u + cp * v
     pos[:, 2] = ch["z"]
     del u, v, cp, sp
-    orientation = _baker_rotation(yaw, ch["obl"], ch["sag"])
+    orientation = pelvis_rotation_from_angles_deg(yaw, ch["obl"], ch["sag"])
     pose = Pose(t_s=t, position_m=pos, orientation=orientation)
 
     # ---- truth ----
@@ -794,25 +795,6 @@ def simulate_strength(
         "n_reps": int(len(truth.reps)),
     }
     return session
-
-
-def _baker_rotation(
-    yaw_deg: NDArray[np.float64], obl_deg: NDArray[np.float64], sag_deg: NDArray[np.float64]
-) -> Rotation:
-    """Same as :func:`imu.frames.pelvis_rotation_from_angles_deg` (Rz Rx Ry(-sag)), built from
-    quaternion products in numpy: several times faster than ``Rotation.from_euler`` for
-    millions of samples."""
-    ha, hb, hc = np.radians(yaw_deg) / 2, np.radians(obl_deg) / 2, -np.radians(sag_deg) / 2
-    ca, sa, cb, sb, cc, sc = np.cos(ha), np.sin(ha), np.cos(hb), np.sin(hb), np.cos(hc), np.sin(hc)
-    # qz(a) * qx(b) = (ca sb, sa sb, sa cb, ca cb)  [x, y, z, w]
-    x1, y1, z1, w1 = ca * sb, sa * sb, sa * cb, ca * cb
-    # (x1, y1, z1, w1) * (0, sc, 0, cc)
-    q = np.empty((np.size(ha), 4))
-    q[:, 0] = x1 * cc - z1 * sc
-    q[:, 1] = w1 * sc + y1 * cc
-    q[:, 2] = z1 * cc + x1 * sc
-    q[:, 3] = w1 * cc - y1 * sc
-    return Rotation.from_quat(q)
 
 
 def _add_gait(ch: dict[str, NDArray[np.float64]], t: NDArray[np.float64], plan: _Planner) -> None:
