@@ -24,12 +24,12 @@ demo: $(STAMP)
 
 ## test: lint, compile the firmware with mpy-cross, run the whole suite
 test: $(STAMP)
-	$(BIN)/ruff check imu tests benchmarks firmware
-	$(BIN)/python -m imu.firmware_tools check
+	$(BIN)/ruff check imu tests benchmarks
+	$(BIN)/python -m imu.device.firmware check
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check imu tests benchmarks firmware
+	$(BIN)/ruff check imu tests benchmarks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

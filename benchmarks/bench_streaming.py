@@ -24,9 +24,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imu import protocol as P  # noqa: E402
 from imu.ble.assembler import SampleBlock, StreamAssembler  # noqa: E402
-from imu.sim.sensor import ACC_LSB_G, GYR_LSB_DPS, ImuRecording  # noqa: E402
+from imu.device import protocol as P  # noqa: E402
+from imu.device.chip import ACC_LSB_G, GYR_LSB_DPS, ImuRecording  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -89,7 +89,7 @@ async def stream_virtual(session_s: float, rate_hz: int, time_scale: float, mtu:
 
     from imu.ble.bumble_backend import BumbleRadio
     from imu.ble.client import SensorClient, StreamConfig
-    from imu.ble.recorder import ChunkedRawWriter
+    from imu.io.chunks import ChunkedRawWriter
     from imu.virtual import VirtualSensor
 
     n = int(session_s * rate_hz) + 10 * rate_hz
@@ -137,7 +137,7 @@ async def stream_virtual(session_s: float, rate_hz: int, time_scale: float, mtu:
     produced = sensor.produced
     await sensor.stop()
     path = writer.close()
-    from imu.rawio import read_raw
+    from imu.io.rawfile import read_raw
 
     got = read_raw(path)
     k = got.n_samples

@@ -18,8 +18,8 @@ import tracemalloc
 
 import numpy as np
 
+from imu.io.rawfile import RawSession
 from imu.pipeline.strength import StrengthAnalysis
-from imu.rawio import RawSession
 from imu.sim.strength import simulate_strength
 
 

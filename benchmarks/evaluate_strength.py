@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from imu.frames import EXERCISES
+from imu.core.exercises import EXERCISES
 from imu.pipeline.calibration import AccelerometerRefinement
 from imu.pipeline.strength import StrengthAnalysis
 from imu.sim.strength import simulate_strength

@@ -4,7 +4,7 @@ Strength work (reps, sets, tempo, lockout pelvic tilt) and running (steps, conta
 vertical oscillation, contralateral pelvic drop) from one IMU on the hip or sacrum.
 
 Entry points: :func:`imu.analyze` and the ``imu`` command line. Frames, units and signs are
-defined once in :mod:`imu.frames` and documented in ``docs/formats.md``.
+defined once in :mod:`imu.core.frames` and documented in ``docs/formats.md``.
 """
 
 from __future__ import annotations

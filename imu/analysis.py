@@ -1,6 +1,6 @@
 """Analysis orchestrator: raw session -> per-session tables (contract section 3).
 
-Stages, each swappable: validation (:mod:`imu.rawio`) -> activity detection
+Stages, each swappable: validation (:mod:`imu.io.rawfile`) -> activity detection
 (:mod:`imu.pipeline.activity`) -> strength (:mod:`imu.pipeline.strength`) or running
 (:mod:`imu.pipeline.running`) analysis, which share calibration, orientation and the pelvis frame
 -> form-break flags (:mod:`imu.pipeline.form`) -> :class:`AnalysisResult`, which prints a table and
@@ -25,9 +25,10 @@ import pandas as pd
 import pyarrow as pa
 
 from imu import __version__
-from imu.errors import InputError
-from imu.frames import ACTIVITIES, EXERCISES, PLACEMENTS
-from imu.rawio import RawSession, from_dataframe, read_raw, umask_mode, write_parquet_atomic
+from imu.core.errors import InputError
+from imu.core.exercises import EXERCISES
+from imu.core.vocabulary import ACTIVITIES, PLACEMENTS
+from imu.io.rawfile import RawSession, from_dataframe, read_raw, umask_mode, write_parquet_atomic
 
 REPS_COLUMNS: Final = (
     "set", "rep", "start_s", "end_s", "lockout_s", "concentric_s", "top_hold_s", "eccentric_s",
@@ -124,7 +125,7 @@ class AnalysisResult:
 
     def to_text(self) -> str:
         """A readable report for the terminal."""
-        from imu.textreport import render
+        from imu.render.terminal import render
 
         return render(self)
 

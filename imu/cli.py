@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from imu import __version__
-from imu.errors import EXIT_INPUT_ERROR, InputError
+from imu.core.errors import EXIT_INPUT_ERROR, InputError
 
 DESCRIPTION = (
     "Companion for a hip-worn motion sensor: reps, tempo and lockout pelvic tilt of glute work; "

@@ -105,7 +105,7 @@ def bridge() -> nbformat.NotebookNode:
             "(`imu report SESSION_DIR`)."
         ),
         new_code_cell(
-            "from imu.report import read_session, session_figures, write_report\n\n"
+            "from imu.render.html import read_session, session_figures, write_report\n\n"
             "for key, caption, fig in session_figures(read_session(out_dir)):\n"
             "    print(caption)\n"
             "    display(fig)\n"
@@ -164,7 +164,7 @@ def run() -> nbformat.NotebookNode:
             "print('Advice: keep the pelvis level as you tire.')"
         ),
         new_code_cell(
-            "from imu.report import read_session, session_figures, write_report\n\n"
+            "from imu.render.html import read_session, session_figures, write_report\n\n"
             "for key, caption, fig in session_figures(read_session(out_dir)):\n"
             "    print(caption)\n"
             "    display(fig)\n"

@@ -15,7 +15,7 @@ import pytest
 
 import imu
 from imu.analysis import REPS_COLUMNS, RUN_SUMMARY_COLUMNS, SETS_COLUMNS, STEPS_COLUMNS
-from imu.rawio import umask_mode
+from imu.io.rawfile import umask_mode
 from imu.sim import simulate
 from imu.sim.sensor import SensorModel
 

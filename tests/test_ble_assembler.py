@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from imu import protocol as P
 from imu.ble.assembler import ClockFit, StreamAssembler
+from imu.device import protocol as P
 
 RATE = 104
 TPS = P.TICKS_PER_S / RATE

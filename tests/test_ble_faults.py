@@ -2,7 +2,8 @@
 every sample the sensor produced arrives exactly once, in order, bit-identical after decoding.
 
 Sensors: the firmware's :class:`imu.virtual.VirtualSensor` and the protocol-only
-:class:`imu.ble.mini_sensor.MiniSensor` (for faults the firmware never makes: malformed packets).
+:class:`imu.testing.mini_sensor.MiniSensor` (for faults the firmware never makes: malformed
+packets).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from bumble.link import LocalLink
 from imu.ble.assembler import SampleBlock
 from imu.ble.bumble_backend import BumbleRadio, OutOfRange
 from imu.ble.client import DeviceNotFoundError, SensorClient, StreamConfig
-from imu.ble.mini_sensor import MiniSensor
-from imu.sim.sensor import ImuRecording
+from imu.device.chip import ImuRecording
+from imu.testing.mini_sensor import MiniSensor
 from imu.virtual import VirtualSensor
 
 RATE = 104

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from imu.ble.assembler import SampleBlock
-from imu.ble.live import LiveRepCounter, LiveStatus
+from imu.pipeline.live import LiveRepCounter, LiveStatus
 
 RATE = 104
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imu.rawio import RawSession, write_raw
+from imu.io.rawfile import RawSession, write_raw
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

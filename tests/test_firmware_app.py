@@ -16,11 +16,11 @@ from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
-from imu import protocol as P
+from imu.device import protocol as P
+from imu.testing.recordings import small_recording
 from imu.virtual.clock import ManualClock
 from imu.virtual.loader import FirmwareEnv
 from imu.virtual.lsm6dsox import FIFO_DATA_OUT_TAG, Lsm6dsoxEmulator
-from imu.virtual.recording import small_recording
 
 
 class SlowBus:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imu import protocol as P
+from imu.device import protocol as P
 from imu.virtual.loader import FirmwareEnv
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "protocol"

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from imu import firmware_tools as ft
+from imu.device import firmware as ft
 
 
 def test_all_firmware_files_compile_with_mpy_cross() -> None:
@@ -26,7 +26,7 @@ def test_check_fails_on_code_micropython_cannot_compile(tmp_path: Path) -> None:
 
 
 def test_cli_exit_status() -> None:
-    r = subprocess.run([sys.executable, "-m", "imu.firmware_tools", "check"],
+    r = subprocess.run([sys.executable, "-m", "imu.device.firmware", "check"],
                        capture_output=True, text=True, check=False,
                        cwd=Path(__file__).resolve().parents[1])
     assert r.returncode == 0, r.stderr

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imu.errors import InputError
+from imu.core.errors import InputError
 from imu.pipeline.form import FormBreakDetector, add_form_break
 
 

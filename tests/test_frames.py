@@ -1,4 +1,4 @@
-"""Frames and signs (contract section 1), defined once in imu.frames."""
+"""Frames and signs (contract section 1), defined once in imu.core.frames."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imu.frames import (
-    pelvic_drop_deg,
+from imu.core.frames import (
     pelvis_angles_deg,
     pelvis_rotation_from_angles_deg,
     quat_mul,
     quat_wxyz_to_rotation,
     rotation_to_quat_wxyz,
-    tilt_class,
 )
+from imu.metrics.gait import pelvic_drop_deg
+from imu.metrics.strength import tilt_class
 
 
 def test_lying_on_the_back_is_plus_90_sagittal() -> None:

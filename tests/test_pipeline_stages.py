@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from imu.errors import InputError
-from imu.frames import pelvis_angles_deg, pelvis_rotation_from_angles_deg
+from imu.core.errors import InputError
+from imu.core.frames import pelvis_angles_deg, pelvis_rotation_from_angles_deg
 from imu.pipeline.calibration import AccelerometerRefinement, StandingCalibration, runs
 from imu.pipeline.orientation import VqfOrientation
 from imu.pipeline.pelvis import PelvisOrientation, dominant_axis, mounting_from_axes

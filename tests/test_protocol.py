@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imu import protocol as P
-from imu.sim.sensor import ACC_LSB_G, GYR_LSB_DPS
+from imu.device import protocol as P
+from imu.device.chip import ACC_LSB_G, GYR_LSB_DPS
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "protocol"
 

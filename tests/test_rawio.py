@@ -10,8 +10,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from imu.errors import InputError
-from imu.rawio import RawSession, from_dataframe, read_raw, write_raw
+from imu.core.errors import InputError
+from imu.io.rawfile import RawSession, from_dataframe, read_raw, write_raw
 
 
 def _session(n: int = 400, rate: float = 200.0) -> RawSession:

@@ -15,10 +15,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from imu.ble.recorder import recover_leftovers
 from imu.cli import main
-from imu.rawio import RawSession, read_raw, write_raw
-from imu.sim.sensor import ACC_LSB_G, GYR_LSB_DPS
+from imu.device.chip import ACC_LSB_G, GYR_LSB_DPS
+from imu.io.chunks import recover_leftovers
+from imu.io.rawfile import RawSession, read_raw, write_raw
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE = 104

@@ -16,8 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from imu.cli import main  # noqa: E402
-from imu.errors import InputError  # noqa: E402
-from imu.report import (  # noqa: E402
+from imu.core.errors import InputError  # noqa: E402
+from imu.render.html import (  # noqa: E402
     check_figure,
     minutes_from_steps,
     read_session,

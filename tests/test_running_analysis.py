@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imu.errors import InputError
+from imu.core.errors import InputError
 from imu.pipeline.activity import clean_mask, detect_activity
 from imu.pipeline.running import (
     MINUTE_COLUMNS,

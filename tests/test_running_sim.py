@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imu.frames import GRAVITY_M_S2, pelvic_drop_deg
+from imu.core.frames import GRAVITY_M_S2
+from imu.metrics.gait import pelvic_drop_deg
 from imu.pipeline.running import stride_range
 from imu.sim import simulate
 from imu.sim.running import simulate_run

@@ -7,17 +7,12 @@ import pandas as pd
 import pytest
 from scipy.spatial.transform import Rotation
 
-from imu.errors import InputError
-from imu.frames import (
-    DEFAULT_SENSOR_OFFSET_M,
-    EXERCISES,
-    GRAVITY_M_S2,
-    REST_AT_BOTTOM,
-    pelvis_angles_deg,
-    pelvis_rotation_from_angles_deg,
-    tilt_class,
-)
-from imu.rawio import read_raw
+from imu.core.errors import InputError
+from imu.core.exercises import EXERCISES, REST_AT_BOTTOM
+from imu.core.frames import GRAVITY_M_S2, pelvis_angles_deg, pelvis_rotation_from_angles_deg
+from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M
+from imu.io.rawfile import read_raw
+from imu.metrics.strength import tilt_class
 from imu.sim import simulate
 from imu.sim.motion import Track, cruise, min_jerk
 from imu.sim.sensor import SensorModel, ideal_imu

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 from test_pipeline_poses import bridge_session
 
-from imu.errors import InputError
+from imu.core.errors import InputError
+from imu.io.rawfile import RawSession
 from imu.pipeline.strength import StrengthAnalysis
-from imu.rawio import RawSession
 from imu.sim.strength import simulate_strength
 
 REP_COLUMNS = [

@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from imu.cli import main
-from imu.errors import InputError
-from imu.report import check_figure
+from imu.core.errors import InputError
+from imu.render.html import check_figure
 from imu.sim.month import MonthTrends, simulate_month
 from imu.trends import (
     CACHE_FILE,

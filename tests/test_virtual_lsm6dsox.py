@@ -8,10 +8,10 @@ import time
 import numpy as np
 import pytest
 
-from imu.sim.sensor import ImuRecording
+from imu.device.chip import ImuRecording
+from imu.testing.recordings import small_recording
 from imu.virtual import lsm6dsox as L
 from imu.virtual.clock import ManualClock, VirtualClock
-from imu.virtual.recording import small_recording
 
 
 @pytest.fixture(scope="module")

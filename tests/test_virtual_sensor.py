@@ -17,10 +17,10 @@ from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
-from imu import protocol as P
-from imu.sim.sensor import ImuRecording
+from imu.device import protocol as P
+from imu.device.chip import ImuRecording
+from imu.testing.recordings import small_recording
 from imu.virtual import VirtualSensor
-from imu.virtual.recording import small_recording
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -1,9 +1,9 @@
 """From decoded packets to an in-order, de-duplicated sample stream on the session clock.
 
-Pure numpy, no BLE: :class:`StreamAssembler` receives :class:`imu.protocol.DecodedBatch` objects
-(any order, duplicates, gaps, several sensor epochs) and emits :class:`SampleBlock` objects whose
-``seq`` is strictly increasing by one except at recorded gaps, and whose ``t_s`` comes from the
-sensor's own clock (chip ticks, unwrapped against the seq step; docs/protocol.md).
+Pure numpy, no BLE: :class:`StreamAssembler` receives :class:`imu.device.protocol.DecodedBatch`
+objects (any order, duplicates, gaps, several sensor epochs) and emits :class:`SampleBlock` objects
+whose ``seq`` is strictly increasing by one except at recorded gaps, and whose ``t_s`` comes from
+the sensor's own clock (chip ticks, unwrapped against the seq step; docs/protocol.md).
 
 Rules (docs/ble.md): a sample with ``seq < next_expected`` is a duplicate (dropped, counted); one
 with ``seq > next_expected`` waits in a bounded reorder buffer while the missing range is asked
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from imu.protocol import FLAG_COMPACT, FLAG_OVERFLOW, TICK_S, TICKS_PER_S, DecodedBatch
-from imu.sim.sensor import CountsInUnits
+from imu.device.chip import CountsInUnits
+from imu.device.protocol import FLAG_COMPACT, FLAG_OVERFLOW, TICK_S, TICKS_PER_S, DecodedBatch
 
 MAX_GAPS_LISTED = 10_000
 _M24 = 1 << 24

@@ -8,8 +8,9 @@ the in-process Bumble one (:mod:`imu.ble.bumble_backend`). Architecture (docs/bl
   resulting seq gap is filled from the sensor's ring by RESEND, so memory stays bounded and a
   consumer stall shorter than the ring loses nothing;
 * a consumer task drains the deque in batches and, in a worker thread, decodes them with
-  :func:`imu.protocol.decode_stream` (vectorised), feeds :class:`StreamAssembler` (de-duplicate,
-  reorder, gaps, sensor clock) and hands :class:`SampleBlock` objects to ``on_block``;
+  :func:`imu.device.protocol.decode_stream` (vectorised), feeds :class:`StreamAssembler`
+  (de-duplicate, reorder, gaps, sensor clock) and hands :class:`SampleBlock` objects to
+  ``on_block``;
 * a supervisor runs the link state machine: scan -> connect -> subscribe -> read status ->
   START (new session) or RESEND(next seq) (resume) or, after a reboot (epoch changed), a new
   epoch + START; a watchdog on notification silence (disconnect callbacks can be missed) and the
@@ -37,8 +38,8 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import BaseBleakScanner
 from bleak.exc import BleakError
 
-from imu import protocol as P
 from imu.ble.assembler import ClockFit, SampleBlock, StreamAssembler, signed_mod
+from imu.device import protocol as P
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from imu.errors import InputError
-from imu.frames import ACTIVITIES, EXERCISES, PLACEMENTS
+from imu.core.errors import InputError
+from imu.core.exercises import EXERCISES
+from imu.core.vocabulary import ACTIVITIES, PLACEMENTS
 
 
 def parse_offset(text: str) -> tuple[float, float, float]:

@@ -11,11 +11,10 @@ import sys
 from pathlib import Path
 
 from imu.commands.analyze import positive_float
-from imu.frames import ACTIVITIES, EXERCISES, PLACEMENTS
+from imu.core.exercises import EXERCISES
+from imu.core.vocabulary import ACTIVITIES, PLACEMENTS
+from imu.device.chip import ACC_RANGES_G, GYR_RANGES_DPS, RATES_HZ
 
-RATES_HZ = (52, 104, 208, 416)
-ACC_RANGES_G = (2, 4, 8, 16)
-GYR_RANGES_DPS = (125, 250, 500, 1000, 2000)
 EXIT_DEVICE = 1
 """Exit status when the sensor cannot be found or the link fails for good."""
 
@@ -65,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _positive(name: str, value: float | None) -> None:
-    from imu.errors import InputError
+    from imu.core.errors import InputError
 
     if value is not None and not value > 0:
         raise InputError(f"{name} must be positive, got {value:g}")
@@ -82,7 +81,7 @@ def run_scan(args: argparse.Namespace) -> int:
 
     async def go() -> list:
         if args.virtual:
-            from imu.ble.session import RecordOptions, _start_virtual, virtual_recording
+            from imu.recording import RecordOptions, _start_virtual, virtual_recording
 
             opts = RecordOptions(out_dir=Path("."), virtual=args.virtual)
             rec, _ = virtual_recording(opts)
@@ -117,8 +116,8 @@ def run_record(args: argparse.Namespace) -> int:
     from bleak.exc import BleakError
 
     from imu.ble.client import DeviceNotFoundError
-    from imu.ble.session import RecordOptions, record
-    from imu.errors import InputError
+    from imu.core.errors import InputError
+    from imu.recording import RecordOptions, record
 
     _positive("--duration-s", args.duration_s)
     _positive("--time-scale", args.time_scale)
@@ -160,7 +159,7 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_deploy(args: argparse.Namespace) -> int:
-    from imu import firmware_tools
+    from imu.device import firmware as firmware_tools
 
     try:
         cmds = firmware_tools.deploy(port=args.port, dry_run=args.dry_run)

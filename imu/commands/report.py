@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imu.report import write_report
+    from imu.render.html import write_report
 
     path = write_report(args.session_dir, args.out)
     print(f"wrote {path}", file=sys.stderr)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from imu.frames import EXERCISES, PLACEMENTS
+from imu.core.exercises import EXERCISES
+from imu.core.vocabulary import PLACEMENTS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,8 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imu.errors import InputError
-    from imu.rawio import write_parquet_atomic
+    from imu.core.errors import InputError
+    from imu.io.rawfile import write_parquet_atomic
     from imu.sim import simulate
 
     if args.rate_hz <= 0:

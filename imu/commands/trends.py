@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imu.errors import InputError
+    from imu.core.errors import InputError
     from imu.trends import compute_trends, write_trend_plots
 
     if args.format == "parquet" and args.out is None:

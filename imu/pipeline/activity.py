@@ -22,9 +22,9 @@ from numpy.typing import NDArray
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from scipy.signal import butter, sosfiltfilt
 
+from imu.io.rawfile import RawSession
 from imu.pipeline.base import Algorithm
 from imu.pipeline.calibration import moving_std, runs
-from imu.rawio import RawSession
 
 
 def lowpass(

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.ndimage import uniform_filter1d
 
-from imu.errors import InputError
+from imu.core.errors import InputError
 from imu.pipeline.base import Algorithm
 
 

@@ -25,7 +25,7 @@ from typing import Self
 import numpy as np
 import pandas as pd
 
-from imu.errors import InputError
+from imu.core.errors import InputError
 from imu.pipeline.base import Algorithm
 
 REQUIRED_COLUMNS = ("set", "rep", "start_s", "end_s", "tilt_deg")

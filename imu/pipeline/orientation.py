@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 from vqf import offlineVQF
 
-from imu.frames import GRAVITY_M_S2, quat_wxyz_to_rotation
+from imu.core.frames import GRAVITY_M_S2, quat_wxyz_to_rotation
 from imu.pipeline.base import Algorithm
 
 

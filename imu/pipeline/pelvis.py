@@ -7,8 +7,9 @@
   (docs/algorithms.md);
 - forward = left x up, so (forward, left, up) is right-handed.
 
-World frame: z up, heading of the pelvis at neutral = x, so :func:`imu.frames.pelvis_angles_deg`
-of the world <- pelvis orientation gives the contract's angles directly.
+World frame: z up, heading of the pelvis at neutral = x, so
+:func:`imu.core.frames.pelvis_angles_deg` of the world <- pelvis orientation gives the contract's
+angles directly.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ class PelvisOrientation(Algorithm):
         neutral: slice,
         sampling_rate_hz: float,
     ) -> Self:
-        from imu.frames import pelvis_angles_deg
+        from imu.core.frames import pelvis_angles_deg
 
         # Heading of the pelvis forward axis during neutral standing (mean direction).
         r_neutral = r_earth_sensor[neutral] * mounting.inv()

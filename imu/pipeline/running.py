@@ -30,7 +30,8 @@ Stages (all vectorised over the whole recording):
 8. Vertical oscillation: double integration of ``(f_v - 1) g`` with zero-phase high-pass
    filtering of velocity and position (drift removal), range from contact to next contact.
 9. Angles (gyroscope only): Baker (2001) rotation, obliquity, sagittal relative to standing;
-   pelvic drop per step = largest contralateral drop during stance (imu.frames.pelvic_drop_deg).
+   pelvic drop per step = largest contralateral drop during stance
+   (imu.metrics.gait.pelvic_drop_deg).
 
 References: Auvinet B et al. (2002) Reference data for normal subjects obtained with an
 accelerometric device. Gait Posture 16:124-134. Lee JB, Mellifont RB, Burkett BJ (2010) J Sci Med
@@ -53,20 +54,15 @@ from numpy.typing import NDArray
 from scipy.signal import butter, find_peaks, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
-from imu.errors import InputError
-from imu.frames import (
-    DEFAULT_SENSOR_OFFSET_M,
-    GRAVITY_M_S2,
-    PLACEMENTS,
-    pelvis_angles_deg,
-    quat_mul,
-)
+from imu.core.errors import InputError
+from imu.core.frames import GRAVITY_M_S2, pelvis_angles_deg, quat_mul
+from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M, PLACEMENTS
+from imu.io.rawfile import RawSession
 from imu.pipeline.activity import GaitBouts, lowpass
 from imu.pipeline.base import Algorithm
 from imu.pipeline.calibration import StandingCalibration
 from imu.pipeline.orientation import VqfOrientation
 from imu.pipeline.pelvis import mounting_from_axes
-from imu.rawio import RawSession
 
 STEP_COLUMNS: Final = (
     "step",
@@ -536,7 +532,7 @@ def _vqf_orientation(
     standing calibration; full VQF is ~2x and offline VQF ~5x slower for the same result here)."""
     from vqf import BasicVQF
 
-    from imu.frames import quat_wxyz_to_rotation
+    from imu.core.frames import quat_wxyz_to_rotation
 
     v = BasicVQF(1.0 / fs)
     out = v.updateBatch(

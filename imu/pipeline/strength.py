@@ -19,14 +19,11 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
-from imu.errors import InputError
-from imu.frames import (
-    DEFAULT_SENSOR_OFFSET_M,
-    EXERCISES,
-    PLACEMENTS,
-    REST_AT_BOTTOM,
-    tilt_class,
-)
+from imu.core.errors import InputError
+from imu.core.exercises import EXERCISES, REST_AT_BOTTOM
+from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M, PLACEMENTS
+from imu.io.rawfile import RawSession
+from imu.metrics.strength import tilt_class
 from imu.pipeline.base import Algorithm
 from imu.pipeline.calibration import AccelerometerRefinement, StandingCalibration, still_mask
 from imu.pipeline.orientation import VqfOrientation
@@ -38,7 +35,6 @@ from imu.pipeline.travel import (
     centre_vertical_acc_m_s2,
     session_height_m,
 )
-from imu.rawio import RawSession
 
 SUPINE_EXERCISES: Final = frozenset({"glute_bridge", "single_leg_bridge", "hip_thrust"})
 """Lying on the back (or shoulders on a bench): the pelvis is turned posteriorly, about +90 deg."""

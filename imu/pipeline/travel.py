@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
-from imu.frames import GRAVITY_M_S2
+from imu.core.frames import GRAVITY_M_S2
 from imu.pipeline.base import Algorithm
 from imu.pipeline.calibration import runs
 

@@ -30,8 +30,8 @@ import pyarrow as pa
 from scipy import stats
 
 from imu import __version__
-from imu.frames import tilt_class
-from imu.rawio import write_parquet_atomic
+from imu.io.rawfile import write_parquet_atomic
+from imu.metrics.strength import tilt_class
 
 START_DAY = dt.date(2026, 11, 2)
 """A Monday: the month's ISO weeks start on its first day."""

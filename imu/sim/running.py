@@ -43,7 +43,9 @@ from numpy.typing import NDArray
 from scipy.interpolate import CubicSpline
 from scipy.spatial.transform import Rotation
 
-from imu.frames import GRAVITY_M_S2, PLACEMENTS, pelvic_drop_deg, pelvis_rotation_from_angles_deg
+from imu.core.frames import GRAVITY_M_S2, pelvis_rotation_from_angles_deg
+from imu.core.vocabulary import PLACEMENTS
+from imu.metrics.gait import pelvic_drop_deg
 from imu.pipeline.running import run_summary
 from imu.sim.sensor import Pose, SensorModel, oversample_factor, random_mounting
 from imu.sim.session import SimSession, Truth, assemble

@@ -16,7 +16,7 @@ Default figures are those of the LSM6DSOX data sheet.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -24,14 +24,8 @@ from numpy.typing import NDArray
 from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
-from imu.frames import GRAVITY_M_S2, quat_mul
-
-ACC_LSB_G: Final[dict[int, float]] = {2: 0.061e-3, 4: 0.122e-3, 8: 0.244e-3, 16: 0.488e-3}
-"""LSM6DSOX accelerometer sensitivity per full scale (g per LSB)."""
-GYR_LSB_DPS: Final[dict[int, float]] = {
-    125: 4.375e-3, 250: 8.75e-3, 500: 17.5e-3, 1000: 35e-3, 2000: 70e-3,
-}
-"""LSM6DSOX gyroscope sensitivity per full scale (deg/s per LSB)."""
+from imu.core.frames import GRAVITY_M_S2, quat_mul
+from imu.device.chip import ACC_LSB_G, GYR_LSB_DPS, ImuRecording, quantise
 
 FINE_RATE_MIN_HZ: Final = 800.0
 """The pose is generated at least this fast before the chip's filter and decimation."""
@@ -158,78 +152,6 @@ class SensorModel:
             quantise(acc, self.acc_lsb_g, self.acc_range_g),
             quantise(gyr, self.gyr_lsb_dps, self.gyr_range_dps),
         )
-
-
-def counts_to_units(counts: NDArray[np.integer], lsb: float | NDArray[np.floating]) -> NDArray:
-    """Raw int16 counts -> physical units (g or deg/s): ``counts * lsb`` as float64.
-
-    ``lsb`` is a scalar or a per-sample array (broadcast over the last axis).
-    """
-    lsb_arr = np.asarray(lsb, dtype=np.float64)
-    if lsb_arr.ndim == 1:
-        lsb_arr = lsb_arr[:, None]
-    return counts.astype(np.float64) * lsb_arr
-
-
-def counts_to_float32(counts: NDArray[np.integer], lsb: float) -> NDArray[np.float32]:
-    """Counts as the raw file stores them (float32 of ``counts * lsb``): one definition, so
-    that the simulator, the BLE decoder and a replay agree to the bit."""
-    return counts_to_units(counts, lsb).astype(np.float32)
-
-
-def quantise(
-    x: NDArray[np.float64], lsb: float, full_scale: float | None = None
-) -> NDArray[np.int16]:
-    """Round to counts and saturate at the full scale (or the int16 rail, whichever is nearer).
-
-    The nominal full scale is the rail: e.g. +-1000 deg/s at 35 mdps/LSB is +-28571 counts, and
-    +-8 g at 0.244 mg/LSB meets the int16 limit first (7.995 g).
-    """
-    rail = 32767.0 if full_scale is None else min(32767.0, np.floor(full_scale / lsb))
-    return np.clip(np.rint(x / lsb), -rail, rail).astype(np.int16)
-
-
-class CountsInUnits:
-    """``acc_g`` / ``gyr_dps`` for a class holding int16 counts and their sensitivities, as
-    the raw file stores them (shared by the simulator's recording and the BLE decoder)."""
-
-    acc_counts: NDArray[np.int16]
-    gyr_counts: NDArray[np.int16]
-    acc_lsb_g: float
-    gyr_lsb_dps: float
-
-    @property
-    def acc_g(self) -> NDArray[np.float32]:
-        return counts_to_float32(self.acc_counts, self.acc_lsb_g)
-
-    @property
-    def gyr_dps(self) -> NDArray[np.float32]:
-        return counts_to_float32(self.gyr_counts, self.gyr_lsb_dps)
-
-
-@dataclass
-class ImuRecording(CountsInUnits):
-    """What the chip produced: int16 counts at the output data rate plus their scales."""
-
-    t_s: NDArray[np.float64]
-    acc_counts: NDArray[np.int16]
-    gyr_counts: NDArray[np.int16]
-    acc_lsb_g: float
-    gyr_lsb_dps: float
-    acc_range_g: int
-    gyr_range_dps: int
-    true_acc_g: NDArray[np.float64] = field(repr=False)
-    """Ideal specific force at the output rate, before the sensor errors (for tests)."""
-    true_gyr_dps: NDArray[np.float64] = field(repr=False)
-
-    def saturated(self) -> NDArray[np.bool_]:
-        """Samples with any axis on its rail."""
-        acc_rail = min(32767.0, np.floor(self.acc_range_g / self.acc_lsb_g))
-        gyr_rail = min(32767.0, np.floor(self.gyr_range_dps / self.gyr_lsb_dps))
-        rails = (np.abs(self.acc_counts.astype(np.int32)) >= acc_rail) | (
-            np.abs(self.gyr_counts.astype(np.int32)) >= gyr_rail
-        )
-        return rails.any(axis=1)
 
 
 def render_imu(

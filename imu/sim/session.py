@@ -17,8 +17,9 @@ import pandas as pd
 from scipy.spatial.transform import Rotation
 
 from imu import __version__
-from imu.frames import DEFAULT_SENSOR_OFFSET_M, pelvis_angles_deg
-from imu.rawio import RawSession, write_raw
+from imu.core.frames import pelvis_angles_deg
+from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M
+from imu.io.rawfile import RawSession, write_raw
 from imu.sim.sensor import ImuRecording, Pose, SensorModel, render_imu
 
 

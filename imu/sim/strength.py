@@ -24,14 +24,11 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
-from imu.errors import InputError
-from imu.frames import (
-    EXERCISES,
-    PLACEMENTS,
-    REST_AT_BOTTOM,
-    pelvis_rotation_from_angles_deg,
-    tilt_class,
-)
+from imu.core.errors import InputError
+from imu.core.exercises import EXERCISES, REST_AT_BOTTOM
+from imu.core.frames import pelvis_rotation_from_angles_deg
+from imu.core.vocabulary import PLACEMENTS
+from imu.metrics.strength import tilt_class
 from imu.sim.motion import GaitAmplitudes, Track, cruise_speed, envelope, gait_oscillation, sway
 from imu.sim.sensor import Pose, SensorModel, oversample_factor, random_mounting
 from imu.sim.session import SimSession, Truth, assemble

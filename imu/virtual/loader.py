@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from imu.firmware_tools import FIRMWARE_DIR
+from imu.device.firmware import FIRMWARE_DIR
 from imu.virtual.clock import VirtualClock
 
 SHIM_NAMES = ("machine", "bluetooth", "micropython", "time", "asyncio", "sys")

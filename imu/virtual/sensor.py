@@ -23,8 +23,8 @@ from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
-from imu.protocol import RATES_HZ
-from imu.sim.sensor import ImuRecording
+from imu.device.chip import ImuRecording
+from imu.device.protocol import RATES_HZ
 from imu.virtual.clock import VirtualClock
 from imu.virtual.loader import FirmwareEnv
 from imu.virtual.lsm6dsox import Lsm6dsoxEmulator, Produced

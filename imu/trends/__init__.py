@@ -36,8 +36,8 @@ from pyarrow._parquet import ParquetReader  # pyarrow is pinned; public API adds
 from scipy import stats
 
 from imu.analysis import RUN_SUMMARY_COLUMNS
-from imu.errors import InputError
-from imu.rawio import write_parquet_atomic
+from imu.core.errors import InputError
+from imu.io.rawfile import write_parquet_atomic
 
 BRIDGE_EXERCISES: Final = ("glute_bridge", "single_leg_bridge", "hip_thrust")
 """Exercises counted as "bridge reps" for the posterior-tilt share."""
@@ -924,7 +924,7 @@ def compute_trends(root: str | Path, cache: bool = True) -> TrendReport:
 def trend_figures(report: TrendReport) -> list[tuple[str, Any]]:
     """One matplotlib figure per metric with data: daily values, weekly means, OLS line and its
     95% band. Returns (file stem, figure) pairs; every axis has a title and labelled units."""
-    from imu.report import new_figure
+    from imu.render.html import new_figure
 
     figs: list[tuple[str, Any]] = []
     daily, weekly = report.daily, report.weekly
@@ -988,7 +988,7 @@ def trend_figures(report: TrendReport) -> list[tuple[str, Any]]:
 
 def write_trend_plots(report: TrendReport, out_dir: str | Path) -> list[Path]:
     """Write the trend plots as PNG files into ``out_dir``; returns their paths."""
-    from imu.report import check_figure, save_png
+    from imu.render.html import check_figure, save_png
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Raw session files (``*.raw.parquet``, docs/formats.md): reading, validation, atomic writing.
 
 Validation is the pipeline's first stage: every problem a user can cause with a file becomes a
-one-line :class:`~imu.errors.InputError` before any analysis runs.
+one-line :class:`~imu.core.errors.InputError` before any analysis runs.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from imu.errors import InputError
-from imu.frames import ACTIVITIES, EXERCISES, PLACEMENTS
+from imu.core.errors import InputError
+from imu.core.exercises import EXERCISES
+from imu.core.vocabulary import ACTIVITIES, PLACEMENTS
 
 ACC_COLUMNS: Final = ("acc_x_g", "acc_y_g", "acc_z_g")
 GYR_COLUMNS: Final = ("gyr_x_dps", "gyr_y_dps", "gyr_z_dps")

@@ -14,7 +14,8 @@ Pelvis angles (Baker 2001, rotation-obliquity-tilt order)
     obliquity > 0: the LEFT side is lifted; rotation > 0: turned to the left.
 Pelvic drop
     Positive when the side opposite the stance leg is lower than in neutral:
-    left stance -> drop = +obliquity; right stance -> drop = -obliquity.
+    left stance -> drop = +obliquity; right stance -> drop = -obliquity
+    (:func:`imu.metrics.gait.pelvic_drop_deg`).
 
 Units: specific force in g (at rest a sensor reads +1 g upward), angular rate in deg/s,
 angles in degrees, lengths in cm in outputs (metres inside the simulator), times in s or ms.
@@ -34,43 +35,6 @@ from scipy.spatial.transform import Rotation
 
 GRAVITY_M_S2: Final = 9.80665
 """Standard gravity; 1 g of specific force."""
-
-PLACEMENTS: Final = ("left_hip", "right_hip", "sacrum")
-
-DEFAULT_SENSOR_OFFSET_M: Final[dict[str, tuple[float, float, float]]] = {
-    "left_hip": (0.0, 0.16, 0.0),
-    "right_hip": (0.0, -0.16, 0.0),
-    "sacrum": (-0.12, 0.0, 0.0),
-}
-"""Sensor position relative to the pelvis centre (midway between the hip joints), pelvis frame."""
-
-EXERCISES: Final = (
-    "glute_bridge",
-    "single_leg_bridge",
-    "hip_thrust",
-    "hip_hinge",
-    "deadlift",
-    "romanian_deadlift",
-    "single_leg_rdl",
-    "bulgarian_split_squat",
-    "glute_ham_raise",
-    "quadruped_hip_extension",
-    "squat",
-)
-
-REST_AT_BOTTOM: Final = frozenset(
-    {"glute_bridge", "single_leg_bridge", "hip_thrust", "deadlift", "quadruped_hip_extension"}
-)
-"""Exercises that rest at the bottom: a rep is concentric, top hold, eccentric."""
-
-REST_AT_TOP: Final = frozenset(set(EXERCISES) - REST_AT_BOTTOM)
-"""Exercises that rest at the top (lockout): a rep is eccentric then concentric."""
-
-ACTIVITIES: Final = ("strength", "run")
-
-TILT_CLASS_THRESHOLD_DEG: Final = 3.0
-"""|tilt| >= this is posterior (+) or anterior (-); between is neutral."""
-
 
 def pelvis_rotation_from_angles_deg(
     rotation_deg: ArrayLike, obliquity_deg: ArrayLike, sagittal_deg: ArrayLike
@@ -102,23 +66,6 @@ def pelvis_angles_deg(r_world_pelvis: Rotation) -> NDArray[np.float64]:
     rotation = np.arctan2(-m[:, 0, 1], m[:, 1, 1])
     sagittal = -np.arctan2(-m[:, 2, 0], m[:, 2, 2])
     return np.degrees(np.stack([rotation, obliquity, sagittal], axis=-1))
-
-
-def pelvic_drop_deg(obliquity_deg: ArrayLike, stance_side: ArrayLike) -> NDArray[np.float64]:
-    """Contralateral pelvic drop from obliquity and the stance side ('L' or 'R')."""
-    obl = np.asarray(obliquity_deg, dtype=float)
-    side = np.asarray(stance_side)
-    return np.where(side == "L", obl, -obl)
-
-
-def tilt_class(tilt_deg: ArrayLike) -> NDArray[np.str_]:
-    """'posterior' (tilt >= +3 deg), 'anterior' (<= -3 deg) or 'neutral'; NaN stays ''."""
-    t = np.asarray(tilt_deg, dtype=float)
-    out = np.full(t.shape, "neutral", dtype=object)
-    out[t >= TILT_CLASS_THRESHOLD_DEG] = "posterior"
-    out[t <= -TILT_CLASS_THRESHOLD_DEG] = "anterior"
-    out[~np.isfinite(t)] = ""
-    return out
 
 
 def quat_mul(q1: ArrayLike, q2: ArrayLike) -> NDArray[np.float64]:

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from imu.errors import InputError
-from imu.frames import TILT_CLASS_THRESHOLD_DEG
+from imu.core.errors import InputError
+from imu.metrics.strength import TILT_CLASS_THRESHOLD_DEG
 
 UNIT_SUFFIXES: Final = {
     "_deg": "deg",

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from imu.sim.sensor import ImuRecording, Pose, SensorModel, render_imu
+from imu.device.chip import ImuRecording
+from imu.sim.sensor import Pose, SensorModel, render_imu
 
 
 def small_recording(rate_hz: int = 104, duration_s: float = 10.0, seed: int = 0,

@@ -1,6 +1,6 @@
 """Firmware helpers: compile-check every firmware file with mpy-cross, deploy with mpremote.
 
-``python -m imu.firmware_tools check`` compiles each ``firmware/**/*.py`` with the real
+``python -m imu.device.firmware check`` compiles each ``firmware/**/*.py`` with the real
 MicroPython compiler (mpy-cross) and exits non-zero if any file fails; ``deploy(port)`` copies
 the firmware to a board's filesystem with mpremote and resets it. ``bench`` prints the speed
 of the host's packet decoder.
@@ -76,14 +76,14 @@ def deploy(port: str, root: Path = FIRMWARE_DIR, dry_run: bool = False) -> list[
 
 def bench_decoder(n_packets: int = 20000, samples_per_packet: int = 19, repeat: int = 5,
                   mixed: bool = False) -> float:
-    """Throughput of :func:`imu.protocol.decode_stream` in MB/s of packet bytes (best of
+    """Throughput of :func:`imu.device.protocol.decode_stream` in MB/s of packet bytes (best of
     ``repeat``) on full MTU-247 packets; ``mixed`` adds a malformed packet, which takes the
     general (byte-mask) path instead of the equal-packets fast path."""
     import time
 
     import numpy as np
 
-    from imu import protocol as P
+    from imu.device import protocol as P
 
     rng = np.random.default_rng(0)
     counts = rng.integers(-32768, 32767, (n_packets, samples_per_packet, 6)).astype(np.int16)
@@ -102,7 +102,7 @@ def bench_decoder(n_packets: int = 20000, samples_per_packet: int = 19, repeat: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m imu.firmware_tools")
+    ap = argparse.ArgumentParser(prog="python -m imu.device.firmware")
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("check", help="compile every firmware file with mpy-cross")
     sub.add_parser("bench", help="measure the host packet decoder (MB/s)")

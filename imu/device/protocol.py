@@ -23,7 +23,19 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from imu.sim.sensor import ACC_LSB_G, GYR_LSB_DPS, counts_to_units
+from imu.device.chip import (
+    ACC_LSB_G,
+    ACC_RANGES_G,
+    DEFAULT_ACC_RANGE_G,
+    DEFAULT_GYR_RANGE_DPS,
+    DEFAULT_RATE_HZ,
+    GYR_LSB_DPS,
+    GYR_RANGES_DPS,
+    RATES_HZ,
+    TICK_S,
+    TICKS_PER_S,
+    counts_to_units,
+)
 
 # --- GATT ------------------------------------------------------------------------------------
 SERVICE_UUID: Final = "7a1e0001-3c5b-4d8e-9f21-6b0c4e5d7a10"
@@ -55,19 +67,6 @@ FLAG_RESEND: Final = 0x2
 FLAG_COMPACT: Final = 0x4
 """8-byte header with 24-bit seq and ticks (used when MTU - 3 < 24)."""
 FLAG_RESERVED: Final = 0x8
-
-TICK_S: Final = 25e-6
-"""One tick of the LSM6DSOX timestamp counter (nominal)."""
-TICKS_PER_S: Final = 40000
-RATES_HZ: Final = (52, 104, 208, 416)
-"""Supported output data rates; the ODR code is the index."""
-ACC_RANGES_G: Final = (2, 4, 8, 16)
-"""Accelerometer full scales; the code is the index."""
-GYR_RANGES_DPS: Final = (125, 250, 500, 1000, 2000)
-"""Gyroscope full scales; the code is the index."""
-DEFAULT_RATE_HZ: Final = 104
-DEFAULT_ACC_RANGE_G: Final = 8
-DEFAULT_GYR_RANGE_DPS: Final = 1000
 
 _FULL = struct.Struct("<BBBBII")
 _U32_MOD: Final = 1 << 32

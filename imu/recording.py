@@ -21,13 +21,14 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from imu import protocol as P
 from imu.ble.assembler import SampleBlock
 from imu.ble.client import LinkStats, SensorClient, StreamConfig
-from imu.ble.live import LiveStatus
-from imu.ble.recorder import ChunkedRawWriter, recover_leftovers
-from imu.errors import InputError
-from imu.sim.sensor import ACC_LSB_G, GYR_LSB_DPS, ImuRecording, SensorModel, quantise
+from imu.core.errors import InputError
+from imu.device import protocol as P
+from imu.device.chip import ACC_LSB_G, GYR_LSB_DPS, ImuRecording, quantise
+from imu.io.chunks import ChunkedRawWriter, recover_leftovers
+from imu.pipeline.live import LiveStatus
+from imu.sim.sensor import SensorModel
 
 
 @dataclass
@@ -92,7 +93,7 @@ def virtual_recording(opts: RecordOptions) -> tuple[ImuRecording, dict[str, Any]
     path = Path(str(kind))
     if not path.name.endswith(".raw.parquet"):
         raise InputError(f"--virtual must be bridge, run or a FILE.raw.parquet, got {kind!r}")
-    from imu.rawio import read_raw
+    from imu.io.rawfile import read_raw
 
     raw = read_raw(path)
     acc_range = int(raw.meta.get("acc_range_g") or opts.acc_range_g)
@@ -133,7 +134,7 @@ async def _start_virtual(rec: ImuRecording, opts: RecordOptions) -> tuple[Any, A
     try:
         from imu.virtual import VirtualSensor
     except ImportError:  # the firmware's virtual sensor is not installed: protocol-only stand-in
-        from imu.ble.mini_sensor import MiniSensor
+        from imu.testing.mini_sensor import MiniSensor
 
         print("imu: note: imu.virtual unavailable, using the protocol-only MiniSensor",
               file=sys.stderr)

@@ -23,9 +23,9 @@ from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
-from imu import protocol as P
 from imu.ble.bumble_backend import LINK_LOSS_REASON
-from imu.sim.sensor import ImuRecording
+from imu.device import protocol as P
+from imu.device.chip import ImuRecording
 
 
 class MiniSensor:
