@@ -29,6 +29,7 @@ from imu.core.errors import InputError
 from imu.core.exercises import EXERCISES
 from imu.core.vocabulary import ACTIVITIES, PLACEMENTS
 from imu.io.rawfile import RawSession, from_dataframe, read_raw, umask_mode, write_parquet_atomic
+from imu.metrics.sessions import rep_stats
 
 REPS_COLUMNS: Final = (
     "set", "rep", "start_s", "end_s", "lockout_s", "concentric_s", "top_hold_s", "eccentric_s",
@@ -225,8 +226,6 @@ def analyze(
             reps = reps.assign(form_break=pd.Series(dtype=bool))
         parameters["strength"] = _params(algo)
         parameters["form_break"] = _params(form)
-        from imu.trends import rep_stats
-
         extra |= rep_stats(reps)  # lets `imu trends` read one file per session
         if exercise is None and not sets.empty:
             names = sets["exercise"].dropna().unique()

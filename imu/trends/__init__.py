@@ -38,8 +38,8 @@ from scipy import stats
 from imu.analysis import RUN_SUMMARY_COLUMNS
 from imu.core.errors import InputError
 from imu.io.rawfile import write_parquet_atomic
+from imu.metrics.sessions import REP_STAT_COLUMNS, session_rep_stats
 
-BRIDGE_EXERCISES: Final = ("glute_bridge", "single_leg_bridge", "hip_thrust")
 """Exercises counted as "bridge reps" for the posterior-tilt share."""
 
 FAMILY_ALPHA: Final = 0.05
@@ -358,73 +358,11 @@ def read_reps(root: str | Path, session_ids: Iterable[str] | None = None) -> pd.
 # Daily and weekly tables
 
 
-def _per_session_rep_stats(reps: pd.DataFrame) -> pd.DataFrame:
-    """Per session: bridge reps, posterior ones, CV of rep duration, reps with form breaks."""
-    if reps.empty:
-        return pd.DataFrame(
-            columns=list(REP_STAT_COLUMNS), index=pd.Index([], name="session_dir"), dtype=float
-        )
-    r = pd.DataFrame(
-        {
-            "session_dir": reps["session_dir"].to_numpy(),
-            "dur": (reps["end_s"] - reps["start_s"]).to_numpy(float),
-            "bridge": reps["exercise"].isin(BRIDGE_EXERCISES).to_numpy()
-            & reps["tilt_class"].isin(["posterior", "neutral", "anterior"]).to_numpy(),
-            "posterior": (reps["tilt_class"] == "posterior").to_numpy(),
-            "form_break": reps.get("form_break", pd.Series(pd.NA, index=reps.index))
-            .astype("boolean")
-            .to_numpy(dtype=float, na_value=np.nan),
-        }
-    )
-    r["posterior"] &= r["bridge"]
-    g = r.groupby("session_dir")
-    mean = g["dur"].mean()
-    std = g["dur"].std(ddof=1)
-    n = g["dur"].count()
-    out = pd.DataFrame(
-        {
-            "bridge_reps": g["bridge"].sum().astype(float),
-            "posterior_reps": g["posterior"].sum().astype(float),
-            "tempo_cv": (std / mean).where(n >= 3),
-            "form_break_reps": g["form_break"].sum(min_count=1),
-            "reps_seen": g["form_break"].count().astype(float),
-        }
-    )
-    return out
-
-
-REP_STAT_COLUMNS: Final = (
-    "bridge_reps",
-    "posterior_reps",
-    "tempo_cv",
-    "form_break_reps",
-    "reps_seen",
-)
-
 SESSION_SCHEMA: Final = pa.schema(
     [*SUMMARY_SCHEMA, *[(c, pa.float64()) for c in REP_STAT_COLUMNS]]
 )
 """What trends read from a summary: the contract columns plus the rep statistics that
 ``imu analyze`` stores there (:func:`rep_stats`), so a session costs one small file, not two."""
-
-
-def rep_stats(reps: pd.DataFrame) -> dict[str, float]:
-    """One session's rep statistics (``REP_STAT_COLUMNS``), as stored in its summary."""
-    stats = _per_session_rep_stats(reps.assign(session_dir="session"))
-    if stats.empty:
-        return {"bridge_reps": 0.0, "posterior_reps": 0.0, "tempo_cv": np.nan,
-                "form_break_reps": np.nan, "reps_seen": 0.0}
-    return {c: float(stats[c].iloc[0]) for c in REP_STAT_COLUMNS}
-
-
-def session_rep_stats(summaries: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
-    """Per-session rep statistics (``REP_STAT_COLUMNS``, indexed by ``session_dir``); reps
-    without an exercise of their own take their session's (summary) exercise."""
-    if not reps.empty:
-        own = reps["exercise"] if "exercise" in reps.columns else pd.Series(pd.NA, index=reps.index)
-        by_dir = summaries.drop_duplicates("session_dir").set_index("session_dir")["exercise"]
-        reps = reps.assign(exercise=own.fillna(reps["session_dir"].map(by_dir)))
-    return _per_session_rep_stats(reps)
 
 
 def daily_table(summaries: pd.DataFrame, reps: pd.DataFrame | None = None) -> pd.DataFrame:
