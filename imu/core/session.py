@@ -1,0 +1,75 @@
+"""The raw session in memory: contiguous float64 arrays plus the file's metadata.
+
+Read and validated by :mod:`imu.io.rawfile`, produced by the simulator and the recorder, consumed
+by every algorithm. Numpy only. Columns, units and frames: ``docs/formats.md`` (contract
+section 2) and :mod:`imu.core.frames`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class RawSession:
+    """A validated raw session: contiguous float64 arrays plus metadata."""
+
+    t_s: np.ndarray
+    acc_g: np.ndarray
+    """(N, 3) specific force, sensor frame."""
+    gyr_dps: np.ndarray | None
+    """(N, 3) angular rate, sensor frame; None when the recording has no gyroscope."""
+    seq: np.ndarray | None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sample_rate_hz(self) -> float:
+        """The metadata's rate, else the median sample interval's."""
+        rate = self.meta.get("sample_rate_hz")
+        if rate:
+            return float(rate)
+        return float(1.0 / np.median(np.diff(self.t_s)))
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.t_s.size)
+
+    @property
+    def session_id(self) -> str:
+        """The metadata's ``session_id``, else the first 12 hex digits of a SHA-1 of the samples
+        (time and acceleration): the same recording always gets the same id."""
+        if self.meta.get("session_id"):
+            return str(self.meta["session_id"])
+        digest = hashlib.sha1(self.t_s.tobytes() + self.acc_g.tobytes()).hexdigest()
+        return digest[:12]
+
+    def saturated_mask(self) -> np.ndarray:
+        """Samples with any axis on a rail of its full scale.
+
+        The rail is the largest magnitude in the recording when that lies within 1% of the full
+        scale (the chip clips there: e.g. 7.995 g for +-8 g, the int16 limit); every sample at it
+        is saturated.
+        """
+        mask = np.zeros(self.n_samples, dtype=bool)
+        for data, full_scale in (
+            (self.acc_g, self.meta.get("acc_range_g")),
+            (self.gyr_dps, self.meta.get("gyr_range_dps")),
+        ):
+            if data is None or not full_scale:
+                continue
+            magnitude = np.abs(data)
+            rail = float(magnitude.max())
+            if rail >= 0.99 * float(full_scale):
+                mask |= (magnitude >= rail * (1 - 1e-6)).any(axis=1)
+        return mask
+
+    def lost_samples(self) -> int:
+        """Samples missing according to ``seq`` jumps (0 without ``seq``)."""
+        if self.seq is None or self.seq.size < 2:
+            return 0
+        d = np.diff(self.seq)
+        return int(np.sum(d[d > 1] - 1))
