@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imu.io.rawfile import RawSession, write_raw
+from imu.core.session import RawSession
+from imu.io.rawfile import write_raw
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

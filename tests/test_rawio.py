@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from imu.core.errors import InputError
-from imu.io.rawfile import RawSession, from_dataframe, read_raw, write_raw
+from imu.core.session import RawSession
+from imu.io.rawfile import from_dataframe, read_raw, write_raw
 
 
 def _session(n: int = 400, rate: float = 200.0) -> RawSession:

@@ -2,7 +2,7 @@
 
 Design: samples are buffered in memory and every ``roll_s`` (default 1 s) the buffer becomes one
 small Parquet *part* file ``<name>.raw.parquet.parts/part-000001.parquet``, written atomically
-(temporary sibling + rename, :func:`imu.io.rawfile.write_parquet_atomic`) with the full ``imu``
+(temporary sibling + rename, :func:`imu.io.atomic.write_parquet_atomic`) with the full ``imu``
 metadata, so each part is a valid raw file on its own. On stop the parts are merged into
 ``<name>.raw.parquet`` (atomically) and the folder is removed. A SIGKILL therefore loses at most
 the samples of the last ``roll_s``; the leftover folder is merged by :func:`recover_parts`
@@ -23,7 +23,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from imu.core.errors import InputError
-from imu.io.rawfile import METADATA_KEY, raw_table, write_parquet_atomic
+from imu.core.schema import METADATA_KEY
+from imu.io.atomic import write_parquet_atomic
+from imu.io.rawfile import raw_table
 
 PARTS_SUFFIX = ".parts"
 RAW_SUFFIX = ".raw.parquet"
