@@ -1,0 +1,154 @@
+"""The session store: ``DIR/session=<id>/<table>.parquet`` folders, their provenance, reading back.
+
+One folder per session (Hive-style partition: DuckDB, Spark, Dask and ``pyarrow.dataset`` read
+``DIR`` as one dataset), written whole or not at all (:func:`imu.io.atomic.staged_dir`); each
+table is zstd Parquet (:func:`imu.io.atomic.write_parquet_atomic`) whose footer holds the
+provenance under the ``imu`` key (:data:`imu.core.schema.METADATA_KEY`): package version,
+parameters, session metadata (docs/formats.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from imu.core.errors import InputError
+from imu.core.schema import METADATA_KEY, TABLES
+from imu.core.version import __version__
+from imu.io.atomic import staged_dir, write_parquet_atomic
+
+SESSION_DIR_PREFIX: Final = "session="
+"""Hive-style partition folder: DIR/session=<session_id>/ (one dataset for DuckDB, Spark, Dask)."""
+TABLE_STEMS: Final = tuple(TABLES)
+"""Every table a session folder may hold, by file stem, in the order they are written."""
+
+
+# ---- provenance -------------------------------------------------------------------------------
+
+
+def provenance(parameters: Mapping[str, Any], session: Mapping[str, Any]) -> dict[str, Any]:
+    """The provenance of every output file: package version, parameters, session metadata."""
+    return {"package_version": __version__, "parameters": parameters, "session": session}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)  # Path and anything else: as text
+
+
+def to_json(value: Any) -> str:
+    """``value`` as the store writes JSON: keys sorted, numpy values as Python, others as text."""
+    return json.dumps(value, sort_keys=True, default=_json_default)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` in plain JSON types (key order kept), as it will read back from a footer."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def session_table(
+    df: pd.DataFrame, provenance_json: bytes, *, keep_pandas_metadata: bool = False
+) -> pa.Table:
+    """An output table with its footer: only the ``imu`` provenance (small footers keep reading
+    thousands of sessions fast), or, with ``keep_pandas_metadata``, pandas' block as well."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    kept = (table.schema.metadata or {}) if keep_pandas_metadata else {}
+    return table.replace_schema_metadata({**kept, METADATA_KEY: provenance_json})
+
+
+# ---- writing ----------------------------------------------------------------------------------
+
+
+def session_dir(out_dir: str | Path, session_id: str) -> Path:
+    """``out_dir/session=<session_id>``."""
+    return Path(out_dir) / f"{SESSION_DIR_PREFIX}{session_id}"
+
+
+def write_session(
+    out_dir: str | Path,
+    session_id: str,
+    tables: Mapping[str, pd.DataFrame],
+    provenance: Mapping[str, Any],
+    *,
+    keep_pandas_metadata: bool = False,
+) -> Path:
+    """Write ``out_dir/session=<id>/<stem>.parquet`` for each table; the folder appears whole or
+    not at all, and a re-write replaces the old folder. Returns the folder.
+
+    ``keep_pandas_metadata`` keeps pandas' footer block next to the provenance: only the
+    simulated month's table-mode sessions (:mod:`imu.sim.month`) are written so today, and its
+    golden data pins it; every analysis output has the ``imu`` key alone.
+    """
+    root = Path(out_dir)
+    if root.exists() and not root.is_dir():
+        raise InputError(f"{root}: --out exists and is not a directory")
+    meta = to_json(provenance).encode()
+    with staged_dir(session_dir(root, session_id)) as staging:
+        for stem, df in tables.items():
+            table = session_table(df, meta, keep_pandas_metadata=keep_pandas_metadata)
+            write_parquet_atomic(table, staging / f"{stem}.parquet")
+    return session_dir(root, session_id)
+
+
+# ---- reading ----------------------------------------------------------------------------------
+
+
+@dataclass
+class SessionTables:
+    """The tables of one ``session=<id>`` folder (missing ones are empty) and its metadata."""
+
+    path: Path
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    """The provenance of ``summary.parquet`` (package version, parameters, session)."""
+
+    def __getitem__(self, stem: str) -> pd.DataFrame:
+        return self.tables.get(stem, pd.DataFrame())
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        s = self["summary"]
+        return s.iloc[0].to_dict() if not s.empty else {}
+
+    @property
+    def activity(self) -> str:
+        return str(self.summary.get("activity") or "strength")
+
+
+def read_session(session_dir: str | Path) -> SessionTables:
+    """Read a session folder written by ``imu analyze`` (needs ``summary.parquet``)."""
+    p = Path(session_dir)
+    if not p.is_dir():
+        raise InputError(f"{p}: no such session folder")
+    if not (p / "summary.parquet").is_file():
+        raise InputError(f"{p}: no summary.parquet (expected a session=<id> folder of imu analyze)")
+    out = SessionTables(path=p)
+    for stem in TABLE_STEMS:
+        f = p / f"{stem}.parquet"
+        if not f.is_file():
+            continue
+        try:
+            table = pq.read_table(f)
+        except Exception as exc:  # any unreadable file is the user's input problem
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputError(f"{f}: not a readable Parquet file ({first})") from None
+        out.tables[stem] = table.to_pandas()
+        if stem == "summary":
+            raw = (table.schema.metadata or {}).get(METADATA_KEY)
+            if raw:
+                try:
+                    out.meta = json.loads(raw)
+                except json.JSONDecodeError:
+                    out.meta = {}
+    return out
