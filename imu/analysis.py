@@ -1,62 +1,55 @@
 """Analysis orchestrator: raw session -> per-session tables (contract section 3).
 
-Stages, each swappable: validation (:mod:`imu.io.rawfile`) -> activity detection
-(:mod:`imu.pipeline.activity`) -> strength (:mod:`imu.pipeline.strength`) or running
-(:mod:`imu.pipeline.running`) analysis, which share calibration, orientation and the pelvis frame
--> form-break flags (:mod:`imu.pipeline.form`) -> :class:`AnalysisResult`, which prints a table and
-writes Parquet files with provenance.
+Stages, each swappable: validation (:mod:`imu.io.rawfile`) -> options resolved once
+(:func:`imu.core.options.resolve`) -> activity detection (:mod:`imu.pipeline.activity`) ->
+strength (:mod:`imu.pipeline.strength`) or running (:mod:`imu.pipeline.running`) analysis, which
+share calibration, orientation and the pelvis frame -> form-break flags (:mod:`imu.pipeline.form`)
+-> :class:`AnalysisResult`, whose tables :mod:`imu.io.store` writes with provenance and
+:mod:`imu.render.terminal` prints. Table columns: :mod:`imu.core.schema`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from imu import __version__
 from imu.core.errors import InputError
-from imu.core.exercises import EXERCISES
-from imu.core.vocabulary import ACTIVITIES, PLACEMENTS
-from imu.io.rawfile import RawSession, from_dataframe, read_raw, umask_mode, write_parquet_atomic
+from imu.core.options import check_options, resolve
+from imu.core.schema import (
+    REPS_CONTRACT_COLUMNS,
+    RUN_SUMMARY_COLUMNS,
+    SETS,
+    STEPS_CONTRACT_COLUMNS,
+    columns,
+)
+from imu.core.session import RawSession
+from imu.io.rawfile import from_dataframe, read_raw
+from imu.io.store import jsonable, provenance, write_session
 from imu.metrics.sessions import rep_stats
-
-REPS_COLUMNS: Final = (
-    "set", "rep", "start_s", "end_s", "lockout_s", "concentric_s", "top_hold_s", "eccentric_s",
-    "pelvis_angle_deg", "hip_travel_cm", "tilt_deg", "tilt_class",
-)
-SETS_COLUMNS: Final = ("set", "exercise", "start_s", "end_s", "reps")
-STEPS_COLUMNS: Final = (
-    "step", "side", "contact_s", "toe_off_s", "gct_ms", "vo_cm", "pelvic_drop_deg",
-)
-SUMMARY_COLUMNS: Final = (
-    "session_id", "started_at", "activity", "exercise", "duration_s", "n_sets", "n_reps",
-)
-RUN_SUMMARY_COLUMNS: Final = (
-    "cadence_spm", "gct_ms", "gct_balance_left_pct", "vo_cm", "pelvic_drop_left_deg",
-    "pelvic_drop_right_deg", "pelvic_rotation_deg", "drop_drift_deg",
-)
-SESSION_DIR_PREFIX: Final = "session="
-"""Hive-style partition folder: DIR/session=<session_id>/ (one dataset for DuckDB, Spark, Dask)."""
+from imu.pipeline.activity import detect_activity
+from imu.pipeline.form import FormBreakDetector
+from imu.pipeline.running import RunAnalysis
+from imu.pipeline.strength import StrengthAnalysis
 
 
-def _empty(columns: Sequence[str]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+def _empty(names: Sequence[str]) -> pd.DataFrame:
+    """An empty table with float columns: the tables an activity does not produce."""
+    return pd.DataFrame({c: pd.Series(dtype="float64") for c in names})
 
 
 @dataclass
 class AnalysisResult:
-    """Everything one session yields: the contract's tables plus extras, and their provenance."""
+    """Everything one session yields: the contract's tables plus extras, and their provenance.
+
+    The terminal report is :func:`imu.render.terminal.render`; :meth:`write` stores the tables
+    through :func:`imu.io.store.write_session`.
+    """
 
     summary: pd.DataFrame
     sets: pd.DataFrame
@@ -78,11 +71,7 @@ class AnalysisResult:
         return str(self.summary["activity"].iloc[0])
 
     def provenance(self) -> dict[str, Any]:
-        return {
-            "package_version": __version__,
-            "parameters": self.parameters,
-            "session": self.session,
-        }
+        return provenance(self.parameters, self.session)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The files this session writes, by stem; strength and run tables as they apply."""
@@ -97,48 +86,7 @@ class AnalysisResult:
 
     def write(self, out_dir: str | Path) -> Path:
         """Write ``out_dir/session=<id>/*.parquet``; the folder appears whole or not at all."""
-        root = Path(out_dir)
-        if root.exists() and not root.is_dir():
-            raise InputError(f"{root}: --out exists and is not a directory")
-        root.mkdir(parents=True, exist_ok=True)
-        final = root / f"{SESSION_DIR_PREFIX}{self.session_id}"
-        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=root))
-        os.chmod(staging, umask_mode(0o777))
-        meta = json.dumps(self.provenance(), sort_keys=True, default=_json_default)
-        try:
-            for stem, df in self.tables().items():
-                # Only our provenance in the footer (no pandas block): small footers keep
-                # reading thousands of sessions fast.
-                table = pa.Table.from_pandas(df, preserve_index=False)
-                table = table.replace_schema_metadata({b"imu": meta.encode()})
-                write_parquet_atomic(table, staging / f"{stem}.parquet")
-            if final.exists():  # re-analysis replaces the old folder
-                old = final.with_name(f".{final.name}.old-{os.getpid()}")
-                os.replace(final, old)
-                os.replace(staging, final)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(staging, final)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        return final
-
-    def to_text(self) -> str:
-        """A readable report for the terminal."""
-        from imu.render.terminal import render
-
-        return render(self)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
+        return write_session(out_dir, self.session_id, self.tables(), self.provenance())
 
 
 def load(source: str | Path | pd.DataFrame | RawSession) -> RawSession:
@@ -152,18 +100,6 @@ def load(source: str | Path | pd.DataFrame | RawSession) -> RawSession:
     raise InputError(f"cannot analyse a {type(source).__name__}; give a path or a DataFrame")
 
 
-def _check_choice(name: str, value: str | None, allowed: Sequence[str]) -> None:
-    if value is not None and value not in allowed:
-        raise InputError(f"unknown {name} {value!r} (expected one of {', '.join(allowed)})")
-
-
-def _session_id(raw: RawSession) -> str:
-    if raw.meta.get("session_id"):
-        return str(raw.meta["session_id"])
-    digest = hashlib.sha1(raw.t_s.tobytes() + raw.acc_g.tobytes()).hexdigest()
-    return digest[:12]
-
-
 def analyze(
     source: str | Path | pd.DataFrame | RawSession,
     activity: str = "auto",
@@ -172,47 +108,27 @@ def analyze(
     trunk_length_m: float | None = None,
     sensor_offset_m: Sequence[float] | None = None,
 ) -> AnalysisResult:
-    """Analyse one raw session. Options override the file's metadata (contract section 2)."""
-    _check_choice("activity", activity, ("auto", *ACTIVITIES))
-    _check_choice("exercise", exercise, EXERCISES)
-    _check_choice("placement", placement, PLACEMENTS)
-    if trunk_length_m is not None and not (math.isfinite(trunk_length_m) and trunk_length_m > 0):
-        raise InputError(f"trunk length must be a positive number of metres, got {trunk_length_m}")
-    offset = None
-    if sensor_offset_m is not None:
-        offset = np.asarray(sensor_offset_m, dtype=float)
-        if offset.shape != (3,) or not np.isfinite(offset).all():
-            raise InputError("sensor offset must be three finite numbers X,Y,Z in metres")
-    raw = load(source)
+    """Analyse one raw session. Options override the file's metadata (contract section 2).
+
+    load -> :func:`imu.core.options.resolve` (once) -> activity stage -> strength or running
+    analysis (+ form-break flags) -> :class:`AnalysisResult`.
+    """
+    given = check_options(activity, exercise, placement, trunk_length_m, sensor_offset_m)
+    raw = load(source)  # bad options fail before the file is read
+    options = resolve(raw, **given, detect_activity=detect_activity)
+    activity, exercise, placement = options.activity, options.exercise, options.placement
+    trunk, rate = options.trunk_length_m, options.sample_rate_hz
+    offset = None if options.sensor_offset_m is None else np.asarray(options.sensor_offset_m)
     meta = dict(raw.meta)
-    placement = placement or meta.get("placement") or "left_hip"
-    exercise = exercise or meta.get("exercise")
-    trunk = float(trunk_length_m or meta.get("trunk_length_m") or 0.50)
-    if activity == "auto":
-        activity = meta.get("activity")
-        if activity is None:
-            from imu.pipeline.activity import detect_activity
-
-            activity = detect_activity(raw)
-    rate = raw.sample_rate_hz
-    session_id = _session_id(raw)
+    session_id = raw.session_id
     meta.setdefault("session_id", session_id)
-    parameters: dict[str, Any] = {
-        "activity": activity,
-        "exercise": exercise,
-        "placement": placement,
-        "trunk_length_m": trunk,
-        "sensor_offset_m": None if offset is None else offset.tolist(),
-        "sample_rate_hz": rate,
-    }
+    parameters: dict[str, Any] = options.parameters()
 
-    sets, reps, steps = _empty(SETS_COLUMNS), _empty(REPS_COLUMNS), _empty(STEPS_COLUMNS)
+    sets, reps = _empty(columns(SETS)), _empty(REPS_CONTRACT_COLUMNS)
+    steps = _empty(STEPS_CONTRACT_COLUMNS)
     minutes, timeseries = pd.DataFrame(), pd.DataFrame()
     extra: dict[str, Any] = {}
     if activity == "strength":
-        from imu.pipeline.form import FormBreakDetector
-        from imu.pipeline.strength import StrengthAnalysis
-
         algo = StrengthAnalysis(
             exercise=exercise, trunk_length_m=trunk, sensor_offset_m=offset, placement=placement
         ).analyze(raw, sampling_rate_hz=rate)
@@ -231,8 +147,6 @@ def analyze(
             names = sets["exercise"].dropna().unique()
             exercise = str(names[0]) if len(names) == 1 else "mixed"
     else:
-        from imu.pipeline.running import RunAnalysis
-
         algo = RunAnalysis(placement=placement, sensor_offset_m=offset).analyze(
             raw, sampling_rate_hz=rate
         )
@@ -275,4 +189,4 @@ def analyze(
 
 def _params(algo: Any) -> dict[str, Any]:
     """JSON-friendly parameters of an algorithm (provenance)."""
-    return json.loads(json.dumps(algo.get_params(), default=_json_default))
+    return jsonable(algo.get_params())

@@ -14,8 +14,15 @@ import pyarrow.parquet as pq
 import pytest
 
 import imu
-from imu.analysis import REPS_COLUMNS, RUN_SUMMARY_COLUMNS, SETS_COLUMNS, STEPS_COLUMNS
-from imu.io.rawfile import umask_mode
+from imu.core.schema import (
+    REPS_CONTRACT_COLUMNS,
+    RUN_SUMMARY_COLUMNS,
+    SETS,
+    STEPS_CONTRACT_COLUMNS,
+    columns,
+)
+from imu.core.version import __version__
+from imu.io.atomic import umask_mode
 from imu.sim import simulate
 from imu.sim.sensor import SensorModel
 
@@ -38,8 +45,8 @@ def run_sim():  # type: ignore[no-untyped-def]
 
 def test_strength_tables_have_contract_columns(bridge_sim) -> None:  # type: ignore[no-untyped-def]
     result = imu.analyze(bridge_sim.to_dataframe())
-    assert set(REPS_COLUMNS) <= set(result.reps.columns)
-    assert set(SETS_COLUMNS) <= set(result.sets.columns)
+    assert set(REPS_CONTRACT_COLUMNS) <= set(result.reps.columns)
+    assert set(columns(SETS)) <= set(result.sets.columns)
     s = result.summary.iloc[0]
     assert s["activity"] == "strength"
     assert s["exercise"] == "glute_bridge"
@@ -63,7 +70,7 @@ def test_write_layout_and_provenance(bridge_sim, tmp_path: Path) -> None:  # typ
     assert (folder / "reps.parquet").stat().st_mode & 0o777 == umask_mode(0o666)
     for path in folder.iterdir():
         meta = json.loads(pq.read_schema(path).metadata[b"imu"])
-        assert meta["package_version"] == imu.__version__
+        assert meta["package_version"] == __version__
         assert meta["parameters"]["trunk_length_m"] == 0.52
         assert meta["session"]["session_id"] == result.session_id
     # The output folder reads as one Hive-partitioned dataset.
@@ -79,7 +86,7 @@ def test_write_layout_and_provenance(bridge_sim, tmp_path: Path) -> None:  # typ
 def test_run_tables_have_contract_columns(run_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = imu.analyze(run_sim.to_dataframe())
     assert result.activity == "run"
-    assert set(STEPS_COLUMNS) <= set(result.steps.columns)
+    assert set(STEPS_CONTRACT_COLUMNS) <= set(result.steps.columns)
     assert set(RUN_SUMMARY_COLUMNS) <= set(result.summary.columns)
     assert set(result.steps["side"]) == {"L", "R"}
     folder = result.write(tmp_path)
