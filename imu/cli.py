@@ -13,8 +13,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from imu import __version__
 from imu.core.errors import EXIT_INPUT_ERROR, InputError
+from imu.core.version import __version__
 
 DESCRIPTION = (
     "Companion for a hip-worn motion sensor: reps, tempo and lockout pelvic tilt of glute work; "

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 
 from imu.core.errors import InputError
-from imu.core.exercises import EXERCISES
-from imu.core.vocabulary import ACTIVITIES, PLACEMENTS
+from imu.core.options import OPTION_CHOICES, check_option
 
 
 def parse_offset(text: str) -> tuple[float, float, float]:
@@ -21,20 +20,23 @@ def parse_offset(text: str) -> tuple[float, float, float]:
 
 
 def positive_float(text: str) -> float:
+    """A length in metres such as ``--trunk-length-m`` (rule: :func:`check_option`)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    try:
+        check_option("trunk_length_m", value)
+    except InputError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
     return value
 
 
 def add_analysis_options(p: argparse.ArgumentParser) -> None:
     """Options shared by ``analyze`` and ``record`` (contract section 3)."""
-    p.add_argument("--activity", choices=("auto", *ACTIVITIES), default="auto")
-    p.add_argument("--exercise", choices=EXERCISES, default=None)
-    p.add_argument("--placement", choices=PLACEMENTS, default=None)
+    p.add_argument("--activity", choices=OPTION_CHOICES["activity"], default="auto")
+    p.add_argument("--exercise", choices=OPTION_CHOICES["exercise"], default=None)
+    p.add_argument("--placement", choices=OPTION_CHOICES["placement"], default=None)
     p.add_argument("--trunk-length-m", type=positive_float, default=None, metavar="M")
     p.add_argument("--sensor-offset-m", type=parse_offset, default=None, metavar="X,Y,Z")
 
@@ -50,6 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from imu.analysis import analyze
+    from imu.render.terminal import render
 
     result = analyze(
         args.raw,
@@ -64,6 +67,6 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError(f"cannot write to {args.out}: {exc.strerror or exc}") from None
     if not args.quiet:
-        print(result.to_text())
+        print(render(result))
     print(f"\nwrote {folder}")
     return 0

@@ -30,12 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imu.core.errors import InputError
-    from imu.io.rawfile import write_parquet_atomic
+    from imu.core.options import check_positive
+    from imu.io.atomic import write_parquet_atomic
     from imu.sim import simulate
 
-    if args.rate_hz <= 0:
-        raise InputError("--rate-hz must be positive")
+    check_positive("--rate-hz", args.rate_hz)
     mounting = None if args.mounting == "identity" else "random"
     common = dict(
         sample_rate_hz=args.rate_hz, placement=args.placement, seed=args.seed, mounting=mounting
