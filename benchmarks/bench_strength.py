@@ -18,7 +18,7 @@ import tracemalloc
 
 import numpy as np
 
-from imu.io.rawfile import RawSession
+from imu.core.session import RawSession
 from imu.pipeline.strength import StrengthAnalysis
 from imu.sim.strength import simulate_strength
 

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import imu
+from imu.core.errors import InputError
 from imu.core.schema import (
     REPS_CONTRACT_COLUMNS,
     RUN_SUMMARY_COLUMNS,
@@ -141,3 +142,10 @@ def test_cli_analyze_prints_and_writes(bridge_sim, tmp_path: Path) -> None:  # t
     assert "tilt" in proc.stdout and "sets" in proc.stdout
     reps = pd.read_parquet(next(out.glob("session=*/reps.parquet")))
     assert len(reps) == int(bridge_sim.truth.summary["n_reps"])
+
+
+def test_bad_options_fail_before_the_file_is_read(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="unknown placement 'belt'"):
+        imu.analyze(tmp_path / "missing.raw.parquet", placement="belt")
+    with pytest.raises(InputError, match="no such file"):
+        imu.analyze(tmp_path / "missing.raw.parquet", placement="sacrum")
