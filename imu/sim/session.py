@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.transform import Rotation
 
-from imu import __version__
 from imu.core.frames import pelvis_angles_deg
+from imu.core.version import __version__
 from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M
 from imu.io.rawfile import RawSession, write_raw
 from imu.sim.sensor import ImuRecording, Pose, SensorModel, render_imu
