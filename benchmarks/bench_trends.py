@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from imu import analyze  # noqa: E402
 from imu.sim.month import MonthTrends, simulate_month  # noqa: E402
 from imu.trends import compute_trends, read_reps, read_summaries  # noqa: E402
 
@@ -162,7 +163,7 @@ def main() -> int:
     for seed in range(args.raw_seeds):
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
-            simulate_month(tmp, days=30, seed=seed, mode="raw")
+            simulate_month(tmp, days=30, seed=seed, mode="raw", analyze=analyze)
             t_sim = time.perf_counter() - t0
             report = compute_trends(tmp)
         ok, lines = check(report.trends, MonthTrends.raw().expected())

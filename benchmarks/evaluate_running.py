@@ -60,7 +60,7 @@ def main() -> None:
             walk_breaks=breaks,
         )
         t0 = time.perf_counter()
-        res = RunAnalysis().analyze(sim.raw, sim.raw.sample_rate_hz)
+        res = RunAnalysis(placement=placement).analyze(sim.raw, sim.raw.sample_rate_hz)
         t_an = time.perf_counter() - t0
         s = score_steps(sim.truth.steps, res.steps_)
         ts, es = sim.truth.summary, res.summary_
@@ -100,7 +100,7 @@ def main() -> None:
     for j, placement in enumerate(("left_hip", "right_hip", "sacrum")):
         sim = simulate_run(duration_s=240.0, sample_rate_hz=200.0, placement=placement,
                            seed=SEED0 + 100 + j, with_gyro=False)
-        res = RunAnalysis().analyze(sim.raw, sim.raw.sample_rate_hz)
+        res = RunAnalysis(placement=placement).analyze(sim.raw, sim.raw.sample_rate_hz)
         s = score_steps(sim.truth.steps, res.steps_)
         cad = 100 * abs(res.summary_["cadence_spm"] / sim.truth.summary["cadence_spm"] - 1)
         print(f"  {placement:9s} recall {100 * s['recall']:.1f} % precision "

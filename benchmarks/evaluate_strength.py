@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -96,7 +97,7 @@ def run(quick: bool, unknown: bool, seed_base: int = 1000) -> Tally:
             raw = sim.raw
             if unknown:
                 raw.meta.pop("exercise", None)
-            sa = StrengthAnalysis(trunk_length_m=None, refinement=REFINEMENT).analyze(raw, rate)
+            sa = StrengthAnalysis(**_options(raw), refinement=REFINEMENT).analyze(raw, rate)
             _tally_session(tally, sa, sim, ex, rate, seed, placement)
     if not quick:
         # Mixed sessions (one exercise per set, none in the metadata): per-set classification.
@@ -104,7 +105,7 @@ def run(quick: bool, unknown: bool, seed_base: int = 1000) -> Tally:
         for i in range(3):
             seed = seed_base + 900 + i
             sim = simulate_strength(exercise=mixed, n_sets=4, sample_rate_hz=200.0, seed=seed)
-            sa = StrengthAnalysis(trunk_length_m=None, refinement=REFINEMENT).analyze(
+            sa = StrengthAnalysis(**_options(sim.raw), refinement=REFINEMENT).analyze(
                 sim.raw, 200.0
             )
             _tally_session(tally, sa, sim, "mixed", 200.0, seed, "left_hip")
@@ -119,11 +120,22 @@ def run(quick: bool, unknown: bool, seed_base: int = 1000) -> Tally:
                 rest_s=(3.0, 8.0),
                 walking=False,
             )
-            sa = StrengthAnalysis(trunk_length_m=None, refinement=REFINEMENT).analyze(
+            sa = StrengthAnalysis(**_options(sim.raw), refinement=REFINEMENT).analyze(
                 sim.raw, 100.0
             )
             _tally_session(tally, sa, sim, f"{ex} (short rests)", 100.0, seed, "left_hip")
     return tally
+
+
+def _options(raw: Any) -> dict[str, object]:
+    """Exercise, placement and trunk length from the recording's metadata (else the defaults),
+    as ``imu.analyze`` resolves them: the algorithm itself does not read metadata."""
+    meta = raw.meta
+    return {
+        "exercise": meta.get("exercise"),
+        "placement": meta.get("placement") or "left_hip",
+        "trunk_length_m": float(meta.get("trunk_length_m") or 0.50),
+    }
 
 
 def _tally_session(tally: Tally, sa, sim, ex: str, rate: float, seed: int, placement: str) -> None:  # type: ignore[no-untyped-def]

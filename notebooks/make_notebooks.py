@@ -184,8 +184,9 @@ def month() -> nbformat.NotebookNode:
             "`simulate_month` writes a month in the `imu analyze` output layout with KNOWN "
             "built-in trends: the posterior-tilt share of bridge reps rises 12 percentage "
             "points a week, the right-side pelvic drop rises 0.8 deg a week, everything else "
-            "is flat. Here we use its fast table-level mode; `mode='raw'` instead simulates "
-            "every raw session and runs `imu.analyze` on it (about a minute; the benchmark "
+            "is flat. Here we use its fast table-level mode; `mode='raw', "
+            "analyze=imu.analyze` instead simulates every raw session and runs `imu.analyze` "
+            "on it (about a minute; the benchmark "
             "`benchmarks/bench_trends.py` checks both)."
         ),
         new_code_cell(SETUP),

@@ -6,8 +6,8 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from imu.core.frames import pelvis_rotation_from_angles_deg
+from imu.core.session import RawSession
 from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M
-from imu.io.rawfile import RawSession
 from imu.sim.motion import Track
 from imu.sim.sensor import Pose, SensorModel, oversample_factor, render_imu
 

@@ -9,10 +9,11 @@ from scipy.spatial.transform import Rotation
 
 from imu.core.errors import InputError
 from imu.core.frames import pelvis_angles_deg, pelvis_rotation_from_angles_deg
-from imu.pipeline.calibration import AccelerometerRefinement, StandingCalibration, runs
+from imu.pipeline.calibration import AccelerometerRefinement, StandingCalibration
 from imu.pipeline.orientation import VqfOrientation
 from imu.pipeline.pelvis import PelvisOrientation, dominant_axis, mounting_from_axes
 from imu.pipeline.segmentation import RepSegmentation
+from imu.pipeline.signals import runs
 from imu.pipeline.strength import rest_excursion_deg
 from imu.pipeline.travel import (
     HipTravel,

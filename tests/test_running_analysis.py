@@ -8,13 +8,10 @@ import numpy as np
 import pytest
 
 from imu.core.errors import InputError
-from imu.pipeline.activity import clean_mask, detect_activity
-from imu.pipeline.running import (
-    MINUTE_COLUMNS,
-    STEP_COLUMNS,
-    TIMESERIES_COLUMNS,
-    RunAnalysis,
-)
+from imu.core.schema import MINUTES, STEPS_CONTRACT_COLUMNS, TIMESERIES
+from imu.pipeline.activity import detect_activity
+from imu.pipeline.running import RunAnalysis
+from imu.pipeline.signals import clean_mask
 from imu.sim import simulate
 from imu.sim.running import score_steps, simulate_run
 from imu.sim.session import SimSession
@@ -36,7 +33,8 @@ def analysed() -> dict[str, tuple[SimSession, RunAnalysis]]:
     out = {}
     for i, (placement, kw) in enumerate(CASES.items()):
         sim = _run(placement, 77 + i, **kw)
-        out[placement] = (sim, RunAnalysis().analyze(sim.raw, sim.raw.sample_rate_hz))
+        res = RunAnalysis(placement=placement).analyze(sim.raw, sim.raw.sample_rate_hz)
+        out[placement] = (sim, res)
     return out
 
 
@@ -68,13 +66,13 @@ def test_steps_events_and_pelvis(
 
 def test_output_tables(analysed: dict[str, tuple[SimSession, RunAnalysis]]) -> None:
     sim, res = analysed["left_hip"]
-    assert list(res.steps_.columns[: len(STEP_COLUMNS)]) == list(STEP_COLUMNS)
+    assert list(res.steps_.columns[: len(STEPS_CONTRACT_COLUMNS)]) == list(STEPS_CONTRACT_COLUMNS)
     assert set(res.steps_["side"]) == {"L", "R"}
-    assert list(res.minutes_.columns) == list(MINUTE_COLUMNS)
+    assert list(res.minutes_.columns) == list(MINUTES.names)
     assert len(res.minutes_) == 2 and res.minutes_["n_steps"].sum() == len(res.steps_)
     assert np.all(np.abs(res.minutes_["cadence_spm"] - 166.0) < 5.0)
     ts = res.timeseries_
-    assert list(ts.columns) == list(TIMESERIES_COLUMNS)
+    assert list(ts.columns) == list(TIMESERIES.names)
     assert np.allclose(np.diff(ts["t_s"]), 0.04)
     assert ts["t_s"].iloc[-1] == pytest.approx(sim.raw.t_s[-1], abs=0.05)
     # angles agree with the truth pelvis (rotation only up to the heading drift)
@@ -102,8 +100,9 @@ def test_walk_breaks() -> None:
 def test_mounting_does_not_matter() -> None:
     kw = dict(placement="right_hip", duration_s=40.0, warmup_walk_s=6.0, cooldown_walk_s=4.0,
               sample_rate_hz=100.0, seed=91, speed_m_s=4.0, cadence_spm=175.0)
-    a = RunAnalysis().analyze(simulate_run(mounting=None, **kw).raw, 100.0).summary_  # type: ignore[arg-type]
-    b = RunAnalysis().analyze(simulate_run(**kw).raw, 100.0).summary_  # type: ignore[arg-type]
+    algo = RunAnalysis(placement="right_hip")
+    a = algo.clone().analyze(simulate_run(mounting=None, **kw).raw, 100.0).summary_  # type: ignore[arg-type]
+    b = algo.clone().analyze(simulate_run(**kw).raw, 100.0).summary_  # type: ignore[arg-type]
     for key in ("cadence_spm", "gct_ms", "vo_cm", "pelvic_drop_left_deg", "pelvic_drop_right_deg"):
         assert a[key] == pytest.approx(b[key], rel=0.05, abs=0.3), key
 
@@ -123,7 +122,7 @@ def test_without_gyroscope() -> None:
     sim = simulate_run(duration_s=50.0, warmup_walk_s=6.0, cooldown_walk_s=4.0,
                        sample_rate_hz=100.0, placement="sacrum", seed=93, with_gyro=False)
     assert sim.raw.gyr_dps is None
-    res = RunAnalysis().analyze(sim.raw, 100.0)
+    res = RunAnalysis(placement="sacrum").analyze(sim.raw, 100.0)
     s = score_steps(sim.truth.steps, res.steps_)
     assert s["recall"] >= 0.97 and s["gct_mae_ms"] <= 20.0
     assert s["side_agreement"] >= 0.97  # from the flight-phase rotation cue
@@ -140,7 +139,7 @@ def test_no_running_gives_empty_steps() -> None:
     sim = simulate_run(duration_s=0.0, warmup_walk_s=20.0, cooldown_walk_s=0.0,
                        sample_rate_hz=100.0, seed=94)
     res = RunAnalysis().analyze(sim.raw, 100.0)
-    assert res.steps_.empty and list(res.steps_.columns) == list(STEP_COLUMNS)
+    assert res.steps_.empty and list(res.steps_.columns) == list(STEPS_CONTRACT_COLUMNS)
     assert res.summary_["n_steps"] == 0 and np.isnan(res.summary_["cadence_spm"])
     assert "no running" in res.summary_["note"]
     assert 14.0 < res.summary_["walking_time_s"] < 24.0

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from imu.core.frames import GRAVITY_M_S2
-from imu.metrics.gait import pelvic_drop_deg
-from imu.pipeline.running import stride_range
+from imu.core.schema import STEPS_CONTRACT_COLUMNS
+from imu.metrics.gait import pelvic_drop_deg, stride_range
 from imu.sim import simulate
 from imu.sim.running import simulate_run
 from imu.sim.session import SimSession
 
-STEP_COLUMNS = ("step", "side", "contact_s", "toe_off_s", "gct_ms", "vo_cm", "pelvic_drop_deg")
+STEP_COLUMNS = STEPS_CONTRACT_COLUMNS
 
 
 @pytest.fixture(scope="module")

@@ -15,24 +15,24 @@ from scipy.spatial.transform import Rotation
 from test_pipeline_poses import bridge_session
 
 from imu.core.errors import InputError
-from imu.io.rawfile import RawSession
+from imu.core.schema import REPS_CONTRACT_COLUMNS
+from imu.core.session import RawSession
 from imu.pipeline.strength import StrengthAnalysis
 from imu.sim.strength import simulate_strength
 
-REP_COLUMNS = [
-    "set",
-    "rep",
-    "start_s",
-    "end_s",
-    "lockout_s",
-    "concentric_s",
-    "top_hold_s",
-    "eccentric_s",
-    "pelvis_angle_deg",
-    "hip_travel_cm",
-    "tilt_deg",
-    "tilt_class",
-]
+REP_COLUMNS = list(REPS_CONTRACT_COLUMNS)
+
+
+def _options(raw: RawSession, with_trunk: bool = False) -> dict[str, object]:
+    """The recording's exercise and placement (and trunk length) from its metadata, as the
+    orchestrator passes them: the algorithm itself does not read metadata."""
+    opts: dict[str, object] = {
+        "exercise": raw.meta.get("exercise"),
+        "placement": raw.meta.get("placement") or "left_hip",
+    }
+    if with_trunk:
+        opts["trunk_length_m"] = float(raw.meta.get("trunk_length_m") or 0.50)
+    return opts
 
 
 def _short(exercise: str, seed: int, rate: float = 100.0, **kw: object):  # type: ignore[no-untyped-def]
@@ -58,7 +58,9 @@ def _matched(est: pd.DataFrame, tru: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
 )
 def test_end_to_end_accuracy(exercise: str, seed: int) -> None:
     sim = _short(exercise, seed)
-    sa = StrengthAnalysis(trunk_length_m=None).analyze(sim.raw, sim.raw.sample_rate_hz)
+    sa = StrengthAnalysis(**_options(sim.raw, with_trunk=True)).analyze(
+        sim.raw, sim.raw.sample_rate_hz
+    )
     assert list(sa.reps_.columns[: len(REP_COLUMNS)]) == REP_COLUMNS
     assert list(sa.sets_["reps"]) == [4, 5]
     assert set(sa.sets_["exercise"]) == {exercise}
@@ -86,7 +88,7 @@ def test_hand_made_bridges_all_rates() -> None:
     results = []
     for rate in (100.0, 200.0, 400.0):
         raw, truth = bridge_session(rate_hz=rate, seed=5)
-        sa = StrengthAnalysis().analyze(raw, rate)
+        sa = StrengthAnalysis(**_options(raw)).analyze(raw, rate)
         r = sa.reps_
         assert len(r) == 5
         assert np.allclose(r["pelvis_angle_deg"], truth["angle_deg"], atol=2.0)
@@ -102,7 +104,7 @@ def test_sample_rate_independence_on_simulated_session() -> None:
     out = []
     for rate in (100.0, 200.0, 400.0):
         sim = _short("hip_hinge", 21, rate=rate, n_sets=1, reps_per_set=5, walking=False)
-        out.append(StrengthAnalysis().analyze(sim.raw, rate).reps_)
+        out.append(StrengthAnalysis(**_options(sim.raw)).analyze(sim.raw, rate).reps_)
     for r in out[1:]:
         assert len(r) == len(out[0]) == 5
         assert np.allclose(r["start_s"], out[0]["start_s"], atol=0.05)
@@ -133,7 +135,7 @@ def test_results_independent_of_mounting(q: list[float]) -> None:
         mounting=mounting,
         walking=False,
     )
-    r = StrengthAnalysis().analyze(sim.raw, 100.0).reps_
+    r = StrengthAnalysis(**_options(sim.raw)).analyze(sim.raw, 100.0).reps_
     if "ref" not in _REFERENCE:
         ref_sim = simulate_strength(
             exercise="single_leg_bridge",
@@ -144,7 +146,8 @@ def test_results_independent_of_mounting(q: list[float]) -> None:
             mounting=None,
             walking=False,
         )
-        _REFERENCE["ref"] = StrengthAnalysis().analyze(ref_sim.raw, 100.0).reps_
+        ref_sa = StrengthAnalysis(**_options(ref_sim.raw)).analyze(ref_sim.raw, 100.0)
+        _REFERENCE["ref"] = ref_sa.reps_
     ref = _REFERENCE["ref"]
     assert len(r) == len(ref) == 4
     assert np.allclose(r["start_s"], ref["start_s"], atol=0.05)
@@ -168,7 +171,7 @@ def test_no_standing_start_is_input_error() -> None:
         meta=dict(raw.meta),
     )
     with pytest.raises(InputError, match="no usable standing start"):
-        StrengthAnalysis().analyze(cut, raw.sample_rate_hz)
+        StrengthAnalysis(**_options(cut)).analyze(cut, raw.sample_rate_hz)
 
 
 def test_bad_options_are_input_errors() -> None:
@@ -184,7 +187,7 @@ def test_bad_options_are_input_errors() -> None:
 def test_without_exercise_sets_are_classified() -> None:
     raw, _ = bridge_session(rate_hz=100.0, seed=2)
     raw.meta.pop("exercise")
-    sa = StrengthAnalysis().analyze(raw, 100.0)
+    sa = StrengthAnalysis(**_options(raw)).analyze(raw, 100.0)
     assert list(sa.sets_["exercise"]) == ["glute_bridge"]
     assert len(sa.reps_) == 5
     assert np.all(sa.reps_["pelvis_angle_deg"] > 100)  # supine: posterior, not mirrored
@@ -193,7 +196,7 @@ def test_without_exercise_sets_are_classified() -> None:
 def test_without_gyroscope_outputs_are_empty() -> None:
     raw, _ = bridge_session(rate_hz=50.0, n_reps=2)
     raw.gyr_dps = None
-    sa = StrengthAnalysis().analyze(raw, 50.0)
+    sa = StrengthAnalysis(**_options(raw)).analyze(raw, 50.0)
     assert sa.reps_.empty and sa.sets_.empty
     assert sa.summary_["n_reps"] == 0
 
@@ -201,7 +204,7 @@ def test_without_gyroscope_outputs_are_empty() -> None:
 def test_session_without_reps_gives_empty_tables() -> None:
     """Standing, lying down and getting up again: posture changes are not reps."""
     raw, _ = bridge_session(rate_hz=50.0, n_reps=0)
-    sa = StrengthAnalysis().analyze(raw, 50.0)
+    sa = StrengthAnalysis(**_options(raw)).analyze(raw, 50.0)
     assert sa.reps_.empty and sa.sets_.empty
     assert sa.summary_["n_sets"] == 0
     assert len(sa.timeseries_) > 0
@@ -213,7 +216,7 @@ def test_too_short_recording_is_input_error() -> None:
         t_s=raw.t_s[:60], acc_g=raw.acc_g[:60], gyr_dps=raw.gyr_dps[:60], seq=None, meta={}
     )
     with pytest.raises(InputError, match="no usable standing start"):
-        StrengthAnalysis().analyze(short, 50.0)
+        StrengthAnalysis(**_options(short)).analyze(short, 50.0)
 
 
 def test_mixed_session_without_exercise_names_each_set() -> None:
@@ -226,7 +229,7 @@ def test_mixed_session_without_exercise_names_each_set() -> None:
         rest_s=(15.0, 20.0),
     )
     assert "exercise" not in sim.raw.meta
-    sa = StrengthAnalysis().analyze(sim.raw, 100.0)
+    sa = StrengthAnalysis(**_options(sim.raw)).analyze(sim.raw, 100.0)
     assert list(sa.sets_["exercise"]) == ["glute_bridge", "hip_hinge"]
     assert list(sa.sets_["reps"]) == [4, 5]
     e, t = _matched(sa.reps_, sim.truth.reps)
@@ -244,6 +247,6 @@ def test_sets_with_short_rests_stay_apart() -> None:
         rest_s=(3.0, 8.0),
         walking=False,
     )
-    sa = StrengthAnalysis().analyze(sim.raw, 100.0)
+    sa = StrengthAnalysis(**_options(sim.raw)).analyze(sim.raw, 100.0)
     assert list(sa.sets_["reps"]) == [3, 3, 3]
     assert np.allclose(sa.sets_["start_s"], sim.truth.sets["start_s"], atol=0.15)

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import imu
 from imu.cli import main
 from imu.core.errors import InputError
 from imu.render.html import check_figure
@@ -258,7 +259,7 @@ def test_index_cache_reuses_and_refreshes(tmp_path: Path) -> None:
 
 def test_raw_month_end_to_end_small(tmp_path: Path) -> None:
     """simulate_month(mode='raw'): imu.sim -> imu.analyze -> write -> trends."""
-    plan = simulate_month(tmp_path, days=3, seed=0, mode="raw")
+    plan = simulate_month(tmp_path, days=3, seed=0, mode="raw", analyze=imu.analyze)
     assert plan["activity"].tolist() == ["strength", "strength", "run"]
     report = compute_trends(tmp_path)
     d = report.daily.set_index(report.daily["date"].dt.day)
@@ -270,6 +271,8 @@ def test_raw_month_end_to_end_small(tmp_path: Path) -> None:
     assert abs(d.loc[4, "pelvic_drop_right_deg"] - (5.0 + 0.8 * 2 / 7)) < 1.5
     with pytest.raises(ValueError, match="posterior-tilt trend"):
         simulate_month(tmp_path / "x", days=3, mode="raw", trends=MonthTrends())
+    with pytest.raises(ValueError, match="analyser"):
+        simulate_month(tmp_path / "y", days=3, mode="raw")
 
 
 def test_sessions_without_date_are_skipped_and_named(tmp_path: Path) -> None:

@@ -20,27 +20,37 @@ from typing import Self
 import numpy as np
 from numpy.typing import NDArray
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
-from scipy.signal import butter, sosfiltfilt
 
-from imu.io.rawfile import RawSession
-from imu.pipeline.base import Algorithm
-from imu.pipeline.calibration import moving_std, runs
-
-
-def lowpass(
-    x: NDArray[np.float64], cutoff_hz: float, sampling_rate_hz: float
-) -> NDArray[np.float64]:
-    """Zero-phase 2nd-order Butterworth low-pass along axis 0 (no-op above Nyquist)."""
-    if cutoff_hz >= 0.45 * sampling_rate_hz:
-        return np.asarray(x, dtype=float)
-    sos = butter(2, cutoff_hz, fs=sampling_rate_hz, output="sos")
-    return sosfiltfilt(sos, x, axis=0)
+from imu.core.session import RawSession
+from imu.pipeline.base import BoutAlgorithm
+from imu.pipeline.signals import clean_mask, lowpass, moving_std, runs
 
 
-class GaitBouts(Algorithm):
+class GaitBouts(BoutAlgorithm):
     """Running and walking bouts from a (vertical or norm) specific-force signal in g.
 
-    Results: ``running_`` and ``walking_`` (boolean per sample), ``running_bouts_s_`` (K, 2).
+    Parameters
+    ----------
+    lowpass_hz
+        Low-pass of the signal first (no-op at or above 0.45 x the sampling rate, e.g. for a
+        signal low-passed already).
+    window_s
+        Window of the moving minimum, maximum and standard deviation.
+    flight_g, stance_g
+        Running: within the window the signal falls below ``flight_g`` (flight) and rises above
+        ``stance_g`` (stance peak).
+    walk_std_g
+        Walking: moving standard deviation above this, without flight.
+    close_gap_s, min_bout_s
+        Gaps shorter than ``close_gap_s`` are closed, then bouts shorter than ``min_bout_s``
+        dropped.
+
+    Results
+    -------
+    running_, walking_
+        Boolean per sample (a sample is never both).
+    running_bouts_s_
+        (K, 2) start and end (s from the first sample) of the running bouts.
     """
 
     def __init__(
@@ -62,6 +72,7 @@ class GaitBouts(Algorithm):
         self.min_bout_s = min_bout_s
 
     def detect(self, force_g: NDArray[np.float64], sampling_rate_hz: float) -> Self:
+        """Detect the bouts in ``force_g`` (g, one value per sample)."""
         fs = float(sampling_rate_hz)
         f = lowpass(np.asarray(force_g, dtype=float), self.lowpass_hz, fs)
         w = max(int(round(self.window_s * fs)), 1)
@@ -82,31 +93,18 @@ class GaitBouts(Algorithm):
         return clean_mask(mask, int(round(self.close_gap_s * fs)), int(round(self.min_bout_s * fs)))
 
 
-def clean_mask(mask: NDArray[np.bool_], max_gap: int, min_len: int) -> NDArray[np.bool_]:
-    """Run-length closing (gaps < ``max_gap`` samples filled) and opening (runs < ``min_len``
-    removed) of a boolean mask, O(number of runs)."""
-    r = runs(mask)
-    out = np.zeros(mask.size, dtype=bool)
-    if r.size == 0:
-        return out
-    keep = np.concatenate([[True], (r[1:, 0] - r[:-1, 1]) >= max_gap])
-    starts = r[keep, 0]
-    ends = np.maximum.reduceat(r[:, 1], np.flatnonzero(keep))
-    long = (ends - starts) >= min_len
-    d = np.zeros(mask.size + 1, dtype=np.int32)
-    np.add.at(d, starts[long], 1)
-    np.add.at(d, ends[long], -1)
-    out[:] = np.cumsum(d[:-1]) > 0
-    return out
-
-
-def detect_activity(raw: RawSession, min_running_s: float = 20.0, min_share: float = 0.2) -> str:
+def detect_activity(
+    raw: RawSession,
+    min_running_s: float = 20.0,
+    min_share: float = 0.2,
+    bouts: GaitBouts | None = None,
+) -> str:
     """'run' when the recording holds running (>= ``min_running_s`` and >= ``min_share`` of its
     moving time, or >= 60 s), else 'strength'. Uses the specific-force norm, so it needs no
-    orientation and no gyroscope."""
+    orientation and no gyroscope. ``bouts`` (cloned before use) defaults to ``GaitBouts()``."""
     fs = raw.sample_rate_hz
     norm = np.linalg.norm(raw.acc_g, axis=1)
-    bouts = GaitBouts().detect(norm, fs)
+    bouts = (bouts or GaitBouts()).clone().detect(norm, fs)
     running_s = float(bouts.running_.sum()) / fs
     moving_s = float((bouts.running_ | bouts.walking_).sum()) / fs
     if running_s >= 60.0 or (running_s >= min_running_s and running_s >= min_share * moving_s):

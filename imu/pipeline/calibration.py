@@ -15,46 +15,13 @@ from typing import Self
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.ndimage import uniform_filter1d
 
 from imu.core.errors import InputError
-from imu.pipeline.base import Algorithm
+from imu.pipeline.base import CalibrationAlgorithm, ErrorFitAlgorithm
+from imu.pipeline.signals import runs, still_mask
 
 
-def moving_std(x: NDArray[np.float64], window: int) -> NDArray[np.float64]:
-    """Centred moving standard deviation along axis 0 (O(N), vectorised)."""
-    window = max(int(window), 1)
-    m = uniform_filter1d(x, window, axis=0, mode="nearest")
-    m2 = uniform_filter1d(x * x, window, axis=0, mode="nearest")
-    return np.sqrt(np.maximum(m2 - m * m, 0.0))
-
-
-def still_mask(
-    acc_g: NDArray[np.float64],
-    gyr_dps: NDArray[np.float64],
-    sampling_rate_hz: float,
-    window_s: float = 0.4,
-    gyr_std_dps: float = 2.0,
-    acc_std_g: float = 0.02,
-) -> NDArray[np.bool_]:
-    """Samples whose surrounding window shows no movement (all axes below the thresholds).
-
-    Uses the moving standard deviation, so a constant gyroscope bias does not matter.
-    """
-    w = int(round(window_s * sampling_rate_hz))
-    g = moving_std(gyr_dps, w).max(axis=1)
-    a = moving_std(acc_g, w).max(axis=1)
-    return (g < gyr_std_dps) & (a < acc_std_g)
-
-
-def runs(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
-    """(K, 2) start (inclusive) and end (exclusive) indices of the True runs of ``mask``."""
-    m = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]])
-    d = np.flatnonzero(np.diff(m.astype(np.int8)))
-    return d.reshape(-1, 2).astype(np.int64)
-
-
-class StandingCalibration(Algorithm):
+class StandingCalibration(CalibrationAlgorithm):
     """Gyroscope bias and world-up in the sensor frame from the opening quiet standing.
 
     Parameters
@@ -67,6 +34,17 @@ class StandingCalibration(Algorithm):
         Stillness detector: moving standard deviation below these thresholds on every axis.
     acc_norm_tol_g
         The mean specific force during standing must be 1 g within this tolerance.
+
+    Results
+    -------
+    still_start_s_, still_end_s_, still_slice_
+        The standing used (seconds from the first sample, and as a sample slice).
+    gyro_bias_dps_
+        Mean angular rate during the standing (3,): the gyroscope bias.
+    up_sensor_
+        World-up in the sensor frame (unit vector, 3,): the pelvis up axis.
+    acc_norm_g_
+        Norm of the mean specific force during the standing (g).
     """
 
     def __init__(
@@ -88,6 +66,7 @@ class StandingCalibration(Algorithm):
     def calibrate(
         self, acc_g: NDArray[np.float64], gyr_dps: NDArray[np.float64], sampling_rate_hz: float
     ) -> Self:
+        """Find the opening standing (InputError if there is none) and calibrate from it."""
         acc = np.asarray(acc_g, dtype=float)
         gyr = np.asarray(gyr_dps, dtype=float)
         fs = float(sampling_rate_hz)
@@ -124,7 +103,7 @@ class StandingCalibration(Algorithm):
         return self
 
 
-class AccelerometerRefinement(Algorithm):
+class AccelerometerRefinement(ErrorFitAlgorithm):
     """Accelerometer bias and scale from still postures (multi-position calibration).
 
     At rest the true specific force has norm 1 g. With the measurement model
@@ -134,6 +113,26 @@ class AccelerometerRefinement(Algorithm):
     excite (MAP / ridge solution), so with a single posture nothing changes much.
     Reference: Skog I, Haendel P (2006) Calibration of a MEMS inertial measurement unit,
     XVII IMEKO World Congress.
+
+    Parameters
+    ----------
+    bias_sigma_g, scale_sigma
+        Prior standard deviations of the bias (g) and of the scale error (fraction).
+    noise_sigma_g
+        Standard deviation of a still segment's norm error besides bias and scale (g).
+    min_segment_s
+        Shortest still segment used (after trimming).
+    trim_s
+        Trimmed from both ends of every still run.
+    enabled
+        False: fit nothing (zero bias and scale), e.g. to measure what the refinement brings.
+
+    Results
+    -------
+    bias_g_, scale_
+        Fitted accelerometer bias (g, 3,) and scale error (3,).
+    n_segments_
+        Still segments used (after dropping outliers).
     """
 
     def __init__(

@@ -18,16 +18,27 @@ from scipy.spatial.transform import Rotation
 from vqf import offlineVQF
 
 from imu.core.frames import GRAVITY_M_S2, quat_wxyz_to_rotation
-from imu.pipeline.base import Algorithm
+from imu.pipeline.base import OrientationAlgorithm
 
 
-class VqfOrientation(Algorithm):
+class VqfOrientation(OrientationAlgorithm):
     """Earth <- sensor orientation per sample (earth z up, heading arbitrary but constant).
 
     Parameters
     ----------
     vqf_params
         Passed to ``vqf.offlineVQF`` (see VQFParams); None uses VQF's defaults.
+
+    Results
+    -------
+    orientation_
+        Earth <- sensor rotation per sample (scipy ``Rotation``).
+    quat_wxyz_
+        The same as VQF's (N, 4) scalar-first quaternions.
+    gyro_bias_dps_
+        VQF's gyroscope bias estimate per sample (N, 3).
+    rest_
+        VQF's rest detection per sample.
     """
 
     def __init__(self, vqf_params: dict[str, Any] | None = None) -> None:
@@ -36,6 +47,7 @@ class VqfOrientation(Algorithm):
     def estimate(
         self, acc_g: NDArray[np.float64], gyr_dps: NDArray[np.float64], sampling_rate_hz: float
     ) -> Self:
+        """Estimate the orientation from the specific force (g) and angular rate (deg/s)."""
         gyr = np.ascontiguousarray(np.radians(np.asarray(gyr_dps, dtype=np.float64)))
         acc = np.ascontiguousarray(np.asarray(acc_g, dtype=np.float64) * GRAVITY_M_S2)
         out = offlineVQF(gyr, acc, None, 1.0 / float(sampling_rate_hz), self.vqf_params)

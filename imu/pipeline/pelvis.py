@@ -20,7 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
-from imu.pipeline.base import Algorithm
+from imu.core.frames import pelvis_angles_deg
+from imu.pipeline.base import OrientationAlgorithm
 
 
 def _unit(v: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -88,12 +89,20 @@ def compose_constant(left: Rotation, r: Rotation, right: Rotation) -> Rotation:
     return Rotation.from_quat(r.as_quat() @ m.T)
 
 
-class PelvisOrientation(Algorithm):
+class PelvisOrientation(OrientationAlgorithm):
     """World <- pelvis orientation per sample with the world heading = neutral heading.
 
     ``estimate`` takes earth <- sensor orientations (e.g. :class:`VqfOrientation`), the
-    pelvis <- sensor mounting and the neutral (standing) samples. Results: ``orientation_``
-    (world <- pelvis) and ``angles_deg_`` (N, 3: rotation, obliquity, sagittal).
+    pelvis <- sensor mounting and the neutral (standing) samples. No parameters.
+
+    Results
+    -------
+    orientation_
+        World <- pelvis rotation per sample.
+    angles_deg_
+        (N, 3) rotation, obliquity, sagittal (deg; :func:`imu.core.frames.pelvis_angles_deg`).
+    heading_rad_
+        Heading of the pelvis forward axis during the neutral standing, in the earth frame.
     """
 
     def __init__(self) -> None:
@@ -106,8 +115,8 @@ class PelvisOrientation(Algorithm):
         neutral: slice,
         sampling_rate_hz: float,
     ) -> Self:
-        from imu.core.frames import pelvis_angles_deg
-
+        """World <- pelvis orientation from earth <- sensor, the pelvis <- sensor ``mounting``
+        and the ``neutral`` (standing) samples, which fix the world heading."""
         # Heading of the pelvis forward axis during neutral standing (mean direction).
         r_neutral = r_earth_sensor[neutral] * mounting.inv()
         fwd = r_neutral.apply([1.0, 0.0, 0.0]).mean(axis=0)

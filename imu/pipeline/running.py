@@ -46,142 +46,39 @@ integration with high-pass).
 
 from __future__ import annotations
 
-from typing import Any, Final, Self
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy.signal import butter, find_peaks, sosfiltfilt
 from scipy.spatial.transform import Rotation
+from vqf import BasicVQF
 
 from imu.core.errors import InputError
-from imu.core.frames import GRAVITY_M_S2, pelvis_angles_deg, quat_mul
+from imu.core.frames import GRAVITY_M_S2, pelvis_angles_deg, quat_mul, quat_wxyz_to_rotation
+from imu.core.schema import STEPS, STEPS_CONTRACT_COLUMNS
+from imu.core.session import RawSession
 from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M, PLACEMENTS
-from imu.io.rawfile import RawSession
-from imu.pipeline.activity import GaitBouts, lowpass
-from imu.pipeline.base import Algorithm
+from imu.metrics.gait import empty_minutes, minutes_by_running_time, run_summary
+from imu.metrics.timeseries import timeseries_nearest
+from imu.pipeline.activity import GaitBouts
+from imu.pipeline.base import AnalysisAlgorithm
 from imu.pipeline.calibration import StandingCalibration
 from imu.pipeline.orientation import VqfOrientation
 from imu.pipeline.pelvis import mounting_from_axes
-
-STEP_COLUMNS: Final = (
-    "step",
-    "side",
-    "contact_s",
-    "toe_off_s",
-    "gct_ms",
-    "vo_cm",
-    "pelvic_drop_deg",
+from imu.pipeline.signals import (
+    lowpass,
+    segment_max,
+    segment_mean,
+    segment_min,
+    segment_range,
+    window_min,
 )
-MINUTE_COLUMNS: Final = (
-    "minute",
-    "start_s",
-    "n_steps",
-    "cadence_spm",
-    "gct_ms",
-    "gct_balance_left_pct",
-    "vo_cm",
-    "pelvic_drop_left_deg",
-    "pelvic_drop_right_deg",
-)
-TIMESERIES_COLUMNS: Final = ("t_s", "sagittal_deg", "obliquity_deg", "rotation_deg", "height_cm")
-TIMESERIES_RATE_HZ: Final = 25.0
 
-
-# --------------------------------------------------------------------------- shared metrics ---
-def stride_range(
-    t_s: NDArray[np.float64],
-    x: NDArray[np.float64],
-    bounds_s: NDArray[np.float64],
-    detrend: bool = False,
-) -> NDArray[np.float64]:
-    """Range of ``x`` within each interval between consecutive ``bounds_s`` (vectorised).
-
-    With ``detrend`` the straight line between the values at the bounds is removed first, so a
-    heading change while turning does not count as pelvic rotation.
-    """
-    b = np.asarray(bounds_s, dtype=float)
-    if b.size < 2:
-        return np.empty(0)
-    idx = np.clip(np.searchsorted(t_s, b), 0, t_s.size - 1)
-    y = np.asarray(x, dtype=float)
-    if detrend:
-        y = y - np.interp(t_s, t_s[idx], y[idx])
-    lo, hi = idx[0], idx[-1]
-    seg = y[lo : hi + 1]
-    starts = idx[:-1] - lo
-    ok = idx[1:] > idx[:-1]
-    mx = np.maximum.reduceat(seg, starts)
-    mn = np.minimum.reduceat(seg, starts)
-    # include the end sample of each interval (reduceat stops one before the next start)
-    mx = np.maximum(mx, seg[idx[1:] - lo])
-    mn = np.minimum(mn, seg[idx[1:] - lo])
-    return np.where(ok, mx - mn, np.nan)
-
-
-def run_summary(
-    steps: pd.DataFrame,
-    t_s: NDArray[np.float64] | None = None,
-    rotation_deg: NDArray[np.float64] | None = None,
-    sagittal_deg: NDArray[np.float64] | None = None,
-    max_step_s: float = 0.6,
-) -> dict[str, Any]:
-    """Run summary columns (contract section 3) from a steps table; rotation and tilt ranges per
-    stride (left contact to next left contact; strides longer than 2 x ``max_step_s``, i.e.
-    across a pause, are skipped). Running time counts step durations only, so the first and last
-    tenths of ``drop_drift_deg`` leave pauses out. Shared by the simulator's truth and
-    :class:`RunAnalysis`."""
-    nan = float("nan")
-    out: dict[str, Any] = {
-        "cadence_spm": nan,
-        "gct_ms": nan,
-        "gct_balance_left_pct": nan,
-        "vo_cm": nan,
-        "pelvic_drop_left_deg": nan,
-        "pelvic_drop_right_deg": nan,
-        "pelvic_rotation_deg": nan,
-        "pelvic_tilt_range_deg": nan,
-        "drop_drift_deg": nan,
-    }
-    if steps.empty:
-        return out
-    c = steps["contact_s"].to_numpy(dtype=float)
-    dur = np.diff(c)
-    ok = (dur > 0.15) & (dur < max_step_s)
-    if ok.any():
-        out["cadence_spm"] = 60.0 / float(np.mean(dur[ok]))
-    left = (steps["side"] == "L").to_numpy()
-    gct = steps["gct_ms"].to_numpy(dtype=float)
-    drop = steps["pelvic_drop_deg"].to_numpy(dtype=float)
-
-    def mean(x: NDArray[np.float64]) -> float:
-        x = x[np.isfinite(x)]
-        return float(np.mean(x)) if x.size else nan
-
-    gl, gr = mean(gct[left]), mean(gct[~left])
-    out["gct_ms"] = mean(gct)
-    out["gct_balance_left_pct"] = 100.0 * gl / (gl + gr) if np.isfinite(gl + gr) else nan
-    out["vo_cm"] = mean(steps["vo_cm"].to_numpy(dtype=float))
-    out["pelvic_drop_left_deg"] = mean(drop[left])
-    out["pelvic_drop_right_deg"] = mean(drop[~left])
-    if t_s is not None:
-        lc = c[left]
-        good = np.diff(lc) < 2 * max_step_s if lc.size > 1 else np.zeros(0, bool)
-        for key, sig, detrend in (
-            ("pelvic_rotation_deg", rotation_deg, True),
-            ("pelvic_tilt_range_deg", sagittal_deg, False),
-        ):
-            if sig is None or lc.size < 2 or not np.isfinite(sig).any():
-                continue
-            r = stride_range(t_s, sig, lc, detrend=detrend)
-            out[key] = mean(r[good])
-    # running time at each contact: step durations summed, pauses (> max_step_s) left out
-    run_t = np.concatenate([[0.0], np.cumsum(np.where(ok, dur, 0.0))])
-    tenth = run_t[-1] / 10.0
-    first, last = run_t <= tenth, run_t >= run_t[-1] - tenth
-    if tenth > 0 and first.any() and last.any():
-        out["drop_drift_deg"] = mean(drop[last]) - mean(drop[first])
-    return out
+_PANDAS_DTYPE = {"int64": "int64", "string": "str", "double": "float64"}
+_EMPTY_STEP_DTYPES = {c: _PANDAS_DTYPE[str(STEPS.field(c).type)] for c in STEPS_CONTRACT_COLUMNS}
+"""dtypes of an empty ``steps_``: the contract's columns of ``imu.core.schema.STEPS``."""
 
 
 # ------------------------------------------------------------------------------ events ---
@@ -239,8 +136,8 @@ def contact_events(
     lo = np.clip(peaks - lim_before, 0, n - 1)
     hi = np.clip(peaks + lim_after, 0, n - 1)
     # baseline: the flight minimum on each side
-    base_before = _window_min(fv_g, lo, peaks)
-    base_after = _window_min(fv_g, peaks, hi)
+    base_before = window_min(fv_g, lo, peaks)
+    base_after = window_min(fv_g, peaks, hi)
 
     def flank(base: NDArray[np.float64], levels: tuple[float, float], backward: bool) -> NDArray[
         np.float64
@@ -257,25 +154,20 @@ def contact_events(
     return ic, flank(base_after, toe_off_levels, False)
 
 
-def _window_min(
-    x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
-) -> NDArray[np.float64]:
-    """min(x[a_k : b_k + 1]) per k (vectorised through a padded index matrix)."""
-    w = int(np.max(b - a)) + 1 if a.size else 1
-    idx = a[:, None] + np.arange(w)[None, :]
-    vals = np.where(idx <= b[:, None], x[np.clip(idx, 0, x.size - 1)], np.inf)
-    return vals.min(axis=1)
-
-
 # ---------------------------------------------------------------------------- analysis ---
-class RunAnalysis(Algorithm):
+class RunAnalysis(AnalysisAlgorithm):
     """Steps, contact time, vertical oscillation and pelvic motion of a run (module docstring).
+
+    The options are this algorithm's own parameters: it does not read the recording's metadata
+    (the orchestrator, :func:`imu.analysis.analyze`, resolves option -> metadata -> default once
+    and passes the result here). The standing calibration (``StandingCalibration()``) and the
+    running bouts (``GaitBouts`` on the low-passed vertical force) are built with fixed settings.
 
     Parameters
     ----------
     placement
-        ``left_hip`` | ``right_hip`` | ``sacrum``; None takes the recording's metadata
-        (default ``left_hip``). Gives the default sensor offset from the pelvis centre.
+        ``left_hip`` | ``right_hip`` | ``sacrum``: gives the default sensor offset from the
+        pelvis centre.
     sensor_offset_m
         Sensor position relative to the pelvis centre, pelvis frame (forward, left, up), metres.
     lowpass_hz
@@ -291,11 +183,31 @@ class RunAnalysis(Algorithm):
         ``"basic_vqf"`` (forward BasicVQF on the bias-corrected gyroscope: fast) or
         ``"offline_vqf"`` (the shared :class:`imu.pipeline.orientation.VqfOrientation`,
         forward-backward with bias estimation: ~3x slower, same results on simulated runs).
+
+    Results
+    -------
+    steps_
+        One row per running step: ``imu.core.schema.STEPS`` (contract columns, then flight and
+        step durations).
+    summary_
+        The run summary (:func:`imu.metrics.gait.run_summary`) plus counts, running and walking
+        time, flight time, braking peak and a note.
+    minutes_
+        Per-minute table (:func:`imu.metrics.gait.minutes_by_running_time`).
+    timeseries_
+        Pelvis angles and centre height at 25 Hz
+        (:func:`imu.metrics.timeseries.timeseries_nearest`).
+    calibration_
+        The fitted :class:`~imu.pipeline.calibration.StandingCalibration`.
+    bouts_
+        The fitted :class:`~imu.pipeline.activity.GaitBouts` (running and walking samples).
+    mounting_
+        Pelvis <- sensor rotation found from the steps (None with fewer than 8 steps).
     """
 
     def __init__(
         self,
-        placement: str | None = None,
+        placement: str = "left_hip",
         sensor_offset_m: tuple[float, float, float] | None = None,
         lowpass_hz: float = 25.0,
         min_peak_g: float = 1.4,
@@ -315,8 +227,9 @@ class RunAnalysis(Algorithm):
 
     # -- main action ------------------------------------------------------------------------
     def analyze(self, raw: RawSession, sampling_rate_hz: float | None = None) -> Self:
+        """Analyse a validated raw session (``sampling_rate_hz`` None: the session's rate)."""
         fs = float(sampling_rate_hz if sampling_rate_hz is not None else raw.sample_rate_hz)
-        placement = self.placement or raw.meta.get("placement") or "left_hip"
+        placement = self.placement
         if placement not in PLACEMENTS:
             raise InputError(f"unknown placement {placement!r} (expected {', '.join(PLACEMENTS)})")
         offset = np.asarray(
@@ -406,8 +319,8 @@ class RunAnalysis(Algorithm):
         summary = run_summary(steps, t, angles[:, 0], angles[:, 2])
         summary.update(self._extras(steps, acc, fs, notes))
         self.summary_ = summary
-        self.minutes_ = _minutes(steps)
-        self.timeseries_ = _timeseries(t, angles, height_m, fs)
+        self.minutes_ = minutes_by_running_time(steps)
+        self.timeseries_ = timeseries_nearest(t, angles, height_m, fs)
         return self
 
     # -- pieces -----------------------------------------------------------------------------
@@ -440,11 +353,11 @@ class RunAnalysis(Algorithm):
         nxt = np.append(i_ic[1:], i_ic[-1] + step_len)
         nxt = np.where(nxt - i_ic > 1.8 * step_len, i_ic + int(step_len), nxt)
         nxt = np.clip(nxt, 0, n - 1).astype(np.int64)
-        vo_cm = 100.0 * _segment_range(height_m, i_ic, nxt)
+        vo_cm = 100.0 * segment_range(height_m, i_ic, nxt)
         drop = np.full(ic.size, np.nan)
         if np.isfinite(obliquity).any():
-            dl = _segment_max(obliquity, i_ic, i_to)
-            dr = _segment_max(-obliquity, i_ic, i_to)
+            dl = segment_max(obliquity, i_ic, i_to)
+            dr = segment_max(-obliquity, i_ic, i_to)
             drop = np.where(side == "L", dl, dr)
         steps = pd.DataFrame(
             {
@@ -482,8 +395,8 @@ class RunAnalysis(Algorithm):
             i_to = np.clip(
                 np.round(steps["toe_off_s"].to_numpy() * fs).astype(np.int64), 0, acc.shape[0] - 1
             )
-            base = _segment_mean(a_fwd, i_ic, np.maximum(i_to, i_ic))
-            mins = _segment_min(a_fwd, i_ic, np.maximum(i_to, i_ic))
+            base = segment_mean(a_fwd, i_ic, np.maximum(i_to, i_ic))
+            mins = segment_min(a_fwd, i_ic, np.maximum(i_to, i_ic))
             out["braking_peak_g"] = float(np.nanmean(base - mins))
         notes.append(f"{len(steps)} running steps in {running_time:.0f} s")
         out["note"] = "; ".join(notes)
@@ -497,7 +410,7 @@ class RunAnalysis(Algorithm):
         notes: list[str],
         fs: float,
     ) -> None:
-        self.steps_ = pd.DataFrame({c: pd.Series(dtype=_STEP_DTYPES[c]) for c in STEP_COLUMNS})
+        self.steps_ = pd.DataFrame({c: pd.Series(dtype=d) for c, d in _EMPTY_STEP_DTYPES.items()})
         summary = run_summary(self.steps_)
         summary.update(
             {
@@ -509,19 +422,8 @@ class RunAnalysis(Algorithm):
             }
         )
         self.summary_ = summary
-        self.minutes_ = pd.DataFrame({c: pd.Series(dtype=float) for c in MINUTE_COLUMNS})
-        self.timeseries_ = _timeseries(t, angles, height_m, fs)
-
-
-_STEP_DTYPES: Final = {
-    "step": "int64",
-    "side": "str",
-    "contact_s": "float64",
-    "toe_off_s": "float64",
-    "gct_ms": "float64",
-    "vo_cm": "float64",
-    "pelvic_drop_deg": "float64",
-}
+        self.minutes_ = empty_minutes()
+        self.timeseries_ = timeseries_nearest(t, angles, height_m, fs)
 
 
 # ----------------------------------------------------------------------------- helpers ---
@@ -530,10 +432,6 @@ def _vqf_orientation(
 ) -> Rotation:
     """Earth <- sensor with BasicVQF (forward batch; the gyroscope bias was removed with the
     standing calibration; full VQF is ~2x and offline VQF ~5x slower for the same result here)."""
-    from vqf import BasicVQF
-
-    from imu.core.frames import quat_wxyz_to_rotation
-
     v = BasicVQF(1.0 / fs)
     out = v.updateBatch(
         np.ascontiguousarray(np.radians(gyr_dps)), np.ascontiguousarray(acc_g * GRAVITY_M_S2)
@@ -658,99 +556,3 @@ def _double_integrate(fv_g: NDArray[np.float64], fs: float, hp_hz: float) -> NDA
     a = (fv_g - np.mean(fv_g)) * GRAVITY_M_S2
     v = sosfiltfilt(sos, np.cumsum(a) / fs)
     return sosfiltfilt(sos, np.cumsum(v) / fs)
-
-
-def _segment_reduce(
-    ufunc: np.ufunc, x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
-) -> NDArray[np.float64]:
-    """ufunc.reduce over x[a_k : b_k + 1] per k (a_k <= b_k, non-decreasing a)."""
-    idx = np.empty(2 * a.size, dtype=np.int64)
-    idx[0::2] = a
-    idx[1::2] = b + 1
-    ok = idx[1:] >= idx[:-1]
-    if not ok.all():  # overlapping segments: fall back to a padded matrix
-        w = int(np.max(b - a)) + 1
-        m = a[:, None] + np.arange(w)[None, :]
-        fill = -np.inf if ufunc is np.maximum else np.inf
-        vals = np.where(m <= b[:, None], x[np.clip(m, 0, x.size - 1)], fill)
-        return ufunc.reduce(vals, axis=1)
-    xp = np.append(x, x[-1])
-    return ufunc.reduceat(xp, np.minimum(idx, x.size))[0::2]
-
-
-def _segment_max(
-    x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
-) -> NDArray[np.float64]:
-    return _segment_reduce(np.maximum, x, a, b)
-
-
-def _segment_min(
-    x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
-) -> NDArray[np.float64]:
-    return _segment_reduce(np.minimum, x, a, b)
-
-
-def _segment_range(
-    x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
-) -> NDArray[np.float64]:
-    return _segment_max(x, a, b) - _segment_min(x, a, b)
-
-
-def _segment_mean(
-    x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
-) -> NDArray[np.float64]:
-    cs = np.concatenate([[0.0], np.cumsum(x)])
-    return (cs[b + 1] - cs[a]) / (b + 1 - a)
-
-
-def _minutes(steps: pd.DataFrame) -> pd.DataFrame:
-    """Per-minute table over the running time (minute 1 starts at the first contact)."""
-    if steps.empty:
-        return pd.DataFrame({c: pd.Series(dtype=float) for c in MINUTE_COLUMNS})
-    c = steps["contact_s"].to_numpy(dtype=float)
-    c0 = float(c[0])
-    minute = ((c - c0) // 60.0).astype(np.int64)
-    nm = int(minute[-1]) + 1
-    left = (steps["side"] == "L").to_numpy()
-
-    def mean(x: NDArray[np.float64], sel: NDArray[np.bool_] | None = None) -> NDArray[np.float64]:
-        ok = np.isfinite(x) if sel is None else np.isfinite(x) & sel
-        n = np.bincount(minute[ok], minlength=nm)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.bincount(minute[ok], weights=x[ok], minlength=nm) / n
-
-    step_s = steps["step_s"].to_numpy(dtype=float) if "step_s" in steps else np.full(c.size, np.nan)
-    gct = steps["gct_ms"].to_numpy(dtype=float)
-    drop = steps["pelvic_drop_deg"].to_numpy(dtype=float)
-    gl, gr = mean(gct, left), mean(gct, ~left)
-    out = pd.DataFrame(
-        {
-            "minute": np.arange(1, nm + 1),
-            "start_s": c0 + 60.0 * np.arange(nm),
-            "n_steps": np.bincount(minute, minlength=nm),
-            "cadence_spm": 60.0 / mean(step_s),
-            "gct_ms": mean(gct),
-            "gct_balance_left_pct": 100.0 * gl / (gl + gr),
-            "vo_cm": mean(steps["vo_cm"].to_numpy(dtype=float)),
-            "pelvic_drop_left_deg": mean(drop, left),
-            "pelvic_drop_right_deg": mean(drop, ~left),
-        }
-    )
-    return out[out["n_steps"] > 0].reset_index(drop=True)
-
-
-def _timeseries(
-    t: NDArray[np.float64], angles: NDArray[np.float64], height_m: NDArray[np.float64], fs: float
-) -> pd.DataFrame:
-    """25 Hz pelvis angles and centre height (the signals are already low-passed)."""
-    ts = np.arange(t[0], t[-1], 1.0 / TIMESERIES_RATE_HZ)
-    i = np.clip(np.round((ts - t[0]) * fs).astype(np.int64), 0, t.size - 1)
-    return pd.DataFrame(
-        {
-            "t_s": t[i],
-            "sagittal_deg": angles[i, 2],
-            "obliquity_deg": angles[i, 1],
-            "rotation_deg": angles[i, 0],
-            "height_cm": height_m[i] * 100.0,
-        }
-    )

@@ -18,26 +18,19 @@ between samples.
 from __future__ import annotations
 
 import warnings
-from typing import Self
+from typing import Final, Self
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy.signal import find_peaks
 
-from imu.pipeline.base import Algorithm
+from imu.core.schema import REP_PHASE_COLUMNS, SETS
+from imu.pipeline.base import SegmentationAlgorithm
 from imu.pipeline.travel import anchored_height_m
 
-REP_COLUMNS = (
-    "set",
-    "rep",
-    "start_s",
-    "end_s",
-    "lockout_s",
-    "concentric_s",
-    "top_hold_s",
-    "eccentric_s",
-)
+SEGMENTED_SETS_COLUMNS: Final = tuple(c for c in SETS.names if c != "exercise")
+"""``sets_`` columns: the sets table without the exercise (segmentation does not know it)."""
 
 
 def _crossing_before(w: NDArray[np.float64], i_peak: int, lo: int, level: float) -> float:
@@ -64,7 +57,7 @@ def _crossing_after(w: NDArray[np.float64], i_peak: int, hi: int, level: float) 
     return j - 1 + (w[j - 1] - level) / max(w[j - 1] - w[j], 1e-12)
 
 
-class RepSegmentation(Algorithm):
+class RepSegmentation(SegmentationAlgorithm):
     """Sets, reps and phase times from the sagittal angle and the 3-D angular speed.
 
     Parameters
@@ -90,6 +83,14 @@ class RepSegmentation(Algorithm):
     travel_ratio
         Reps travelling more than ``travel_ratio`` x (or less than 1 / ``travel_ratio`` x) the
         set's median vertical travel (+-5/3 cm) are setup or exit moves (:meth:`_travel_ok`).
+
+    Results
+    -------
+    reps_
+        One row per rep: ``imu.core.schema.REP_PHASE_COLUMNS`` (set, rep, start, end, lockout
+        and the phase durations, s) plus ``extreme_idx`` (sample index of the rep's extreme).
+    sets_
+        One row per set: set, start_s, end_s, reps.
     """
 
     def __init__(
@@ -291,8 +292,8 @@ class RepSegmentation(Algorithm):
                     )
                 )
             set_rows.append((si, float(start[0]), float(end[-1]), len(peaks)))
-        reps = pd.DataFrame(rows, columns=[*REP_COLUMNS, "extreme_idx"])
-        sets = pd.DataFrame(set_rows, columns=["set", "start_s", "end_s", "reps"])
+        reps = pd.DataFrame(rows, columns=[*REP_PHASE_COLUMNS, "extreme_idx"])
+        sets = pd.DataFrame(set_rows, columns=list(SEGMENTED_SETS_COLUMNS))
         ints = {"set": "int64", "rep": "int64", "extreme_idx": "int64", "reps": "int64"}
         self.reps_ = reps.astype({c: ints.get(c, "float64") for c in reps.columns})
         self.sets_ = sets.astype({c: ints.get(c, "float64") for c in sets.columns})

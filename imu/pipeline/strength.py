@@ -17,18 +17,22 @@ from typing import Any, Final, Self
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy.ndimage import minimum_filter1d
 from scipy.spatial.transform import Rotation
 
 from imu.core.errors import InputError
-from imu.core.exercises import EXERCISES, REST_AT_BOTTOM
+from imu.core.exercises import EXERCISES, REST_AT_BOTTOM, exercises_in_posture
+from imu.core.schema import REPS, SETS
+from imu.core.session import RawSession
 from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M, PLACEMENTS
-from imu.io.rawfile import RawSession
-from imu.metrics.strength import tilt_class
-from imu.pipeline.base import Algorithm
-from imu.pipeline.calibration import AccelerometerRefinement, StandingCalibration, still_mask
+from imu.metrics.strength import posterior_tilt_pct, tilt_class, tilt_deg
+from imu.metrics.timeseries import empty_timeseries, timeseries_interpolated
+from imu.pipeline.base import AnalysisAlgorithm
+from imu.pipeline.calibration import AccelerometerRefinement, StandingCalibration
 from imu.pipeline.orientation import VqfOrientation
 from imu.pipeline.pelvis import PelvisOrientation, dominant_axis, mounting_from_axes
-from imu.pipeline.segmentation import REP_COLUMNS, RepSegmentation
+from imu.pipeline.segmentation import RepSegmentation
+from imu.pipeline.signals import block_mean, runs, still_mask, uniform_grid
 from imu.pipeline.travel import (
     HipTravel,
     VerticalErrorFit,
@@ -36,49 +40,14 @@ from imu.pipeline.travel import (
     session_height_m,
 )
 
-SUPINE_EXERCISES: Final = frozenset({"glute_bridge", "single_leg_bridge", "hip_thrust"})
+SUPINE_EXERCISES: Final = exercises_in_posture("supine")
 """Lying on the back (or shoulders on a bench): the pelvis is turned posteriorly, about +90 deg."""
-PRONE_EXERCISES: Final = frozenset({"quadruped_hip_extension"})
+PRONE_EXERCISES: Final = exercises_in_posture("prone")
 """Trunk horizontal, face down: about -90 deg."""
-BRIDGES: Final = frozenset({"glute_bridge", "single_leg_bridge"})
 
-TIMESERIES_RATE_HZ: Final = 25.0
-
-REPS_OUTPUT_COLUMNS: Final = (
-    *REP_COLUMNS,
-    "pelvis_angle_deg",
-    "hip_travel_cm",
-    "tilt_deg",
-    "tilt_class",
-    "exercise",
-    "peak_speed_dps",
-    "hip_rise_cm",
-)
-"""``reps_`` columns: the contract's plus the set's exercise, peak |w| and hip rise."""
-
-
-def expected_lockout_deg(exercise: str, rise_m: NDArray[np.float64], trunk_m: float) -> Any:
-    """Contract's expected lockout angle: body-line reference for the tilt (section 3)."""
-    if exercise in BRIDGES:
-        beta = np.degrees(np.arcsin(np.clip(rise_m / trunk_m, -1.0, 1.0)))
-        return 90.0 + beta
-    if exercise == "hip_thrust":
-        return np.full(np.shape(rise_m), 90.0)
-    if exercise in PRONE_EXERCISES:
-        return np.full(np.shape(rise_m), -90.0)
-    return np.zeros(np.shape(rise_m))
-
-
-def block_mean(x: NDArray[np.float64], k: int) -> NDArray[np.float64]:
-    """Mean over consecutive blocks of ``k`` samples (drops the incomplete last block)."""
-    x = np.asarray(x, dtype=float)
-    if k == 1:
-        return x
-    n = len(x) // k
-    out = x[0 : n * k : k].copy()
-    for j in range(1, k):
-        out += x[j : n * k : k]
-    return out / k
+REPS_OUTPUT_COLUMNS: Final = tuple(c for c in REPS.names if c != "form_break")
+"""``reps_`` columns: the reps table (``imu.core.schema.REPS``) without ``form_break``, which
+the form-break stage adds."""
 
 
 def merge_sets(
@@ -120,8 +89,6 @@ def rest_excursion_deg(
     pelvis about any axis (a single-leg bridge or a quadruped hip extension rolls as much as
     it tilts), so this 3-D measure is the rep signal there. Outside blocks the result is 0.
     """
-    from imu.pipeline.calibration import runs
-
     x = np.zeros(len(block))
     min_still = max(1, int(0.3 * sampling_rate_hz))
     for a, b in runs(block):
@@ -142,30 +109,60 @@ def rest_excursion_deg(
     return x
 
 
-class StrengthAnalysis(Algorithm):
-    """Full strength pipeline on a raw session.
+class StrengthAnalysis(AnalysisAlgorithm):
+    """Full strength pipeline on a raw session (module docstring).
+
+    The options are this algorithm's own parameters: it does not read the recording's metadata
+    (the orchestrator, :func:`imu.analysis.analyze`, resolves option -> metadata -> default once
+    and passes the result here). Sub-algorithms given as instances are cloned before use; the
+    orientation filter (``VqfOrientation()``), the pelvis frame (``PelvisOrientation()``) and the
+    vertical error fit (``VerticalErrorFit()``) are built with their defaults.
 
     Parameters
     ----------
     exercise
-        A contract exercise name; None uses the metadata, else classifies each set (best effort).
+        A contract exercise name (``imu.core.exercises``); None classifies each set (best
+        effort, docs/algorithms.md).
     trunk_length_m
-        Shoulder-joint-to-hip-joint length for the bridge body-line angle; None uses the
-        metadata or 0.50.
+        Shoulder-joint-to-hip-joint length for the bridge body-line angle (m).
     sensor_offset_m
         Sensor position from the pelvis centre (pelvis frame, m); None uses the placement default.
     placement
-        ``left_hip``/``right_hip``/``sacrum``; None uses the metadata or ``left_hip``.
+        ``left_hip``/``right_hip``/``sacrum``: gives the default sensor offset.
     internal_rate_hz
         Processing rate after block-mean decimation.
+    calibration
+        Standing calibration (None: ``StandingCalibration()``).
+    segmentation
+        Set and rep segmentation (None: ``RepSegmentation()``).
+    travel
+        Hip travel per rep (None: ``HipTravel()``).
+    refinement
+        Accelerometer refinement from still postures (None: ``AccelerometerRefinement()``).
+    vertical_fit
+        Subtract the vertical accelerometer error fitted from the reps (``VerticalErrorFit``).
+
+    Results
+    -------
+    reps_
+        One row per rep: the reps table's columns (``imu.core.schema.REPS``) but
+        ``form_break``.
+    sets_
+        One row per set: ``imu.core.schema.SETS``.
+    timeseries_
+        Pelvis angles and centre height at 25 Hz (``imu.core.schema.TIMESERIES``).
+    summary_
+        Session summary values (exercise, counts, means, ``posterior_tilt_pct``).
+    diagnostics_
+        Intermediate estimates (gyroscope bias, accelerometer bias and scale, mounting, ...).
     """
 
     def __init__(
         self,
         exercise: str | None = None,
-        trunk_length_m: float | None = 0.50,
+        trunk_length_m: float = 0.50,
         sensor_offset_m: tuple[float, float, float] | None = None,
-        placement: str | None = None,
+        placement: str = "left_hip",
         internal_rate_hz: float = 50.0,
         calibration: StandingCalibration | None = None,
         segmentation: RepSegmentation | None = None,
@@ -185,13 +182,14 @@ class StrengthAnalysis(Algorithm):
         self.vertical_fit = vertical_fit
 
     # -- helpers ----------------------------------------------------------------------------
-    def _options(self, meta: dict[str, Any]) -> tuple[str | None, str, NDArray[np.float64], float]:
-        exercise = self.exercise if self.exercise is not None else meta.get("exercise")
+    def _checked_options(self) -> tuple[str | None, NDArray[np.float64], float]:
+        """The exercise, sensor offset and trunk length, checked (InputError)."""
+        exercise = self.exercise
         if exercise is not None and exercise not in EXERCISES:
             raise InputError(
                 f"unknown exercise {exercise!r}; expected one of {', '.join(EXERCISES)}"
             )
-        placement = self.placement or meta.get("placement") or "left_hip"
+        placement = self.placement
         if placement not in PLACEMENTS:
             raise InputError(f"unknown placement {placement!r}; expected one of {PLACEMENTS}")
         offset = np.asarray(
@@ -201,25 +199,9 @@ class StrengthAnalysis(Algorithm):
             dtype=float,
         )
         trunk = self.trunk_length_m
-        if trunk is None:
-            trunk = float(meta.get("trunk_length_m") or 0.50)
-        if not np.isfinite(trunk) or trunk <= 0:
+        if trunk is None or not np.isfinite(trunk) or trunk <= 0:
             raise InputError(f"trunk length must be a positive number of metres, got {trunk}")
-        return exercise, placement, offset, float(trunk)
-
-    @staticmethod
-    def _uniform(
-        t_s: NDArray[np.float64], x: NDArray[np.float64], fs: float
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Samples on a uniform grid (linear interpolation only if there are gaps)."""
-        n_uniform = int(round((t_s[-1] - t_s[0]) * fs)) + 1
-        if n_uniform == t_s.size:
-            return t_s[0] + np.arange(t_s.size) / fs, x
-        t = t_s[0] + np.arange(n_uniform) / fs
-        out = np.empty((n_uniform, x.shape[1]))
-        for j in range(x.shape[1]):
-            out[:, j] = np.interp(t, t_s, x[:, j])
-        return t, out
+        return exercise, offset, float(trunk)
 
     def _pelvis(
         self,
@@ -235,8 +217,7 @@ class StrengthAnalysis(Algorithm):
     # -- main -------------------------------------------------------------------------------
     def analyze(self, raw: RawSession, sampling_rate_hz: float) -> Self:
         """Analyse a validated raw session (results: ``reps_``, ``sets_``, ``summary_``, ...)."""
-        meta = dict(getattr(raw, "meta", {}) or {})
-        exercise, placement, offset, trunk = self._options(meta)
+        exercise, offset, trunk = self._checked_options()
         if raw.gyr_dps is None:
             return self._empty(exercise)
         fs_in = float(sampling_rate_hz)
@@ -245,8 +226,8 @@ class StrengthAnalysis(Algorithm):
             raise InputError("no usable standing start: the recording is shorter than 2 s")
         k = max(1, int(round(fs_in / self.internal_rate_hz)))
         fs = fs_in / k
-        _, acc_u = self._uniform(t_raw, np.asarray(raw.acc_g, dtype=float), fs_in)
-        _, gyr_u = self._uniform(t_raw, np.asarray(raw.gyr_dps, dtype=float), fs_in)
+        _, acc_u = uniform_grid(t_raw, np.asarray(raw.acc_g, dtype=float), fs_in)
+        _, gyr_u = uniform_grid(t_raw, np.asarray(raw.gyr_dps, dtype=float), fs_in)
         acc = block_mean(acc_u, k)
         gyr = block_mean(gyr_u, k)
         del acc_u, gyr_u
@@ -364,8 +345,8 @@ class StrengthAnalysis(Algorithm):
         tilt = np.full(len(reps), np.nan)
         for name in pd.unique(reps["exercise"]) if len(reps) else []:
             m = (reps["exercise"] == name).to_numpy()
-            expected = expected_lockout_deg(str(name), trav.rise_m_[m], trunk)
-            tilt[m] = reps["pelvis_angle_deg"].to_numpy()[m] - expected
+            angle = reps["pelvis_angle_deg"].to_numpy()[m]
+            tilt[m] = tilt_deg(angle, str(name), trav.rise_m_[m], trunk)
         reps["tilt_deg"] = tilt
         reps["tilt_class"] = tilt_class(tilt)
         reps["peak_speed_dps"] = [
@@ -373,20 +354,10 @@ class StrengthAnalysis(Algorithm):
             for s, e in zip(reps["start_s"], reps["end_s"], strict=True)
         ]
         self.reps_ = reps[list(REPS_OUTPUT_COLUMNS)].reset_index(drop=True)
-        self.sets_ = sets[["set", "exercise", "start_s", "end_s", "reps"]]
+        self.sets_ = sets[list(SETS.names)]
 
         # 25 Hz time series of the pelvis angles and centre height.
-        t_out = np.arange(t0, t_int[-1] + 1e-9, 1.0 / TIMESERIES_RATE_HZ)
-        ang = po.angles_deg_
-        self.timeseries_ = pd.DataFrame(
-            {
-                "t_s": t_out,
-                "sagittal_deg": np.interp(t_out, t_int, ang[:, 2]),
-                "obliquity_deg": np.interp(t_out, t_int, ang[:, 1]),
-                "rotation_deg": np.interp(t_out, t_int, ang[:, 0]),
-                "height_cm": np.interp(t_out, t_int, height) * 100.0,
-            }
-        )
+        self.timeseries_ = timeseries_interpolated(t_int, po.angles_deg_, height)
         self.summary_ = self._summary(exercise)
         self.diagnostics_ = {
             "gyro_bias_dps": cal.gyro_bias_dps_.tolist(),
@@ -408,8 +379,6 @@ class StrengthAnalysis(Algorithm):
         Lying exercises keep the pelvis far from upright for a whole set (>= ~25 deg even at
         the bottom of a hip thrust); upright exercises come back to standing every rep.
         """
-        from scipy.ndimage import minimum_filter1d
-
         w = max(1, int(window_s * fs))
         if theta.size <= w:
             return 0.0
@@ -428,8 +397,6 @@ class StrengthAnalysis(Algorithm):
         knees only ~0.25 m lower; the chained height over the few seconds of the transition
         is accurate enough to tell them apart.
         """
-        from imu.pipeline.calibration import runs
-
         upright_still = still & (np.abs(theta) < 15.0)
         drops = []
         for a, b in runs(np.abs(theta) > 45.0):
@@ -445,15 +412,8 @@ class StrengthAnalysis(Algorithm):
     def _empty(self, exercise: str | None) -> Self:
         """No gyroscope: no pelvis angles, so no reps (empty tables, documented)."""
         self.reps_ = pd.DataFrame({c: pd.Series(dtype=float) for c in REPS_OUTPUT_COLUMNS})
-        self.sets_ = pd.DataFrame(
-            {c: pd.Series(dtype=float) for c in ["set", "exercise", "start_s", "end_s", "reps"]}
-        )
-        self.timeseries_ = pd.DataFrame(
-            {
-                c: pd.Series(dtype=float)
-                for c in ["t_s", "sagittal_deg", "obliquity_deg", "rotation_deg", "height_cm"]
-            }
-        )
+        self.sets_ = pd.DataFrame({c: pd.Series(dtype=float) for c in SETS.names})
+        self.timeseries_ = empty_timeseries()
         self.summary_ = self._summary(exercise)
         self.diagnostics_ = {"note": "no gyroscope: strength analysis needs angular rate"}
         return self
@@ -505,8 +465,5 @@ class StrengthAnalysis(Algorithm):
             "mean_hip_travel_cm": float(r["hip_travel_cm"].mean()) if len(r) else np.nan,
             "mean_tilt_deg": float(r["tilt_deg"].mean()) if len(r) else np.nan,
         }
-        bridges = r[r["exercise"].isin(list(BRIDGES | {"hip_thrust"}))] if len(r) else r
-        out["posterior_tilt_pct"] = (
-            float(100.0 * (bridges["tilt_class"] == "posterior").mean()) if len(bridges) else np.nan
-        )
+        out["posterior_tilt_pct"] = posterior_tilt_pct(r)
         return out

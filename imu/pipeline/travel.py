@@ -21,8 +21,8 @@ from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
 from imu.core.frames import GRAVITY_M_S2
-from imu.pipeline.base import Algorithm
-from imu.pipeline.calibration import runs
+from imu.pipeline.base import ErrorFitAlgorithm, TravelAlgorithm
+from imu.pipeline.signals import runs
 
 
 def centre_vertical_acc_m_s2(
@@ -93,7 +93,7 @@ def session_height_m(
     return np.cumsum(dz)
 
 
-class VerticalErrorFit(Algorithm):
+class VerticalErrorFit(ErrorFitAlgorithm):
     """Accelerometer bias and scale seen in the vertical channel, from reps and still moments.
 
     To first order the world-vertical acceleration error is ``g (u.b + sum_k s_k u_k^2)`` with
@@ -105,6 +105,26 @@ class VerticalErrorFit(Algorithm):
     estimate (one refit without outlying reps). The fitted error is then subtracted from the
     vertical acceleration. This extends zero-velocity-aided calibration (Foxlin 2005) with the
     height closure of repetitive exercise.
+
+    Parameters
+    ----------
+    bias_sigma_g, scale_sigma
+        Prior standard deviations of the accelerometer bias (g) and scale error (fraction).
+    velocity_sigma_m_s
+        Weight of a rep's zero-velocity equation (m/s).
+    closure_sigma_m
+        Weight of a rep's height-closure equation (m).
+    still_sigma_m_s2
+        Weight of a still run's zero-acceleration equation (m/s^2).
+    pad_s
+        Each rep's interval is widened by this on both sides.
+
+    Results
+    -------
+    params_
+        Fitted bias (g, 3) then scale error (3): subtract :meth:`error_m_s2` to correct.
+    n_reps_used_
+        Reps whose two equations were kept.
     """
 
     def __init__(
@@ -132,6 +152,8 @@ class VerticalErrorFit(Algorithm):
         still: NDArray[np.bool_],
         sampling_rate_hz: float,
     ) -> Self:
+        """Fit from the vertical acceleration (m/s^2), world-up in the sensor frame per sample,
+        the reps' start and end (fractional sample indices) and the still samples."""
         fs = float(sampling_rate_hz)
         dt = 1.0 / fs
         n = acc_z_m_s2.size
@@ -192,11 +214,22 @@ class VerticalErrorFit(Algorithm):
         return GRAVITY_M_S2 * (up_sensor @ p[:3] + (up_sensor**2) @ p[3:])
 
 
-class HipTravel(Algorithm):
+class HipTravel(TravelAlgorithm):
     """Vertical range of the pelvis centre within given intervals (reps).
 
-    ``pad_s`` widens each interval on both sides so the anchors sit in the still moments around
-    the rep (the phase boundaries at 5 % of peak speed are not perfectly still).
+    Parameters
+    ----------
+    pad_s
+        Widens each interval on both sides so the anchors sit in the still moments around the
+        rep (the phase boundaries at 5 % of peak speed are not perfectly still).
+
+    Results
+    -------
+    travel_m_
+        Vertical range of the pelvis centre from each rep's start to its end (m; NaN when the
+        interval is too short).
+    rise_m_
+        Height at lockout minus height at the start (m; NaN without ``lockout_s``).
     """
 
     def __init__(self, pad_s: float = 0.1) -> None:
@@ -211,6 +244,8 @@ class HipTravel(Algorithm):
         lockout_s: NDArray[np.float64] | None = None,
         t0_s: float = 0.0,
     ) -> Self:
+        """Anchored double integration of ``acc_z_m_s2`` (m/s^2) over each interval; times in
+        s are ``t0_s + index / sampling_rate_hz``."""
         fs = float(sampling_rate_hz)
         n = acc_z_m_s2.size
         travel = np.full(len(start_s), np.nan)

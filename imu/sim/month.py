@@ -8,9 +8,11 @@ tempo variability) is flat. :meth:`MonthTrends.expected` lists the slopes per we
 
 Two modes:
 
-* ``mode="raw"`` (honest end to end): each day's raw session comes from :func:`imu.sim.simulate`
-  and goes through :func:`imu.analyze` and ``.write``; the day's trend values drive the
-  simulator's parameters. Sessions are kept short so a month takes about a minute or two.
+* ``mode="raw"`` (honest end to end): each day's raw session comes from the simulator and goes
+  through the analyser given as ``analyze`` (normally :func:`imu.analyze`; the simulator sits
+  below the analysis, so it is passed in, not imported) and its result's ``.write``; the day's
+  trend values drive the simulator's parameters. Sessions are kept short so a month takes about
+  a minute or two.
 * ``mode="tables"``: the per-session tables are drawn directly (per-rep lockout tilt, per-session
   run means with day-to-day noise). Fast (a month in well under a second); used to test the
   statistics of :mod:`imu.trends` in isolation and for the 10,000-session read benchmark.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +32,14 @@ import pandas as pd
 import pyarrow as pa
 from scipy import stats
 
-from imu import __version__
-from imu.io.rawfile import write_parquet_atomic
-from imu.metrics.strength import tilt_class
+from imu.core.version import __version__
+from imu.io.atomic import write_parquet_atomic
+from imu.metrics.strength import add_form_break, tilt_class
+from imu.sim.running import simulate_run
+from imu.sim.strength import simulate_strength
+
+Analyzer = Callable[[pd.DataFrame], Any]
+"""``analyze(raw_dataframe)`` -> a result with ``.write(out_dir)`` (e.g. :func:`imu.analyze`)."""
 
 START_DAY = dt.date(2026, 11, 2)
 """A Monday: the month's ISO weeks start on its first day."""
@@ -93,6 +101,7 @@ class MonthTrends:
 
 
 def _write(session_dir: Path, tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> None:
+    """Write a tables-mode session folder, each file atomically, with the month's provenance."""
     prov = json.dumps(
         {
             "package_version": __version__,
@@ -145,8 +154,6 @@ def _bridge_tables(
             "exercise": "glute_bridge",
         }
     )
-    from imu.pipeline.form import add_form_break
-
     reps = add_form_break(reps).drop(columns=["form_break_reason"])
     g = reps.groupby("set")
     sets = pd.DataFrame(
@@ -210,17 +217,14 @@ def _raw_day(
     day: int,
     tr: MonthTrends,
     rng: np.random.Generator,
+    analyze: Analyzer,
 ) -> None:
     """Simulate the day's raw session with its built-in values (imu.sim), analyse it with
-    imu.analyze and write it in the analyze layout: the same path a user's data takes."""
-    import imu
-    from imu.sim import simulate
-
+    ``analyze`` and write it in the analyze layout: the same path a user's data takes."""
     seed = int(rng.integers(0, 2**31))
     if activity == "run":
         noise = tr.run_noise
-        session = simulate(
-            "run",
+        session = simulate_run(
             duration_s=RAW_RUN_S,
             sample_rate_hz=RAW_RATE_HZ,
             seed=seed,
@@ -236,8 +240,7 @@ def _raw_day(
         n_reps = max(5, round(tr.at("reps_per_day", day)))
         n_sets = int(np.ceil(n_reps / 15))
         per_set = [n_reps // n_sets + (k < n_reps % n_sets) for k in range(n_sets)]
-        session = simulate(
-            "strength",
+        session = simulate_strength(
             exercise="glute_bridge",
             n_sets=n_sets,
             reps_per_set=per_set,
@@ -246,7 +249,7 @@ def _raw_day(
             rest_s=(10.0, 20.0),
         )
     session.raw.meta.update({"session_id": sid, "started_at": started})
-    imu.analyze(session.to_dataframe()).write(out)
+    analyze(session.to_dataframe()).write(out)
 
 
 RAW_RATE_HZ = 100.0
@@ -275,9 +278,11 @@ def simulate_month(
     *,
     run_every: int = 3,
     mode: str = "tables",
+    analyze: Analyzer | None = None,
 ) -> pd.DataFrame:
     """Simulate ``days`` days (a session a day) into ``out_dir``; returns the plan with each
-    day's ``session_id`` and built-in values. See the module docstring for ``mode``."""
+    day's ``session_id`` and built-in values. See the module docstring for ``mode``;
+    ``mode="raw"`` needs ``analyze`` (e.g. ``imu.analyze``), which ``mode="tables"`` ignores."""
     tr = trends or (MonthTrends.raw() if mode == "raw" else MonthTrends())
     if mode not in ("tables", "raw"):
         raise ValueError(f"unknown mode {mode!r} (expected tables or raw)")
@@ -286,6 +291,8 @@ def simulate_month(
             "raw mode cannot build in a posterior-tilt trend (imu.sim.strength draws lockout "
             "tilt itself); use MonthTrends.raw() or mode='tables'"
         )
+    if mode == "raw" and analyze is None:
+        raise ValueError("mode='raw' needs the analyser: simulate_month(..., analyze=imu.analyze)")
     rng = np.random.default_rng(seed)
     plan = month_plan(days, run_every)
     out = Path(out_dir)
@@ -306,7 +313,7 @@ def simulate_month(
             "simulated": asdict(tr),
         }
         if mode == "raw":
-            _raw_day(out, sid, started, row.activity, int(row.day), tr, rng)
+            _raw_day(out, sid, started, row.activity, int(row.day), tr, rng, analyze)
         else:
             maker = _run_tables if row.activity == "run" else _bridge_tables
             _write(out / f"session={sid}", maker(sid, started, int(row.day), tr, rng), meta)

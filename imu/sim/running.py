@@ -45,8 +45,7 @@ from scipy.spatial.transform import Rotation
 
 from imu.core.frames import GRAVITY_M_S2, pelvis_rotation_from_angles_deg
 from imu.core.vocabulary import PLACEMENTS
-from imu.metrics.gait import pelvic_drop_deg
-from imu.pipeline.running import run_summary
+from imu.metrics.gait import pelvic_drop_deg, run_summary
 from imu.sim.sensor import Pose, SensorModel, oversample_factor, random_mounting
 from imu.sim.session import SimSession, Truth, assemble
 

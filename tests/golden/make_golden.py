@@ -417,7 +417,7 @@ def _cli(argv: list[str], month_dir: Path) -> tuple[str, dict[str, Any]]:
 def _trends(**month_options: Any) -> Callable[[Path], dict[str, Item]]:
     def case(scratch: Path) -> dict[str, Item]:
         month = scratch / "month"
-        plan = simulate_month(month, **month_options)
+        plan = simulate_month(month, analyze=analyze, **month_options)
         items = {"plan.parquet": Item("parquet", df_parquet(plan))}
         # Every session folder the month wrote (analysis outputs in raw mode), as digests.
         items["sessions.json"] = Item(

@@ -1,0 +1,62 @@
+"""The 25 Hz time series of a session (``imu.core.schema.TIMESERIES``): pelvis angles and the
+pelvis-centre height, for plots.
+
+Two definitions are in use today and kept apart under honest names (same results as before):
+:func:`timeseries_interpolated` (strength: linear interpolation onto an exact 25 Hz grid) and
+:func:`timeseries_nearest` (running: the nearest input sample to each 25 Hz tick).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from imu.core.schema import TIMESERIES, TIMESERIES_RATE_HZ
+
+
+def _frame(
+    t_s: NDArray[np.float64],
+    sagittal: NDArray[np.float64],
+    obliquity: NDArray[np.float64],
+    rotation: NDArray[np.float64],
+    height_cm: NDArray[np.float64],
+) -> pd.DataFrame:
+    values = (t_s, sagittal, obliquity, rotation, height_cm)
+    return pd.DataFrame(dict(zip(TIMESERIES.names, values, strict=True)))
+
+
+def empty_timeseries() -> pd.DataFrame:
+    """The time series without rows (float columns)."""
+    return pd.DataFrame({c: pd.Series(dtype=float) for c in TIMESERIES.names})
+
+
+def timeseries_interpolated(
+    t_s: NDArray[np.float64], angles_deg: NDArray[np.float64], height_m: NDArray[np.float64]
+) -> pd.DataFrame:
+    """Angles (N, 3: rotation, obliquity, sagittal) and height linearly interpolated at
+    ``t_s[0] + k / 25`` s, up to and including the last sample time. ``t_s`` increasing."""
+    t_out = np.arange(t_s[0], t_s[-1] + 1e-9, 1.0 / TIMESERIES_RATE_HZ)
+    return _frame(
+        t_out,
+        np.interp(t_out, t_s, angles_deg[:, 2]),
+        np.interp(t_out, t_s, angles_deg[:, 1]),
+        np.interp(t_out, t_s, angles_deg[:, 0]),
+        np.interp(t_out, t_s, height_m) * 100.0,
+    )
+
+
+def timeseries_nearest(
+    t_s: NDArray[np.float64],
+    angles_deg: NDArray[np.float64],
+    height_m: NDArray[np.float64],
+    sampling_rate_hz: float,
+) -> pd.DataFrame:
+    """The input samples nearest to the ticks ``t_s[0] + k / 25`` s before the last sample time
+    (no interpolation: ``t_s`` of the output are input sample times); the signals should be
+    low-passed already. ``t_s`` uniform at ``sampling_rate_hz``."""
+    ts = np.arange(t_s[0], t_s[-1], 1.0 / TIMESERIES_RATE_HZ)
+    i = np.clip(np.round((ts - t_s[0]) * sampling_rate_hz).astype(np.int64), 0, t_s.size - 1)
+    return _frame(
+        t_s[i], angles_deg[i, 2], angles_deg[i, 1], angles_deg[i, 0], height_m[i] * 100.0
+    )

@@ -1,0 +1,172 @@
+"""Signal helpers shared by the pipeline's algorithms, in one place (vectorised numpy/scipy).
+
+Filtering (:func:`lowpass`), moving statistics (:func:`moving_std`, :func:`still_mask`),
+boolean masks as runs (:func:`runs`, :func:`clean_mask`), resampling (:func:`uniform_grid`,
+:func:`block_mean`) and per-segment reductions over index intervals (:func:`segment_max`,
+:func:`segment_min`, :func:`segment_range`, :func:`segment_mean`, :func:`window_min`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.ndimage import uniform_filter1d
+from scipy.signal import butter, sosfiltfilt
+
+# ------------------------------------------------------------------------------ filtering ---
+
+
+def lowpass(
+    x: NDArray[np.float64], cutoff_hz: float, sampling_rate_hz: float
+) -> NDArray[np.float64]:
+    """Zero-phase 2nd-order Butterworth low-pass along axis 0 (no-op above Nyquist)."""
+    if cutoff_hz >= 0.45 * sampling_rate_hz:
+        return np.asarray(x, dtype=float)
+    sos = butter(2, cutoff_hz, fs=sampling_rate_hz, output="sos")
+    return sosfiltfilt(sos, x, axis=0)
+
+
+def moving_std(x: NDArray[np.float64], window: int) -> NDArray[np.float64]:
+    """Centred moving standard deviation along axis 0 (O(N), vectorised)."""
+    window = max(int(window), 1)
+    m = uniform_filter1d(x, window, axis=0, mode="nearest")
+    m2 = uniform_filter1d(x * x, window, axis=0, mode="nearest")
+    return np.sqrt(np.maximum(m2 - m * m, 0.0))
+
+
+def still_mask(
+    acc_g: NDArray[np.float64],
+    gyr_dps: NDArray[np.float64],
+    sampling_rate_hz: float,
+    window_s: float = 0.4,
+    gyr_std_dps: float = 2.0,
+    acc_std_g: float = 0.02,
+) -> NDArray[np.bool_]:
+    """Samples whose surrounding window shows no movement (all axes below the thresholds).
+
+    Uses the moving standard deviation, so a constant gyroscope bias does not matter.
+    """
+    w = int(round(window_s * sampling_rate_hz))
+    g = moving_std(gyr_dps, w).max(axis=1)
+    a = moving_std(acc_g, w).max(axis=1)
+    return (g < gyr_std_dps) & (a < acc_std_g)
+
+
+# ---------------------------------------------------------------------------------- masks ---
+
+
+def runs(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """(K, 2) start (inclusive) and end (exclusive) indices of the True runs of ``mask``."""
+    m = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]])
+    d = np.flatnonzero(np.diff(m.astype(np.int8)))
+    return d.reshape(-1, 2).astype(np.int64)
+
+
+def clean_mask(mask: NDArray[np.bool_], max_gap: int, min_len: int) -> NDArray[np.bool_]:
+    """Run-length closing (gaps < ``max_gap`` samples filled) and opening (runs < ``min_len``
+    removed) of a boolean mask, O(number of runs)."""
+    r = runs(mask)
+    out = np.zeros(mask.size, dtype=bool)
+    if r.size == 0:
+        return out
+    keep = np.concatenate([[True], (r[1:, 0] - r[:-1, 1]) >= max_gap])
+    starts = r[keep, 0]
+    ends = np.maximum.reduceat(r[:, 1], np.flatnonzero(keep))
+    long = (ends - starts) >= min_len
+    d = np.zeros(mask.size + 1, dtype=np.int32)
+    np.add.at(d, starts[long], 1)
+    np.add.at(d, ends[long], -1)
+    out[:] = np.cumsum(d[:-1]) > 0
+    return out
+
+
+# ----------------------------------------------------------------------------- resampling ---
+
+
+def uniform_grid(
+    t_s: NDArray[np.float64], x: NDArray[np.float64], sampling_rate_hz: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Samples ``x`` (N, C) at times ``t_s`` on a uniform grid at ``sampling_rate_hz`` from
+    ``t_s[0]``: unchanged when no sample is missing, else linearly interpolated per column."""
+    fs = sampling_rate_hz
+    n_uniform = int(round((t_s[-1] - t_s[0]) * fs)) + 1
+    if n_uniform == t_s.size:
+        return t_s[0] + np.arange(t_s.size) / fs, x
+    t = t_s[0] + np.arange(n_uniform) / fs
+    out = np.empty((n_uniform, x.shape[1]))
+    for j in range(x.shape[1]):
+        out[:, j] = np.interp(t, t_s, x[:, j])
+    return t, out
+
+
+def block_mean(x: NDArray[np.float64], k: int) -> NDArray[np.float64]:
+    """Mean over consecutive blocks of ``k`` samples (drops the incomplete last block)."""
+    x = np.asarray(x, dtype=float)
+    if k == 1:
+        return x
+    n = len(x) // k
+    out = x[0 : n * k : k].copy()
+    for j in range(1, k):
+        out += x[j : n * k : k]
+    return out / k
+
+
+# --------------------------------------------------------------------- segment reductions ---
+
+
+def segment_reduce(
+    ufunc: np.ufunc, x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """``ufunc.reduce`` over ``x[a_k : b_k + 1]`` per k (a_k <= b_k, non-decreasing a)."""
+    idx = np.empty(2 * a.size, dtype=np.int64)
+    idx[0::2] = a
+    idx[1::2] = b + 1
+    ok = idx[1:] >= idx[:-1]
+    if not ok.all():  # overlapping segments: fall back to a padded matrix
+        w = int(np.max(b - a)) + 1
+        m = a[:, None] + np.arange(w)[None, :]
+        fill = -np.inf if ufunc is np.maximum else np.inf
+        vals = np.where(m <= b[:, None], x[np.clip(m, 0, x.size - 1)], fill)
+        return ufunc.reduce(vals, axis=1)
+    xp = np.append(x, x[-1])
+    return ufunc.reduceat(xp, np.minimum(idx, x.size))[0::2]
+
+
+def segment_max(
+    x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """max(x[a_k : b_k + 1]) per k."""
+    return segment_reduce(np.maximum, x, a, b)
+
+
+def segment_min(
+    x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """min(x[a_k : b_k + 1]) per k."""
+    return segment_reduce(np.minimum, x, a, b)
+
+
+def segment_range(
+    x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """max - min of x[a_k : b_k + 1] per k."""
+    return segment_max(x, a, b) - segment_min(x, a, b)
+
+
+def segment_mean(
+    x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """mean(x[a_k : b_k + 1]) per k (cumulative sums)."""
+    cs = np.concatenate([[0.0], np.cumsum(x)])
+    return (cs[b + 1] - cs[a]) / (b + 1 - a)
+
+
+def window_min(
+    x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """min(x[a_k : b_k + 1]) per k for any (also overlapping) intervals, through a padded
+    index matrix (for short windows)."""
+    w = int(np.max(b - a)) + 1 if a.size else 1
+    idx = a[:, None] + np.arange(w)[None, :]
+    vals = np.where(idx <= b[:, None], x[np.clip(idx, 0, x.size - 1)], np.inf)
+    return vals.min(axis=1)
