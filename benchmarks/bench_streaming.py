@@ -192,7 +192,7 @@ def main() -> None:
     args = ap.parse_args()
     logging.getLogger("bumble").setLevel(logging.ERROR)
     if not args.bumble_formatting:
-        from imu.ble.bumble_backend import fast_bumble_formatting
+        from imu.ble.stack import fast_bumble_formatting
 
         print(f"fast Bumble formatting: {fast_bumble_formatting()}")
     if args.only in (None, "decode"):
