@@ -24,9 +24,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imu.ble.assembler import SampleBlock, StreamAssembler  # noqa: E402
+from imu.ble.assembler import StreamAssembler  # noqa: E402
 from imu.device import protocol as P  # noqa: E402
-from imu.device.chip import ACC_LSB_G, GYR_LSB_DPS, ImuRecording  # noqa: E402
+from imu.device.chip import ACC_LSB_G, GYR_LSB_DPS, ImuRecording, SampleBlock  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -192,7 +192,7 @@ def main() -> None:
     args = ap.parse_args()
     logging.getLogger("bumble").setLevel(logging.ERROR)
     if not args.bumble_formatting:
-        from imu.ble.bumble_backend import fast_bumble_formatting
+        from imu.ble.stack import fast_bumble_formatting
 
         print(f"fast Bumble formatting: {fast_bumble_formatting()}")
     if args.only in (None, "decode"):

@@ -20,15 +20,30 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
+from bumble.link import LocalLink
 
-from imu.ble.assembler import SampleBlock
+from imu.analysis import analyze
+from imu.ble.bumble_backend import BumbleRadio
 from imu.ble.client import LinkStats, SensorClient, StreamConfig
+from imu.ble.stack import fast_bumble_formatting
 from imu.core.errors import InputError
-from imu.device import protocol as P
-from imu.device.chip import ACC_LSB_G, GYR_LSB_DPS, ImuRecording, quantise
+from imu.device.chip import (
+    ACC_LSB_G,
+    DEFAULT_ACC_RANGE_G,
+    DEFAULT_GYR_RANGE_DPS,
+    DEFAULT_RATE_HZ,
+    GYR_LSB_DPS,
+    RATES_HZ,
+    ImuRecording,
+    SampleBlock,
+    quantise,
+)
 from imu.io.chunks import ChunkedRawWriter, recover_leftovers
+from imu.io.rawfile import read_raw
 from imu.pipeline.live import LiveStatus
+from imu.sim import simulate
 from imu.sim.sensor import SensorModel
+from imu.virtual import VirtualSensor
 
 
 @dataclass
@@ -36,9 +51,9 @@ class RecordOptions:
     out_dir: Path
     name: str | None = None
     address: str | None = None
-    rate_hz: int = P.DEFAULT_RATE_HZ
-    acc_range_g: int = P.DEFAULT_ACC_RANGE_G
-    gyr_range_dps: int = P.DEFAULT_GYR_RANGE_DPS
+    rate_hz: int = DEFAULT_RATE_HZ
+    acc_range_g: int = DEFAULT_ACC_RANGE_G
+    gyr_range_dps: int = DEFAULT_GYR_RANGE_DPS
     duration_s: float | None = None
     placement: str | None = None
     activity: str | None = None
@@ -72,8 +87,6 @@ def virtual_recording(opts: RecordOptions) -> tuple[ImuRecording, dict[str, Any]
     """The counts the virtual sensor will produce, plus the metadata they imply."""
     kind = opts.virtual
     if kind in ("bridge", "run"):
-        from imu.sim import simulate
-
         model = SensorModel(acc_range_g=opts.acc_range_g, gyr_range_dps=opts.gyr_range_dps)
         common = dict(sample_rate_hz=float(opts.rate_hz), seed=opts.seed, sensor_model=model)
         if opts.placement:
@@ -93,8 +106,6 @@ def virtual_recording(opts: RecordOptions) -> tuple[ImuRecording, dict[str, Any]
     path = Path(str(kind))
     if not path.name.endswith(".raw.parquet"):
         raise InputError(f"--virtual must be bridge, run or a FILE.raw.parquet, got {kind!r}")
-    from imu.io.rawfile import read_raw
-
     raw = read_raw(path)
     acc_range = int(raw.meta.get("acc_range_g") or opts.acc_range_g)
     gyr_range = int(raw.meta.get("gyr_range_dps") or opts.gyr_range_dps)
@@ -103,10 +114,10 @@ def virtual_recording(opts: RecordOptions) -> tuple[ImuRecording, dict[str, Any]
     if raw.gyr_dps is None:
         raise InputError(f"{path}: has no gyroscope columns; the sensor streams both")
     rate = raw.sample_rate_hz
-    if int(round(rate)) not in P.RATES_HZ:
+    if int(round(rate)) not in RATES_HZ:
         raise InputError(
             f"{path}: sample rate {rate:g} Hz is not one of the sensor's "
-            f"{', '.join(map(str, P.RATES_HZ))} Hz"
+            f"{', '.join(map(str, RATES_HZ))} Hz"
         )
     acc_lsb, gyr_lsb = ACC_LSB_G[acc_range], GYR_LSB_DPS[gyr_range]
     rec = ImuRecording(
@@ -122,30 +133,18 @@ def virtual_recording(opts: RecordOptions) -> tuple[ImuRecording, dict[str, Any]
     return rec, meta
 
 
-async def _start_virtual(rec: ImuRecording, opts: RecordOptions) -> tuple[Any, Any, str]:
-    """Start the firmware's virtual sensor on a fresh in-process link; returns (sensor, radio,
-    name)."""
-    from bumble.link import LocalLink
-
-    from imu.ble.bumble_backend import BumbleRadio, fast_bumble_formatting
-
+async def start_virtual(
+    rec: ImuRecording, opts: RecordOptions
+) -> tuple[VirtualSensor, BumbleRadio, str]:
+    """Start the firmware's virtual sensor on a fresh in-process link; returns (sensor, the
+    host radio on that link, the sensor's name)."""
     fast_bumble_formatting()  # in-process link: no per-packet debug strings nobody reads
     link = LocalLink()
-    try:
-        from imu.virtual import VirtualSensor
-    except ImportError:  # the firmware's virtual sensor is not installed: protocol-only stand-in
-        from imu.testing.mini_sensor import MiniSensor
-
-        print("imu: note: imu.virtual unavailable, using the protocol-only MiniSensor",
-              file=sys.stderr)
-        sensor: Any = MiniSensor(link, rec, time_scale=opts.time_scale)
-    else:
-        sensor = VirtualSensor(
-            link, rec, time_scale=opts.time_scale, sample_rate_hz=float(opts.rate_hz)
-        )
+    sensor = VirtualSensor(
+        link, rec, time_scale=opts.time_scale, sample_rate_hz=float(opts.rate_hz)
+    )
     await sensor.start()
-    radio = BumbleRadio(link)
-    return sensor, radio, getattr(sensor, "name", "IMU-VIRT")
+    return sensor, BumbleRadio(link), sensor.name
 
 
 async def record(opts: RecordOptions, stream: TextIO | None = None) -> RecordResult:
@@ -169,7 +168,7 @@ async def record(opts: RecordOptions, stream: TextIO | None = None) -> RecordRes
         acc_range, gyr_range = rec.acc_range_g, rec.gyr_range_dps
         if duration_s is None:
             duration_s = float(rec.t_s[-1])  # the whole recording, once
-        sensor, radio, name = await _start_virtual(rec, opts)
+        sensor, radio, name = await start_virtual(rec, opts)
         address = None
     for key in ("placement", "activity", "exercise", "trunk_length_m"):
         value = getattr(opts, key)
@@ -299,10 +298,8 @@ def clock_meta(client: SensorClient) -> dict[str, float]:
 
 def analyze_recording(path: Path, out_dir: Path, err: TextIO) -> Path | None:
     """Run the analysis on a finished recording and print its summary (errors: one line)."""
-    import imu
-
     try:
-        result = imu.analyze(path)
+        result = analyze(path)
         folder = result.write(out_dir)
     except InputError as exc:
         print(f"imu: analysis skipped: {exc}", file=err)

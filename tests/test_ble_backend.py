@@ -7,16 +7,11 @@ import asyncio
 
 import pytest
 from bleak import BleakClient, BleakScanner
-from bumble import hci
-from bumble.controller import Controller
-from bumble.core import UUID, AdvertisingData
-from bumble.device import Device
 from bumble.gatt import Characteristic, CharacteristicValue, Service
-from bumble.host import Host
 from bumble.link import LocalLink
-from bumble.transport.common import AsyncPipeSink
 
 from imu.ble.bumble_backend import BumbleRadio
+from imu.ble.stack import advertise, bumble_device
 
 SVC = "12345678-0000-4000-8000-00000000a000"
 NOTIFY = "12345678-0000-4000-8000-00000000a001"
@@ -29,10 +24,8 @@ class Tiny:
 
     def __init__(self, link: LocalLink, name: str = "TINY") -> None:
         self.written: list[bytes] = []
-        ctrl = Controller("tiny", link=link, public_address=ADDRESS)
-        self.controller = ctrl
-        self.device = Device(name=name, address=hci.Address(ADDRESS),
-                             host=Host(ctrl, AsyncPipeSink(ctrl)))
+        self.controller, self.device = bumble_device(link, ADDRESS, name=name,
+                                                     controller_name="tiny")
         props = Characteristic.Properties
         self.notify = Characteristic(NOTIFY, props.NOTIFY | props.READ, Characteristic.READABLE,
                                      b"hello")
@@ -45,13 +38,7 @@ class Tiny:
 
     async def start(self) -> None:
         await self.device.power_on()
-        ad = bytes(AdvertisingData([
-            (AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode()),
-            (AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS, UUID(SVC).to_bytes()),
-        ]))
-        await self.device.start_advertising(advertising_data=ad, auto_restart=True,
-                                            advertising_interval_min=20,
-                                            advertising_interval_max=20)
+        await advertise(self.device, self.name, SVC)
 
 
 def run(coro):  # noqa: ANN001, ANN201

@@ -3,7 +3,7 @@ every sample the sensor produced arrives exactly once, in order, bit-identical a
 
 Sensors: the firmware's :class:`imu.virtual.VirtualSensor` and the protocol-only
 :class:`imu.testing.mini_sensor.MiniSensor` (for faults the firmware never makes: malformed
-packets).
+packets), both on the in-process link of :class:`imu.testing.harness.Rig`.
 """
 
 from __future__ import annotations
@@ -19,71 +19,22 @@ import numpy as np
 import pytest
 from bumble.link import LocalLink
 
-from imu.ble.assembler import SampleBlock
-from imu.ble.bumble_backend import BumbleRadio, OutOfRange
+from imu.ble.bumble_backend import BumbleRadio
 from imu.ble.client import DeviceNotFoundError, SensorClient, StreamConfig
-from imu.device.chip import ImuRecording
-from imu.testing.mini_sensor import MiniSensor
-from imu.virtual import VirtualSensor
+from imu.ble.stack import OutOfRange
+from imu.device.chip import SampleBlock
+from imu.testing.harness import Rig, SensorKind, SensorUnderTest
+from imu.testing.recordings import random_recording
 
 RATE = 104
 
 logging.getLogger("bumble").setLevel(logging.ERROR)
 
 
-def recording(n: int = 40_000, seed: int = 0) -> ImuRecording:
-    """Random counts: any reordering, loss or corruption shows in a bit-exact comparison."""
-    rng = np.random.default_rng(seed)
-    acc = rng.integers(-32768, 32768, (n, 3)).astype(np.int16)
-    gyr = rng.integers(-32768, 32768, (n, 3)).astype(np.int16)
-    z = np.zeros((n, 3))
-    return ImuRecording(np.arange(n) / RATE, acc, gyr, 0.244e-3, 35e-3, 8, 1000, z, z)
-
-
-class Sensor:
-    """The same handle on both sensors: lifecycle, faults and what the chip produced."""
-
-    def __init__(self, kind: str, link: LocalLink, time_scale: float, **kw: Any) -> None:
-        self.kind = kind
-        self.time_scale = time_scale
-        self.rec = recording()
-        if kind == "virtual":
-            self.dev: Any = VirtualSensor(link, self.rec, time_scale=time_scale, **kw)
-        else:
-            self.dev = MiniSensor(link, self.rec, time_scale=time_scale, **kw)
-        self.name: str = self.dev.name
-
-    @property
-    def controller(self) -> Any:
-        return self.dev.controller
-
-    async def start(self) -> None:
-        await self.dev.start()
-
-    async def stop(self) -> None:
-        await self.dev.stop()
-
-    async def reboot(self) -> None:
-        r = self.dev.reboot()
-        if asyncio.iscoroutine(r):
-            await r
-
-    def sessions(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """(seq, acc counts, gyr counts) of every sensor session (START .. reboot/stop)."""
-        if self.kind == "virtual":
-            return [(p.seq, p.acc_counts, p.gyr_counts) for p in self.dev.sessions]
-        out = []
-        for epoch in sorted(self.dev.produced_seq):
-            seq = self.dev.produced(epoch)
-            acc, gyr = self.dev.counts(seq)
-            out.append((seq, acc, gyr))
-        return out
-
-
 @dataclass
 class Run:
     client: SensorClient
-    sensor: Sensor
+    sensor: SensorUnderTest
     blocks: list[SampleBlock] = field(default_factory=list)
 
     def cat(self, name: str) -> np.ndarray:
@@ -91,8 +42,8 @@ class Run:
 
 
 async def stream(
-    kind: str,
-    faults: Callable[[Sensor, SensorClient, BumbleRadio], Awaitable[None]],
+    kind: SensorKind,
+    faults: Callable[[SensorUnderTest, SensorClient, BumbleRadio], Awaitable[None]],
     *,
     mtu: int = 247,
     time_scale: float = 10.0,
@@ -100,10 +51,10 @@ async def stream(
     sensor_kw: dict[str, Any] | None = None,
     **client_kw: Any,
 ) -> Run:
-    link = LocalLink()
-    sensor = Sensor(kind, link, time_scale, **(sensor_kw or {}))
-    await sensor.start()
-    radio = BumbleRadio(link, mtu=mtu)
+    # random counts: any reordering, loss or corruption shows in a bit-exact comparison
+    rig = await Rig.start(kind, random_recording(40_000, RATE), time_scale=time_scale, mtu=mtu,
+                          **(sensor_kw or {}))
+    sensor, radio = rig.sensor, rig.radio
     run = Run(client=None, sensor=sensor)  # type: ignore[arg-type]
 
     def on_block(b: SampleBlock) -> None:
@@ -113,10 +64,7 @@ async def stream(
 
     kw = dict(scan_timeout_s=3.0, watchdog_s=1.0, sync_interval_s=0.25, backoff_initial_s=0.05)
     kw.update(client_kw)
-    client = SensorClient(
-        name=sensor.name, config=StreamConfig(rate_hz=RATE), on_block=on_block,
-        scanner_backend=radio.scanner_backend, client_backend=radio.client_backend, **kw,
-    )
+    client = rig.client(config=StreamConfig(rate_hz=RATE), on_block=on_block, **kw)
     run.client = client
     stop = asyncio.Event()
 
@@ -129,7 +77,7 @@ async def stream(
     task = asyncio.create_task(script())
     await asyncio.wait_for(client.run(stop), 90)
     await task
-    await sensor.stop()
+    await rig.stop()
     return run
 
 
@@ -179,7 +127,7 @@ async def wait_no_open_gap(client: SensorClient, quiet_s: float = 0.3,
 def test_link_loss_30_s_out_of_range_loses_nothing() -> None:
     clock: list[tuple[float, float]] = []
 
-    async def faults(sensor: Sensor, client: SensorClient, radio: BumbleRadio) -> None:
+    async def faults(sensor: SensorUnderTest, client: SensorClient, radio: BumbleRadio) -> None:
         await wait_samples(client, 500)
         clock.append((time.monotonic(), sensor.dev.clock.now_s()))
         with OutOfRange(sensor.controller):  # walked away: link lost, no adverts reach us
@@ -199,7 +147,7 @@ def test_link_loss_30_s_out_of_range_loses_nothing() -> None:
 
 
 def test_missed_disconnect_is_caught_by_the_watchdog() -> None:
-    async def faults(sensor: Sensor, client: SensorClient, radio: BumbleRadio) -> None:
+    async def faults(sensor: SensorUnderTest, client: SensorClient, radio: BumbleRadio) -> None:
         await wait_samples(client, 500)
         # only the sensor's side learns about the loss: the host's callback never fires
         for conn in list(sensor.controller.le_connections.values()):
@@ -213,7 +161,7 @@ def test_missed_disconnect_is_caught_by_the_watchdog() -> None:
 
 
 def test_sensor_reboot_is_a_recorded_gap_and_the_session_goes_on() -> None:
-    async def faults(sensor: Sensor, client: SensorClient, radio: BumbleRadio) -> None:
+    async def faults(sensor: SensorUnderTest, client: SensorClient, radio: BumbleRadio) -> None:
         await wait_samples(client, 1500)
         await asyncio.sleep(0.1)
         await sensor.reboot()
@@ -239,7 +187,7 @@ def test_sensor_reboot_is_a_recorded_gap_and_the_session_goes_on() -> None:
 
 
 def test_mtu_23_smaller_packets_same_data() -> None:
-    async def faults(sensor: Sensor, client: SensorClient, radio: BumbleRadio) -> None:
+    async def faults(sensor: SensorUnderTest, client: SensorClient, radio: BumbleRadio) -> None:
         await wait_samples(client, 1500)
 
     run = asyncio.run(stream("virtual", faults, mtu=23, time_scale=3.0))
@@ -249,7 +197,7 @@ def test_mtu_23_smaller_packets_same_data() -> None:
 
 
 def test_slow_consumer_bounded_queue_loses_nothing() -> None:
-    async def faults(sensor: Sensor, client: SensorClient, radio: BumbleRadio) -> None:
+    async def faults(sensor: SensorUnderTest, client: SensorClient, radio: BumbleRadio) -> None:
         await wait_samples(client, 4000)
         await wait_no_open_gap(client)
 
@@ -263,7 +211,7 @@ def test_slow_consumer_bounded_queue_loses_nothing() -> None:
 
 
 def test_malformed_and_truncated_notifications_are_counted_and_skipped() -> None:
-    async def faults(sensor: Sensor, client: SensorClient, radio: BumbleRadio) -> None:
+    async def faults(sensor: SensorUnderTest, client: SensorClient, radio: BumbleRadio) -> None:
         await wait_samples(client, 300)
         sensor.dev.inject += [b"", b"\x10", b"\xff" * 40, b"\x10\x41\x02\x00" + b"\x00" * 20,
                               b"\x18" + b"\x00" * 50]

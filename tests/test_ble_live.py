@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from imu.ble.assembler import SampleBlock
+from imu.device.chip import SampleBlock
 from imu.pipeline.live import LiveRepCounter, LiveStatus
 
 RATE = 104

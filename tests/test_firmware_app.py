@@ -10,12 +10,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from bumble.controller import Controller
-from bumble.device import Device
-from bumble.host import Host
 from bumble.link import LocalLink
-from bumble.transport.common import AsyncPipeSink
 
+from imu.ble.stack import bumble_device
 from imu.device import protocol as P
 from imu.testing.recordings import small_recording
 from imu.virtual.clock import ManualClock
@@ -53,8 +50,7 @@ async def _boot(rate_hz: int, ring: int, read_s: float = 0.0, split: bool = Fals
     clock = ManualClock()
     rec = small_recording(rate_hz=104, duration_s=rec_s)
     chip = Lsm6dsoxEmulator(rec, clock)
-    ctrl = Controller("c", link=LocalLink(), public_address="F0:F0:F0:F0:F0:09")
-    dev = Device(name="IMU-T", host=Host(ctrl, AsyncPipeSink(ctrl)))
+    _, dev = bumble_device(LocalLink(), "F0:F0:F0:F0:F0:09", name="IMU-T")
     await dev.power_on()
     env = FirmwareEnv(clock=clock, device=dev,
                       i2c_devices={0x6A: SlowBus(chip, clock, read_s, split)},

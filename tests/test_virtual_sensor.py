@@ -1,6 +1,7 @@
 """The virtual sensor (unmodified firmware + Bumble + emulated LSM6DSOX) seen by a plain Bumble
-central over a LocalLink: advertising, GATT, notifications sized to the MTU, and no sample lost
-across a link loss (RESEND from the ring) or mixed up across a reboot."""
+central (:class:`imu.testing.harness.Central`) over a LocalLink: advertising, GATT, notifications
+sized to the MTU, and no sample lost across a link loss (RESEND from the ring) or mixed up across
+a reboot."""
 
 from __future__ import annotations
 
@@ -10,15 +11,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from bumble.controller import Controller
-from bumble.device import Device, Peer
-from bumble.hci import Address
-from bumble.host import Host
 from bumble.link import LocalLink
-from bumble.transport.common import AsyncPipeSink
 
 from imu.device import protocol as P
 from imu.device.chip import ImuRecording
+from imu.testing.harness import Central
 from imu.testing.recordings import small_recording
 from imu.virtual import VirtualSensor
 
@@ -28,45 +25,6 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.fixture(scope="module")
 def rec() -> ImuRecording:
     return small_recording(rate_hz=104, duration_s=8.0)
-
-
-class Central:
-    def __init__(self, link: LocalLink, max_mtu: int = 247) -> None:
-        self.ctrl = Controller("central", link=link, public_address="F1:F1:F1:F1:F1:01")
-        self.dev = Device(name="central", address=Address("F1:F1:F1:F1:F1:01"),
-                          host=Host(self.ctrl, AsyncPipeSink(self.ctrl)))
-        self.dev.gatt_server.max_mtu = max_mtu
-        self.max_mtu = max_mtu
-        self.packets: list[bytes] = []
-        self.conn: Any = None
-
-    async def scan(self, seconds: float = 0.3) -> list[Any]:
-        ads: list[Any] = []
-        self.dev.on("advertisement", ads.append)
-        await self.dev.start_scanning()
-        await asyncio.sleep(seconds)
-        await self.dev.stop_scanning()
-        self.dev.remove_listener("advertisement", ads.append)
-        return ads
-
-    async def connect(self, address: str) -> None:
-        self.conn = await self.dev.connect(Address(address))
-        peer = Peer(self.conn)
-        if self.max_mtu > 23:
-            await peer.request_mtu(self.max_mtu)
-        svc = (await peer.discover_service(P.SERVICE_UUID))[0]
-        await svc.discover_characteristics()
-        by_uuid = {str(c.uuid).lower(): c for c in svc.characteristics}
-        self.data = by_uuid[P.DATA_UUID]
-        self.control = by_uuid[P.CONTROL_UUID]
-        self.status = by_uuid[P.STATUS_UUID]
-        await self.data.subscribe(lambda v: self.packets.append(bytes(v)))
-
-    async def command(self, cmd: P.ControlCommand) -> None:
-        await self.control.write_value(cmd.encode(), with_response=True)
-
-    async def read_status(self) -> P.Status:
-        return P.Status.decode(bytes(await self.status.read_value()))
 
 
 async def _wait_for(pred: Any, timeout_s: float = 10.0) -> None:
@@ -91,7 +49,7 @@ def test_advertise_stream_drop_resend_reboot(rec: ImuRecording) -> None:
         sensor = VirtualSensor(link, rec, time_scale=4.0)
         await sensor.start()
         central = Central(link)
-        await central.dev.power_on()
+        await central.power_on()
         ads = await central.scan()
         assert ads, "no advertisement"
         ad = ads[-1]
@@ -156,7 +114,7 @@ def test_mtu_23_compact_packets(rec: ImuRecording) -> None:
                                address="F0:F0:F0:F0:F0:02")
         await sensor.start()
         central = Central(link, max_mtu=23)
-        await central.dev.power_on()
+        await central.power_on()
         await central.connect(sensor.address)
         await central.command(P.ControlCommand.start())
         await _wait_for(lambda: len(central.packets) >= 30)

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from imu.device.chip import CountsInUnits
-from imu.device.protocol import FLAG_COMPACT, FLAG_OVERFLOW, TICK_S, TICKS_PER_S, DecodedBatch
+from imu.device.chip import TICK_S, TICKS_PER_S, SampleBlock
+from imu.device.protocol import FLAG_COMPACT, FLAG_OVERFLOW, DecodedBatch
 
 MAX_GAPS_LISTED = 10_000
 _M24 = 1 << 24
@@ -31,21 +31,6 @@ def signed_mod(d: NDArray[np.int64] | int, mod: NDArray[np.int64] | int) -> NDAr
     """``d`` modulo ``mod`` mapped into [-mod/2, mod/2)."""
     half = np.asarray(mod, dtype=np.int64) // 2
     return (np.asarray(d, dtype=np.int64) + half) % mod - half
-
-
-@dataclass
-class SampleBlock(CountsInUnits):
-    """In-order samples on the session clock; counts plus their sensitivities."""
-
-    seq: NDArray[np.int64]
-    t_s: NDArray[np.float64]
-    acc_counts: NDArray[np.int16]
-    gyr_counts: NDArray[np.int16]
-    acc_lsb_g: float
-    gyr_lsb_dps: float
-
-    def __len__(self) -> int:
-        return len(self.seq)
 
 
 @dataclass

@@ -8,9 +8,8 @@ its own :class:`~bumble.controller.Controller` on a shared :class:`bumble.link.L
 (ATT, L2CAP, HCI) instead of BlueZ/CoreBluetooth/WinRT.
 
 Notes (bleak 3.1, bumble 0.0.236): Bumble keeps ATT_MTU at 23 unless the client asks and silently
-cuts longer notifications, so ``connect`` requests ``mtu`` itself (default 247). A link loss is
-simulated with ``controller.on_le_disconnected(conn, 0x08)`` on both controllers
-(:meth:`BumbleRadio.drop_links`).
+cuts longer notifications, so ``connect`` requests ``mtu`` itself (default 247). The device and
+controller come from :mod:`imu.ble.stack`, as do link losses (:meth:`BumbleRadio.drop_links`).
 """
 
 from __future__ import annotations
@@ -34,13 +33,11 @@ from bumble import hci
 from bumble.controller import Controller
 from bumble.core import AdvertisingData, BaseBumbleError
 from bumble.device import Advertisement, Connection, Device, Peer
-from bumble.host import Host
 from bumble.link import LocalLink
-from bumble.transport.common import AsyncPipeSink
+
+from imu.ble.stack import bumble_device, drop_links
 
 _radio_ids = itertools.count(1)
-LINK_LOSS_REASON = 0x08
-"""HCI error 'Connection Timeout': what a supervision timeout (walked out of range) reports."""
 
 
 @contextlib.contextmanager
@@ -50,70 +47,6 @@ def _as_bleak_errors() -> Iterator[None]:
         yield
     except (BaseBumbleError, hci.HCI_Error) as exc:
         raise BleakError(f"{type(exc).__name__}: {exc}") from exc
-
-
-class OutOfRange:
-    """Move a controller to a link of its own (it keeps advertising into the void) and back:
-    the radio side of walking away from the host, for tests and benchmarks."""
-
-    def __init__(self, controller: Controller) -> None:
-        self.controller = controller
-        self.home = controller.link
-        self.away = LocalLink()
-
-    def __enter__(self) -> OutOfRange:
-        for conn in list(self.controller.le_connections.values()):
-            peer = self.home.find_le_controller(conn.peer_address)
-            if peer is not None:
-                for pc in list(peer.le_connections.values()):
-                    if pc.peer_address == conn.self_address:
-                        peer.on_le_disconnected(pc, LINK_LOSS_REASON)
-            self.controller.on_le_disconnected(conn, LINK_LOSS_REASON)
-        self.home.remove_controller(self.controller)
-        self.controller.link = self.away
-        self.away.add_controller(self.controller)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.away.remove_controller(self.controller)
-        self.controller.link = self.home
-        self.home.add_controller(self.controller)
-
-
-_FAST_FORMATTING = False
-
-
-def fast_bumble_formatting() -> bool:
-    """Make Bumble's per-packet debug strings cheap when nobody reads them.
-
-    Bumble 0.0.236 builds its debug log lines with eager f-strings (coloured, every field of
-    every HCI packet), which costs ~40 % of the CPU of an in-process link whether DEBUG is on
-    or not. When the ``bumble`` logger is not enabled for DEBUG, this swaps the colouring
-    helper for a pass-through and the HCI packets' ``__str__`` for their class name. Opt-in
-    (``imu record --virtual`` and the benchmarks call it); returns whether it was applied.
-    """
-    global _FAST_FORMATTING
-    import logging
-
-    from bumble import att, controller, device, gatt_client, gatt_server, host, l2cap
-
-    if _FAST_FORMATTING or logging.getLogger("bumble").isEnabledFor(logging.DEBUG):
-        return _FAST_FORMATTING
-
-    def plain(text: Any, *_args: Any, **_kw: Any) -> str:
-        return str(text)
-
-    for module in (controller, host, hci, device, l2cap, att, gatt_server, gatt_client):
-        if hasattr(module, "color"):
-            module.color = plain  # type: ignore[attr-defined]
-
-    def short(self: Any) -> str:
-        return type(self).__name__
-
-    for cls in (hci.HCI_Command, hci.HCI_Event, hci.HCI_AclDataPacket):
-        cls.__str__ = short  # type: ignore[method-assign]
-    _FAST_FORMATTING = True
-    return True
 
 
 def _uuid_str(uuid: Any) -> str:
@@ -149,33 +82,17 @@ class BumbleRadio:
             self._lock = asyncio.Lock()
         async with self._lock:
             if self.device is None:
-                self.controller = Controller(
-                    f"host-{next(_radio_ids)}", link=self.link, public_address=self.address
-                )
-                self.device = Device(
-                    address=hci.Address(self.address),
-                    host=Host(self.controller, AsyncPipeSink(self.controller)),
-                )
                 # the MTU this host accepts, also when the peripheral starts the exchange
-                self.device.gatt_server.max_mtu = self.mtu
+                self.controller, self.device = bumble_device(
+                    self.link, self.address, controller_name=f"host-{next(_radio_ids)}",
+                    max_mtu=self.mtu,
+                )
                 await self.device.power_on()
         return self.device
 
     def drop_links(self) -> int:
         """Simulate a radio link loss on every connection of this radio (both ends)."""
-        if self.controller is None:
-            return 0
-        n = 0
-        for conn in list(self.controller.le_connections.values()):
-            for other in list(self.link.controllers):
-                if other is self.controller:
-                    continue
-                for oc in list(other.le_connections.values()):
-                    if oc.peer_address == conn.self_address:
-                        other.on_le_disconnected(oc, LINK_LOSS_REASON)
-            self.controller.on_le_disconnected(conn, LINK_LOSS_REASON)
-            n += 1
-        return n
+        return 0 if self.controller is None else drop_links(self.controller)
 
 
 class BumbleScanner(BaseBleakScanner):

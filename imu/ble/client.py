@@ -38,8 +38,15 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import BaseBleakScanner
 from bleak.exc import BleakError
 
-from imu.ble.assembler import ClockFit, SampleBlock, StreamAssembler, signed_mod
+from imu.ble.assembler import ClockFit, StreamAssembler, signed_mod
 from imu.device import protocol as P
+from imu.device.chip import (
+    DEFAULT_ACC_RANGE_G,
+    DEFAULT_GYR_RANGE_DPS,
+    DEFAULT_RATE_HZ,
+    TICK_S,
+    SampleBlock,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +57,9 @@ class DeviceNotFoundError(RuntimeError):
 
 @dataclass
 class StreamConfig:
-    rate_hz: int = P.DEFAULT_RATE_HZ
-    acc_range_g: int = P.DEFAULT_ACC_RANGE_G
-    gyr_range_dps: int = P.DEFAULT_GYR_RANGE_DPS
+    rate_hz: int = DEFAULT_RATE_HZ
+    acc_range_g: int = DEFAULT_ACC_RANGE_G
+    gyr_range_dps: int = DEFAULT_GYR_RANGE_DPS
 
 
 @dataclass
@@ -390,7 +397,7 @@ class SensorClient:
         ref = self.assembler.last_tick
         tick = ref + int(signed_mod(st.sync_ticks - ref, self.assembler.tick_mod))
         if record and self.assembler.next_expected is not None:  # needs a tick reference
-            self._fit.add(host_mid, tick * P.TICK_S)
+            self._fit.add(host_mid, tick * TICK_S)
             self._slope = self._fit.slope if self._fit.n >= 2 else self._slope
             self.stats.sensor_per_host = self._slope
             self.stats.drift_ppm = (self._slope - 1.0) * 1e6
@@ -525,7 +532,7 @@ class SensorClient:
                 self._deliver(block)
                 self._last_arrival_host = host_t
                 if not (batch.flags & P.FLAG_RESEND).any() and self._fit.n < 2:
-                    self._arrival_fit.add(host_t, self.assembler.last_tick * P.TICK_S)
+                    self._arrival_fit.add(host_t, self.assembler.last_tick * TICK_S)
                     if self._arrival_fit.n >= 2:
                         self._slope = self._arrival_fit.slope
             if want is not None:

@@ -13,7 +13,14 @@ from pathlib import Path
 from imu.commands.analyze import positive_float
 from imu.core.exercises import EXERCISES
 from imu.core.vocabulary import ACTIVITIES, PLACEMENTS
-from imu.device.chip import ACC_RANGES_G, GYR_RANGES_DPS, RATES_HZ
+from imu.device.chip import (
+    ACC_RANGES_G,
+    DEFAULT_ACC_RANGE_G,
+    DEFAULT_GYR_RANGE_DPS,
+    DEFAULT_RATE_HZ,
+    GYR_RANGES_DPS,
+    RATES_HZ,
+)
 
 EXIT_DEVICE = 1
 """Exit status when the sensor cannot be found or the link fails for good."""
@@ -30,9 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     who = r.add_mutually_exclusive_group()
     who.add_argument("--name", help="advertised name, e.g. IMU-3F2A (default: first IMU-*)")
     who.add_argument("--address", help="Bluetooth address (UUID on macOS)")
-    r.add_argument("--rate-hz", type=int, choices=RATES_HZ, default=104)
-    r.add_argument("--acc-range-g", type=int, choices=ACC_RANGES_G, default=8)
-    r.add_argument("--gyr-range-dps", type=int, choices=GYR_RANGES_DPS, default=1000)
+    r.add_argument("--rate-hz", type=int, choices=RATES_HZ, default=DEFAULT_RATE_HZ)
+    r.add_argument("--acc-range-g", type=int, choices=ACC_RANGES_G, default=DEFAULT_ACC_RANGE_G)
+    r.add_argument("--gyr-range-dps", type=int, choices=GYR_RANGES_DPS,
+                   default=DEFAULT_GYR_RANGE_DPS)
     r.add_argument("--duration-s", type=float, help="stop after this much session time")
     r.add_argument("--placement", choices=PLACEMENTS)
     r.add_argument("--activity", choices=ACTIVITIES)
@@ -81,11 +89,11 @@ def run_scan(args: argparse.Namespace) -> int:
 
     async def go() -> list:
         if args.virtual:
-            from imu.recording import RecordOptions, _start_virtual, virtual_recording
+            from imu.recording import RecordOptions, start_virtual, virtual_recording
 
             opts = RecordOptions(out_dir=Path("."), virtual=args.virtual)
             rec, _ = virtual_recording(opts)
-            sensor, radio, _ = await _start_virtual(rec, opts)
+            sensor, radio, _ = await start_virtual(rec, opts)
             try:
                 return await scan(args.timeout_s, scanner_backend=radio.scanner_backend)
             finally:

@@ -107,3 +107,20 @@ class ImuRecording(CountsInUnits):
             np.abs(self.gyr_counts.astype(np.int32)) >= gyr_rail
         )
         return rails.any(axis=1)
+
+
+@dataclass
+class SampleBlock(CountsInUnits):
+    """Consecutive samples as they arrive from the sensor: counts with their sensitivities,
+    the session sequence number ``seq`` and the session time ``t_s`` of each sample (what the
+    stream assembler emits and the recorder and the live rep counter consume)."""
+
+    seq: NDArray[np.int64]
+    t_s: NDArray[np.float64]
+    acc_counts: NDArray[np.int16]
+    gyr_counts: NDArray[np.int16]
+    acc_lsb_g: float
+    gyr_lsb_dps: float
+
+    def __len__(self) -> int:
+        return len(self.seq)

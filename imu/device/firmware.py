@@ -1,9 +1,13 @@
 """Firmware helpers: compile-check every firmware file with mpy-cross, deploy with mpremote.
 
-``python -m imu.device.firmware check`` compiles each ``firmware/**/*.py`` with the real
+``python -m imu.device.firmware check`` compiles each ``imu/firmware/**/*.py`` with the real
 MicroPython compiler (mpy-cross) and exits non-zero if any file fails; ``deploy(port)`` copies
 the firmware to a board's filesystem with mpremote and resets it. ``bench`` prints the speed
 of the host's packet decoder.
+
+The firmware is package data of ``imu`` (``imu/firmware/``, shipped in the wheel, not a Python
+package of the host), found with :mod:`importlib.resources`, so the virtual sensor and
+``imu firmware deploy`` work from an installed package as from a checkout.
 """
 
 from __future__ import annotations
@@ -13,9 +17,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from importlib import resources
 from pathlib import Path
+from typing import Final
 
-FIRMWARE_DIR = Path(__file__).resolve().parents[1] / "firmware"
+import numpy as np
+
+from imu.device import protocol as P
+
+FIRMWARE_DIR: Final[Path] = Path(str(resources.files("imu").joinpath("firmware")))
+"""The MicroPython firmware of the installed (or checked-out) package: ``main.py`` and the
+``imu_fw`` package (a file-system path: the package is installed unzipped)."""
 
 
 def firmware_files(root: Path = FIRMWARE_DIR) -> list[Path]:
@@ -79,12 +92,6 @@ def bench_decoder(n_packets: int = 20000, samples_per_packet: int = 19, repeat: 
     """Throughput of :func:`imu.device.protocol.decode_stream` in MB/s of packet bytes (best of
     ``repeat``) on full MTU-247 packets; ``mixed`` adds a malformed packet, which takes the
     general (byte-mask) path instead of the equal-packets fast path."""
-    import time
-
-    import numpy as np
-
-    from imu.device import protocol as P
-
     rng = np.random.default_rng(0)
     counts = rng.integers(-32768, 32767, (n_packets, samples_per_packet, 6)).astype(np.int16)
     packets = [P.DataPacket(seq=i * samples_per_packet, ticks=i * 7300, acc_counts=c[:, :3],

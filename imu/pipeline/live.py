@@ -14,7 +14,7 @@ import time
 import numpy as np
 from scipy.signal import lfilter
 
-from imu.ble.assembler import SampleBlock
+from imu.device.chip import SampleBlock
 from imu.pipeline.base import Algorithm
 
 

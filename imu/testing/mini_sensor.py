@@ -14,18 +14,13 @@ import contextlib
 import time
 
 import numpy as np
-from bumble import hci
-from bumble.controller import Controller
-from bumble.core import UUID, AdvertisingData
 from bumble.device import Connection, Device
 from bumble.gatt import Characteristic, CharacteristicValue, Service
-from bumble.host import Host
 from bumble.link import LocalLink
-from bumble.transport.common import AsyncPipeSink
 
-from imu.ble.bumble_backend import LINK_LOSS_REASON
+from imu.ble.stack import advertise, bumble_device, drop_links
 from imu.device import protocol as P
-from imu.device.chip import ImuRecording
+from imu.device.chip import RATES_HZ, TICKS_PER_S, ImuRecording
 
 
 class MiniSensor:
@@ -64,12 +59,8 @@ class MiniSensor:
         self._t0 = 0.0
         self._task: asyncio.Task[None] | None = None
         self.connection: Connection | None = None
-        self.controller = Controller("mini", link=link, public_address=address)
-        self.device = Device(
-            name=name,
-            address=hci.Address(address),
-            host=Host(self.controller, AsyncPipeSink(self.controller)),
-        )
+        self.controller, self.device = bumble_device(link, address, name=name,
+                                                     controller_name="mini")
         props = Characteristic.Properties
         self.data = Characteristic(P.DATA_UUID, props.NOTIFY, Characteristic.READABLE, b"")
         self.control = Characteristic(
@@ -91,7 +82,7 @@ class MiniSensor:
 
     # --- chip ----------------------------------------------------------------------------------
     def _ticks(self, seq: np.ndarray | int) -> np.ndarray | int:
-        ticks = np.rint(np.asarray(seq) * (P.TICKS_PER_S / self.rate_hz)).astype(np.int64)
+        ticks = np.rint(np.asarray(seq) * (TICKS_PER_S / self.rate_hz)).astype(np.int64)
         return (self.tick0 + ticks) % (1 << 32)
 
     def _produce(self) -> None:
@@ -143,7 +134,7 @@ class MiniSensor:
         elif cmd.op == P.OP_SET_RATE:
             if self.running:
                 self.last_error = P.ERR_BUSY
-            elif cmd.rate_hz in P.RATES_HZ:
+            elif cmd.rate_hz in RATES_HZ:
                 self.rate_hz = cmd.rate_hz
             else:
                 self.last_error = P.ERR_BAD_VALUE
@@ -197,19 +188,8 @@ class MiniSensor:
     # --- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
         await self.device.power_on()
-        await self._advertise()
+        await advertise(self.device, self.name, P.SERVICE_UUID)
         self._task = asyncio.create_task(self._pump())
-
-    async def _advertise(self) -> None:
-        ad = bytes(AdvertisingData([
-            (AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode()),
-            (AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
-             UUID(P.SERVICE_UUID).to_bytes()),
-        ]))
-        await self.device.start_advertising(
-            advertising_data=ad, auto_restart=True,
-            advertising_interval_min=20, advertising_interval_max=20,
-        )
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -219,18 +199,14 @@ class MiniSensor:
         if self.device.is_advertising:
             await self.device.stop_advertising()
 
-    def drop_link(self) -> None:
+    async def drop_link(self) -> None:
         """Radio link loss (supervision timeout) on both ends."""
-        conn = self.connection
-        if conn is None:
-            return
-        for c in list(self.link.controllers):
-            for lc in list(c.le_connections.values()):
-                c.on_le_disconnected(lc, LINK_LOSS_REASON)
+        drop_links(self.controller)
+        await asyncio.sleep(0)
 
-    def reboot(self) -> None:
+    async def reboot(self) -> None:
         """Power cycle: link lost, RAM (ring, seq, settings) gone, new epoch, not running."""
-        self.drop_link()
+        drop_links(self.controller)
         self._produce()
         self.running = self.streaming = False
         self.seq = self.sent = self._ring_first = 0

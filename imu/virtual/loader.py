@@ -1,4 +1,5 @@
-"""Load the unmodified firmware (``firmware/``) into an isolated namespace with host shims.
+"""Load the unmodified firmware (``imu/firmware/``, package data) into an isolated namespace
+with host shims.
 
 Every firmware module gets its own ``__builtins__`` whose ``__import__`` resolves
 ``machine``, ``bluetooth``, ``micropython``, ``time``, ``asyncio``, ``sys`` (and an optional
@@ -11,14 +12,29 @@ from __future__ import annotations
 
 import builtins
 import types
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from imu.device.firmware import FIRMWARE_DIR
 from imu.virtual.clock import VirtualClock
+from imu.virtual.shims import asyncio as asyncio_shim
+from imu.virtual.shims import bluetooth as bluetooth_shim
+from imu.virtual.shims import machine as machine_shim
+from imu.virtual.shims import micropython as micropython_shim
+from imu.virtual.shims import sys as sys_shim
+from imu.virtual.shims import time as time_shim
 
-SHIM_NAMES = ("machine", "bluetooth", "micropython", "time", "asyncio", "sys")
+SHIMS: dict[str, Callable[[Any], types.ModuleType]] = {
+    "machine": machine_shim.make,
+    "bluetooth": bluetooth_shim.make,
+    "micropython": micropython_shim.make,
+    "time": time_shim.make,
+    "asyncio": asyncio_shim.make,
+    "sys": sys_shim.make,
+}
+"""MicroPython module name -> ``make(env)`` of its host stand-in (:mod:`imu.virtual.shims`)."""
+SHIM_NAMES = tuple(SHIMS)
 
 
 class FirmwareEnv:
@@ -38,8 +54,7 @@ class FirmwareEnv:
         self.modules: dict[str, types.ModuleType] = {}
         self.shims: dict[str, types.ModuleType] = {}
         for name in shims:
-            mod = __import__(f"imu.virtual.shims.{name}", fromlist=["make"])
-            self.shims[name] = mod.make(self)
+            self.shims[name] = SHIMS[name](self)
         if config is not None:
             cfg = types.ModuleType("imu_config")
             cfg.__dict__.update(config)

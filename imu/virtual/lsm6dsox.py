@@ -27,8 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from imu.device.chip import ACC_LSB_G, GYR_LSB_DPS, ImuRecording
-from imu.device.protocol import TICKS_PER_S
+from imu.device.chip import ACC_LSB_G, GYR_LSB_DPS, TICKS_PER_S, ImuRecording
 from imu.virtual.clock import VirtualClock
 
 WHO_AM_I = 0x0F

@@ -18,13 +18,10 @@ from typing import Any
 import numpy as np
 from bumble.controller import Controller
 from bumble.device import Device
-from bumble.hci import Address
-from bumble.host import Host
 from bumble.link import LocalLink
-from bumble.transport.common import AsyncPipeSink
 
-from imu.device.chip import ImuRecording
-from imu.device.protocol import RATES_HZ
+from imu.ble.stack import bumble_device, drop_links
+from imu.device.chip import RATES_HZ, ImuRecording
 from imu.virtual.clock import VirtualClock
 from imu.virtual.loader import FirmwareEnv
 from imu.virtual.lsm6dsox import Lsm6dsoxEmulator, Produced
@@ -33,7 +30,6 @@ from imu.virtual.shims.machine import MachineReset
 log = logging.getLogger(__name__)
 
 IMU_I2C_ADDR = 0x6A
-LINK_LOSS_REASON = 0x08  # HCI "connection timeout"
 
 
 class VirtualSensor:
@@ -85,10 +81,8 @@ class VirtualSensor:
     async def start(self) -> None:
         """Power on: controller + bumble device on the link, then boot the firmware."""
         if self.device is None:
-            self.controller = Controller(f"{self.name}-ctrl", link=self.link,
-                                         public_address=self.address)
-            self.device = Device(name=self.name, address=Address(self.address),
-                                 host=Host(self.controller, AsyncPipeSink(self.controller)))
+            self.controller, self.device = bumble_device(
+                self.link, self.address, name=self.name, controller_name=f"{self.name}-ctrl")
             await self.device.power_on()
         elif self.controller is not None and self.controller not in self.link.controllers:
             self.link.add_controller(self.controller)  # started again after stop()
@@ -144,17 +138,8 @@ class VirtualSensor:
 
     async def drop_link(self) -> None:
         """Link loss (supervision timeout, reason 0x08) seen by both controllers."""
-        ctrl = self.controller
-        if ctrl is None:
-            return
-        for conn in list(ctrl.le_connections.values()):
-            peer = self.link.find_le_controller(conn.peer_address)
-            if peer is not None and peer is not ctrl:
-                peer_conn = peer.le_connections.get(conn.self_address)
-                if peer_conn is not None:
-                    peer.on_le_disconnected(peer_conn, LINK_LOSS_REASON)
-            if conn.peer_address in ctrl.le_connections:
-                ctrl.on_le_disconnected(conn, LINK_LOSS_REASON)
+        if self.controller is not None:
+            drop_links(self.controller)
         await asyncio.sleep(0.01)
 
     # --- ground truth ----------------------------------------------------------------------
