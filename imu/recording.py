@@ -22,7 +22,7 @@ from typing import Any, TextIO
 import numpy as np
 from bumble.link import LocalLink
 
-from imu.analysis import analyze
+from imu.analysis import AnalysisResult, analyze
 from imu.ble.bumble_backend import BumbleRadio
 from imu.ble.client import LinkStats, SensorClient, StreamConfig
 from imu.ble.stack import fast_bumble_formatting
@@ -78,6 +78,8 @@ class RecordResult:
     gaps: list[tuple[int, int, str]]
     malformed: int = 0
     analysis_dir: Path | None = None
+    analysis: AnalysisResult | None = None
+    """The analysis of the recording (the command line prints its report)."""
     recovered: list[Path] = field(default_factory=list)
     sensor: Any = None
     """The in-process virtual sensor (for comparisons), None for hardware."""
@@ -282,7 +284,9 @@ async def record(opts: RecordOptions, stream: TextIO | None = None) -> RecordRes
         gaps=list(a.gaps), malformed=a.malformed, recovered=recovered, sensor=sensor,
     )
     if final is not None and opts.analyze:
-        result.analysis_dir = analyze_recording(final, out, err)
+        analysed = analyze_recording(final, out, err)
+        if analysed is not None:
+            result.analysis, result.analysis_dir = analysed
     return result
 
 
@@ -296,14 +300,15 @@ def clock_meta(client: SensorClient) -> dict[str, float]:
     return {"sensor_s_per_host_s": round(ratio, 4)}
 
 
-def analyze_recording(path: Path, out_dir: Path, err: TextIO) -> Path | None:
-    """Run the analysis on a finished recording and print its summary (errors: one line)."""
+def analyze_recording(
+    path: Path, out_dir: Path, err: TextIO
+) -> tuple[AnalysisResult, Path] | None:
+    """Analyse a finished recording and write its tables; None (and one line on ``err``) when
+    the analysis refuses it."""
     try:
         result = analyze(path)
         folder = result.write(out_dir)
     except InputError as exc:
         print(f"imu: analysis skipped: {exc}", file=err)
         return None
-    print(result.to_text())
-    print(f"wrote {folder}")
-    return folder
+    return result, folder

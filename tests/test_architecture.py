@@ -56,7 +56,7 @@ def _modules() -> dict[str, Path]:
     out = {}
     for p in sorted(ROOT.rglob("*.py")):
         rel = p.relative_to(ROOT.parent).with_suffix("")
-        if "firmware" in rel.parts:  # MicroPython sources, package data
+        if rel.parts[:2] == ("imu", "firmware"):  # MicroPython sources, package data
             continue
         parts = list(rel.parts)
         if parts[-1] == "__init__":

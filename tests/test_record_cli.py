@@ -16,9 +16,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from imu.cli import main
+from imu.core.session import RawSession
 from imu.device.chip import ACC_LSB_G, GYR_LSB_DPS
 from imu.io.chunks import recover_leftovers
-from imu.io.rawfile import RawSession, read_raw, write_raw
+from imu.io.rawfile import read_raw, write_raw
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE = 104

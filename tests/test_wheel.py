@@ -45,9 +45,9 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 120) -
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
     """(venv bin folder, wheel, environment) of the wheel installed in a fresh venv."""
-    if _setuptools_version() < (77,):
-        pytest.skip(f"building offline needs {BUILD_REQUIRES} in this venv (the dev extra: "
-                    "`make venv`)")
+    assert _setuptools_version() >= (77,), (
+        f"building offline needs {BUILD_REQUIRES} in this venv (the dev extra: `make venv`)"
+    )
     tmp = tmp_path_factory.mktemp("wheel")
     src = tmp / "src"
     src.mkdir()

@@ -161,6 +161,11 @@ def run_record(args: argparse.Namespace) -> int:
         f"(lost {result.lost_samples}, link losses {s.link_losses}, reboots {s.reboots}, "
         f"malformed notifications {result.malformed})"
     )
+    if result.analysis is not None:
+        from imu.render.terminal import render
+
+        print(render(result.analysis))
+        print(f"wrote {result.analysis_dir}")
     for err in s.errors:
         print(f"imu: warning: {err}", file=sys.stderr)
     return 0 if not s.errors else EXIT_DEVICE
