@@ -56,15 +56,8 @@ def _discover() -> list[type[Algorithm]]:
 
 ALGORITHMS = _discover()
 
-PENDING: dict[tuple[str, str], str] = {
-    (name, check): (
-        "imu.pipeline.live is helper D's (issue 8): LiveRepCounter should derive from "
-        "imu.pipeline.base.StreamingAlgorithm, document its parameters and results, and set "
-        "bursts_ in update() only"
-    )
-    for name in ("LiveRepCounter",)
-    for check in ("kind", "documented", "no_results_before_action")
-}
+PENDING: dict[tuple[str, str], str] = {}
+"""(class, check) -> why it is expected to fail for now (empty: every algorithm conforms)."""
 """(class name, check) -> why it is known to fail today (expected failure, not strict)."""
 
 

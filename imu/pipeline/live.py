@@ -15,17 +15,33 @@ import numpy as np
 from scipy.signal import lfilter
 
 from imu.device.chip import SampleBlock
-from imu.pipeline.base import Algorithm
+from imu.pipeline.base import StreamingAlgorithm
 
 
-class LiveRepCounter(Algorithm):
-    """Causal burst counter on |gyro| (hysteresis between ``low_dps`` and ``high_dps``)."""
+class LiveRepCounter(StreamingAlgorithm):
+    """Causal burst counter on |gyro| (hysteresis between ``low_dps`` and ``high_dps``).
+
+    Parameters
+    ----------
+    tau_s
+        Time constant of the first-order low-pass on |w|.
+    high_dps
+        A burst starts when the smoothed |w| rises above this ...
+    low_dps
+        ... after having been below this (hysteresis).
+
+    Results
+    -------
+    bursts_
+        Movement bursts counted so far.
+    reps_
+        Reps so far: two bursts (into and out of lockout) per rep.
+    """
 
     def __init__(self, tau_s: float = 0.15, high_dps: float = 30.0, low_dps: float = 10.0) -> None:
         self.tau_s = tau_s
         self.high_dps = high_dps
         self.low_dps = low_dps
-        self.bursts_ = 0
         self._zi: np.ndarray | None = None
         self._armed = True
 
@@ -35,6 +51,8 @@ class LiveRepCounter(Algorithm):
 
     def update(self, gyr_dps: np.ndarray, sampling_rate_hz: float) -> LiveRepCounter:
         """Feed a block of (N, 3) angular rates (deg/s); keeps state between calls."""
+        if not hasattr(self, "bursts_"):
+            self.bursts_ = 0
         if len(gyr_dps) == 0:
             return self
         mag = np.linalg.norm(np.asarray(gyr_dps, dtype=np.float64), axis=1)
@@ -84,7 +102,8 @@ class LiveStatus:
         return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
 
     def line(self, state: str, lost: int, link_losses: int) -> str:
-        reps = f" | reps {self.reps.reps_}" if self.reps is not None else ""
+        counted = getattr(self.reps, "bursts_", 0) // 2  # no block yet: no bursts_
+        reps = f" | reps {counted}" if self.reps is not None else ""
         return (
             f"{state:<12} | t {self.t_s:7.1f} s | {self.rate():6.0f} samples/s | "
             f"lost {lost} | reconnects {link_losses}{reps}"

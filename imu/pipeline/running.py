@@ -46,7 +46,7 @@ integration with high-pass).
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, Final, Self
 
 import numpy as np
 import pandas as pd
@@ -55,11 +55,11 @@ from scipy.signal import butter, find_peaks, sosfiltfilt
 from scipy.spatial.transform import Rotation
 from vqf import BasicVQF
 
-from imu.core.errors import InputError
 from imu.core.frames import GRAVITY_M_S2, pelvis_angles_deg, quat_mul, quat_wxyz_to_rotation
+from imu.core.options import check_choice, check_option
 from imu.core.schema import STEPS, STEPS_CONTRACT_COLUMNS
 from imu.core.session import RawSession
-from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M, PLACEMENTS
+from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M
 from imu.metrics.gait import empty_minutes, minutes_by_running_time, run_summary
 from imu.metrics.timeseries import timeseries_nearest
 from imu.pipeline.activity import GaitBouts
@@ -79,6 +79,9 @@ from imu.pipeline.signals import (
 _PANDAS_DTYPE = {"int64": "int64", "string": "str", "double": "float64"}
 _EMPTY_STEP_DTYPES = {c: _PANDAS_DTYPE[str(STEPS.field(c).type)] for c in STEPS_CONTRACT_COLUMNS}
 """dtypes of an empty ``steps_``: the contract's columns of ``imu.core.schema.STEPS``."""
+
+
+ORIENTATION_FILTERS: Final = ("basic_vqf", "offline_vqf")
 
 
 # ------------------------------------------------------------------------------ events ---
@@ -229,9 +232,8 @@ class RunAnalysis(AnalysisAlgorithm):
     def analyze(self, raw: RawSession, sampling_rate_hz: float | None = None) -> Self:
         """Analyse a validated raw session (``sampling_rate_hz`` None: the session's rate)."""
         fs = float(sampling_rate_hz if sampling_rate_hz is not None else raw.sample_rate_hz)
-        placement = self.placement
-        if placement not in PLACEMENTS:
-            raise InputError(f"unknown placement {placement!r} (expected {', '.join(PLACEMENTS)})")
+        placement = check_option("placement", self.placement)
+        check_choice("orientation_filter", self.orientation_filter, ORIENTATION_FILTERS)
         offset = np.asarray(
             self.sensor_offset_m
             if self.sensor_offset_m is not None
@@ -251,10 +253,8 @@ class RunAnalysis(AnalysisAlgorithm):
         if has_gyro:
             if self.orientation_filter == "offline_vqf":
                 r_es = VqfOrientation().estimate(acc, gyr, fs).orientation_
-            elif self.orientation_filter == "basic_vqf":
-                r_es = _vqf_orientation(acc, gyr - cal.gyro_bias_dps_, fs)
             else:
-                raise ValueError(f"unknown orientation_filter {self.orientation_filter!r}")
+                r_es = _vqf_orientation(acc, gyr - cal.gyro_bias_dps_, fs)
             z_row = _z_row(r_es)
             fv_sensor = np.einsum("ij,ij->i", z_row, acc)
         else:

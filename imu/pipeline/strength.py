@@ -21,10 +21,11 @@ from scipy.ndimage import minimum_filter1d
 from scipy.spatial.transform import Rotation
 
 from imu.core.errors import InputError
-from imu.core.exercises import EXERCISES, REST_AT_BOTTOM, exercises_in_posture
+from imu.core.exercises import REST_AT_BOTTOM, exercises_in_posture
+from imu.core.options import check_option
 from imu.core.schema import REPS, SETS
 from imu.core.session import RawSession
-from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M, PLACEMENTS
+from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M
 from imu.metrics.strength import posterior_tilt_pct, tilt_class, tilt_deg
 from imu.metrics.timeseries import empty_timeseries, timeseries_interpolated
 from imu.pipeline.base import AnalysisAlgorithm
@@ -184,23 +185,17 @@ class StrengthAnalysis(AnalysisAlgorithm):
     # -- helpers ----------------------------------------------------------------------------
     def _checked_options(self) -> tuple[str | None, NDArray[np.float64], float]:
         """The exercise, sensor offset and trunk length, checked (InputError)."""
-        exercise = self.exercise
-        if exercise is not None and exercise not in EXERCISES:
-            raise InputError(
-                f"unknown exercise {exercise!r}; expected one of {', '.join(EXERCISES)}"
-            )
-        placement = self.placement
-        if placement not in PLACEMENTS:
-            raise InputError(f"unknown placement {placement!r}; expected one of {PLACEMENTS}")
+        exercise = check_option("exercise", self.exercise)
+        placement = check_option("placement", self.placement)
         offset = np.asarray(
             self.sensor_offset_m
             if self.sensor_offset_m is not None
             else DEFAULT_SENSOR_OFFSET_M[placement],
             dtype=float,
         )
-        trunk = self.trunk_length_m
-        if trunk is None or not np.isfinite(trunk) or trunk <= 0:
-            raise InputError(f"trunk length must be a positive number of metres, got {trunk}")
+        trunk = check_option("trunk_length_m", self.trunk_length_m)
+        if trunk is None:
+            raise InputError("trunk length must be a positive number of metres, got None")
         return exercise, offset, float(trunk)
 
     def _pelvis(

@@ -21,7 +21,6 @@ Two modes:
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,11 +28,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from scipy import stats
 
-from imu.core.version import __version__
-from imu.io.atomic import write_parquet_atomic
+from imu.io.store import provenance, write_session
 from imu.metrics.strength import add_form_break, tilt_class
 from imu.sim.running import simulate_run
 from imu.sim.strength import simulate_strength
@@ -98,22 +95,6 @@ class MonthTrends:
     def at(self, name: str, day: int) -> float:
         """The built-in value of ``name`` on day ``day`` (0-based)."""
         return float(getattr(self, name) + getattr(self, f"{name}_per_week", 0.0) * day / 7.0)
-
-
-def _write(session_dir: Path, tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> None:
-    """Write a tables-mode session folder, each file atomically, with the month's provenance."""
-    prov = json.dumps(
-        {
-            "package_version": __version__,
-            "parameters": {"simulated": "imu.sim.month"},
-            "session": meta,
-        },
-        sort_keys=True,
-    ).encode()
-    for stem, df in tables.items():
-        table = pa.Table.from_pandas(df, preserve_index=False)
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"imu": prov})
-        write_parquet_atomic(table, session_dir / f"{stem}.parquet")
 
 
 def _bridge_tables(
@@ -316,7 +297,10 @@ def simulate_month(
             _raw_day(out, sid, started, row.activity, int(row.day), tr, rng, analyze)
         else:
             maker = _run_tables if row.activity == "run" else _bridge_tables
-            _write(out / f"session={sid}", maker(sid, started, int(row.day), tr, rng), meta)
+            write_session(
+                out, sid, maker(sid, started, int(row.day), tr, rng),
+                provenance({"simulated": "imu.sim.month"}, meta), keep_pandas_metadata=True,
+            )
         ids.append(sid)
     plan["session_id"] = ids
     for name in (
