@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint bench eval clean
+.PHONY: venv demo test lint bench eval eval-real clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -36,6 +36,12 @@ bench: $(STAMP)
 
 eval: $(STAMP)
 	$(BIN)/python benchmarks/evaluate_strength.py && $(BIN)/python benchmarks/evaluate_running.py
+
+## eval-real: `imu analyze` on the real recordings in ../shared/realdata (or IMU_REALDATA=DIR);
+## EVAL_REAL_ARGS passes options, e.g. EVAL_REAL_ARGS="--per-session --json out.json"
+eval-real: $(STAMP)
+	$(BIN)/python benchmarks/evaluate_real.py $(if $(IMU_REALDATA),--realdata "$(IMU_REALDATA)") \
+		$(EVAL_REAL_ARGS)
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache
