@@ -17,14 +17,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from imu.cli import main  # noqa: E402
 from imu.core.errors import InputError  # noqa: E402
-from imu.render.html import (  # noqa: E402
-    check_figure,
-    minutes_from_steps,
-    read_session,
-    render_html,
-    session_figures,
-    write_report,
-)
+from imu.io.store import read_session  # noqa: E402
+from imu.render.html import render_html, write_report  # noqa: E402
+from imu.viz.figure import check_figure  # noqa: E402
+from imu.viz.session import minutes_from_steps, session_figures  # noqa: E402
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}

@@ -16,21 +16,29 @@ import pytest
 
 from imu.cli import main
 from imu.core.errors import InputError
-from imu.render.html import check_figure
+from imu.io.catalog import (
+    CACHE_FILE,
+    _conform,
+    _one_row_from_statistics,
+    _read_one,
+    _read_tables,
+    _rows_to_table,
+    read_summaries,
+)
 from imu.sim.month import MonthTrends, simulate_month
 from imu.trends import (
-    CACHE_FILE,
     METRICS,
+    SESSION_SCHEMA,
     compute_trends,
     daily_table,
     fit_trend,
     holm,
     read_sessions,
-    read_summaries,
-    trend_figures,
     trends_from_tables,
     weekly_table,
 )
+from imu.viz.figure import check_figure
+from imu.viz.trends import trend_figures
 
 
 @pytest.fixture(scope="module")
@@ -294,15 +302,6 @@ def test_holm_adjustment() -> None:
 
 def test_summary_read_from_footer_statistics_equals_decoded_read(tmp_path: Path) -> None:
     """The metadata-only read of one-row summaries gives exactly what decoding gives."""
-    from imu.trends import (
-        SESSION_SCHEMA,
-        _conform,
-        _one_row_from_statistics,
-        _read_one,
-        _read_tables,
-        _rows_to_table,
-    )
-
     rows = [
         dict(session_id="a", started_at="2026-11-01T07:00:00Z", activity="run", exercise=None,
              duration_s=np.nan, n_sets=0, n_reps=3, cadence_spm=171.5, gct_ms=-0.0,
