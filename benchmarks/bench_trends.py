@@ -28,8 +28,9 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from imu import analyze  # noqa: E402
+from imu.io.catalog import read_reps, read_summaries  # noqa: E402
 from imu.sim.month import MonthTrends, simulate_month  # noqa: E402
-from imu.trends import compute_trends, read_reps, read_summaries  # noqa: E402
+from imu.trends import compute_trends  # noqa: E402
 
 
 def templates() -> dict[str, pa.Table]:

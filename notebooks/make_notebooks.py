@@ -105,7 +105,9 @@ def bridge() -> nbformat.NotebookNode:
             "(`imu report SESSION_DIR`)."
         ),
         new_code_cell(
-            "from imu.render.html import read_session, session_figures, write_report\n\n"
+            "from imu.io.store import read_session\n"
+            "from imu.render.html import write_report\n"
+            "from imu.viz.session import session_figures\n\n"
             "for key, caption, fig in session_figures(read_session(out_dir)):\n"
             "    print(caption)\n"
             "    display(fig)\n"
@@ -164,7 +166,9 @@ def run() -> nbformat.NotebookNode:
             "print('Advice: keep the pelvis level as you tire.')"
         ),
         new_code_cell(
-            "from imu.render.html import read_session, session_figures, write_report\n\n"
+            "from imu.io.store import read_session\n"
+            "from imu.render.html import write_report\n"
+            "from imu.viz.session import session_figures\n\n"
             "for key, caption, fig in session_figures(read_session(out_dir)):\n"
             "    print(caption)\n"
             "    display(fig)\n"
@@ -208,7 +212,8 @@ def month() -> nbformat.NotebookNode:
         ),
         new_markdown_cell("## Trends (what `imu trends DIR` prints)"),
         new_code_cell(
-            "from imu.trends import compute_trends, trend_figures\n\n"
+            "from imu.trends import compute_trends\n"
+            "from imu.viz.trends import trend_figures\n\n"
             "report = compute_trends(month_dir)\n"
             "print(report.to_text())"
         ),

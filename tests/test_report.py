@@ -17,14 +17,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from imu.cli import main  # noqa: E402
 from imu.core.errors import InputError  # noqa: E402
-from imu.render.html import (  # noqa: E402
-    check_figure,
-    minutes_from_steps,
-    read_session,
-    render_html,
-    session_figures,
-    write_report,
-)
+from imu.io.store import read_session  # noqa: E402
+from imu.metrics.gait import minutes_by_clock  # noqa: E402
+from imu.render.html import render_html, write_report  # noqa: E402
+from imu.viz.figure import check_figure  # noqa: E402
+from imu.viz.session import session_figures  # noqa: E402
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}
@@ -127,7 +124,7 @@ def run_session(root: Path, with_minutes: bool = True) -> Path:
                           + rng.normal(0, 0.8, n)})
     steps.to_parquet(d / "steps.parquet")
     if with_minutes:
-        minutes_from_steps(steps).to_parquet(d / "minutes.parquet")
+        minutes_by_clock(steps).to_parquet(d / "minutes.parquet")
     pd.DataFrame([{"session_id": "run1", "started_at": "2026-11-03T07:00:00Z",
                    "activity": "run", "exercise": None, "duration_s": 220.0, "n_sets": 0,
                    "n_reps": 0, "cadence_spm": 170.0, "pelvic_drop_left_deg": 4.0,
@@ -194,7 +191,7 @@ def test_minutes_from_steps_cadence() -> None:
     steps = pd.DataFrame({"contact_s": contact, "side": np.where(np.arange(contact.size) % 2,
                                                                  "R", "L"),
                           "gct_ms": 250.0, "vo_cm": 8.0, "pelvic_drop_deg": 5.0})
-    m = minutes_from_steps(steps)
+    m = minutes_by_clock(steps)
     assert m["minute"].tolist() == [0, 1, 2]
     assert m["cadence_spm"].to_numpy() == pytest.approx(170.0, rel=1e-6)
 

@@ -13,25 +13,34 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from scipy import stats
 
 import imu
 from imu.cli import main
 from imu.core.errors import InputError
-from imu.render.html import check_figure
+from imu.io.catalog import (
+    CACHE_FILE,
+    _conform,
+    _one_row_from_statistics,
+    _read_one,
+    _read_tables,
+    _rows_to_table,
+    read_summaries,
+)
 from imu.sim.month import MonthTrends, simulate_month
 from imu.trends import (
-    CACHE_FILE,
     METRICS,
+    SESSION_SCHEMA,
     compute_trends,
     daily_table,
     fit_trend,
     holm,
     read_sessions,
-    read_summaries,
-    trend_figures,
     trends_from_tables,
     weekly_table,
 )
+from imu.viz.figure import check_figure
+from imu.viz.trends import trend_figures
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +192,42 @@ def test_trend_figures_have_titles_and_units(month_dir: Path) -> None:
     plt.close("all")
 
 
+def test_trend_figures_draw_the_reported_fit(month_dir: Path) -> None:
+    """Each plotted trend line is the report's own fit (nothing refitted): it starts and ends at
+    the fitted values the trends table reports and carries the reported slope."""
+    report = compute_trends(month_dir)
+    t = report.trends.set_index("metric")
+    figs = trend_figures(report)
+    assert figs
+    for stem, fig in figs:
+        name = stem.removeprefix("trend_")
+        ax = fig.get_axes()[0]
+        lines = [ln for ln in ax.get_lines() if ln.get_label().startswith("trend ")]
+        if not np.isfinite(t.loc[name, "slope_per_week"]):
+            assert lines == []
+            continue
+        (line,) = lines
+        assert line.get_label().startswith(f"trend {t.loc[name, 'slope_per_week']:+.2f} ")
+        y = np.asarray(line.get_ydata(), dtype=float)
+        assert y[0] == pytest.approx(t.loc[name, "fitted_first"], rel=1e-9, abs=1e-9)
+        assert y[-1] == pytest.approx(t.loc[name, "fitted_last"], rel=1e-9, abs=1e-9)
+
+
+def test_fit_line_and_band() -> None:
+    rng = np.random.default_rng(3)
+    x = np.sort(rng.uniform(0, 4, 25))
+    y = 1.0 + 0.7 * x + rng.normal(0, 0.5, x.size)
+    fit = fit_trend(x, y)
+    np.testing.assert_allclose(fit.line(x[[0, -1]]), [fit.first, fit.last])
+    slope, intercept = np.polyfit(x, y, 1)
+    assert fit.slope_per_week == pytest.approx(slope) and fit.intercept == pytest.approx(intercept)
+    s = np.sqrt(np.sum((y - (intercept + slope * x)) ** 2) / (x.size - 2))
+    sxx = np.sum((x - x.mean()) ** 2)
+    half = stats.t.ppf(0.975, x.size - 2) * s * np.sqrt(1 / x.size + (x - x.mean()) ** 2 / sxx)
+    np.testing.assert_allclose(fit.band(x), half)
+    assert np.isnan(fit_trend(x[:2], y[:2]).band(x)).all()
+
+
 def test_cli_formats_and_plots(month_dir: Path, tmp_path: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["trends", str(month_dir)]) == 0
@@ -297,15 +342,6 @@ def test_holm_adjustment() -> None:
 
 def test_summary_read_from_footer_statistics_equals_decoded_read(tmp_path: Path) -> None:
     """The metadata-only read of one-row summaries gives exactly what decoding gives."""
-    from imu.trends import (
-        SESSION_SCHEMA,
-        _conform,
-        _one_row_from_statistics,
-        _read_one,
-        _read_tables,
-        _rows_to_table,
-    )
-
     rows = [
         dict(session_id="a", started_at="2026-11-01T07:00:00Z", activity="run", exercise=None,
              duration_s=np.nan, n_sets=0, n_reps=3, cadence_spm=171.5, gct_ms=-0.0,
@@ -332,3 +368,36 @@ def test_summary_read_from_footer_statistics_equals_decoded_read(tmp_path: Path)
     mixed = _read_tables(files, SESSION_SCHEMA)
     assert mixed.column("session_id").to_pylist() == ["a", "c", "d", "b" * 100]
     assert mixed.column("session_dir").to_pylist() == ["0", "two", "two", "1"]
+
+
+def test_footer_read_of_typed_columns_equals_decoded_read(tmp_path: Path) -> None:
+    """Numbers, text and timestamps of other writers' types: the footer read (physical values
+    for plain numbers and text, pyarrow's logical conversion otherwise) equals decoding."""
+    started = pd.Timestamp("2026-11-02T07:00:00Z").to_pydatetime()
+    table = pa.table(
+        {
+            "session_id": ["é ünïcode ✓"],
+            "started_at": pa.array([started], pa.timestamp("ms", tz="UTC")),
+            "activity": pa.array(["run"]).dictionary_encode(),
+            "n_sets": pa.array([2], pa.int8()),
+            "n_reps": pa.array([5], pa.int32()),
+            "duration_s": pa.array([1.5], pa.float32()),
+            "cadence_spm": pa.array([171.25], pa.float64()),
+            "reps_seen": pa.array([3], pa.uint16()),
+            "tempo_cv": pa.array([True]),
+        }
+    )
+    path = tmp_path / "session=t" / "summary.parquet"
+    path.parent.mkdir()
+    pq.write_table(table, path)
+    wanted = frozenset(SESSION_SCHEMA.names)
+    row = _one_row_from_statistics(pq.read_metadata(path), wanted)
+    assert row is not None and row["session_id"] == "é ünïcode ✓" and row["started_at"] == started
+    decoded = _conform(pq.read_table(path), SESSION_SCHEMA)
+    footer = _rows_to_table([_read_one(path, wanted)], SESSION_SCHEMA)
+    # A timestamp becomes ISO text either way (with the unit's fraction only when decoded);
+    # both parse to the same time.
+    same = [n for n in SESSION_SCHEMA.names if n != "started_at"]
+    assert footer.select(same).equals(decoded.select(same))
+    texts = [t.column("started_at")[0].as_py() for t in (footer, decoded)]
+    assert pd.Timestamp(texts[0]) == pd.Timestamp(texts[1]) == started

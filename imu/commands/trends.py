@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 FORMATS = ("table", "csv", "parquet", "json")
+"""What :mod:`imu.trends.text` renders (table, CSV, JSON) or writes (also Parquet)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,31 +28,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from imu.core.errors import InputError
-    from imu.trends import compute_trends, write_trend_plots
+    from imu.trends import compute_trends
+    from imu.trends.text import render, write
 
     if args.format == "parquet" and args.out is None:
         raise InputError("--format parquet needs --out FILE")
     report = compute_trends(args.dir)
-    if args.format == "table":
-        text = report.to_text()
-    elif args.format == "json":
-        text = report.to_json() + "\n"
-    elif args.format == "csv":
-        text = report.long_table().to_csv(index=False, date_format="%Y-%m-%d")
-    else:
-        text = None
     if args.out is not None:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.tmp")
-        if text is None:
-            report.long_table().to_parquet(tmp, index=False)
-        else:
-            tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)
+        write(report, args.format, args.out)
     else:
-        sys.stdout.write(text or "")
+        sys.stdout.write(render(report, args.format))
     if args.plot is not None:
+        from imu.viz.trends import write_trend_plots
+
         paths = write_trend_plots(report, args.plot)
         print(f"wrote {len(paths)} plot(s) to {args.plot}", file=sys.stderr)
     return 0
