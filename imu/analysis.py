@@ -1,10 +1,11 @@
 """Analysis orchestrator: raw session -> per-session tables (contract section 3).
 
 Stages, each swappable: validation (:mod:`imu.io.rawfile`) -> options resolved once
-(:func:`imu.core.options.resolve`) -> activity detection (:mod:`imu.pipeline.activity`) ->
-strength (:mod:`imu.pipeline.strength`) or running (:mod:`imu.pipeline.running`) analysis, which
-share calibration, orientation and the pelvis frame -> form-break flags (:mod:`imu.pipeline.form`)
--> :class:`AnalysisResult`, whose tables :mod:`imu.io.store` writes with provenance and
+(:func:`imu.core.options.resolve`) -> activity detection (:mod:`imu.pipeline.activity`) -> the
+gait stage on EVERY session (:class:`imu.pipeline.gait.GaitAnalysis`: walking and running steps,
+run starts, the sensor's side) -> for strength sessions the strength analysis
+(:mod:`imu.pipeline.strength`) and form-break flags (:mod:`imu.pipeline.form`) ->
+:class:`AnalysisResult`, whose tables :mod:`imu.io.store` writes with provenance and
 :mod:`imu.render.terminal` prints. Table columns: :mod:`imu.core.schema`.
 """
 
@@ -23,9 +24,10 @@ from imu.core.errors import InputError
 from imu.core.options import check_options, resolve
 from imu.core.schema import (
     REPS_CONTRACT_COLUMNS,
+    RUN_START_SUMMARY_COLUMNS,
     RUN_SUMMARY_COLUMNS,
     SETS,
-    STEPS_CONTRACT_COLUMNS,
+    WALK_SUMMARY_COLUMNS,
     columns,
 )
 from imu.core.session import RawSession
@@ -34,7 +36,7 @@ from imu.io.store import jsonable, provenance, write_session
 from imu.metrics.sessions import rep_stats
 from imu.pipeline.activity import detect_activity
 from imu.pipeline.form import FormBreakDetector
-from imu.pipeline.running import RunAnalysis
+from imu.pipeline.gait import GaitAnalysis
 from imu.pipeline.strength import StrengthAnalysis
 
 
@@ -57,10 +59,14 @@ class AnalysisResult:
     steps: pd.DataFrame
     minutes: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Per-minute metrics of a run (empty for strength)."""
+    starts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Starts and restarts of running (empty without running)."""
     timeseries: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Pelvis angles and height at 25 Hz, for plots."""
     session: dict[str, Any] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    """One line each, for the user (``imu analyze`` prints ``imu: warning: ...`` on stderr)."""
 
     @property
     def session_id(self) -> str:
@@ -74,12 +80,17 @@ class AnalysisResult:
         return provenance(self.parameters, self.session)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The files this session writes, by stem; strength and run tables as they apply."""
+        """The files this session writes, by stem; strength, gait and run tables as they
+        apply (steps whenever the session has any, and for every run)."""
         out = {"summary": self.summary}
-        if self.activity == "strength":
+        if self.activity in ("strength", "mixed"):
             out |= {"sets": self.sets, "reps": self.reps}
-        else:
-            out |= {"steps": self.steps, "minutes": self.minutes}
+        if self.activity != "strength" or not self.steps.empty:
+            out["steps"] = self.steps
+        if not self.starts.empty:
+            out["starts"] = self.starts
+        if self.activity != "strength":
+            out["minutes"] = self.minutes
         if not self.timeseries.empty:
             out["timeseries"] = self.timeseries
         return out
@@ -110,8 +121,10 @@ def analyze(
 ) -> AnalysisResult:
     """Analyse one raw session. Options override the file's metadata (contract section 2).
 
-    load -> :func:`imu.core.options.resolve` (once) -> activity stage -> strength or running
-    analysis (+ form-break flags) -> :class:`AnalysisResult`.
+    load -> :func:`imu.core.options.resolve` (once) -> activity stage -> gait stage (every
+    session) -> strength analysis (+ form-break flags) for strength sessions ->
+    :class:`AnalysisResult`. A placement neither given nor in the metadata is the one the gait
+    shows (``result.warnings`` says so).
     """
     given = check_options(activity, exercise, placement, trunk_length_m, sensor_offset_m)
     raw = load(source)  # bad options fail before the file is read
@@ -125,36 +138,51 @@ def analyze(
     parameters: dict[str, Any] = options.parameters()
 
     sets, reps = _empty(columns(SETS)), _empty(REPS_CONTRACT_COLUMNS)
-    steps = _empty(STEPS_CONTRACT_COLUMNS)
-    minutes, timeseries = pd.DataFrame(), pd.DataFrame()
+    timeseries = pd.DataFrame()
     extra: dict[str, Any] = {}
+    # the gait stage runs on every session: walking between sets is steps, never reps
+    given_placement = given["placement"] or meta.get("placement")
+    gait = GaitAnalysis(placement=given_placement, sensor_offset_m=options.sensor_offset_m)
+    gait.analyze(raw, sampling_rate_hz=rate)
+    parameters["gait"] = _params(gait)
+    steps = gait.steps_
+    has_steps = not steps.empty
+    if given_placement is None and has_steps:
+        placement = gait.placement_  # found from the gait (with a warning)
+    strength_ran = False
     if activity == "strength":
-        algo = StrengthAnalysis(
-            exercise=exercise, trunk_length_m=trunk, sensor_offset_m=offset, placement=placement
-        ).analyze(raw, sampling_rate_hz=rate)
-        reps, sets, timeseries = algo.reps_, algo.sets_, algo.timeseries_
-        extra = dict(algo.summary_)
-        form = FormBreakDetector()
-        if not reps.empty:
-            form.detect(reps)
-            reps = reps.assign(form_break=form.form_break_.to_numpy(dtype=bool))
+        try:
+            algo = StrengthAnalysis(
+                exercise=exercise, trunk_length_m=trunk, sensor_offset_m=offset,
+                placement=placement,
+            ).analyze(raw, sampling_rate_hz=rate)
+        except InputError:
+            if not has_steps:
+                raise
+            gait.warnings_.append("no sets analysed: no standing start for the strength "
+                                  "analysis (the steps are)")
         else:
-            reps = reps.assign(form_break=pd.Series(dtype=bool))
-        parameters["strength"] = _params(algo)
-        parameters["form_break"] = _params(form)
-        extra |= rep_stats(reps)  # lets `imu trends` read one file per session
-        if exercise is None and not sets.empty:
-            names = sets["exercise"].dropna().unique()
-            exercise = str(names[0]) if len(names) == 1 else "mixed"
-    else:
-        algo = RunAnalysis(placement=placement, sensor_offset_m=offset).analyze(
-            raw, sampling_rate_hz=rate
-        )
-        steps, minutes, timeseries = algo.steps_, algo.minutes_, algo.timeseries_
-        extra = dict(algo.summary_)
-        parameters["run"] = _params(algo)
-        exercise = None
-
+            strength_ran = True
+            reps, sets, timeseries = algo.reps_, algo.sets_, algo.timeseries_
+            extra = dict(algo.summary_)
+            form = FormBreakDetector()
+            if not reps.empty:
+                form.detect(reps)
+                reps = reps.assign(form_break=form.form_break_.to_numpy(dtype=bool))
+            else:
+                reps = reps.assign(form_break=pd.Series(dtype=bool))
+            parameters["strength"] = _params(algo)
+            parameters["form_break"] = _params(form)
+            extra |= rep_stats(reps)  # lets `imu trends` read one file per session
+            if exercise is None and not sets.empty:
+                names = sets["exercise"].dropna().unique()
+                exercise = str(names[0]) if len(names) == 1 else "mixed"
+    gait_summary = dict(gait.summary_)
+    running = gait_summary.get("run_steps", 0) > 0
+    if activity == "strength" and running and not sets.empty:
+        activity = "mixed"
+    if activity == "run":
+        timeseries, exercise = gait.timeseries_, None
     summary: dict[str, Any] = {
         "session_id": session_id,
         "started_at": meta.get("started_at"),
@@ -164,26 +192,37 @@ def analyze(
         "n_sets": int(len(sets)),
         "n_reps": int(len(reps)),
     }
-    if activity == "run":
-        summary |= {c: extra.pop(c, np.nan) for c in RUN_SUMMARY_COLUMNS}
+    if activity != "strength" or running:
+        summary |= {c: gait_summary.pop(c, np.nan) for c in RUN_SUMMARY_COLUMNS}
+        summary |= {c: gait_summary.pop(c) for c in RUN_START_SUMMARY_COLUMNS}
+    if gait_summary.get("walk_steps", 0) > 0:
+        summary |= {c: gait_summary.pop(c) for c in WALK_SUMMARY_COLUMNS}
     summary |= {
+        "gyro_present": raw.gyr_dps is not None,
+        "calibration": extra.pop("calibration", "opening_standing") if strength_ran
+        else gait.calibration_,
         "sample_rate_hz": rate,
         "n_samples": raw.n_samples,
         "saturated_samples": int(raw.saturated_mask().sum()),
         "lost_samples": raw.lost_samples(),
         "placement": placement,
-        "has_gyro": raw.gyr_dps is not None,
     }
+    if has_steps or activity != "strength":
+        summary |= {k: v for k, v in gait_summary.items() if k not in summary
+                    and k not in (*RUN_SUMMARY_COLUMNS, *RUN_START_SUMMARY_COLUMNS,
+                                  *WALK_SUMMARY_COLUMNS)}
     summary |= {k: v for k, v in extra.items() if k not in summary}
     return AnalysisResult(
         summary=pd.DataFrame([summary]),
         sets=sets,
         reps=reps,
         steps=steps,
-        minutes=minutes,
+        minutes=gait.minutes_ if activity != "strength" else pd.DataFrame(),
+        starts=gait.starts_ if running else pd.DataFrame(),
         timeseries=timeseries,
         session=meta,
         parameters=parameters,
+        warnings=list(gait.warnings_) if has_steps else [],
     )
 
 

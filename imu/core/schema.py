@@ -65,6 +65,7 @@ SETS: Final = pa.schema(
 STEPS: Final = pa.schema(
     [
         ("step", I64),
+        ("gait", STR),
         ("side", STR),
         ("contact_s", F64),
         ("toe_off_s", F64),
@@ -74,9 +75,26 @@ STEPS: Final = pa.schema(
         # extras
         ("flight_ms", F64),
         ("step_s", F64),
+        ("bout", I64),
     ]
 )
-STEPS_CONTRACT_COLUMNS: Final = tuple(STEPS.names[:7])
+STEPS_CONTRACT_COLUMNS: Final = tuple(STEPS.names[:8])
+
+STARTS: Final = pa.schema(
+    [
+        ("start", I64),
+        ("t_s", F64),
+        ("first_side", STR),
+        ("second_side", STR),
+        ("half_step", BOOL),
+        # extras
+        ("first_step_s", F64),
+        ("after", STR),
+    ]
+)
+"""One row per start or restart of running (contract section 3); ``after`` is what came
+before: ``standing`` (no steps) or ``walking``."""
+STARTS_CONTRACT_COLUMNS: Final = tuple(STARTS.names[:5])
 
 RUN_SUMMARY: Final = pa.schema(
     [
@@ -92,6 +110,22 @@ RUN_SUMMARY: Final = pa.schema(
 )
 """The contract's run metrics of the summary (each one trended)."""
 RUN_SUMMARY_COLUMNS: Final = tuple(RUN_SUMMARY.names)
+
+GAIT_SUMMARY: Final = pa.schema(
+    [
+        ("gyro_present", BOOL),
+        ("calibration", STR),
+        ("walk_steps", I64),
+        ("walk_cadence_spm", F64),
+        ("run_start_lead_side", STR),
+        ("run_start_consistency_pct", F64),
+    ]
+)
+"""The contract's gait fields of the summary: ``gyro_present`` and ``calibration`` always (the
+strength path may give the calibration), the walking fields with walking, the run-start fields
+with running (docs/formats.md)."""
+WALK_SUMMARY_COLUMNS: Final = ("walk_steps", "walk_cadence_spm")
+RUN_START_SUMMARY_COLUMNS: Final = ("run_start_lead_side", "run_start_consistency_pct")
 
 SUMMARY: Final = pa.schema(
     [
@@ -140,6 +174,7 @@ TABLES: Final[dict[str, pa.Schema]] = {
     "sets": SETS,
     "reps": REPS,
     "steps": STEPS,
+    "starts": STARTS,
     "minutes": MINUTES,
     "timeseries": TIMESERIES,
 }

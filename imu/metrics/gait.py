@@ -1,7 +1,8 @@
 """Gait metrics (contract sections 1 and 3): contralateral pelvic drop, per-stride ranges, the
-run summary and the per-minute tables, from a steps table (``imu.core.schema.STEPS``).
+run summary, cadence per bout, the walking and run-start summaries and the per-minute tables,
+from a steps table (``imu.core.schema.STEPS``).
 
-The running analysis computes its summary and minutes with these functions and the simulator's
+The gait analysis computes its summary and minutes with these functions and the simulator's
 truth uses the same ones.
 """
 
@@ -95,15 +96,16 @@ def run_summary(
     if ok.any():
         out["cadence_spm"] = 60.0 / float(np.mean(dur[ok]))
     left = (steps["side"] == "L").to_numpy()
+    right = (steps["side"] == "R").to_numpy()
     gct = steps["gct_ms"].to_numpy(dtype=float)
     drop = steps["pelvic_drop_deg"].to_numpy(dtype=float)
     mean = _finite_mean
-    gl, gr = mean(gct[left]), mean(gct[~left])
+    gl, gr = mean(gct[left]), mean(gct[right])
     out["gct_ms"] = mean(gct)
     out["gct_balance_left_pct"] = 100.0 * gl / (gl + gr) if np.isfinite(gl + gr) else nan
     out["vo_cm"] = mean(steps["vo_cm"].to_numpy(dtype=float))
     out["pelvic_drop_left_deg"] = mean(drop[left])
-    out["pelvic_drop_right_deg"] = mean(drop[~left])
+    out["pelvic_drop_right_deg"] = mean(drop[right])
     if t_s is not None:
         lc = c[left]
         good = np.diff(lc) < 2 * max_step_s if lc.size > 1 else np.zeros(0, bool)
@@ -148,6 +150,7 @@ def minutes_by_running_time(steps: pd.DataFrame) -> pd.DataFrame:
     minute = ((c - c0) // 60.0).astype(np.int64)
     nm = int(minute[-1]) + 1
     left = (steps["side"] == "L").to_numpy()
+    right = (steps["side"] == "R").to_numpy()
 
     def mean(x: NDArray[np.float64], sel: NDArray[np.bool_] | None = None) -> NDArray[np.float64]:
         ok = np.isfinite(x) if sel is None else np.isfinite(x) & sel
@@ -158,7 +161,7 @@ def minutes_by_running_time(steps: pd.DataFrame) -> pd.DataFrame:
     step_s = steps["step_s"].to_numpy(dtype=float) if "step_s" in steps else np.full(c.size, np.nan)
     gct = steps["gct_ms"].to_numpy(dtype=float)
     drop = steps["pelvic_drop_deg"].to_numpy(dtype=float)
-    gl, gr = mean(gct, left), mean(gct, ~left)
+    gl, gr = mean(gct, left), mean(gct, right)
     out = pd.DataFrame(
         {
             "minute": np.arange(1, nm + 1),
@@ -169,7 +172,7 @@ def minutes_by_running_time(steps: pd.DataFrame) -> pd.DataFrame:
             "gct_balance_left_pct": 100.0 * gl / (gl + gr),
             "vo_cm": mean(steps["vo_cm"].to_numpy(dtype=float)),
             "pelvic_drop_left_deg": mean(drop, left),
-            "pelvic_drop_right_deg": mean(drop, ~left),
+            "pelvic_drop_right_deg": mean(drop, right),
         },
         columns=list(MINUTES.names),
     )
@@ -204,3 +207,52 @@ def minutes_by_clock(steps: pd.DataFrame) -> pd.DataFrame:
             .mean()
         )
     return out.reset_index()
+
+
+# ------------------------------------------------------------------- bouts, walking, starts ---
+
+
+def cadence_per_bout(steps: pd.DataFrame) -> pd.DataFrame:
+    """Per bout of steps (``bout`` column): ``bout``, ``gait``, ``start_s`` / ``end_s`` (first /
+    last contact), ``n_steps`` and ``cadence_spm`` = 60 / the mean of the bout's step times
+    (``step_s``) inside their interquartile range (robust to gait initiation and termination,
+    turns and a missed or extra step); NaN for a bout of fewer than 3 steps."""
+    cols = ["bout", "gait", "start_s", "end_s", "n_steps", "cadence_spm"]
+    if steps.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("bout", "n_steps") else
+                                           ("str" if c == "gait" else "float64")) for c in cols})
+    g = steps.groupby("bout", sort=True)
+    out = g.agg(gait=("gait", "first"), start_s=("contact_s", "min"), end_s=("contact_s", "max"),
+                n_steps=("contact_s", "size")).reset_index()
+    st = steps["step_s"].astype(float)
+    q1 = g["step_s"].transform(lambda v: v.quantile(0.25))
+    q3 = g["step_s"].transform(lambda v: v.quantile(0.75))
+    mid = st[(st >= q1) & (st <= q3)].groupby(steps["bout"]).mean()
+    cad = 60.0 / out["bout"].map(mid).astype(float)
+    out["cadence_spm"] = np.where(out["n_steps"] >= 3, cad, np.nan)
+    return out[cols]
+
+
+def walk_summary(steps: pd.DataFrame, bouts: pd.DataFrame) -> dict[str, Any]:
+    """``walk_steps`` (walking steps) and ``walk_cadence_spm``: the walking bouts' cadences
+    (:func:`cadence_per_bout`) weighted by their number of step intervals (NaN without)."""
+    walk = steps["gait"] == "walk" if not steps.empty else pd.Series(dtype=bool)
+    b = bouts[(bouts["gait"] == "walk") & np.isfinite(bouts["cadence_spm"].astype(float))]
+    cad = (float(np.average(b["cadence_spm"].astype(float), weights=b["n_steps"] - 1))
+           if len(b) else float("nan"))
+    return {"walk_steps": int(walk.sum()), "walk_cadence_spm": cad}
+
+
+def starts_summary(starts: pd.DataFrame) -> dict[str, Any]:
+    """``run_start_lead_side``: the side of the first step of most starts ('' when none or
+    tied); ``run_start_consistency_pct``: the share of starts (with a known first side) that
+    begin with it."""
+    sides = starts["first_side"][starts["first_side"].isin(["L", "R"])] if len(starts) else []
+    n_l, n_r = int((sides == "L").sum()) if len(sides) else 0, int((sides == "R").sum()) if len(
+        sides) else 0
+    if n_l == n_r:
+        return {"run_start_lead_side": "", "run_start_consistency_pct":
+                50.0 if n_l else float("nan")}
+    lead = "L" if n_l > n_r else "R"
+    return {"run_start_lead_side": lead,
+            "run_start_consistency_pct": 100.0 * max(n_l, n_r) / (n_l + n_r)}

@@ -1,0 +1,554 @@
+"""Gait analysis of any session: walking and running steps, their events and sides, pelvis
+motion, run starts and the sensor's side (docs/running.md).
+
+A stage the orchestrator runs on every session, whatever else it holds; it needs neither a
+gyroscope nor a standing start, at any rate from 50 to 1000 Hz. Stages (numbered as in
+docs/running.md; each is a function or algorithm a reader can run alone):
+
+1. The samples on a uniform grid (:func:`imu.pipeline.signals.uniform_grid`); grid points in a
+   time gap longer than ``max_gap_s`` (lost samples) are not data: no event there.
+2. Bouts (:class:`imu.pipeline.gait_bouts.GaitBouts`): walking and running per sample and "up"
+   from the mean specific force over whole strides.
+3. Calibration: the opening quiet standing when there is one
+   (:class:`imu.pipeline.calibration.StandingCalibration`: gyroscope bias, up, neutral), else
+   the gait (``calibration = "gait"``: up from the strides, the gyroscope bias from
+   :func:`imu.pipeline.running.gait_gyro_bias`, neutral obliquity = its median at contacts).
+4. Orientation (gyroscope only, :func:`imu.pipeline.running.vqf_orientation`) and the vertical
+   specific force ``f_v`` of the sensor: earth-up from the orientation, else ``GaitBouts.up_``.
+5. Events (:mod:`imu.pipeline.gait_events`): running steps from the stance pulses, walking
+   steps from the loading peaks.
+6. Pelvis frame from the gait (:func:`imu.pipeline.stance_side.forward_axis`), the sensor's
+   lateral offset and so its side (:func:`imu.pipeline.stance_side.lateral_offset_m`, gyroscope
+   only), then the pelvis centre (:func:`imu.pipeline.running.pelvis_centre_fv`) and the events
+   again on the centre's ``f_v``.
+7. Stance sides (:func:`imu.pipeline.stance_side.side_scores`, ``alternating_sides``).
+8. Vertical oscillation, pelvis angles and drop per step; bouts of steps and cadence; run
+   starts; summary (:mod:`imu.metrics.gait`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from imu.core.errors import InputError
+from imu.core.schema import STARTS, STEPS
+from imu.core.session import RawSession
+from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M, PLACEMENTS
+from imu.metrics.gait import (
+    cadence_per_bout,
+    empty_minutes,
+    minutes_by_running_time,
+    pelvic_drop_deg,
+    run_summary,
+    starts_summary,
+    walk_summary,
+)
+from imu.metrics.timeseries import timeseries_nearest
+from imu.pipeline.base import AnalysisAlgorithm
+from imu.pipeline.calibration import StandingCalibration
+from imu.pipeline.gait_bouts import GaitBouts
+from imu.pipeline.gait_events import RunEvents, WalkEvents, walk_toe_off
+from imu.pipeline.pelvis import mounting_from_axes
+from imu.pipeline.run_starts import run_starts
+from imu.pipeline.running import (
+    double_integrate,
+    gait_gyro_bias,
+    lever_vertical_m_s2,
+    pelvis_angles,
+    pelvis_centre_fv,
+    vqf_orientation,
+    z_row,
+)
+from imu.pipeline.signals import (
+    lowpass,
+    segment_max,
+    segment_mean,
+    segment_min,
+    segment_range,
+    uniform_grid,
+)
+from imu.pipeline.stance_side import (
+    SIDE_CUES,
+    alternating_sides,
+    forward_axis,
+    lateral_offset_m,
+    side_scores,
+)
+
+Array = NDArray[np.float64]
+_DTYPES = {"int64": "int64", "string": "str", "double": "float64", "bool": "bool"}
+
+
+def empty_table(schema: Any) -> pd.DataFrame:
+    """A table of ``schema`` (``imu.core.schema``) without rows."""
+    return pd.DataFrame({f.name: pd.Series(dtype=_DTYPES[str(f.type)]) for f in schema})
+
+
+class GaitAnalysis(AnalysisAlgorithm):
+    """Steps (walking and running), run starts, pelvis motion and the gait summary of a session
+    (module docstring).
+
+    The options are this algorithm's own parameters: the orchestrator resolves them
+    (:func:`imu.analysis.analyze`). ``placement`` None means "not given": the side found from
+    the gait is used (``left_hip`` when none can be found), with a warning in ``warnings_``;
+    a given placement that disagrees with the gait is kept, with a warning.
+
+    Parameters
+    ----------
+    placement
+        ``left_hip`` | ``right_hip`` | ``sacrum`` or None (not given).
+    sensor_offset_m
+        Sensor position relative to the pelvis centre, pelvis frame (forward, left, up),
+        metres; overrides the placement's default offset.
+    bouts, walk_events, run_events, calibration
+        Sub-algorithms (instances, cloned before use); None = the defaults ``GaitBouts()``,
+        ``WalkEvents()``, ``RunEvents()``, ``StandingCalibration()``.
+    lowpass_hz
+        Low-pass of the pelvis-centre ``f_v``.
+    highpass_hz
+        Drift removal of the double integration (vertical oscillation).
+    max_gap_s
+        Grid points in a time gap longer than this are not data.
+    side_cues
+        Side cues in order of preference (``sway``, ``yaw``, ``ml``); the first the recording
+        has decides.
+    side_half_window
+        Neighbours on each side in the alternating side vote.
+    hip_offset_m
+        A lateral offset found from the gait beyond +-this is a hip (left positive); within
+        half of it, the sacrum; in between, undecided.
+    min_braking_evidence
+        With weaker braking evidence for the forward sign (correlation, 0..1), the gyroscope
+        decides it: the pelvis sways and turns towards the stance side together.
+    restart_gap_s, half_step_ratio
+        Run starts: running that follows this long without a running step is a (re)start;
+        its first step is a half-step when shorter than ``half_step_ratio`` x the bout's median
+        step time.
+
+    Results
+    -------
+    steps_
+        One row per step: ``imu.core.schema.STEPS``.
+    bouts_
+        One row per bout of steps: ``bout``, ``gait``, ``start_s``, ``end_s``, ``n_steps``,
+        ``cadence_spm`` (:func:`imu.metrics.gait.cadence_per_bout`).
+    starts_
+        One row per start of running: ``imu.core.schema.STARTS``.
+    summary_
+        The gait summary fields (run metrics over running steps, walking, starts, calibration,
+        ``gyro_present``, ``placement_detected`` and extras; docs/formats.md).
+    minutes_
+        Per-minute table of the running (:func:`imu.metrics.gait.minutes_by_running_time`).
+    timeseries_
+        Pelvis angles and centre height at 25 Hz (NaN angles without a gyroscope).
+    warnings_
+        One line each: what the user should know (placement disagreement or guess).
+    placement_, placement_detected_, lateral_offset_m_
+        The placement the analysis used, the one found from the gait (None when it cannot be
+        told) and the lateral offset fitted (m, NaN without).
+    calibration_
+        ``opening_standing`` or ``gait``: where up and neutral came from.
+    mounting_
+        Pelvis <- sensor rotation from up and the gait (None with fewer than 4 steps).
+    side_source_
+        The side cue used, or why there is none.
+    gait_bouts_
+        The fitted :class:`~imu.pipeline.gait_bouts.GaitBouts`.
+    """
+
+    def __init__(
+        self,
+        placement: str | None = None,
+        sensor_offset_m: tuple[float, float, float] | None = None,
+        bouts: GaitBouts | None = None,
+        walk_events: WalkEvents | None = None,
+        run_events: RunEvents | None = None,
+        calibration: StandingCalibration | None = None,
+        lowpass_hz: float = 25.0,
+        highpass_hz: float = 0.5,
+        max_gap_s: float = 0.1,
+        side_cues: tuple[str, ...] = SIDE_CUES,
+        side_half_window: int = 4,
+        hip_offset_m: float = 0.08,
+        min_braking_evidence: float = 0.3,
+        restart_gap_s: float = 2.0,
+        half_step_ratio: float = 0.8,
+    ) -> None:
+        self.placement = placement
+        self.sensor_offset_m = sensor_offset_m
+        self.bouts = bouts
+        self.walk_events = walk_events
+        self.run_events = run_events
+        self.calibration = calibration
+        self.lowpass_hz = lowpass_hz
+        self.highpass_hz = highpass_hz
+        self.max_gap_s = max_gap_s
+        self.side_cues = side_cues
+        self.side_half_window = side_half_window
+        self.hip_offset_m = hip_offset_m
+        self.min_braking_evidence = min_braking_evidence
+        self.restart_gap_s = restart_gap_s
+        self.half_step_ratio = half_step_ratio
+
+    # -- main action ------------------------------------------------------------------------
+    def analyze(self, raw: RawSession, sampling_rate_hz: float | None = None) -> Self:
+        """Analyse the gait of a validated raw session (``sampling_rate_hz`` None: its rate)."""
+        fs = float(sampling_rate_hz if sampling_rate_hz is not None else raw.sample_rate_hz)
+        if self.placement is not None and self.placement not in PLACEMENTS:
+            raise InputError(f"unknown placement {self.placement!r}")
+        self.warnings_: list[str] = []
+        notes: list[str] = []
+        # 1. uniform grid
+        t, acc, gyr, valid = self._grid(raw, fs)
+        has_gyro = gyr is not None
+        # 2. bouts
+        gb = (self.bouts or GaitBouts()).clone().detect(acc, fs, valid=valid)
+        self.gait_bouts_ = gb
+        gait = gb.walking_ | gb.running_
+        # 3. calibration
+        cal = None
+        try:
+            cal = (self.calibration or StandingCalibration()).clone().calibrate(
+                acc, gyr if has_gyro else np.zeros_like(acc), fs)
+        except InputError:
+            cal = None
+        self.calibration_ = "opening_standing" if cal is not None else "gait"
+        # 4. orientation and the sensor's f_v
+        zr = r_es = None
+        if has_gyro and gait.any():
+            bias = cal.gyro_bias_dps_ if cal is not None else gait_gyro_bias(gyr, gb.up_, gait)
+            r_es = vqf_orientation(acc, gyr - bias, fs)
+            zr = z_row(r_es)
+            fv_s = np.einsum("ij,ij->i", zr, acc)
+            up_mean = zr[gait].mean(axis=0)
+        else:
+            fv_s = gb.fv_
+            up_mean = gb.up_[gait].mean(axis=0) if gait.any() else np.array([0.0, 0.0, 1.0])
+        up_sensor = cal.up_sensor_ if cal is not None else up_mean / np.linalg.norm(up_mean)
+        # 5. events on the sensor's f_v
+        ic, to, is_run = self._events(fv_s, gb, valid, fs, first_pass=True)
+        # 6. pelvis frame, sensor side, pelvis centre
+        found = forward_axis(acc, gb.fv_, gb.up_, ic, to, is_run, gait, fs)
+        fwd, self.braking_evidence_ = found if found is not None else (None, float("nan"))
+        self.handedness_check_ = float("nan")
+        self.mounting_ = None
+        if fwd is not None:
+            self.mounting_ = mounting_from_axes(up_sensor, np.cross(up_sensor, fwd))
+        cues = self._cues(acc, gyr, zr, gb, fwd)
+        if "sway" in cues and "yaw" in cues and ic.size >= 8:
+            # weak braking evidence for the forward sign: the sway and the turn of the pelvis
+            # agree on the stance side only for the true left axis
+            sc = side_scores({"sway": cues["sway"], "yaw": cues["yaw"]},
+                             *self._step_ranges(ic, is_run, valid, fs))
+            self.handedness_check_ = float(np.mean(sc["sway"] * sc["yaw"]))
+            if self.handedness_check_ < 0 and self.braking_evidence_ < self.min_braking_evidence:
+                self.mounting_ = mounting_from_axes(up_sensor, -np.cross(up_sensor, fwd))
+                cues = {k: -v if k in ("sway", "ml") else v for k, v in cues.items()}
+        side = self._sides(ic, to, is_run, valid, cues, fs)
+        offset = self._placement(fv_s, zr, ic, side, is_run, fs)
+        if zr is not None and self.mounting_ is not None:
+            r_sensor = self.mounting_.inv().apply(offset)
+            fv = pelvis_centre_fv(fv_s, zr, r_sensor, fs)
+            ic, to, is_run = self._events(fv, gb, valid, fs)
+        else:
+            fv = fv_s
+            ic, to, is_run = self._events(fv, gb, valid, fs)
+        if zr is None and self.mounting_ is not None:
+            # no gyroscope: in flight the accelerometer reads only the sensor's tangential
+            # acceleration from the pelvis turning about up (free fall, no sway)
+            lever = np.array([-offset[1], offset[0], 0.0])
+            if np.linalg.norm(lever) > 1e-3:
+                axis = self.mounting_.inv().apply(lever / np.linalg.norm(lever))
+                cues["flight"] = -(acc @ axis)
+        side = self._sides(ic, to, is_run, valid, cues, fs)
+        # 7.-8. steps, sides, pelvis
+        height = double_integrate(fv, fs, self.highpass_hz)
+        angles = np.full((t.size, 3), np.nan)
+        if r_es is not None and self.mounting_ is not None:
+            ref = np.zeros(t.size, dtype=bool)
+            ref[cal.still_slice_ if cal is not None else slice(0, 0)] = True
+            angles = pelvis_angles(r_es, zr, self.mounting_, ref if ref.any() else gait)
+            if cal is None and ic.size:
+                at = np.clip(np.round(ic[is_run] if is_run.any() else ic).astype(int), 0,
+                             t.size - 1)
+                angles[:, 1] -= float(np.nanmedian(angles[at, 1]))
+        elif not has_gyro:
+            notes.append("no gyroscope: pelvic drop, rotation and tilt not available; vertical "
+                         "oscillation is that of the sensor")
+        del r_es
+        steps = self._steps(t, fs, ic, to, is_run, valid, side, angles[:, 1], height)
+        self._tables(steps, t, fs, angles, height, acc, has_gyro, notes)
+        return self
+
+    # -- stages -----------------------------------------------------------------------------
+    def _grid(
+        self, raw: RawSession, fs: float
+    ) -> tuple[Array, Array, Array | None, NDArray[np.bool_]]:
+        t_in = np.asarray(raw.t_s, dtype=float)
+        acc_in = np.asarray(raw.acc_g, dtype=float)
+        gyr_in = None if raw.gyr_dps is None else np.asarray(raw.gyr_dps, dtype=float)
+        if int(round((t_in[-1] - t_in[0]) * fs)) + 1 == t_in.size:  # no sample missing
+            return t_in[0] + np.arange(t_in.size) / fs, acc_in, gyr_in, np.ones(t_in.size, bool)
+        x = acc_in if gyr_in is None else np.hstack([acc_in, gyr_in])
+        t, xg = uniform_grid(t_in, x, fs)
+        if xg is x:
+            valid = np.ones(t.size, dtype=bool)
+        else:
+            j = np.clip(np.searchsorted(t_in, t), 1, t_in.size - 1)
+            valid = (t_in[j] - t_in[j - 1]) <= self.max_gap_s + 0.5 / fs
+        return t, xg[:, :3], (None if gyr_in is None else xg[:, 3:]), valid
+
+    def _events(
+        self, fv: Array, gb: GaitBouts, valid: NDArray[np.bool_], fs: float,
+        first_pass: bool = False,
+    ) -> tuple[Array, Array, NDArray[np.bool_]]:
+        """Contacts, toe-offs (fractional sample indices) and gait of the steps, in time order.
+        The first pass (on the sensor's ``f_v``) takes the walking steps of the bouts as they
+        are (whole samples: they only orient the pelvis frame)."""
+        run_ev = (self.run_events or RunEvents()).clone().segment(fv, fs, gb.running_ & valid)
+        walk = self.walk_events or WalkEvents()
+        if first_pass:
+            steps = gb.walk_steps_[valid[gb.walk_steps_]]
+            wic = steps - walk.latency_s * fs
+            wto = walk_toe_off(wic, fs, walk.ds_ratio, walk.max_step_s)
+        else:
+            walk_ev = walk.clone().segment(fv, fs, gb.walking_ & valid)
+            wic, wto = walk_ev.ic_idx_, walk_ev.to_idx_
+        return _merge(run_ev.ic_idx_, run_ev.to_idx_, wic, wto, fs)
+
+    def _placement(
+        self, fv_s: Array, zr: Array | None, ic: Array, side: NDArray[np.str_],
+        is_run: NDArray[np.bool_], fs: float,
+    ) -> Array:
+        """The sensor offset (pelvis frame, m) to use; sets ``placement_*`` and warnings."""
+        self.lateral_offset_m_ = float("nan")
+        self.placement_detected_: str | None = None
+        if zr is not None and self.mounting_ is not None:
+            left = self.mounting_.inv().apply([0.0, 1.0, 0.0])
+            use = is_run if is_run.sum() >= 20 else np.ones(ic.size, dtype=bool)
+            r_y = lateral_offset_m(fv_s, lever_vertical_m_s2(zr, left, fs), ic[use], side[use])
+            self.lateral_offset_m_ = r_y
+            if abs(r_y) >= self.hip_offset_m:
+                self.placement_detected_ = "left_hip" if r_y > 0 else "right_hip"
+            elif abs(r_y) <= 0.5 * self.hip_offset_m:
+                self.placement_detected_ = "sacrum"
+        given, found = self.placement, self.placement_detected_
+        if given is None:
+            used = found or "left_hip"
+            self.warnings_.append(
+                f"no placement given: the gait says the sensor is on the {_words(found)}, "
+                "analysed as such" if found else
+                "no placement given and the gait cannot tell it: analysed as left_hip "
+                "(give --placement)")
+        else:
+            used = given
+            if found is not None and found != given:
+                self.warnings_.append(
+                    f"placement {given} given, but the gait says the sensor is on the "
+                    f"{_words(found)} (lateral offset {100 * self.lateral_offset_m_:+.0f} cm); "
+                    f"analysed as {given}")
+        self.placement_ = used
+        off = self.sensor_offset_m if self.sensor_offset_m is not None else (
+            DEFAULT_SENSOR_OFFSET_M[used])
+        return np.asarray(off, dtype=float)
+
+    def _steps(
+        self, t: Array, fs: float, ic: Array, to: Array, is_run: NDArray[np.bool_],
+        valid: NDArray[np.bool_], side: NDArray[np.str_], obliquity: Array, height: Array,
+    ) -> pd.DataFrame:
+        n = t.size
+        if ic.size == 0:
+            return empty_table(STEPS)
+        i_ic = np.clip(np.round(ic).astype(np.int64), 0, n - 1)
+        bout, last = _step_bouts(ic, is_run, valid, fs)
+        d = np.diff(ic) / fs
+        t_ic = t[0] + ic / fs
+        t_to = t[0] + to / fs
+        step_s = np.where(last, np.nan, np.append(d, np.nan))
+        med = float(np.median(d)) * fs if d.size else 0.5 * fs
+        nxt = np.where(last, i_ic + med, np.append(i_ic[1:], 0))
+        nxt = np.clip(np.round(nxt).astype(np.int64), 0, n - 1)
+        vo = 100.0 * segment_range(height, i_ic, np.maximum(nxt, i_ic))
+        i_to = np.clip(np.round(to).astype(np.int64), 0, n - 1)
+        i_to = np.maximum(i_to, i_ic)
+        drop = np.full(ic.size, np.nan)
+        if np.isfinite(obliquity).any():
+            drop_l = segment_max(pelvic_drop_deg(obliquity, "L"), i_ic, i_to)
+            drop_r = segment_max(pelvic_drop_deg(obliquity, "R"), i_ic, i_to)
+            drop = np.where(side == "L", drop_l, np.where(side == "R", drop_r, np.nan))
+        flight = np.where(is_run & ~last, (np.append(t_ic[1:], np.nan) - t_to) * 1000.0, np.nan)
+        steps = pd.DataFrame({
+            "step": np.arange(1, ic.size + 1, dtype=np.int64),
+            "gait": np.where(is_run, "run", "walk"),
+            "side": side,
+            "contact_s": t_ic,
+            "toe_off_s": t_to,
+            "gct_ms": (t_to - t_ic) * 1000.0,
+            "vo_cm": vo,
+            "pelvic_drop_deg": drop,
+            "flight_ms": flight,
+            "step_s": step_s,
+            "bout": bout.astype(np.int64),
+        })
+        return steps
+
+    def _cues(
+        self, acc: Array, gyr: Array | None, zr: Array | None, gb: GaitBouts, fwd: Array | None
+    ) -> dict[str, Array]:
+        """The per-sample side cues of :func:`side_scores` the analysis uses: with the
+        gyroscope ``sway`` and ``yaw``; without it ``ml`` where the lateral accelerometer axis
+        exists (``flight`` is added once the placement is known)."""
+        cues: dict[str, Array] = {}
+        if zr is not None and gyr is not None:
+            if self.mounting_ is not None:
+                left = self.mounting_.inv().apply([0.0, 1.0, 0.0])
+                cues["sway"] = acc @ left - zr @ left
+            cues["yaw"] = np.einsum("ij,ij->i", gyr, zr)
+        elif fwd is not None:
+            ml = np.cross(gb.up_, fwd)  # the local lateral axis (left)
+            missing = np.std(acc, axis=0) < 1e-9
+            if not (np.abs(np.cross(gb.up_[gb.walking_ | gb.running_].mean(axis=0), fwd))[
+                    missing] > 0.5).any():
+                cues["ml"] = np.einsum("ij,ij->i", acc, ml)
+        return cues
+
+    def _sides(
+        self, ic: Array, to: Array, is_run: NDArray[np.bool_], valid: NDArray[np.bool_],
+        cues: dict[str, Array], fs: float,
+    ) -> NDArray[np.str_]:
+        """Stance side per step (sets ``side_source_``): running steps from the first cue of
+        ``side_cues`` the recording has, walking steps from the first but ``flight``."""
+        n = valid.size
+        a, b, bout = self._step_ranges(ic, is_run, valid, fs)
+        score = np.full(ic.size, np.nan)
+        used = []
+        for steps, allowed in ((is_run, self.side_cues),
+                               (~is_run, [c for c in self.side_cues if c != "flight"])):
+            use = [c for c in allowed if c in cues]
+            if not steps.any() or not use:
+                continue
+            if use[0] == "flight":  # the flight part of the step: toe-off to the next contact
+                lo = np.clip(np.round(to).astype(np.int64), 0, n - 1)
+                sc = side_scores({"flight": cues["flight"]}, np.minimum(lo, b - 1), b, bout)
+            else:
+                sc = side_scores({use[0]: cues[use[0]]}, a, b, bout)
+            score[steps] = sc[use[0]][steps]
+            used.append(use[0] + (" (running)" if steps is is_run else " (walking)"))
+        if ic.size == 0 or not used:
+            self.side_source_ = "no steps" if ic.size == 0 else (
+                "no gyroscope and no medio-lateral accelerometer axis")
+            return np.full(ic.size, "", dtype=str)
+        self.side_source_ = ", ".join(used)
+        return alternating_sides(ic / fs, score, self.side_half_window)
+
+    @staticmethod
+    def _step_ranges(
+        ic: Array, is_run: NDArray[np.bool_], valid: NDArray[np.bool_], fs: float
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        """Sample range of each step (contact to next contact; the last of a bout: the median
+        step) and its bout number."""
+        n = valid.size
+        bout, last = _step_bouts(ic, is_run, valid, fs)
+        d = np.append(np.diff(ic), np.nan)
+        med = float(np.median(d[~last])) if (~last).any() else 0.5 * fs
+        a = np.clip(np.round(ic).astype(np.int64), 0, n - 1)
+        b = np.clip(a + np.round(np.where(last, med, d)).astype(np.int64), 0, n)
+        return a, b, bout
+
+    def _tables(
+        self, steps: pd.DataFrame, t: Array, fs: float, angles: Array, height: Array,
+        acc: Array, has_gyro: bool, notes: list[str],
+    ) -> None:
+        self.steps_ = steps
+        self.bouts_ = cadence_per_bout(steps)
+        run = steps[steps["gait"] == "run"].reset_index(drop=True) if len(steps) else steps
+        starts = run_starts(steps, self.restart_gap_s, self.half_step_ratio)
+        self.starts_ = starts if len(starts) else empty_table(STARTS)
+        summary: dict[str, Any] = run_summary(run, t, angles[:, 0], angles[:, 2])
+        if not has_gyro and self.placement_ != "sacrum" and len(run):
+            summary["gct_balance_left_pct"] = float("nan")
+            notes.append("no gyroscope on a hip: no contact-time balance (the hip's own rise and "
+                         "fall in each stance, not the runner, would make an asymmetry)")
+        summary |= walk_summary(steps, self.bouts_) if len(steps) else {
+            "walk_steps": 0, "walk_cadence_spm": float("nan")}
+        summary |= starts_summary(self.starts_)
+        gb = self.gait_bouts_
+        summary |= {
+            "gyro_present": has_gyro,
+            "calibration": self.calibration_,
+            "placement_detected": self.placement_detected_ or "",
+            "sensor_lateral_offset_cm": 100.0 * self.lateral_offset_m_,
+            "side_source": self.side_source_ if len(steps) else "no steps",
+            "n_steps": int(len(steps)),
+            "run_steps": int(len(run)),
+            "running_time_s": float(np.nansum(run["step_s"])) if len(run) else 0.0,
+            "walking_time_s": float(gb.walking_.sum()) / fs,
+            "first_contact_s": float(run["contact_s"].iloc[0]) if len(run) else float("nan"),
+            "flight_ms": float(np.nanmean(run["flight_ms"])) if run["flight_ms"].notna().any()
+            else float("nan"),
+            "braking_peak_g": self._braking(run, acc, t, fs),
+        }
+        if not len(run):
+            notes.insert(0, "no running found: no steps with a flight phase")
+        else:
+            notes.append(f"{len(run)} running steps in {summary['running_time_s']:.0f} s")
+        summary["note"] = "; ".join(notes)
+        self.summary_ = summary
+        self.minutes_ = minutes_by_running_time(run) if len(run) else empty_minutes()
+        self.timeseries_ = timeseries_nearest(t, angles, height, fs)
+
+    def _braking(self, run: pd.DataFrame, acc: Array, t: Array, fs: float) -> float:
+        """Mean over running steps of the stance-mean minus stance-minimum fore-aft specific
+        force (the braking peak), g."""
+        if self.mounting_ is None or run.empty:
+            return float("nan")
+        a_fwd = lowpass(acc @ self.mounting_.inv().apply([1.0, 0.0, 0.0]), self.lowpass_hz, fs)
+        n = t.size
+        i0 = np.clip(np.round((run["contact_s"].to_numpy() - t[0]) * fs).astype(np.int64), 0,
+                     n - 1)
+        i1 = np.clip(np.round((run["toe_off_s"].to_numpy() - t[0]) * fs).astype(np.int64), 0,
+                     n - 1)
+        i1 = np.maximum(i1, i0)
+        return float(np.nanmean(segment_mean(a_fwd, i0, i1) - segment_min(a_fwd, i0, i1)))
+
+
+def _step_bouts(
+    ic: Array, is_run: NDArray[np.bool_], valid: NDArray[np.bool_], fs: float
+) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Bout number per step (consecutive steps of one gait, intervals up to 0.8 s running and
+    1.6 s walking, no lost samples between) and whether the step is the last of its bout."""
+    n = valid.size
+    i_ic = np.clip(np.round(ic).astype(np.int64), 0, n - 1)
+    bad = np.concatenate([[0], np.cumsum(~valid)])
+    d = np.diff(ic) / fs
+    limit = np.where(is_run[1:] & is_run[:-1], 0.8, 1.6)
+    new = np.concatenate([[True], (d > limit) | (is_run[1:] != is_run[:-1])
+                          | (bad[i_ic[1:]] - bad[i_ic[:-1]] > 0)])
+    return (np.cumsum(new) - 1).astype(np.int64), np.concatenate([new[1:], [True]])
+
+
+def _words(placement: str | None) -> str:
+    return {"left_hip": "left hip", "right_hip": "right hip", "sacrum": "sacrum"}.get(
+        placement or "", "?")
+
+
+def _merge(ric: Array, rto: Array, wic: Array, wto: Array, fs: float
+           ) -> tuple[Array, Array, NDArray[np.bool_]]:
+    """Running and walking events in time order (steps without a contact or toe-off dropped;
+    a walking step within 0.2 s of a running step dropped)."""
+    ok = np.isfinite(ric) & np.isfinite(rto) & (rto > ric)
+    ric, rto = ric[ok], rto[ok]
+    if ric.size and wic.size:
+        j = np.clip(np.searchsorted(ric, wic), 1, ric.size) - 1
+        near = np.minimum(np.abs(wic - ric[j]), np.abs(wic - ric[np.minimum(j + 1, ric.size - 1)]))
+        keep = near > 0.2 * fs
+        wic, wto = wic[keep], wto[keep]
+    ic = np.concatenate([ric, wic])
+    to = np.concatenate([rto, wto])
+    is_run = np.concatenate([np.ones(ric.size, bool), np.zeros(wic.size, bool)])
+    order = np.argsort(ic, kind="stable")
+    return ic[order], to[order], is_run[order]

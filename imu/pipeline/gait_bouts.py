@@ -1,0 +1,270 @@
+"""Walking and running bouts from the sensor-frame accelerometer alone (docs/running.md).
+
+The ONE bout algorithm of the package: the gait analysis (:mod:`imu.pipeline.gait`) and the
+strength path both use :class:`GaitBouts`, on any mounting, with or without a gyroscope, with or
+without a standing start.
+
+1. **Vertical without standing.** Over whole strides the pelvis returns to where it was, so the
+   mean acceleration is zero and the mean specific force is gravity: "up" in the sensor frame is
+   the direction of the centred moving mean of the specific force over ``up_window_s``
+   (Moe-Nilssen 1998). Inside running bouts "up" is then replaced by the first principal axis of
+   the specific force (the 0 -> 3 g stance pulses dominate its variance, chunks of at most
+   ``run_up_window_s``), signed towards the mean: a covariance ignores a constant accelerometer
+   offset, which the mean does not (a real sacral recording with a -0.5 g offset on its
+   fore-aft axis tilts the mean by 25 deg). ``f_v`` = specific force along "up".
+2. **Moving**: moving standard deviation of ``f_v`` over ``move_window_s`` above ``move_sd_g``.
+3. **Running** is the only gait with a flight phase: within +-``flight_window_s`` the low-passed
+   ``f_v`` stays below ``flight_g`` (free fall, ~0 g) for ``flight_min_s`` and rises above
+   ``stance_g`` (Cavanagh & Lafortune 1980; Lee et al. 2010); the dip of a hard heel strike in
+   walking is too short to count. Gaps shorter than ``close_gap_s`` are closed, running
+   shorter than ``min_run_s`` dropped.
+4. **Walking** is rhythmic stepping without flight: the step candidates are the peaks of ``f_v``
+   low-passed at ``walk_lowpass_hz`` (the loading response of each step; McCamley et al. 2012,
+   :func:`imu.pipeline.gait_events.walk_step_peaks`) in moving, non-running samples; a walking
+   bout is a sequence of at least ``min_walk_steps`` of them, each within ``walk_max_step_s`` of
+   the previous, whose median interval lies in ``walk_step_range_s`` (60-170 steps/min). A
+   strength rep (1.5 s and more, one or two peaks) does not make a walking bout.
+
+References: Moe-Nilssen R (1998) A new method for evaluating motor control in gait under
+real-life environmental conditions. Part 1. Clin Biomech 13:320-327. Cavanagh PR, Lafortune MA
+(1980) Ground reaction forces in distance running. J Biomech 13:397-406. Lee JB, Mellifont RB,
+Burkett BJ (2010) J Sci Med Sport 13:270-273. McCamley J et al. (2012) Gait Posture 36:316-318.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy.ndimage import maximum_filter1d, uniform_filter1d
+
+from imu.pipeline.base import BoutAlgorithm
+from imu.pipeline.gait_events import walk_step_peaks
+from imu.pipeline.signals import clean_mask, lowpass, moving_std, runs
+
+BOUT_COLUMNS = ("start_s", "end_s", "gait")
+
+
+def centred_mean(x: NDArray[np.float64], half: int) -> NDArray[np.float64]:
+    """Mean over ``[i - half, i + half]`` clipped to the data, along axis 0 (the window shrinks
+    at the ends instead of repeating the first and last samples)."""
+    size = 2 * half + 1
+    total = uniform_filter1d(x, size, axis=0, mode="constant", cval=0.0)
+    count = uniform_filter1d(np.ones(x.shape[0]), size, mode="constant", cval=0.0)
+    return total / count.reshape((-1,) + (1,) * (x.ndim - 1))
+
+
+def principal_up(
+    acc_g: NDArray[np.float64], mask: NDArray[np.bool_], chunk: int
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """First principal axis of the specific force over each True run of ``mask`` (chunks of at
+    most ``chunk`` samples; a remainder shorter than a chunk joins the last one), signed towards
+    the mean. Returns (N, 3) axes (NaN outside) and the mask of samples that got one."""
+    up = np.full(acc_g.shape, np.nan)
+    for i0, i1 in runs(mask):  # per bout and chunk: a short loop
+        c0 = int(i0)
+        while c0 < i1:
+            c1 = int(i1) if i1 - c0 < 2 * chunk else c0 + chunk
+            seg = acc_g[c0:c1]
+            if seg.shape[0] >= 3:
+                _, vecs = np.linalg.eigh(np.cov(seg.T))
+                axis = vecs[:, -1]
+                up[c0:c1] = axis * np.sign(axis @ seg.mean(axis=0) or 1.0)
+            c0 = c1
+    return up, np.isfinite(up[:, 0])
+
+
+class GaitBouts(BoutAlgorithm):
+    """Walking and running per sample, from the sensor-frame specific force (module docstring).
+
+    ``detect(acc_g, sampling_rate_hz, t_s=None, valid=None)``: ``acc_g`` (N, 3) in g in the
+    sensor frame, any mounting; ``t_s`` (optional) the sample times: a time gap longer than
+    ``max_gap_s`` (lost samples) ends every bout; ``valid`` (optional, bool per sample) marks
+    samples that are not real data (e.g. interpolated across lost samples): no gait there.
+
+    Parameters
+    ----------
+    up_window_s
+        Window of the moving mean that gives "up" (whole strides).
+    run_up, run_up_window_s
+        ``"pca"``: inside running bouts "up" is the first principal axis of the specific force
+        over chunks of at most ``run_up_window_s``; ``"mean"``: the moving mean everywhere.
+    move_window_s, move_sd_g
+        Moving: the moving standard deviation of ``f_v`` over ``move_window_s`` exceeds
+        ``move_sd_g``.
+    lowpass_hz
+        Low-pass of ``f_v`` before the flight / stance test.
+    flight_g, flight_min_s, stance_g, flight_window_s
+        Running: within +-``flight_window_s`` the low-passed ``f_v`` stays below ``flight_g``
+        for ``flight_min_s`` (a flight) and rises above ``stance_g``.
+    close_gap_s, min_bout_s, min_run_s
+        Gaps shorter than ``close_gap_s`` are closed; moving stretches shorter than
+        ``min_bout_s`` and running shorter than ``min_run_s`` are dropped.
+    walk_lowpass_hz, walk_min_step_s, walk_prominence_g
+        Walking step candidates (:func:`imu.pipeline.gait_events.walk_step_peaks`).
+    walk_step_range_s, walk_max_step_s, min_walk_steps
+        A walking bout: at least ``min_walk_steps`` candidates, each within ``walk_max_step_s``
+        of the previous one, median interval inside ``walk_step_range_s``.
+    max_gap_s
+        A time gap in ``t_s`` longer than this ends every bout.
+
+    Results
+    -------
+    up_
+        (N, 3) unit "up" in the sensor frame per sample (moving mean; principal axis in
+        running).
+    fv_
+        (N,) vertical specific force along ``up_`` (g).
+    moving_, running_, walking_
+        Bool per sample; running and walking never overlap.
+    walk_steps_
+        Sample indices of the walking step candidates inside walking bouts.
+    bouts_
+        DataFrame ``start_s``, ``end_s``, ``gait`` (``walk`` | ``run``), one row per bout, in
+        time order (times on ``t_s``, else seconds from the first sample).
+    """
+
+    def __init__(
+        self,
+        up_window_s: float = 4.0,
+        run_up: str = "pca",
+        run_up_window_s: float = 30.0,
+        move_window_s: float = 1.0,
+        move_sd_g: float = 0.05,
+        lowpass_hz: float = 25.0,
+        flight_g: float = 0.5,
+        stance_g: float = 1.6,
+        flight_window_s: float = 0.5,
+        flight_min_s: float = 0.03,
+        close_gap_s: float = 1.0,
+        min_bout_s: float = 2.0,
+        min_run_s: float = 1.5,
+        walk_lowpass_hz: float = 2.0,
+        walk_min_step_s: float = 0.3,
+        walk_prominence_g: float = 0.03,
+        walk_step_range_s: tuple[float, float] = (0.35, 1.0),
+        walk_max_step_s: float = 1.6,
+        min_walk_steps: int = 4,
+        max_gap_s: float = 0.1,
+    ) -> None:
+        self.up_window_s = up_window_s
+        self.run_up = run_up
+        self.run_up_window_s = run_up_window_s
+        self.move_window_s = move_window_s
+        self.move_sd_g = move_sd_g
+        self.lowpass_hz = lowpass_hz
+        self.flight_g = flight_g
+        self.stance_g = stance_g
+        self.flight_window_s = flight_window_s
+        self.flight_min_s = flight_min_s
+        self.close_gap_s = close_gap_s
+        self.min_bout_s = min_bout_s
+        self.min_run_s = min_run_s
+        self.walk_lowpass_hz = walk_lowpass_hz
+        self.walk_min_step_s = walk_min_step_s
+        self.walk_prominence_g = walk_prominence_g
+        self.walk_step_range_s = walk_step_range_s
+        self.walk_max_step_s = walk_max_step_s
+        self.min_walk_steps = min_walk_steps
+        self.max_gap_s = max_gap_s
+
+    def detect(
+        self,
+        acc_g: NDArray[np.float64],
+        sampling_rate_hz: float,
+        t_s: NDArray[np.float64] | None = None,
+        valid: NDArray[np.bool_] | None = None,
+    ) -> Self:
+        """Detect walking and running in ``acc_g`` (class docstring)."""
+        fs = float(sampling_rate_hz)
+        acc = np.asarray(acc_g, dtype=float)
+        n = acc.shape[0]
+        t = np.arange(n) / fs if t_s is None else np.asarray(t_s, dtype=float)
+        ok = np.ones(n, dtype=bool) if valid is None else np.asarray(valid, dtype=bool).copy()
+        if n > 1:  # a time gap ends every bout: the samples on both sides of it are not gait
+            gap = np.flatnonzero(np.diff(t) > self.max_gap_s)
+            ok[gap] = False
+            ok[np.minimum(gap + 1, n - 1)] = False
+        mean = centred_mean(acc, max(1, int(round(0.5 * self.up_window_s * fs))))
+        norm = np.linalg.norm(mean, axis=1, keepdims=True)
+        up = mean / np.where(norm > 1e-9, norm, 1.0)
+        fv = np.einsum("ij,ij->i", acc, up)
+        moving, running = self._moving_running(fv, fs, ok)
+        if self.run_up == "pca" and running.any():
+            pc, has = principal_up(acc, running, max(int(self.run_up_window_s * fs), 3))
+            up[has] = pc[has]
+            fv[has] = np.einsum("ij,ij->i", acc[has], up[has])
+            moving, running = self._moving_running(fv, fs, ok)
+        walking, steps = self._walking(fv, fs, moving & ~running & ok, t)
+        self.up_, self.fv_ = up, fv
+        self.moving_, self.running_, self.walking_ = moving, running, walking & ~running
+        self.walk_steps_ = steps
+        self.bouts_ = _bouts_table(self.walking_, self.running_, t)
+        return self
+
+    # -- pieces -----------------------------------------------------------------------------
+    def _moving_running(
+        self, fv: NDArray[np.float64], fs: float, ok: NDArray[np.bool_]
+    ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        close = int(round(self.close_gap_s * fs))
+        moving = (moving_std(fv, max(3, int(round(self.move_window_s * fs)))) > self.move_sd_g) & ok
+        moving = clean_mask(moving, close, int(round(self.min_bout_s * fs))) & ok
+        f = lowpass(fv, self.lowpass_hz, fs) if fv.size > 12 else fv
+        w = max(3, int(2 * self.flight_window_s * fs) | 1)
+        # flight: below flight_g for flight_min_s on end (a spike at a hard heel strike is not)
+        flight = maximum_filter1d(f, max(1, int(round(self.flight_min_s * fs)))) < self.flight_g
+        run = (maximum_filter1d(flight.astype(np.int8), w) > 0) & (
+            maximum_filter1d(f, w) > self.stance_g)
+        run = clean_mask(run & moving, close, int(round(self.min_run_s * fs))) & ok
+        return moving, run
+
+    def _walking(
+        self, fv: NDArray[np.float64], fs: float, mask: NDArray[np.bool_], t: NDArray[np.float64]
+    ) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
+        """Walking samples and the step candidates of the walking bouts."""
+        walking = np.zeros(fv.size, dtype=bool)
+        pk = walk_step_peaks(fv, fs, self.walk_lowpass_hz, self.walk_min_step_s,
+                             self.walk_prominence_g)
+        pk = pk[mask[pk]]
+        if pk.size < self.min_walk_steps:
+            return walking, np.empty(0, dtype=np.int64)
+        tp = t[pk]
+        dt = np.diff(tp)
+        # a new sequence after a long interval or a stretch that is not moving / is running
+        inval = np.concatenate([[0], np.cumsum(~mask)])
+        brk = (dt > self.walk_max_step_s) | (inval[pk[1:]] - inval[pk[:-1]] > 0)
+        seq = np.concatenate([[0], np.cumsum(brk)])
+        count = np.bincount(seq)
+        lo, hi = self.walk_step_range_s
+        med = pd.Series(np.append(dt, np.nan)).where(np.append(~brk, False)).groupby(seq).median()
+        good = (count >= self.min_walk_steps) & (med.to_numpy() >= lo) & (med.to_numpy() <= hi)
+        keep = good[seq]
+        steps = pk[keep]
+        if steps.size:
+            first = np.flatnonzero(keep & np.concatenate([[True], brk]))
+            last = np.flatnonzero(keep & np.concatenate([brk, [True]]))
+            half = np.round(0.5 * med.to_numpy()[seq[first]] * fs).astype(np.int64)
+            a = np.clip(pk[first] - half, 0, fv.size)
+            b = np.clip(pk[last] + half + 1, 0, fv.size)
+            d = np.zeros(fv.size + 1, dtype=np.int64)
+            np.add.at(d, a, 1)
+            np.add.at(d, b, -1)
+            walking = (np.cumsum(d[:-1]) > 0) & mask
+        return walking, steps.astype(np.int64)
+
+
+def _bouts_table(
+    walking: NDArray[np.bool_], running: NDArray[np.bool_], t: NDArray[np.float64]
+) -> pd.DataFrame:
+    """One row per walking or running bout (``BOUT_COLUMNS``), in time order."""
+    rows = [
+        (float(t[a]), float(t[b - 1]), gait)
+        for gait, mask in (("walk", walking), ("run", running))
+        for a, b in runs(mask)
+    ]
+    rows.sort()
+    return pd.DataFrame(rows, columns=list(BOUT_COLUMNS)).astype(
+        {"start_s": "float64", "end_s": "float64", "gait": "str"}
+    )
