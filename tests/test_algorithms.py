@@ -27,9 +27,12 @@ from scipy.spatial.transform import Rotation
 
 import imu.pipeline
 from imu.core.frames import GRAVITY_M_S2
-from imu.pipeline.activity import GaitBouts, detect_activity
+from imu.pipeline.activity import detect_activity
 from imu.pipeline.base import KINDS, Algorithm
 from imu.pipeline.calibration import AccelerometerRefinement, StandingCalibration
+from imu.pipeline.gait import GaitAnalysis
+from imu.pipeline.gait_bouts import GaitBouts
+from imu.pipeline.gait_events import RunEvents, WalkEvents
 from imu.pipeline.orientation import VqfOrientation
 from imu.pipeline.segmentation import RepSegmentation
 from imu.pipeline.signals import still_mask
@@ -159,8 +162,14 @@ EXAMPLES: dict[str, Callable[[Any, Data], Any]] = {
     "PelvisOrientation": lambda a, d: a.estimate(
         d.r_es, Rotation.identity(), slice(0, int(3 * d.fs)), d.fs
     ),
-    "GaitBouts": lambda a, d: a.detect(
-        np.linalg.norm(d.run.raw.acc_g, axis=1), d.run.raw.sample_rate_hz
+    "GaitBouts": lambda a, d: a.detect(d.run.raw.acc_g, d.run.raw.sample_rate_hz, d.run.raw.t_s),
+    "WalkEvents": lambda a, d: a.segment(
+        np.linalg.norm(d.run.raw.acc_g, axis=1), d.run.raw.sample_rate_hz,
+        np.ones(d.run.raw.n_samples, dtype=bool),
+    ),
+    "RunEvents": lambda a, d: a.segment(
+        np.linalg.norm(d.run.raw.acc_g, axis=1), d.run.raw.sample_rate_hz,
+        np.ones(d.run.raw.n_samples, dtype=bool),
     ),
     "RepSegmentation": lambda a, d: a.segment(
         d.strength.truth.pelvis["sagittal_deg"].to_numpy(),
@@ -172,7 +181,7 @@ EXAMPLES: dict[str, Callable[[Any, Data], Any]] = {
     ),
     "FormBreakDetector": lambda a, d: a.detect(d.reps),
     "StrengthAnalysis": lambda a, d: a.analyze(d.strength.raw, d.fs),
-    "RunAnalysis": lambda a, d: a.analyze(d.run.raw, d.run.raw.sample_rate_hz),
+    "GaitAnalysis": lambda a, d: a.analyze(d.run.raw, d.run.raw.sample_rate_hz),
     "LiveRepCounter": lambda a, d: a.update(d.gyr[:100], d.fs),
 }
 """One call of each algorithm's action method on small data."""
@@ -201,7 +210,7 @@ def _ran(cls: type[Algorithm], data: Data) -> Algorithm:
 
 def test_discovery_finds_the_pipeline() -> None:
     names = {c.__name__ for c in ALGORITHMS}
-    assert {"StandingCalibration", "RepSegmentation", "StrengthAnalysis", "RunAnalysis"} <= names
+    assert {"StandingCalibration", "RepSegmentation", "StrengthAnalysis", "GaitAnalysis"} <= names
     assert names <= set(EXAMPLES), f"add an example call for {sorted(names - set(EXAMPLES))}"
 
 
@@ -280,3 +289,9 @@ def test_injected_sub_algorithms_are_cloned_not_changed(data: Data) -> None:
     bouts = GaitBouts()
     assert detect_activity(data.run.raw, bouts=bouts) in ("run", "strength")
     assert _results(bouts) == set()
+    gait_subs = {"bouts": GaitBouts(), "walk_events": WalkEvents(), "run_events": RunEvents(),
+                 "calibration": StandingCalibration()}
+    ga = GaitAnalysis(**gait_subs).analyze(data.run.raw, data.run.raw.sample_rate_hz)
+    assert len(ga.steps_) > 10
+    for name, sub in gait_subs.items():
+        assert getattr(ga, name) is sub and _results(sub) == set(), name

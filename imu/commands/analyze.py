@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from imu.core.errors import InputError
 from imu.core.options import OPTION_CHOICES, check_option
@@ -62,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
         trunk_length_m=args.trunk_length_m,
         sensor_offset_m=args.sensor_offset_m,
     )
+    for line in result.warnings:
+        print(f"imu: warning: {line}", file=sys.stderr)
     try:
         folder = result.write(args.out)
     except OSError as exc:

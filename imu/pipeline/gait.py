@@ -33,6 +33,7 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy.spatial.transform import Rotation
 
 from imu.core.errors import InputError
 from imu.core.schema import STARTS, STEPS
@@ -154,6 +155,10 @@ class GaitAnalysis(AnalysisAlgorithm):
         ``opening_standing`` or ``gait``: where up and neutral came from.
     mounting_
         Pelvis <- sensor rotation from up and the gait (None with fewer than 4 steps).
+    braking_evidence_, handedness_check_
+        How clearly braking shows the forward sign (0..1) and how well the sway and turn cues
+        agree on the sides in the pelvis frame used (> 0: they agree; NaN without the
+        gyroscope). The sensor's side is told only when they agree.
     side_source_
         The side cue used, or why there is none.
     gait_bouts_
@@ -202,92 +207,41 @@ class GaitAnalysis(AnalysisAlgorithm):
             raise InputError(f"unknown placement {self.placement!r}")
         self.warnings_: list[str] = []
         notes: list[str] = []
-        # 1. uniform grid
-        t, acc, gyr, valid = self._grid(raw, fs)
-        has_gyro = gyr is not None
-        # 2. bouts
-        gb = (self.bouts or GaitBouts()).clone().detect(acc, fs, valid=valid)
+        t, acc, gyr, valid = self._grid(raw, fs)  # 1
+        gb = (self.bouts or GaitBouts()).clone().detect(acc, fs, valid=valid)  # 2
         self.gait_bouts_ = gb
-        gait = gb.walking_ | gb.running_
-        # 3. calibration
-        cal = None
-        try:
-            cal = (self.calibration or StandingCalibration()).clone().calibrate(
-                acc, gyr if has_gyro else np.zeros_like(acc), fs)
-        except InputError:
-            cal = None
-        self.calibration_ = "opening_standing" if cal is not None else "gait"
-        # 4. orientation and the sensor's f_v
-        zr = r_es = None
-        if has_gyro and gait.any():
-            bias = cal.gyro_bias_dps_ if cal is not None else gait_gyro_bias(gyr, gb.up_, gait)
-            r_es = vqf_orientation(acc, gyr - bias, fs)
-            zr = z_row(r_es)
-            fv_s = np.einsum("ij,ij->i", zr, acc)
-            up_mean = zr[gait].mean(axis=0)
-        else:
-            fv_s = gb.fv_
-            up_mean = gb.up_[gait].mean(axis=0) if gait.any() else np.array([0.0, 0.0, 1.0])
-        up_sensor = cal.up_sensor_ if cal is not None else up_mean / np.linalg.norm(up_mean)
-        # 5. events on the sensor's f_v
-        ic, to, is_run = self._events(fv_s, gb, valid, fs, first_pass=True)
-        # 6. pelvis frame, sensor side, pelvis centre
-        found = forward_axis(acc, gb.fv_, gb.up_, ic, to, is_run, gait, fs)
-        fwd, self.braking_evidence_ = found if found is not None else (None, float("nan"))
-        self.handedness_check_ = float("nan")
-        self.mounting_ = None
-        if fwd is not None:
-            self.mounting_ = mounting_from_axes(up_sensor, np.cross(up_sensor, fwd))
-        cues = self._cues(acc, gyr, zr, gb, fwd)
-        if "sway" in cues and "yaw" in cues and ic.size >= 8:
-            # weak braking evidence for the forward sign: the sway and the turn of the pelvis
-            # agree on the stance side only for the true left axis
-            sc = side_scores({"sway": cues["sway"], "yaw": cues["yaw"]},
-                             *self._step_ranges(ic, is_run, valid, fs))
-            self.handedness_check_ = float(np.mean(sc["sway"] * sc["yaw"]))
-            if self.handedness_check_ < 0 and self.braking_evidence_ < self.min_braking_evidence:
-                self.mounting_ = mounting_from_axes(up_sensor, -np.cross(up_sensor, fwd))
-                cues = {k: -v if k in ("sway", "ml") else v for k, v in cues.items()}
+        cal = self._calibrate(acc, gyr, fs)  # 3
+        r_es, zr, fv_s, up_sensor = self._orientation(acc, gyr, gb, cal, fs)  # 4
+        ic, to, is_run = self._events(fv_s, gb, valid, fs, first_pass=True)  # 5
+        cues = self._pelvis_frame(acc, gyr, zr, gb, up_sensor, ic, to, is_run, valid, fs)  # 6
         side = self._sides(ic, to, is_run, valid, cues, fs)
         offset = self._placement(fv_s, zr, ic, side, is_run, fs)
-        if zr is not None and self.mounting_ is not None:
-            r_sensor = self.mounting_.inv().apply(offset)
-            fv = pelvis_centre_fv(fv_s, zr, r_sensor, fs)
-            ic, to, is_run = self._events(fv, gb, valid, fs)
-        else:
-            fv = fv_s
-            ic, to, is_run = self._events(fv, gb, valid, fs)
+        fv = fv_s
+        if zr is not None and self.mounting_ is not None:  # the pelvis centre, events again
+            fv = pelvis_centre_fv(fv_s, zr, self.mounting_.inv().apply(offset), fs)
+        ic, to, is_run = self._events(fv, gb, valid, fs)
         if zr is None and self.mounting_ is not None:
             # no gyroscope: in flight the accelerometer reads only the sensor's tangential
             # acceleration from the pelvis turning about up (free fall, no sway)
             lever = np.array([-offset[1], offset[0], 0.0])
             if np.linalg.norm(lever) > 1e-3:
-                axis = self.mounting_.inv().apply(lever / np.linalg.norm(lever))
-                cues["flight"] = -(acc @ axis)
-        side = self._sides(ic, to, is_run, valid, cues, fs)
-        # 7.-8. steps, sides, pelvis
-        height = double_integrate(fv, fs, self.highpass_hz)
-        angles = np.full((t.size, 3), np.nan)
-        if r_es is not None and self.mounting_ is not None:
-            ref = np.zeros(t.size, dtype=bool)
-            ref[cal.still_slice_ if cal is not None else slice(0, 0)] = True
-            angles = pelvis_angles(r_es, zr, self.mounting_, ref if ref.any() else gait)
-            if cal is None and ic.size:
-                at = np.clip(np.round(ic[is_run] if is_run.any() else ic).astype(int), 0,
-                             t.size - 1)
-                angles[:, 1] -= float(np.nanmedian(angles[at, 1]))
-        elif not has_gyro:
+                cues["flight"] = -(acc @ self.mounting_.inv().apply(lever / np.linalg.norm(lever)))
+        side = self._sides(ic, to, is_run, valid, cues, fs)  # 7
+        height = double_integrate(fv, fs, self.highpass_hz)  # 8
+        angles = self._angles(r_es, zr, cal, gb, ic, is_run, t.size)
+        del r_es, zr
+        if gyr is None:
             notes.append("no gyroscope: pelvic drop, rotation and tilt not available; vertical "
                          "oscillation is that of the sensor")
-        del r_es
         steps = self._steps(t, fs, ic, to, is_run, valid, side, angles[:, 1], height)
-        self._tables(steps, t, fs, angles, height, acc, has_gyro, notes)
+        self._tables(steps, t, fs, angles, height, acc, gyr is not None, notes)
         return self
 
     # -- stages -----------------------------------------------------------------------------
     def _grid(
         self, raw: RawSession, fs: float
     ) -> tuple[Array, Array, Array | None, NDArray[np.bool_]]:
+        """1. Time, specific force, angular rate on the uniform grid and the valid samples."""
         t_in = np.asarray(raw.t_s, dtype=float)
         acc_in = np.asarray(raw.acc_g, dtype=float)
         gyr_in = None if raw.gyr_dps is None else np.asarray(raw.gyr_dps, dtype=float)
@@ -302,11 +256,86 @@ class GaitAnalysis(AnalysisAlgorithm):
             valid = (t_in[j] - t_in[j - 1]) <= self.max_gap_s + 0.5 / fs
         return t, xg[:, :3], (None if gyr_in is None else xg[:, 3:]), valid
 
+    def _calibrate(self, acc: Array, gyr: Array | None, fs: float) -> StandingCalibration | None:
+        """3. The opening quiet standing if there is one (sets ``calibration_``)."""
+        try:
+            cal = (self.calibration or StandingCalibration()).clone().calibrate(
+                acc, gyr if gyr is not None else np.zeros_like(acc), fs)
+        except InputError:
+            cal = None
+        self.calibration_ = "opening_standing" if cal is not None else "gait"
+        return cal
+
+    def _orientation(
+        self, acc: Array, gyr: Array | None, gb: GaitBouts, cal: StandingCalibration | None,
+        fs: float,
+    ) -> tuple[Rotation | None, Array | None, Array, Array]:
+        """4. Orientation (gyroscope and gait only), earth-up in the sensor frame, the sensor's
+        vertical specific force and the pelvis up axis in the sensor frame (standing, else the
+        mean over the gait)."""
+        gait = gb.walking_ | gb.running_
+        if gyr is not None and gait.any():
+            bias = cal.gyro_bias_dps_ if cal is not None else gait_gyro_bias(gyr, gb.up_, gait)
+            r_es = vqf_orientation(acc, gyr - bias, fs)
+            zr = z_row(r_es)
+            fv_s = np.einsum("ij,ij->i", zr, acc)
+            up_mean = zr[gait].mean(axis=0)
+        else:
+            r_es, zr, fv_s = None, None, gb.fv_
+            up_mean = gb.up_[gait].mean(axis=0) if gait.any() else np.array([0.0, 0.0, 1.0])
+        up = cal.up_sensor_ if cal is not None else up_mean / np.linalg.norm(up_mean)
+        return r_es, zr, fv_s, up
+
+    def _pelvis_frame(
+        self, acc: Array, gyr: Array | None, zr: Array | None, gb: GaitBouts, up: Array,
+        ic: Array, to: Array, is_run: NDArray[np.bool_], valid: NDArray[np.bool_], fs: float,
+    ) -> dict[str, Array]:
+        """6. The pelvis frame from the gait (sets ``mounting_``, ``braking_evidence_``,
+        ``handedness_check_``) and the side cues in it."""
+        gait = gb.walking_ | gb.running_
+        found = forward_axis(acc, gb.fv_, gb.up_, ic, to, is_run, gait, fs)
+        fwd, self.braking_evidence_ = found if found is not None else (None, float("nan"))
+        self.handedness_check_ = float("nan")
+        self.mounting_ = None
+        if fwd is not None:
+            self.mounting_ = mounting_from_axes(up, np.cross(up, fwd))
+        cues = self._cues(acc, gyr, zr, gb, fwd)
+        if "sway" in cues and "yaw" in cues and ic.size >= 8:
+            # weak braking evidence for the forward sign: the sway and the turn of the pelvis
+            # agree on the stance side only for the true left axis
+            sc = side_scores({"sway": cues["sway"], "yaw": cues["yaw"]},
+                             *self._step_ranges(ic, is_run, valid, fs))
+            self.handedness_check_ = float(np.mean(sc["sway"] * sc["yaw"]))
+            if self.handedness_check_ < 0 and self.braking_evidence_ < self.min_braking_evidence:
+                self.mounting_ = mounting_from_axes(up, -np.cross(up, fwd))
+                cues = {k: -v if k in ("sway", "ml") else v for k, v in cues.items()}
+                self.handedness_check_ = -self.handedness_check_
+        return cues
+
+    def _angles(
+        self, r_es: Rotation | None, zr: Array | None, cal: StandingCalibration | None,
+        gb: GaitBouts, ic: Array, is_run: NDArray[np.bool_], n: int,
+    ) -> Array:
+        """8. Pelvis angles (NaN without the gyroscope). Neutral: the standing, else the gait
+        (sagittal: the mean over the strides; obliquity: its median at the contacts of the
+        running, else of the walking, where the pelvis passes level)."""
+        if r_es is None or zr is None or self.mounting_ is None:
+            return np.full((n, 3), np.nan)
+        ref = np.zeros(n, dtype=bool)
+        if cal is not None:
+            ref[cal.still_slice_] = True
+        angles = pelvis_angles(r_es, zr, self.mounting_, ref if ref.any() else (
+            gb.walking_ | gb.running_))
+        if cal is None and ic.size:
+            at = np.clip(np.round(ic[is_run] if is_run.any() else ic).astype(np.int64), 0, n - 1)
+            angles[:, 1] -= float(np.nanmedian(angles[at, 1]))
+        return angles
+
     def _events(
         self, fv: Array, gb: GaitBouts, valid: NDArray[np.bool_], fs: float,
         first_pass: bool = False,
     ) -> tuple[Array, Array, NDArray[np.bool_]]:
-        """Contacts, toe-offs (fractional sample indices) and gait of the steps, in time order.
+        """5. Contacts, toe-offs (fractional sample indices) and gait of the steps, in time order.
         The first pass (on the sensor's ``f_v``) takes the walking steps of the bouts as they
         are (whole samples: they only orient the pelvis frame)."""
         run_ev = (self.run_events or RunEvents()).clone().segment(fv, fs, gb.running_ & valid)
@@ -332,7 +361,9 @@ class GaitAnalysis(AnalysisAlgorithm):
             use = is_run if is_run.sum() >= 20 else np.ones(ic.size, dtype=bool)
             r_y = lateral_offset_m(fv_s, lever_vertical_m_s2(zr, left, fs), ic[use], side[use])
             self.lateral_offset_m_ = r_y
-            if abs(r_y) >= self.hip_offset_m:
+            if not (self.handedness_check_ > 0 and abs(r_y) < 0.3):
+                pass  # the left axis is not sure (cues disagree) or the fit is implausible
+            elif abs(r_y) >= self.hip_offset_m:
                 self.placement_detected_ = "left_hip" if r_y > 0 else "right_hip"
             elif abs(r_y) <= 0.5 * self.hip_offset_m:
                 self.placement_detected_ = "sacrum"
