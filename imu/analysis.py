@@ -27,6 +27,7 @@ from imu.core.schema import (
     RUN_START_SUMMARY_COLUMNS,
     RUN_SUMMARY_COLUMNS,
     SETS,
+    WALK_EXTRA_COLUMNS,
     WALK_SUMMARY_COLUMNS,
     columns,
 )
@@ -207,10 +208,10 @@ def analyze(
         "lost_samples": raw.lost_samples(),
         "placement": placement,
     }
-    if has_steps or activity != "strength":
-        summary |= {k: v for k, v in gait_summary.items() if k not in summary
-                    and k not in (*RUN_SUMMARY_COLUMNS, *RUN_START_SUMMARY_COLUMNS,
-                                  *WALK_SUMMARY_COLUMNS)}
+    if activity != "strength" or running:
+        summary |= {k: v for k, v in gait_summary.items() if k not in summary}
+    elif has_steps:  # walking in a strength session: its steps, not the run's extras
+        summary |= {k: gait_summary[k] for k in WALK_EXTRA_COLUMNS}
     summary |= {k: v for k, v in extra.items() if k not in summary}
     return AnalysisResult(
         summary=pd.DataFrame([summary]),

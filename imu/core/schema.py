@@ -125,6 +125,11 @@ GAIT_SUMMARY: Final = pa.schema(
 strength path may give the calibration), the walking fields with walking, the run-start fields
 with running (docs/formats.md)."""
 WALK_SUMMARY_COLUMNS: Final = ("walk_steps", "walk_cadence_spm")
+WALK_EXTRA_COLUMNS: Final = (
+    "n_steps", "walking_time_s", "placement_detected", "sensor_lateral_offset_cm", "side_source"
+)
+"""The gait extras a strength session with walking (and no running) adds to its summary; a
+session with running adds every gait extra (docs/formats.md)."""
 RUN_START_SUMMARY_COLUMNS: Final = ("run_start_lead_side", "run_start_consistency_pct")
 
 SUMMARY: Final = pa.schema(

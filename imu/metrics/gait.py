@@ -217,10 +217,10 @@ def cadence_per_bout(steps: pd.DataFrame) -> pd.DataFrame:
     last contact), ``n_steps`` and ``cadence_spm`` = 60 / the mean of the bout's step times
     (``step_s``) inside their interquartile range (robust to gait initiation and termination,
     turns and a missed or extra step); NaN for a bout of fewer than 3 steps."""
-    cols = ["bout", "gait", "start_s", "end_s", "n_steps", "cadence_spm"]
+    cols = {"bout": "int64", "gait": "str", "start_s": "float64", "end_s": "float64",
+            "n_steps": "int64", "cadence_spm": "float64"}
     if steps.empty:
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("bout", "n_steps") else
-                                           ("str" if c == "gait" else "float64")) for c in cols})
+        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in cols.items()})
     g = steps.groupby("bout", sort=True)
     out = g.agg(gait=("gait", "first"), start_s=("contact_s", "min"), end_s=("contact_s", "max"),
                 n_steps=("contact_s", "size")).reset_index()
@@ -230,7 +230,7 @@ def cadence_per_bout(steps: pd.DataFrame) -> pd.DataFrame:
     mid = st[(st >= q1) & (st <= q3)].groupby(steps["bout"]).mean()
     cad = 60.0 / out["bout"].map(mid).astype(float)
     out["cadence_spm"] = np.where(out["n_steps"] >= 3, cad, np.nan)
-    return out[cols]
+    return out[list(cols)]
 
 
 def walk_summary(steps: pd.DataFrame, bouts: pd.DataFrame) -> dict[str, Any]:
@@ -244,15 +244,13 @@ def walk_summary(steps: pd.DataFrame, bouts: pd.DataFrame) -> dict[str, Any]:
 
 
 def starts_summary(starts: pd.DataFrame) -> dict[str, Any]:
-    """``run_start_lead_side``: the side of the first step of most starts ('' when none or
-    tied); ``run_start_consistency_pct``: the share of starts (with a known first side) that
-    begin with it."""
-    sides = starts["first_side"][starts["first_side"].isin(["L", "R"])] if len(starts) else []
-    n_l, n_r = int((sides == "L").sum()) if len(sides) else 0, int((sides == "R").sum()) if len(
-        sides) else 0
-    if n_l == n_r:
-        return {"run_start_lead_side": "", "run_start_consistency_pct":
-                50.0 if n_l else float("nan")}
-    lead = "L" if n_l > n_r else "R"
+    """``run_start_lead_side``: the side of the first step of most starts ('' when there is no
+    start with a known side, or a tie); ``run_start_consistency_pct``: the share of the starts
+    with a known first side that begin with the lead side (50 in a tie, NaN without)."""
+    first = starts["first_side"] if len(starts) else pd.Series(dtype=str)
+    n_l, n_r = int((first == "L").sum()), int((first == "R").sum())
+    if n_l + n_r == 0:
+        return {"run_start_lead_side": "", "run_start_consistency_pct": float("nan")}
+    lead = "L" if n_l > n_r else "R" if n_r > n_l else ""
     return {"run_start_lead_side": lead,
             "run_start_consistency_pct": 100.0 * max(n_l, n_r) / (n_l + n_r)}

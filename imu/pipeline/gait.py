@@ -370,11 +370,12 @@ class GaitAnalysis(AnalysisAlgorithm):
         given, found = self.placement, self.placement_detected_
         if given is None:
             used = found or "left_hip"
-            self.warnings_.append(
-                f"no placement given: the gait says the sensor is on the {_words(found)}, "
-                "analysed as such" if found else
-                "no placement given and the gait cannot tell it: analysed as left_hip "
-                "(give --placement)")
+            if ic.size:  # without gait there is nothing to tell nor to analyse
+                self.warnings_.append(
+                    f"no placement given: the gait says the sensor is on the {_words(found)}, "
+                    "analysed as such" if found else
+                    "no placement given and the gait cannot tell it: analysed as left_hip "
+                    "(give --placement)")
         else:
             used = given
             if found is not None and found != given:

@@ -1,0 +1,144 @@
+"""The one bout algorithm (imu.pipeline.gait_bouts.GaitBouts): walking and running from the
+sensor-frame accelerometer alone, on simulated runs and strength sessions and on real squat sets
+(which must not look like walking). The real recordings live beside the repository
+(../shared/realdata or $IMU_REALDATA); their absence is a failure, not a skip."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imu.core.vocabulary import GAITS
+from imu.io.rawfile import read_raw
+from imu.pipeline.gait_bouts import BOUT_COLUMNS, GaitBouts, centred_mean
+from imu.pipeline.signals import runs
+from imu.sim import simulate
+from imu.sim.running import simulate_run
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from realdata import RealData  # noqa: E402
+
+
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
+    return np.degrees(np.arccos(np.clip(np.sum(a * b, axis=-1), -1.0, 1.0)))
+
+
+@pytest.fixture(scope="module")
+def run_sim():  # type: ignore[no-untyped-def]
+    return simulate_run(duration_s=60.0, warmup_walk_s=15.0, cooldown_walk_s=10.0,
+                        walk_breaks=1, sample_rate_hz=100.0, placement="left_hip", seed=211)
+
+
+def test_running_and_walking_of_a_run(run_sim) -> None:  # type: ignore[no-untyped-def]
+    raw = run_sim.raw
+    gb = GaitBouts().detect(raw.acc_g, raw.sample_rate_hz, raw.t_s)
+    t = raw.t_s
+    bouts = run_sim.truth.summary["run_bouts_s"]
+    inside = np.zeros(t.size, dtype=bool)
+    for a, b in bouts:
+        inside |= (t > a + 2.0) & (t < b - 2.0)
+    assert gb.running_[inside].mean() > 0.99
+    warmup = (t > 7.0) & (t < 5.0 + 15.0 - 2.0)
+    assert not gb.running_[warmup].any() and gb.walking_[warmup].mean() > 0.95
+    brk = (t > bouts[0][1] + 3.0) & (t < bouts[1][0] - 3.0)
+    assert not gb.running_[brk].any() and gb.walking_[brk].mean() > 0.95
+    assert not (gb.running_ & gb.walking_).any()
+    standing = t < 4.5
+    assert not (gb.running_ | gb.walking_)[standing].any()
+    # the table: walk, run, walk, run, walk in time order
+    assert list(gb.bouts_.columns) == list(BOUT_COLUMNS)
+    assert list(gb.bouts_["gait"]) == ["walk", "run", "walk", "run", "walk"]
+    assert set(gb.bouts_["gait"]) <= set(GAITS)
+    assert np.all(np.diff(gb.bouts_["start_s"]) > 0)
+    # up: the pelvis up seen by the sensor (within the running lean and the walking sway)
+    up_true = run_sim.mounting.inv().apply([0.0, 0.0, 1.0])
+    assert np.median(_angle_deg(gb.up_[inside], up_true)) < 5.0
+    assert np.median(_angle_deg(gb.up_[warmup], up_true)) < 3.0
+    np.testing.assert_allclose(gb.fv_, np.einsum("ij,ij->i", raw.acc_g, gb.up_))
+    # the walking step candidates lie in walking bouts, ~1.8 per second
+    assert gb.walking_[gb.walk_steps_].all()
+    assert np.median(np.diff(t[gb.walk_steps_])) == pytest.approx(1 / 1.8, rel=0.05)
+
+
+def test_walking_between_sets_is_found_and_sets_are_not_walking() -> None:
+    sim = simulate("strength", exercise="squat", n_sets=3, reps_per_set=8,
+                   sample_rate_hz=100.0, seed=212, walking=True)
+    raw = sim.raw
+    gb = GaitBouts().detect(raw.acc_g, raw.sample_rate_hz, raw.t_s)
+    t = raw.t_s
+    assert not gb.running_.any()
+    in_sets = np.zeros(t.size, dtype=bool)
+    for a, b in zip(sim.truth.sets["start_s"], sim.truth.sets["end_s"], strict=True):
+        in_sets |= (t >= a) & (t <= b)
+    assert not gb.walking_[in_sets].any()
+    assert gb.walking_.sum() / raw.sample_rate_hz > 10.0  # the walks between the sets
+
+
+def test_real_squat_sets_are_not_walking() -> None:
+    """Every real squat set (waist IMU, 10-25 squats in a row): no walking, no running."""
+    rd = RealData()
+    sessions = rd.sessions("squat")
+    assert len(sessions) == 22
+    for s in sessions:
+        raw = read_raw(s.raw_path)
+        gb = GaitBouts().detect(raw.acc_g, raw.sample_rate_hz, raw.t_s)
+        assert not gb.walking_.any() and not gb.running_.any(), s.name
+        assert gb.bouts_.empty
+
+
+def test_real_walks_are_walking() -> None:
+    rd = RealData()
+    for s in rd.sessions("walk")[::5]:
+        raw = read_raw(s.raw_path)
+        gb = GaitBouts().detect(raw.acc_g, raw.sample_rate_hz, raw.t_s)
+        t = raw.t_s
+        for a, b in s.truth.walk_windows_s:
+            window = (t > a + 1.0) & (t < b - 1.0)
+            assert gb.walking_[window].mean() > 0.9, s.name
+        assert not gb.running_.any(), s.name
+
+
+@pytest.mark.parametrize("rate", [50.0, 1000.0])
+def test_any_rate(rate: float) -> None:
+    sim = simulate_run(duration_s=20.0, warmup_walk_s=10.0, cooldown_walk_s=0.0,
+                       sample_rate_hz=rate, seed=213)
+    gb = GaitBouts().detect(sim.raw.acc_g, rate)
+    assert list(gb.bouts_["gait"]) == ["walk", "run"]
+    a, b = sim.truth.summary["run_bouts_s"][0]
+    t = sim.raw.t_s
+    assert gb.running_[(t > a + 2.0) & (t < b - 2.0)].all()
+
+
+def test_a_time_gap_ends_every_bout(run_sim) -> None:  # type: ignore[no-untyped-def]
+    """Lost samples: a 0.5 s jump of the clock splits the running bout there."""
+    raw = run_sim.raw
+    t = raw.t_s.copy()
+    i = np.searchsorted(t, 40.0)
+    t[i:] += 0.5
+    gb = GaitBouts().detect(raw.acc_g, raw.sample_rate_hz, t)
+    assert not gb.running_[i - 1] and not gb.running_[i]
+    spans = runs(gb.running_)
+    assert ((spans[:, 0] < i) & (spans[:, 1] > i + 1)).sum() == 0
+    assert gb.bouts_["end_s"].lt(t[i]).any() and gb.bouts_["start_s"].gt(t[i - 1]).any()
+
+
+def test_stillness_and_tiny_input_have_no_gait() -> None:
+    rng = np.random.default_rng(214)
+    acc = np.tile([0.1, 0.2, 0.97], (3000, 1)) + rng.normal(0, 0.005, (3000, 3))
+    gb = GaitBouts().detect(acc, 100.0)
+    assert not (gb.walking_ | gb.running_).any() and gb.bouts_.empty
+    assert _angle_deg(gb.up_, np.array([0.1, 0.2, 0.97]) / np.linalg.norm([0.1, 0.2, 0.97])).max(
+    ) < 1.0
+    tiny = GaitBouts().detect(acc[:10], 100.0)
+    assert tiny.walking_.shape == (10,) and tiny.bouts_.empty
+
+
+def test_centred_mean_shrinks_at_the_ends() -> None:
+    x = np.arange(10.0)
+    m = centred_mean(x, 2)
+    assert m[0] == pytest.approx(1.0) and m[1] == pytest.approx(1.5) and m[5] == 5.0
+    assert m[-1] == pytest.approx(8.0)
