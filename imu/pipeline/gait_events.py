@@ -21,7 +21,8 @@ signal per sample and a mask of the samples in their gait.
   ground reaction force in body weights, so this is the force-plate threshold rule on the
   sacral signal (Auvinet et al. 2002; Lee et al. 2010; Patoz et al. 2022). At a run -> walk
   transition there is no flight left: a pulse followed by a flight level above ``max_flight_g``
-  is not a running step (walking detects it).
+  is not a running step (walking detects it); nor is a stance within ``min_edge_s`` of the
+  start or end of the data (cut by it: the contact or toe-off is not in the data).
 
 References: Auvinet B et al. (2002) Gait Posture 16:124-134. Lee JB, Sutter KJ, Askew CD,
 Burkett BJ (2010) Identifying symmetry in running gait using a single inertial sensor. J Sci Med
@@ -214,6 +215,9 @@ class RunEvents(SegmentationAlgorithm):
     max_flight_g
         A pulse whose flight level after it is above this has no flight: not a running step
         (a running step is a contact, a stance and a flight).
+    min_edge_s
+        A contact earlier or a toe-off later than this from the ends of the data is not kept
+        (the stance is cut by the recording).
 
     Results
     -------
@@ -235,6 +239,7 @@ class RunEvents(SegmentationAlgorithm):
         to_fraction: float = 0.06,
         max_half_step_s: float = 0.45,
         max_flight_g: float = 0.5,
+        min_edge_s: float = 0.05,
     ) -> None:
         self.count_lowpass_hz = count_lowpass_hz
         self.lowpass_hz = lowpass_hz
@@ -244,6 +249,7 @@ class RunEvents(SegmentationAlgorithm):
         self.to_fraction = to_fraction
         self.max_half_step_s = max_half_step_s
         self.max_flight_g = max_flight_g
+        self.min_edge_s = min_edge_s
 
     def segment(self, fv_g: Array, sampling_rate_hz: float, mask: NDArray[np.bool_]) -> Self:
         """Running steps of ``fv_g`` (g) whose stance peak lies where ``mask`` is True."""
@@ -285,6 +291,9 @@ class RunEvents(SegmentationAlgorithm):
         to = crossing(f, window_rows(i_max, i_min1 + 1, n), b1 + self.to_fraction * (peak - b1),
                       False, True)
         flight = b1 <= self.max_flight_g  # a running step has a flight after its stance
+        # a stance at the very start or end of the data: its contact or toe-off is not in it
+        edge = self.min_edge_s * fs
+        flight &= (ic >= edge) & (to <= n - 1 - edge)
         ic[~flight] = np.nan
         to[~flight] = np.nan
         self.peak_idx_ = i_max
