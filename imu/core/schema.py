@@ -15,6 +15,8 @@ F64 = pa.float64()
 I64 = pa.int64()
 STR = pa.string()
 BOOL = pa.bool_()
+UTC_TIME = pa.timestamp("us", tz="UTC")
+"""A moment in time: microseconds since the epoch, UTC (pandas ``datetime64[us, UTC]``)."""
 
 # --- raw session file (contract section 2) ----------------------------------------------------
 ACC_COLUMNS: Final = ("acc_x_g", "acc_y_g", "acc_z_g")
@@ -52,6 +54,7 @@ REPS: Final = pa.schema(
         ("peak_speed_dps", F64),
         ("hip_rise_cm", F64),
         ("form_break", BOOL),
+        ("form_reason", STR),
     ]
 )
 REPS_CONTRACT_COLUMNS: Final = tuple(REPS.names[:12])
@@ -96,7 +99,7 @@ RUN_SUMMARY_COLUMNS: Final = tuple(RUN_SUMMARY.names)
 SUMMARY: Final = pa.schema(
     [
         ("session_id", STR),
-        ("started_at", STR),
+        ("started_at", UTC_TIME),
         ("activity", STR),
         ("exercise", STR),
         ("duration_s", F64),
@@ -107,6 +110,28 @@ SUMMARY: Final = pa.schema(
 )
 """The summary's contract columns (run metrics present for runs); extras follow them."""
 SUMMARY_CORE_COLUMNS: Final = tuple(SUMMARY.names[:7])
+
+SUMMARY_EXTRAS: Final = pa.schema(
+    [
+        ("sample_rate_hz", F64),
+        ("n_samples", I64),
+        ("saturated_samples", I64),
+        ("lost_samples", I64),
+        ("placement", STR),
+        ("has_gyro", BOOL),
+        ("calibration", STR),
+        ("mounting_changes", I64),
+        ("n_steps", I64),
+        ("walk_steps", I64),
+        ("bridge_reps", I64),
+        ("posterior_reps", I64),
+        ("tempo_cv", F64),
+        ("form_break_reps", I64),
+        ("reps_seen", I64),
+    ]
+)
+"""Types of the summary's extra columns that are not plain floats (counts, words, flags) where
+present; every other extra is float64 or text as written. ``docs/formats.md`` lists them."""
 
 MINUTES: Final = pa.schema(
     [
@@ -136,7 +161,7 @@ TIMESERIES: Final = pa.schema(
 TIMESERIES_RATE_HZ: Final = 25.0
 
 TABLES: Final[dict[str, pa.Schema]] = {
-    "summary": SUMMARY,
+    "summary": pa.schema([*SUMMARY, *SUMMARY_EXTRAS]),
     "sets": SETS,
     "reps": REPS,
     "steps": STEPS,

@@ -135,7 +135,7 @@ def _bridge_tables(
             "exercise": "glute_bridge",
         }
     )
-    reps = add_form_break(reps).drop(columns=["form_break_reason"])
+    reps = add_form_break(reps).drop(columns=["form_reason"])
     g = reps.groupby("set")
     sets = pd.DataFrame(
         {
