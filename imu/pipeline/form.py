@@ -3,8 +3,8 @@ deteriorated beyond the set's first reps.
 
 The rule itself (an anterior lockout always; per set, a baseline from the first reps, a tilt
 drop out of posterior tilt or a tempo change beyond thresholds; docs/trends.md) is the metric
-:func:`imu.metrics.strength.form_breaks`, shared with the simulated month; this module wraps it as an algorithm so that its parameters are recorded
-in every output file's provenance.
+:func:`imu.metrics.strength.form_breaks`, shared with the simulated month; this module wraps
+it as an algorithm so that its parameters are recorded in every output file's provenance.
 
 The practice of "stopping a set when form breaks down" (fatigue-related loss of lumbopelvic
 control and tempo) follows e.g. Sanchez-Medina & Gonzalez-Badillo (2011), Med Sci Sports Exerc
