@@ -7,7 +7,6 @@ a fine grid and the truth tables; :func:`assemble` renders the sensor and packs 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,8 +91,8 @@ def assemble(
     started = dt.datetime(2026, 11, 1, 7, 0, tzinfo=dt.UTC) + dt.timedelta(
         seconds=int(rng.integers(0, 86400 * 30))
     )
+    rng.integers(0, 2**63)  # formerly the session id: drawn still, so later draws stay put
     full_meta: dict[str, Any] = {
-        "session_id": uuid.UUID(int=int(rng.integers(0, 2**63))).hex[-12:],
         "started_at": started.isoformat().replace("+00:00", "Z"),
         "sample_rate_hz": float(sample_rate_hz),
         "device": "imu-sim",
@@ -110,4 +109,8 @@ def assemble(
         seq=np.arange(len(rec.t_s), dtype=np.int64),
         meta=full_meta,
     )
+    if not raw.meta.get("session_id"):
+        # Unique per content (the samples' hash, RawSession.session_id): different exercises,
+        # options or seeds never share an id, and the same simulation always gets the same one.
+        raw.meta = {"session_id": raw.session_id, **raw.meta}
     return SimSession(raw=raw, recording=rec, truth=truth, mounting=mounting)
