@@ -108,10 +108,10 @@ SHOWN: Final[dict[str, Shown]] = {
         Shown("gct_balance_left_pct", "left share of ground contact time", "%", 0.5),
         Shown("vo_cm", "vertical oscillation", "cm", 0.5, "down"),
         Shown(
-            "pelvic_drop_left_deg", "right side sinks during left-leg stance", "deg", 0.5, "down"
+            "pelvic_drop_left_deg", "right side sinking during left-leg stance", "deg", 0.5, "down"
         ),
         Shown(
-            "pelvic_drop_right_deg", "left side sinks during right-leg stance", "deg", 0.5, "down"
+            "pelvic_drop_right_deg", "left side sinking during right-leg stance", "deg", 0.5, "down"
         ),
         Shown("pelvic_drop_deg", "pelvic drop (opposite side sinks)", "deg", 0.5, "down"),
         Shown("pelvic_rotation_deg", "pelvic rotation range", "deg", 1.0),
@@ -212,3 +212,24 @@ def judge_band(column: str, value: Any) -> tuple[str, str]:
         column.startswith("pelvic_drop") and side == "below"
     )
     return ("better" if good else "check"), words
+
+
+MIN_SPAN_STEPS: Final = 10
+"""A plot's value axis spans at least this many resolution steps, so that differences the
+sensor does not resolve (a cadence of 148.2 vs 148.5 steps/min) never look like swings."""
+
+
+def value_limits(column: str, lo: float, hi: float) -> tuple[float, float]:
+    """Axis limits around data from ``lo`` to ``hi``: the data's range with a margin, but never
+    narrower than :data:`MIN_SPAN_STEPS` steps of the column's resolution (centred)."""
+    step = shown(column).step
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return (0.0, MIN_SPAN_STEPS * step)
+    span = max(hi - lo, 0.0)
+    margin = 0.08 * span
+    low, high = lo - margin, hi + margin
+    need = MIN_SPAN_STEPS * step
+    if high - low < need:
+        mid = (lo + hi) / 2
+        low, high = mid - need / 2, mid + need / 2
+    return (low, high)

@@ -282,9 +282,9 @@ def run_findings(summary: dict[str, Any], steps: pd.DataFrame) -> list[Finding]:
     for col, value in (("pelvic_drop_left_deg", left), ("pelvic_drop_right_deg", right)):
         verdict, words = judge_band(col, value)
         if verdict == "check":
+            label = shown(col).label
             out.append(Finding(
-                f"{shown(col).label[0].upper() + shown(col).label[1:]} by "
-                f"{shown(col).text(value)}: {words}.",
+                f"{label[0].upper() + label[1:]} is {shown(col).text(value)}: {words}.",
                 "check",
             ))
     if _finite(left) and _finite(right):
