@@ -62,7 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout-s", type=float, default=5.0, metavar="S",
                    help="how long to listen, in seconds (default: 5)")
     p.add_argument("--virtual", choices=("bridge", "run"),
-                   help="scan a virtual sensor run in this process instead of the radio")
+                   help="scan a virtual sensor run in this process instead of the radio "
+                   "(default: the radio)")
     p.set_defaults(func=run_scan)
 
     r = sub.add_parser("record", help="record a session from the sensor (crash-safe)",
@@ -104,7 +105,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument(
         "--virtual", metavar="bridge|run|FILE.raw.parquet",
         help="no radio: run the sensor firmware in-process (Bumble) on a simulated session "
-        "(bridge, run) or on a recorded raw file",
+        "(bridge, run) or on a recorded raw file (default: the real sensor over the radio)",
     )
     r.add_argument("--time-scale", type=float, default=1.0, metavar="X",
                    help="--virtual: how many times faster than real time (default: 1)")

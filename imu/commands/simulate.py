@@ -82,7 +82,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="FILE.raw.parquet|DIR",
                    help="the raw file to write; with --days, the folder for the sessions")
     p.add_argument("--truth", metavar="DIR",
-                   help="also write the ground-truth tables (reps, sets, steps) here")
+                   help="also write the ground-truth tables (reps, sets, steps) here "
+                   "(default: none)")
     p.add_argument("--force", action="store_true",
                    help="replace an existing --out file (default: refuse)")
     p.add_argument("--days", type=positive_int, default=None, metavar="N",
@@ -121,24 +122,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 def simulate_one(args: argparse.Namespace):  # -> imu.sim.SimSession
-    from imu import sim as imu_sim
+    from imu.sim import simulate
 
     mounting = None if args.mounting == "identity" else "random"
     common = dict(
         sample_rate_hz=args.rate_hz, placement=args.placement, seed=args.seed, mounting=mounting
     )
     if args.activity == "strength":
-        return imu_sim.simulate(
+        return simulate(
             "strength", exercise=args.exercise, n_sets=args.sets, reps_per_set=args.reps,
             walking=not args.no_walking, **common,
         )
     if args.activity == "run":
-        return imu_sim.simulate("run", duration_s=args.duration_s, **common)
+        return simulate("run", duration_s=args.duration_s, **common)
     # A mixed workout (random exercise order, short sets, walk-in, warm-up jog): the simulator
     # of issue 9 adds it as imu.sim.simulate("workout", ...). TODO(lead): once merged, check the
     # options passed here against its signature.
     try:
-        return imu_sim.simulate(WORKOUT_API, **common)
+        return simulate(WORKOUT_API, **common)
     except ValueError as exc:
         if WORKOUT_API in str(exc) or "unknown activity" in str(exc):
             raise InputError(

@@ -42,9 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="only the last N ISO weeks, counted back from the latest session "
                    "(default: all)")
     p.add_argument("--out", metavar="FILE", default=None,
-                   help="write here instead of printing (required for parquet)")
+                   help="write here instead of printing (default: print; required for "
+                   "parquet)")
     p.add_argument("--plot", metavar="DIR", default=None,
-                   help="also write one trend plot (PNG) per metric into this folder")
+                   help="also write one trend plot (PNG) per metric into this folder "
+                   "(default: none)")
     p.set_defaults(func=run)
 
 

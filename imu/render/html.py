@@ -126,6 +126,10 @@ def form_break_reasons(reps: pd.DataFrame, meta: dict[str, Any]) -> pd.Series | 
 
 def _strength_html(session: SessionTables) -> list[str]:
     sets, reps = session["sets"], session["reps"].copy()
+    if len(reps) and "form_reason" not in reps.columns:  # written before form_reason existed
+        why = form_break_reasons(reps, session.meta)
+        if why is not None:
+            reps["form_reason"] = why.to_numpy()
     parts = ['<section id="strength">', "<h2>Strength: verdict</h2>",
              _findings(strength_findings(sets, reps))]
     if len(sets):
@@ -146,10 +150,6 @@ def _strength_html(session: SessionTables) -> list[str]:
             ["set", "exercise", "reps", "reached posterior tilt", "form breaks",
              "from-to (s into the session)"], rows, {1})]
     if len(reps):
-        if "form_reason" not in reps.columns:
-            why = form_break_reasons(reps, session.meta)
-            if why is not None:
-                reps["form_reason"] = why.to_numpy()
         form = form_words(reps)
         rows, classes = [], []
         for (_, r), f in zip(reps.iterrows(), form, strict=True):

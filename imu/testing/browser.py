@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import websockets
+
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")
 """Executables looked for on PATH (``IMU_CHROMIUM`` names one explicitly)."""
 
@@ -104,8 +106,6 @@ class _Cdp:
 
 async def _check(url: str, shot: Path | None, browser: str, width: int, timeout_s: float
                  ) -> PageCheck:
-    import websockets
-
     with tempfile.TemporaryDirectory(prefix="imu-chromium-") as profile:
         args = [
             browser, "--headless=new", "--no-sandbox", "--disable-gpu",

@@ -224,6 +224,8 @@ def session_figures(session: SessionTables) -> list[tuple[str, str, Any]]:
                     pelvis_angle_figure(ts, reps, sets),
                 )
             )
+        if "exercise" not in reps.columns and {"set", "exercise"} <= set(sets.columns):
+            reps = reps.assign(exercise=reps["set"].map(sets.set_index("set")["exercise"]))
         if not reps.empty and reps["tilt_deg"].notna().any():
             figs.append(
                 ("tilt", "Lockout tilt of every rep, set by set, coloured by its class.",
