@@ -429,3 +429,18 @@ def test_footer_read_of_typed_columns_equals_decoded_read(tmp_path: Path) -> Non
     assert footer.select(same).equals(decoded.select(same))
     texts = [t.column("started_at")[0].as_py() for t in (footer, decoded)]
     assert pd.Timestamp(texts[0]) == pd.Timestamp(texts[1]) == started
+
+
+def test_weeks_keeps_the_last_iso_weeks(month_dir: Path, capsys: pytest.CaptureFixture[str]
+                                        ) -> None:
+    """`imu trends --weeks N`: the last N ISO weeks counted back from the latest session."""
+    full = compute_trends(month_dir)
+    two = compute_trends(month_dir, weeks=2)
+    last = pd.Timestamp(full.last_day)
+    monday = last - pd.Timedelta(days=last.day_of_week + 7)
+    assert two.last_day == full.last_day and pd.Timestamp(two.first_day) == monday
+    assert len(two.weekly) == 2 and two.sessions < full.sessions
+    assert main(["trends", str(month_dir), "--weeks", "2"]) == 0
+    assert f"{two.sessions} sessions" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["trends", str(month_dir), "--weeks", "0"])
