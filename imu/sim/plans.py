@@ -69,6 +69,9 @@ class SetSpec:
     """Amplitude factor -> top (lockout) posture without the pelvic tilt."""
     tilt_range_deg: tuple[float, float]
     sway_gain: float = 0.3
+    side: float = 0.0
+    """+1 or -1 as drawn (:func:`set_spec`): the left leg is the free / lifted / rear leg when
+    +1 (single-leg bridge and RDL, split squat), the lifted leg in quadruped hip extension."""
 
 
 def draw(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -77,12 +80,19 @@ def draw(rng: np.random.Generator, lo: float, hi: float) -> float:
 
 
 def set_spec(
-    exercise: str, rng: np.random.Generator, height_m: float, trunk_m: float
+    exercise: str, rng: np.random.Generator, height_m: float, trunk_m: float,
+    side: float | None = None,
 ) -> SetSpec:
-    """Kinematics of one set (see docs/simulation.md for the numbers and their sources)."""
+    """Kinematics of one set (see docs/simulation.md for the numbers and their sources).
+
+    ``side`` (+1 / -1, see :attr:`SetSpec.side`) forces the side of unilateral work; the random
+    draw happens anyway, so the other draws do not depend on it."""
+    forced_side = side
     h = height_m
     stand: Posture = {"u": 0.0, "v": 0.0, "z": h, "sag": 0.0, "obl": 0.0, "rot": 0.0}
     side = float(rng.choice([-1.0, 1.0]))  # +1: the left leg is the working/lifted/free leg
+    if forced_side is not None:
+        side = float(np.sign(forced_side))
     posterior_set = rng.random() < 0.3
     squat_down = {"u": -0.05, "z": 0.55, "sag": -25.0, "obl": 0.0, "rot": 0.0}
 
@@ -114,7 +124,8 @@ def set_spec(
 
         sit = {"u": -0.25, "z": 0.13, "sag": 25.0, "obl": 0.0, "rot": 0.0}
         return SetSpec(exercise, [squat_down, sit, bottom(1.0)], [sit, squat_down, stand],
-                       bottom, top, (-4.0, 12.0) if posterior_set else (-12.0, 12.0), 0.2)
+                       bottom, top, (-4.0, 12.0) if posterior_set else (-12.0, 12.0), 0.2,
+                       side=side)
 
     if exercise == "hip_thrust":
         zt = draw(rng, 0.42, 0.48)
@@ -133,7 +144,8 @@ def set_spec(
 
         sit = {"u": -0.35, "z": 0.14, "sag": 20.0, "obl": 0.0, "rot": 0.0}
         return SetSpec(exercise, [squat_down, sit, bottom(1.0)], [sit, squat_down, stand],
-                       bottom, top, (-4.0, 12.0) if posterior_set else (-12.0, 12.0), 0.3)
+                       bottom, top, (-4.0, 12.0) if posterior_set else (-12.0, 12.0), 0.3,
+                       side=side)
 
     if exercise == "quadruped_hip_extension":
         zq = draw(rng, 0.65, 0.72)
@@ -153,7 +165,8 @@ def set_spec(
         half_kneel = {"u": 0.05, "z": 0.55, "sag": -25.0, "obl": 0.0, "rot": 0.0}
         kneel = {"u": 0.1, "z": zq, "sag": -5.0, "obl": 0.0, "rot": 0.0}
         return SetSpec(exercise, [half_kneel, kneel, bottom(1.0)], [kneel, half_kneel, stand],
-                       bottom, top, (-4.0, 10.0) if posterior_set else (-12.0, 8.0), 0.2)
+                       bottom, top, (-4.0, 10.0) if posterior_set else (-12.0, 8.0), 0.2,
+                       side=side)
 
     if exercise == "glute_ham_raise":
         hk = draw(rng, 0.08, 0.14)
@@ -171,7 +184,8 @@ def set_spec(
 
         half_kneel = {"u": 0.1, "z": 0.55, "sag": -25.0, "obl": 0.0, "rot": 0.0}
         return SetSpec(exercise, [half_kneel, top(1.0)], [half_kneel, stand], bottom, top,
-                       (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.3)
+                       (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.3,
+                       side=side)
 
     if exercise in ("hip_hinge", "romanian_deadlift", "single_leg_rdl", "deadlift"):
         single = exercise == "single_leg_rdl"
@@ -200,9 +214,11 @@ def set_spec(
         pick = {"u": -0.15, "z": h - 0.30, "sag": -50.0, "obl": 0.0, "rot": 0.0}
         if exercise == "deadlift":
             return SetSpec(exercise, [bottom(1.0)], [stand], bottom, top,
-                           (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.5)
+                           (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.5,
+                       side=side)
         return SetSpec(exercise, [pick, top(1.0)], [pick, stand], bottom, top,
-                       (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.5)
+                       (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.5,
+                       side=side)
 
     if exercise == "bulgarian_split_squat":
         obl0 = side * draw(rng, 0.0, 2.0)
@@ -222,7 +238,8 @@ def set_spec(
         step_out = {"u": 0.2, "z": h - 0.03, "sag": -8.0, "obl": -side * 4.0,
                     "rot": -side * 12.0}
         return SetSpec(exercise, [step_in, top(1.0)], [step_out, stand], bottom, top,
-                       (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.5)
+                       (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.5,
+                       side=side)
 
     if exercise == "squat":
         drop_set = draw(rng, 0.35, 0.50)
@@ -239,7 +256,8 @@ def set_spec(
         unrack = {"u": 0.0, "z": h - 0.12, "sag": -15.0, "obl": 0.0, "rot": 0.0}
         rerack = {"u": 0.0, "z": h - 0.08, "sag": -12.0, "obl": 0.0, "rot": 0.0}
         return SetSpec(exercise, [unrack, {**stand, "z": h - 0.01}, top(1.0)], [rerack, stand],
-                       bottom, top, (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.5)
+                       bottom, top, (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.5,
+                       side=side)
 
     raise InputError(f"unknown exercise {exercise!r} (expected one of {', '.join(EXERCISES)})")
 
@@ -367,10 +385,19 @@ class Planner:
                 self.hold(min(draw(r, 1.0, 4.0), remaining))
         self.hold(max(0.5, end - self.t))
 
-    def run_set(self, set_no: int, spec: SetSpec, n_reps: int) -> None:
+    def run_set(self, set_no: int, spec: SetSpec, n_reps: int, setup: bool = True,
+                exit: bool = True) -> None:
+        """The set: the way into the start posture, the reps, the way out to standing.
+
+        ``setup=False``: already in the exercise's posture (the other side of a floor exercise):
+        only a short repositioning into the new start posture. ``exit=False`` (rest-at-bottom
+        exercises only): stay down after the last rep."""
         r = self.rng
-        for posture in spec.setup:
-            self.move(draw(r, 1.0, 2.0), posture)
+        if setup:
+            for posture in spec.setup:
+                self.move(draw(r, 1.0, 2.0), posture)
+        else:
+            self.move(draw(r, 1.0, 2.0), spec.setup[-1])
         self.sway_gain(spec.sway_gain)
         self.hold(draw(r, 1.0, 3.0))
         rest_bottom = spec.exercise in REST_AT_BOTTOM
@@ -422,6 +449,10 @@ class Planner:
                 self.reps.append(
                     ScriptedRep(set_no, i + 1, spec.exercise, False, conc, ecc, tilt, last)
                 )
+        if not exit:
+            if spec.exercise not in REST_AT_BOTTOM:
+                raise ValueError("exit=False only for exercises that rest at the bottom")
+            return
         self.sway_gain(1.0)
         for k, posture in enumerate(spec.exit):
             window = self.move(draw(r, 1.0, 2.0), posture)
