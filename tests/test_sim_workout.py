@@ -311,3 +311,13 @@ def test_hour_preset_holds_28_sets_of_all_exercises():
 def test_bad_options_raise_input_error(kw):
     with pytest.raises(InputError):
         simulate_workout(seed=1, **{**SHORT, **kw})
+
+
+def test_form_break_ends_a_short_set(reseated):
+    reps = reseated.truth.reps
+    broke = reps[reps["scripted_form_break"]]
+    # program sets of 1-3 reps stop because form broke on their last rep: one rep each
+    assert list(broke["set"]) == [1, 4, 5]
+    last = reps.groupby("set")["rep"].max()
+    assert list(broke["rep"]) == [last[1], last[4], last[5]]
+    assert not reps.loc[reps["set"].isin([2, 3]), "scripted_form_break"].any()

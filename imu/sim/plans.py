@@ -278,6 +278,8 @@ class ScriptedRep:
     last: bool
     next_move: tuple[float, float] | None = None
     """Window of the movement after the final hold (rest-at-top, last rep)."""
+    form_break: bool = False
+    """The rep where form broke and the set stopped (workouts)."""
 
 
 @dataclass
@@ -386,12 +388,16 @@ class Planner:
         self.hold(max(0.5, end - self.t))
 
     def run_set(self, set_no: int, spec: SetSpec, n_reps: int, setup: bool = True,
-                exit: bool = True) -> None:
+                exit: bool = True, fatigue_per_rep: float = 0.0,
+                form_break_last: bool = False) -> None:
         """The set: the way into the start posture, the reps, the way out to standing.
 
         ``setup=False``: already in the exercise's posture (the other side of a floor exercise):
         only a short repositioning into the new start posture. ``exit=False`` (rest-at-bottom
-        exercises only): stay down after the last rep."""
+        exercises only): stay down after the last rep. ``fatigue_per_rep``: the concentric phase
+        slows by this fraction per rep (velocity loss within a set, Sanchez-Medina &
+        Gonzalez-Badillo 2011). ``form_break_last``: the last rep is the one where form broke
+        and the set stopped: its concentric 30-70 % slower, its lockout tilt 4-8 deg lower."""
         r = self.rng
         if setup:
             for posture in spec.setup:
@@ -412,8 +418,8 @@ class Planner:
         def skew() -> float:
             return draw(r, -0.4, 0.4)
 
-        def tilt_for(top: Posture, bottom: Posture) -> float:
-            tilt = draw(r, *spec.tilt_range_deg)
+        def tilt_for(top: Posture, bottom: Posture, drop: float = 0.0) -> float:
+            tilt = draw(r, *spec.tilt_range_deg) - drop
             other = np.hypot(top["obl"] - bottom["obl"], top["rot"] - bottom["rot"])
             need = np.sqrt(max(0.0, MIN_EXCURSION_DEG**2 - other**2))
             if spec.exercise != "quadruped_hip_extension":
@@ -425,29 +431,38 @@ class Planner:
             a = draw(r, 0.87, 1.13)
             last = i == n_reps - 1
             conc_s, ecc_s = jit(conc_base, 0.6, 2.5), jit(ecc_base, 0.6, 2.5)
+            drop = 0.0
+            if fatigue_per_rep:
+                conc_s = min(conc_s * (1.0 + fatigue_per_rep * i), 3.0)
+            broke = form_break_last and last
+            if broke:
+                conc_s = min(conc_s * draw(r, 1.3, 1.7), 3.5)
+                drop = draw(r, 4.0, 8.0)
             if rest_bottom:
                 top = spec.top(a)
                 nxt_bottom = spec.bottom(a)
-                tilt = tilt_for(top, current)
+                tilt = tilt_for(top, current, drop)
                 conc = self.move(conc_s, {**top, "sag": top["sag"] + tilt}, skew())
                 self.hold(jit(hold_base, 0.0, 3.0))
                 ecc = self.move(ecc_s, nxt_bottom, skew())
                 self.hold(jit(pause_base, 0.3, 2.0) if not last else draw(r, 0.5, 2.0))
                 current = nxt_bottom
                 self.reps.append(
-                    ScriptedRep(set_no, i + 1, spec.exercise, True, conc, ecc, tilt, last)
+                    ScriptedRep(set_no, i + 1, spec.exercise, True, conc, ecc, tilt, last,
+                                form_break=broke)
                 )
             else:
                 bottom = spec.bottom(a)
                 top = spec.top(a)
-                tilt = tilt_for(top, bottom)
+                tilt = tilt_for(top, bottom, drop)
                 ecc = self.move(ecc_s, bottom, skew())
                 self.hold(jit(pause_base, 0.0, 1.0))
                 conc = self.move(conc_s, {**top, "sag": top["sag"] + tilt}, skew())
                 self.hold(jit(hold_base, 0.0, 3.0) if not last else draw(r, 1.0, 3.0))
                 current = {**top, "sag": top["sag"] + tilt}
                 self.reps.append(
-                    ScriptedRep(set_no, i + 1, spec.exercise, False, conc, ecc, tilt, last)
+                    ScriptedRep(set_no, i + 1, spec.exercise, False, conc, ecc, tilt, last,
+                                form_break=broke)
                 )
         if not exit:
             if spec.exercise not in REST_AT_BOTTOM:

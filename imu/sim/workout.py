@@ -234,6 +234,7 @@ def _truth(session: SimSession, motion: WorkoutMotion, scn: Scenario,
     duration = float(session.raw.t_s[-1] + 1.0 / float(session.raw.meta["sample_rate_hz"]))
     reps = motion.reps
     reps["side"] = [scn.sets[int(s) - 1].side for s in reps["set"]]
+    reps["scripted_form_break"] = [bool(r.form_break) for r in plan.reps]
     tr.reps = reps
     tr.sets = _sets_table(reps, scn)
     tr.steps = steps_truth(plan.bouts, tr.pelvis, duration)

@@ -40,6 +40,9 @@ class SetPlan:
     kind: str = "new"
     """How it follows the previous set: 'new' exercise (walk to the station), 'same' exercise
     (a rest), 'side' (the other side, a short pause), 'first'."""
+    form_break: bool = False
+    """A short set that stopped because form broke on its last rep."""
+    fatigue_per_rep: float = 0.0
 
 
 @dataclass
@@ -68,7 +71,7 @@ def _unknown(ex: str) -> str:
 
 def _reps(rng: np.random.Generator, exercise: str, short_rate: float) -> int:
     if rng.random() < short_rate:
-        return int(rng.integers(1, 4))  # the set stops when form breaks
+        return -int(rng.integers(1, 4))  # the set stops when form breaks (negative: marks it)
     if REGISTRY[exercise].unilateral:
         return 4 if rng.random() < 0.5 else int(rng.integers(5, 13))
     return int(rng.integers(5, 16))
@@ -93,6 +96,9 @@ def _program(rng: np.random.Generator, exercises: Sequence[str], short_rate: flo
             else:
                 out.append(SetPlan(ex, _reps(rng, ex, short_rate), kind=kind))
     out[0].kind = "first"
+    for sp in out:
+        if sp.reps < 0:
+            sp.reps, sp.form_break = -sp.reps, bool(rng.random() < 0.8)
     return out
 
 
@@ -152,7 +158,8 @@ def draw_scenario(rng: np.random.Generator, *, start: str | None = None,
             prev = sets[-1] if sets else None
             kind = ("first" if prev is None else "side" if (prev.exercise == ex and prev.side
                     and side and side != prev.side) else "same" if prev.exercise == ex else "new")
-            sets.append(SetPlan(ex, reps, side if REGISTRY[ex].unilateral else "", kind=kind))
+            sets.append(SetPlan(ex, reps, side if REGISTRY[ex].unilateral else "", kind=kind,
+                                form_break=reps <= 3))
         if not sets:
             raise InputError("program must hold at least one set")
     elif hour:
@@ -176,6 +183,7 @@ def draw_scenario(rng: np.random.Generator, *, start: str | None = None,
         sets = _program(rng, pool, short_set_rate)
     for s in sets:
         s.rest_before_s = _rest_s(rng, s.kind, rest_s)
+        s.fatigue_per_rep = draw(rng, 0.0, 0.04)
     acts = tuple(rest_activities) if rest_activities is not None else (
         ("stand", "fidget", "walk", "phone") if hour else REST_ACTIVITIES)
     if not acts or set(acts) - set(REST_ACTIVITIES):
@@ -388,5 +396,6 @@ class WorkoutPlanner(Planner):
         stay = (nxt is not None and nxt.kind == "side" and sp.exercise in FLOOR_SIDES
                 and sp.exercise in REST_AT_BOTTOM)
         t0 = self.t
-        self.run_set(no, spec, sp.reps, setup=setup, exit=not stay)
+        self.run_set(no, spec, sp.reps, setup=setup, exit=not stay,
+                     fatigue_per_rep=sp.fatigue_per_rep, form_break_last=sp.form_break)
         self.set_windows.append((t0, self.t))
