@@ -26,6 +26,7 @@ from imu.core.vocabulary import PLACEMENTS
 from imu.sim.gait import Bout, BoutBuilder, GaitStyle, integrate_path, render_bouts
 from imu.sim.gait_truth import bouts_table, starts_truth, steps_truth
 from imu.sim.motion import sway
+from imu.sim.running import smoothstep
 from imu.sim.sensor import Pose, SensorModel, oversample_factor, random_mounting
 from imu.sim.session import SimSession, Truth, assemble
 from imu.sim.summary import calibrations, gait_summary, quiet_table
@@ -161,7 +162,7 @@ def simulate_gait(
                 ang = float(rng_scn.choice([-1.0, 1.0]) * rng_scn.uniform(20.0, 90.0))
                 dur = float(rng_scn.uniform(3.0, 6.0))
                 i0, i1 = np.searchsorted(t, [tt, tt + dur])
-                psi[i0:i1] += ang * _smooth((t[i0:i1] - tt) / dur)
+                psi[i0:i1] += ang * smoothstep((t[i0:i1] - tt) / dur)
                 psi[i1:] += ang
                 tt += float(rng_scn.uniform(30.0, 90.0))
     heading = np.radians(psi)
@@ -197,7 +198,3 @@ def simulate_gait(
     }
     return session
 
-
-def _smooth(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * x * (10.0 - 15.0 * x + 6.0 * x * x)
