@@ -33,6 +33,15 @@ class Truth:
     steps: pd.DataFrame = field(default_factory=pd.DataFrame)
     pelvis: pd.DataFrame = field(default_factory=pd.DataFrame)
     """At the output rate: t_s, rotation_deg, obliquity_deg, sagittal_deg, height_m (centre)."""
+    starts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Run starts (sessions from :mod:`imu.sim.gait`): start, t_s, first_side, second_side,
+    half_step (+ after, bout)."""
+    mountings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Sessions with re-seats (:mod:`imu.sim.handling`): one row per mounting."""
+    bouts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Stepping bouts (workouts and gait sessions): bout, start_s, end_s, gait (walk|run|mixed)."""
+    quiet: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Quiet neutral standing (workouts and gait sessions): start_s, end_s, mounting."""
 
 
 @dataclass
@@ -77,6 +86,24 @@ def assemble(
     """Render the sensor for ``pose`` (given at ``factor`` x the output rate) and pack a session."""
     offset = np.asarray(offset_m if offset_m is not None else DEFAULT_SENSOR_OFFSET_M[placement])
     rec = render_imu(pose, factor, mounting, offset, model, rng)
+    return pack(rec, pose, factor, truth, placement=placement, mounting=mounting, model=model,
+                rng=rng, meta=meta, with_gyro=with_gyro)
+
+
+def pack(
+    rec: ImuRecording,
+    pose: Pose,
+    factor: int,
+    truth: Truth,
+    *,
+    placement: str,
+    mounting: Rotation,
+    model: SensorModel,
+    rng: np.random.Generator,
+    meta: dict[str, Any],
+    with_gyro: bool = True,
+) -> SimSession:
+    """Pack a rendered recording, the truth pelvis (from ``pose``) and the metadata."""
     sample_rate_hz = pose.rate_hz / factor
     angles = pelvis_angles_deg(pose.orientation[::factor])
     truth.pelvis = pd.DataFrame(
