@@ -20,8 +20,6 @@ from imu.core.vocabulary import PLACEMENTS
 
 ACTIVITIES = ("strength", "run", "workout")
 """What one simulated session holds; ``workout`` is a mixed workout (imu.sim, issue 9)."""
-WORKOUT_API = "workout"
-"""The name :func:`imu.sim.simulate` takes for a mixed workout, once the simulator has it."""
 
 EPILOG = """\
 examples:
@@ -135,18 +133,9 @@ def simulate_one(args: argparse.Namespace):  # -> imu.sim.SimSession
         )
     if args.activity == "run":
         return simulate("run", duration_s=args.duration_s, **common)
-    # A mixed workout (random exercise order, short sets, walk-in, warm-up jog): the simulator
-    # of issue 9 adds it as imu.sim.simulate("workout", ...). TODO(lead): once merged, check the
-    # options passed here against its signature.
-    try:
-        return simulate(WORKOUT_API, **common)
-    except ValueError as exc:
-        if WORKOUT_API in str(exc) or "unknown activity" in str(exc):
-            raise InputError(
-                "this version of imu cannot simulate a mixed workout yet; use --activity "
-                "strength or run"
-            ) from None
-        raise
+    # A mixed workout: random exercise order, short sets, walk-in or standing start, rests,
+    # a re-seated clip, maybe a warm-up jog (imu.sim.workout.simulate_workout).
+    return simulate("workout", **common)
 
 
 def _write_truth(sim, truth_dir: Path) -> None:  # noqa: ANN001 - imu.sim.SimSession
@@ -154,7 +143,7 @@ def _write_truth(sim, truth_dir: Path) -> None:  # noqa: ANN001 - imu.sim.SimSes
 
     from imu.io.atomic import write_parquet_atomic
 
-    for name in ("reps", "sets", "steps"):
+    for name in ("reps", "sets", "steps", "starts"):
         df = getattr(sim.truth, name)
         if not df.empty:
             write_parquet_atomic(pa.Table.from_pandas(df), truth_dir / f"{name}.parquet")
