@@ -3,7 +3,10 @@
 Strength work (reps, sets, tempo, lockout pelvic tilt) and running (steps, contact time,
 vertical oscillation, contralateral pelvic drop) from one IMU on the hip or sacrum.
 
-Entry points: :func:`imu.analyze`, :func:`imu.read_session` and the ``imu`` command line. Frames,
+Entry points: :func:`imu.analyze` (one raw session -> tables), :func:`imu.report` (its readable
+report), :func:`imu.read_session` (one stored session folder), :func:`imu.read_sessions` (one row
+per stored session), :func:`imu.trends` (trends across stored sessions) and the ``imu`` command
+line. Frames,
 units and signs are defined once in :mod:`imu.core.frames` and documented in ``docs/formats.md``;
 the package's layers in ``docs/architecture.md``.
 
@@ -19,26 +22,44 @@ from typing import TYPE_CHECKING, Any
 from imu.core.version import __version__
 
 if TYPE_CHECKING:
+    from imu import trends
     from imu.analysis import AnalysisResult, analyze
     from imu.io.store import SessionTables, read_session
+    from imu.render.terminal import render as report
+    from imu.trends import TrendReport, read_sessions
 
-_LAZY: dict[str, str] = {
-    "analyze": "imu.analysis",
-    "AnalysisResult": "imu.analysis",
-    "read_session": "imu.io.store",
-    "SessionTables": "imu.io.store",
-    # room for the catalog and trends API (read_sessions, trends) once they settle
+_LAZY: dict[str, tuple[str, str]] = {
+    "analyze": ("imu.analysis", "analyze"),
+    "AnalysisResult": ("imu.analysis", "AnalysisResult"),
+    "report": ("imu.render.terminal", "render"),
+    "read_session": ("imu.io.store", "read_session"),
+    "SessionTables": ("imu.io.store", "SessionTables"),
+    "read_sessions": ("imu.trends", "read_sessions"),
+    "trends": ("imu.trends", ""),  # the subpackage itself, callable: imu.trends(DIR)
+    "TrendReport": ("imu.trends", "TrendReport"),
 }
-"""Top-level name -> the module that defines it (imported on first use)."""
+"""Top-level name -> (module, name there), imported on first use."""
 
-__all__ = ["AnalysisResult", "SessionTables", "__version__", "analyze", "read_session"]
+__all__ = [
+    "AnalysisResult",
+    "SessionTables",
+    "TrendReport",
+    "__version__",
+    "analyze",
+    "read_session",
+    "read_sessions",
+    "report",
+    "trends",
+]
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    where = _LAZY.get(name)
+    if where is None:
         raise AttributeError(f"module 'imu' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, attr = where
+    loaded = importlib.import_module(module)
+    value = getattr(loaded, attr) if attr else loaded
     globals()[name] = value  # later look-ups skip this function
     return value
 

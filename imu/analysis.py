@@ -33,7 +33,7 @@ from imu.core.schema import (
 )
 from imu.core.session import RawSession
 from imu.io.rawfile import from_dataframe, read_raw
-from imu.io.store import jsonable, provenance, write_session
+from imu.io.store import conform, jsonable, provenance, write_session
 from imu.metrics.sessions import rep_stats
 from imu.pipeline.activity import detect_activity
 from imu.pipeline.form import FormBreakDetector
@@ -68,6 +68,30 @@ class AnalysisResult:
     parameters: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     """One line each, for the user (``imu analyze`` prints ``imu: warning: ...`` on stderr)."""
+
+    def __post_init__(self) -> None:
+        # The documented column types (docs/formats.md): counts int64, started_at a UTC
+        # pandas Timestamp, flags bool; the same types the files are written and read with.
+        for stem in ("summary", "sets", "reps", "steps", "starts", "minutes", "timeseries"):
+            setattr(self, stem, conform(getattr(self, stem), stem))
+
+    def __repr__(self) -> str:
+        s = self.summary.iloc[0] if len(self.summary) else pd.Series(dtype=object)
+        started = s.get("started_at")
+        when = started.strftime("%Y-%m-%d %H:%M UTC") if isinstance(started, pd.Timestamp) else "-"
+        what = str(s.get("activity", "?"))
+        if isinstance(s.get("exercise"), str) and s.get("exercise"):
+            what += f" ({s['exercise']})"
+        head = f"<AnalysisResult session {s.get('session_id', '?')}: {what}, {when}"
+        duration = s.get("duration_s")
+        if isinstance(duration, float) and np.isfinite(duration):
+            head += f", {duration / 60:.1f} min"
+        counts = ", ".join(
+            f"{name} {len(df)} rows" for name, df in self.tables().items() if name != "summary"
+        )
+        return "\n".join([head + ">", f"  tables: {counts}" if counts else "  tables: summary",
+                          "  print(imu.report(result)) for the readable report; "
+                          "result.write(DIR) stores the tables"])
 
     @property
     def session_id(self) -> str:
@@ -169,9 +193,13 @@ def analyze(
             form = FormBreakDetector()
             if not reps.empty:
                 form.detect(reps)
-                reps = reps.assign(form_break=form.form_break_.to_numpy(dtype=bool))
+                reps = reps.assign(
+                    form_break=form.form_break_.to_numpy(dtype=bool),
+                    form_reason=form.reasons_.to_numpy(dtype=object),
+                )
             else:
-                reps = reps.assign(form_break=pd.Series(dtype=bool))
+                reps = reps.assign(form_break=pd.Series(dtype=bool),
+                                   form_reason=pd.Series(dtype=str))
             parameters["strength"] = _params(algo)
             parameters["form_break"] = _params(form)
             extra |= rep_stats(reps)  # lets `imu trends` read one file per session
@@ -179,7 +207,7 @@ def analyze(
                 names = sets["exercise"].dropna().unique()
                 exercise = str(names[0]) if len(names) == 1 else "mixed"
     gait_summary = dict(gait.summary_)
-    running = gait_summary.get("run_steps", 0) > 0
+    running = gait_summary.get("n_steps", 0) > 0  # running steps
     if activity == "strength" and running and not sets.empty:
         activity = "mixed"
     if activity == "run":

@@ -17,7 +17,7 @@ from imu.core.errors import EXIT_INPUT_ERROR, InputError
 from imu.core.version import __version__
 
 DESCRIPTION = (
-    "Companion for a hip-worn motion sensor: reps, tempo and lockout pelvic tilt of glute work; "
+    "Companion for a hip-worn motion sensor: reps, tempo and lockout pelvic tilt of glute work;\n"
     "steps, contact time and pelvic drop of runs."
 )
 
@@ -35,8 +35,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INPUT_ERROR, f"imu: error: {message}\n")
 
 
+EPILOG = """\
+start here (no sensor needed):
+  imu analyze fixtures/demo/bridge_session.raw.parquet --out sessions/
+  imu simulate --days 30 --out month/ && imu trends month/
+  imu report sessions/session=<id>          # one HTML page with plots
+
+`imu COMMAND --help` shows each command's options, defaults and examples. Bad input prints
+one line `imu: error: ...` and exits with status 2.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="imu", description=DESCRIPTION)
+    parser = _Parser(
+        prog="imu",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"imu {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True

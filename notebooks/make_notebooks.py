@@ -63,12 +63,17 @@ def bridge() -> nbformat.NotebookNode:
             "result = imu.analyze(raw_path)\n"
             "out_dir = result.write(work / 'analysis')\n"
             "print('written to', out_dir)\n"
-            "result.summary.T"
+            "result"
         ),
+        new_markdown_cell(
+            "The report `imu analyze` prints: the verdicts first (posterior tilt, where form "
+            "broke and why), then every rep."
+        ),
+        new_code_cell("print(imu.report(result))"),
         new_code_cell(
             "reps = result.reps\n"
             "cols = ['set', 'rep', 'concentric_s', 'top_hold_s', 'eccentric_s', 'tilt_deg',\n"
-            "        'tilt_class', 'hip_travel_cm', 'form_break']\n"
+            "        'tilt_class', 'hip_travel_cm', 'form_break', 'form_reason']\n"
             "reps[[c for c in cols if c in reps.columns]].round(2)"
         ),
         new_markdown_cell(
@@ -143,6 +148,7 @@ def run() -> nbformat.NotebookNode:
             "        'drop_drift_deg']\n"
             "result.summary[[c for c in cols if c in result.summary.columns]].T.round(2)"
         ),
+        new_code_cell("print(imu.report(result))  # the verdicts against typical ranges"),
         new_markdown_cell(
             "## Left against right\n\n`pelvic_drop_left_deg` is the mean drop during LEFT-leg "
             "stance (the right side of the pelvis sinks), and vice versa."
@@ -187,7 +193,8 @@ def month() -> nbformat.NotebookNode:
             "Is anything in her running getting worse?\n\n"
             "`simulate_month` writes a month in the `imu analyze` output layout with KNOWN "
             "built-in trends: the posterior-tilt share of bridge reps rises 12 percentage "
-            "points a week, the right-side pelvic drop rises 0.8 deg a week, everything else "
+            "points a week, the pelvic drop of right-leg stance (the left side sinking) rises 0.8 "
+            "deg a week, everything else "
             "is flat. Here we use its fast table-level mode; `mode='raw', "
             "analyze=imu.analyze` instead simulates every raw session and runs `imu.analyze` "
             "on it (about a minute; the benchmark "

@@ -30,9 +30,12 @@ def test_tilt_drop_beyond_threshold_is_flagged_and_smaller_is_not() -> None:
     det = FormBreakDetector(baseline_reps=3, tilt_drop_deg=3.0).detect(reps)
     # baseline median tilt = 5.0: 1.5 is 3.5 below (flag), 3.5 is 1.5 below (ok), -2 is 7 below.
     assert det.form_break_.tolist() == [False, False, False, True, False, True]
-    assert "lockout tilt -3.5 deg" in det.reasons_.iloc[3]
+    assert det.reasons_.iloc[3] == "tilt 4 deg below the set's first reps"
     assert det.reasons_.iloc[4] == ""
     assert det.tilt_change_deg_.iloc[5] == pytest.approx(-7.0)
+    assert det.reasons_.iloc[5] == "tilt 7 deg below the set's first reps"
+    det2 = FormBreakDetector().detect(make_reps([5.0, 6.0, 4.0, -4.0], [3.0] * 4))
+    assert det2.reasons_.iloc[3] == "anterior tilt at lockout"
 
 
 def test_tempo_change_in_either_direction() -> None:
@@ -40,21 +43,35 @@ def test_tempo_change_in_either_direction() -> None:
     det = FormBreakDetector(tempo_change_frac=0.3).detect(reps)
     # +40% (slow grind) and -40% (rushed) flagged; +20% and -17% not.
     assert det.form_break_.tolist() == [False] * 3 + [True, False, True, False]
-    assert "rep duration +40%" in det.reasons_.iloc[3]
-    assert "rep duration -40%" in det.reasons_.iloc[5]
+    assert det.reasons_.iloc[3] == "40% slower than the set's first reps"
+    assert det.reasons_.iloc[5] == "40% faster than the set's first reps"
 
 
 def test_both_reasons_and_a_rising_tilt_is_no_break() -> None:
-    reps = make_reps([2.0, 2.0, 2.0, 9.0, -3.0], [3.0, 3.0, 3.0, 3.0, 5.0])
+    reps = make_reps([2.0, 2.0, 2.0, 9.0, -2.0], [3.0, 3.0, 3.0, 3.0, 5.0])
     det = FormBreakDetector().detect(reps)
     assert det.form_break_.tolist() == [False, False, False, False, True]
     assert det.reasons_.iloc[4] == (
-        "lockout tilt -5.0 deg vs first reps; rep duration +67% vs first reps"
+        "tilt 4 deg below the set's first reps; 67% slower than the set's first reps"
     )
 
 
+def test_form_never_contradicts_the_tilt_class() -> None:
+    """An anterior rep is always a break (also among the first reps and in short sets), and a
+    rep still in posterior tilt is never a TILT break, however far it fell (issue 11)."""
+    reps = make_reps([-10.0, 12.0, 12.0, 5.0, -3.5], [3.0] * 5).assign(exercise="glute_bridge")
+    det = FormBreakDetector().detect(reps)
+    assert det.form_break_.tolist() == [True, False, False, False, True]
+    assert det.reasons_.iloc[0] == "anterior tilt at lockout (back bend)"
+    assert det.reasons_.iloc[3] == ""  # 7 deg below the first reps but still posterior
+    short = make_reps([-4.0, 0.0], [3.0, 3.0])
+    assert FormBreakDetector().detect(short).form_break_.tolist() == [True, False]
+    off = FormBreakDetector(anterior_is_break=False).detect(short)
+    assert not off.form_break_.any()
+
+
 def test_baselines_are_per_set_order_independent_and_index_aligned() -> None:
-    a = make_reps([8.0, 8.0, 8.0, 4.0], [3.0] * 4, set_no=1)  # 4 below baseline 8: break
+    a = make_reps([8.0, 8.0, 8.0, 2.0], [3.0] * 4, set_no=1)  # 6 below baseline 8: break
     b = make_reps([0.0, 0.0, 0.0, -2.0], [3.0] * 4, set_no=2)  # 2 below baseline 0: fine
     reps = pd.concat([a, b], ignore_index=True)
     shuffled = reps.sample(frac=1.0, random_state=3)
@@ -66,7 +83,7 @@ def test_baselines_are_per_set_order_independent_and_index_aligned() -> None:
 
 
 def test_short_sets_nan_tilt_and_empty_tables_never_flag() -> None:
-    short = make_reps([5.0, -9.0, -9.0], [3.0, 9.0, 9.0])
+    short = make_reps([5.0, -2.0, -2.0], [3.0, 9.0, 9.0])
     assert not FormBreakDetector().detect(short).form_break_.any()
     nan_tilt = make_reps([np.nan] * 5, [3.0] * 5)
     assert not FormBreakDetector().detect(nan_tilt).form_break_.any()

@@ -22,6 +22,7 @@ from imu.core.schema import (
 )
 from imu.core.vocabulary import CALIBRATIONS
 from imu.sim import simulate
+from imu.sim.gait_session import simulate_gait
 
 
 def _df(sim, cut_s: float = 0.0, gyro: bool = True, **meta: object) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -118,3 +119,28 @@ def test_wrong_placement_warns_on_stderr(run_sim, tmp_path: Path) -> None:  # ty
     right = subprocess.run(cmd[:-3] + ["--placement", "right_hip", "--quiet"],
                            capture_output=True, text=True, timeout=300)
     assert right.returncode == 0 and right.stderr == ""
+
+
+@pytest.mark.parametrize("lead, half", [("R", False), ("L", True)])
+def test_walking_steps_and_run_starts(lead: str, half: bool) -> None:
+    """The stepped-gait simulator: walking with step truth, restarts after standing and after
+    walking with a forced lead foot and half-step, no standing start."""
+    sim = simulate_gait(seed=331 if half else 332, placement="left_hip", sample_rate_hz=100.0,
+                        standing_s=0.0, lead_side=lead, half_step=half)
+    result = imu.analyze(_df(sim))
+    steps, truth = result.steps, sim.truth.steps
+    for gait in ("walk", "run"):
+        t = truth.loc[truth["gait"] == gait, "contact_s"].to_numpy()
+        e = steps.loc[steps["gait"] == gait, "contact_s"].to_numpy()
+        hit_t = np.min(np.abs(t[:, None] - e[None, :]), axis=1) <= 0.15
+        hit_e = np.min(np.abs(e[:, None] - t[None, :]), axis=1) <= 0.15
+        assert hit_t.mean() >= 0.95 and hit_e.mean() >= 0.95, gait
+    s = result.summary.iloc[0]
+    assert s["walk_cadence_spm"] == pytest.approx(sim.truth.summary["walk_cadence_spm"], rel=0.03)
+    starts, true_starts = result.starts, sim.truth.starts
+    assert len(starts) == len(true_starts) == 3
+    np.testing.assert_allclose(starts["t_s"], true_starts["t_s"], atol=0.25)
+    assert (starts["first_side"] == lead).sum() >= 2
+    assert (starts["half_step"] == half).sum() >= 2
+    assert s["run_start_lead_side"] == lead
+    assert starts["after"].tolist() == true_starts["after"].tolist()

@@ -99,11 +99,15 @@ def test_form_break_rule() -> None:
     # than"), NaN never flags, +35 % tempo flags
     assert fb["form_break"].tolist() == [False, False, False, True, False, False, True]
     np.testing.assert_allclose(fb["tilt_change_deg"].iloc[3:5], [-3.1, -3.0])
-    assert fb["form_break_reason"].iloc[3] == "lockout tilt -3.1 deg vs first reps"
-    assert fb["form_break_reason"].iloc[6] == "rep duration +35% vs first reps"
+    assert fb["form_reason"].iloc[3] == "tilt 3 deg below the set's first reps"
+    assert fb["form_reason"].iloc[6] == "35% slower than the set's first reps"
     assert fb.index.equals(reps.index)
     # a set no longer than the baseline never flags; empty tables give empty columns
-    assert not form_breaks(_set([5.0, -20.0, -20.0], [2.0, 9.0, 9.0]))["form_break"].any()
+    assert not form_breaks(_set([5.0, -2.0, -2.0], [2.0, 9.0, 9.0]))["form_break"].any()
+    # ... but an anterior lockout is a break wherever it is (the form never says "ok" to it)
+    assert form_breaks(_set([5.0, -20.0, -20.0], [2.0, 9.0, 9.0]))["form_break"].tolist() == [
+        False, True, True,
+    ]
     empty = form_breaks(_set([], []))
     assert empty.empty and empty["form_break"].dtype == bool
     with pytest.raises(InputError, match="baseline_reps"):

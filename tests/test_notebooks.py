@@ -70,5 +70,5 @@ def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     elif path.name.startswith("02"):
         assert "The pelvis drops more in right-leg stance" in text
     else:
-        assert "right-side pelvic drop (right-leg stance) rose" in text
+        assert "left side sinking during right-leg stance rose" in text
         assert "Keep the pelvis level as you tire." in text

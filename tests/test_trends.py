@@ -80,7 +80,8 @@ def test_month_recovers_built_in_trends_and_flags_only_them(month_dir: Path) -> 
     flagged = set(t.index[t["flagged"]])
     assert flagged == {k for k, v in expected.items() if v}
     assert len(report.flags) == 2
-    assert any(f.startswith("right-side pelvic drop") and " rose " in f for f in report.flags)
+    assert any(f.startswith("left side sinking during right-leg stance rose ")
+               for f in report.flags)
     assert "Keep the pelvis level as you tire." in report.advice
     # Rising posterior share is an improvement: no strength advice for it.
     assert not any("activation drills" in a for a in report.advice)
@@ -184,9 +185,31 @@ def test_trend_figures_have_titles_and_units(month_dir: Path) -> None:
     for fig in figs.values():
         check_figure(fig)
     ax = figs["trend_pelvic_drop_right_deg"].get_axes()[0]
-    assert ax.get_title().endswith("flagged")
-    assert ax.get_ylabel() == "pelvic_drop_right_deg (deg)"
+    assert ax.get_title() == "Left side sinking during right-leg stance: getting worse"
+    assert ax.get_ylabel() == "left side sinking during right-leg stance (deg)"  # words, unit
     assert ax.get_xlabel() == "date (UTC)"
+    # colour says better or worse: the worsening drop red, the improving tilt share green,
+    # a metric without a clear trend grey
+    from matplotlib.colors import to_hex
+
+    from imu.viz.trends import BETTER, UNCLEAR, WORSE
+
+    def fit_colour(stem: str) -> str:
+        line = next(ln for ln in figs[stem].get_axes()[0].get_lines()
+                    if ln.get_label().startswith("trend "))
+        return to_hex(line.get_color())
+
+    assert fit_colour("trend_pelvic_drop_right_deg") == to_hex(WORSE)
+    assert fit_colour("trend_posterior_tilt_pct") == to_hex(BETTER)
+    assert fit_colour("trend_cadence_spm") == to_hex(UNCLEAR)
+    # readable dates: a handful of ticks, no long labels to overlap
+    fig = figs["trend_cadence_spm"]
+    fig.canvas.draw()
+    labels = [t.get_text() for t in fig.get_axes()[0].get_xticklabels() if t.get_text()]
+    assert 2 <= len(labels) <= 8 and max(len(t) for t in labels) <= 6
+    # the value axis is never tighter than the metric's resolution (10 steps of 1 spm)
+    lo, hi = fig.get_axes()[0].get_ylim()
+    assert hi - lo >= 10.0
     import matplotlib.pyplot as plt
 
     plt.close("all")
@@ -232,7 +255,12 @@ def test_cli_formats_and_plots(month_dir: Path, tmp_path: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["trends", str(month_dir)]) == 0
     text = capsys.readouterr().out
-    assert "Per ISO week:" in text and "2026-W45" in text and "Flags:" in text
+    assert "What changed" in text and "Strength by ISO week" in text and "2026-W45" in text
+    assert "Runs by ISO week" in text
+    assert "! left side sinking during right-leg stance rose" in text  # worse, in words
+    assert "+ share of bridge reps with posterior tilt rose" in text  # better
+    assert max(len(line) for line in text.splitlines()) <= 110  # compact, rounded
+    assert "0.0000" not in text
 
     assert main(["trends", str(month_dir), "--format", "json", "--out",
                  str(tmp_path / "t.json"), "--plot", str(tmp_path / "plots")]) == 0
@@ -401,3 +429,18 @@ def test_footer_read_of_typed_columns_equals_decoded_read(tmp_path: Path) -> Non
     assert footer.select(same).equals(decoded.select(same))
     texts = [t.column("started_at")[0].as_py() for t in (footer, decoded)]
     assert pd.Timestamp(texts[0]) == pd.Timestamp(texts[1]) == started
+
+
+def test_weeks_keeps_the_last_iso_weeks(month_dir: Path, capsys: pytest.CaptureFixture[str]
+                                        ) -> None:
+    """`imu trends --weeks N`: the last N ISO weeks counted back from the latest session."""
+    full = compute_trends(month_dir)
+    two = compute_trends(month_dir, weeks=2)
+    last = pd.Timestamp(full.last_day)
+    monday = last - pd.Timedelta(days=last.day_of_week + 7)
+    assert two.last_day == full.last_day and pd.Timestamp(two.first_day) == monday
+    assert len(two.weekly) == 2 and two.sessions < full.sessions
+    assert main(["trends", str(month_dir), "--weeks", "2"]) == 0
+    assert f"{two.sessions} sessions" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["trends", str(month_dir), "--weeks", "0"])

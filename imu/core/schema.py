@@ -15,6 +15,8 @@ F64 = pa.float64()
 I64 = pa.int64()
 STR = pa.string()
 BOOL = pa.bool_()
+UTC_TIME = pa.timestamp("us", tz="UTC")
+"""A moment in time: microseconds since the epoch, UTC (pandas ``datetime64[us, UTC]``)."""
 
 # --- raw session file (contract section 2) ----------------------------------------------------
 ACC_COLUMNS: Final = ("acc_x_g", "acc_y_g", "acc_z_g")
@@ -52,6 +54,7 @@ REPS: Final = pa.schema(
         ("peak_speed_dps", F64),
         ("hip_rise_cm", F64),
         ("form_break", BOOL),
+        ("form_reason", STR),
     ]
 )
 REPS_CONTRACT_COLUMNS: Final = tuple(REPS.names[:12])
@@ -126,7 +129,7 @@ strength path may give the calibration), the walking fields with walking, the ru
 with running (docs/formats.md)."""
 WALK_SUMMARY_COLUMNS: Final = ("walk_steps", "walk_cadence_spm")
 WALK_EXTRA_COLUMNS: Final = (
-    "n_steps", "walking_time_s", "placement_detected", "sensor_lateral_offset_cm", "side_source"
+    "walking_time_s", "placement_detected", "sensor_lateral_offset_cm", "side_source"
 )
 """The gait extras a strength session with walking (and no running) adds to its summary; a
 session with running adds every gait extra (docs/formats.md)."""
@@ -135,7 +138,7 @@ RUN_START_SUMMARY_COLUMNS: Final = ("run_start_lead_side", "run_start_consistenc
 SUMMARY: Final = pa.schema(
     [
         ("session_id", STR),
-        ("started_at", STR),
+        ("started_at", UTC_TIME),
         ("activity", STR),
         ("exercise", STR),
         ("duration_s", F64),
@@ -146,6 +149,27 @@ SUMMARY: Final = pa.schema(
 )
 """The summary's contract columns (run metrics present for runs); extras follow them."""
 SUMMARY_CORE_COLUMNS: Final = tuple(SUMMARY.names[:7])
+
+SUMMARY_EXTRAS: Final = pa.schema(
+    [
+        ("sample_rate_hz", F64),
+        ("n_samples", I64),
+        ("saturated_samples", I64),
+        ("lost_samples", I64),
+        ("placement", STR),
+        ("mounting_changes", I64),
+        ("n_steps", I64),
+        ("placement_detected", STR),
+        ("side_source", STR),
+        ("bridge_reps", I64),
+        ("posterior_reps", I64),
+        ("tempo_cv", F64),
+        ("form_break_reps", I64),
+        ("reps_seen", I64),
+    ]
+)
+"""Types of the summary's extra columns that are not plain floats (counts, words, flags) where
+present; every other extra is float64 or text as written. ``docs/formats.md`` lists them."""
 
 MINUTES: Final = pa.schema(
     [
@@ -175,7 +199,7 @@ TIMESERIES: Final = pa.schema(
 TIMESERIES_RATE_HZ: Final = 25.0
 
 TABLES: Final[dict[str, pa.Schema]] = {
-    "summary": SUMMARY,
+    "summary": pa.schema([*SUMMARY, *GAIT_SUMMARY, *SUMMARY_EXTRAS]),
     "sets": SETS,
     "reps": REPS,
     "steps": STEPS,

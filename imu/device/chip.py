@@ -2,38 +2,49 @@
 timestamp tick, and the one conversion from int16 counts to units.
 
 Numpy only: the wire protocol, the BLE client, the chip emulator and the simulator all read
-these, so importing them costs nothing beyond numpy. Figures are those of the LSM6DSOX data
-sheet (ST DocID 030289).
+these, so importing them costs nothing beyond numpy. The plain numbers live in
+:mod:`imu.device.facts` (no numpy, for the command line's start-up) and are re-exported
+here. Figures are those of the LSM6DSOX data sheet (ST DocID 030289).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
-ACC_LSB_G: Final[dict[int, float]] = {2: 0.061e-3, 4: 0.122e-3, 8: 0.244e-3, 16: 0.488e-3}
-"""Accelerometer sensitivity per full scale (g per LSB)."""
-GYR_LSB_DPS: Final[dict[int, float]] = {
-    125: 4.375e-3, 250: 8.75e-3, 500: 17.5e-3, 1000: 35e-3, 2000: 70e-3,
-}
-"""Gyroscope sensitivity per full scale (deg/s per LSB)."""
+from imu.device.facts import (
+    ACC_LSB_G,
+    ACC_RANGES_G,
+    DEFAULT_ACC_RANGE_G,
+    DEFAULT_GYR_RANGE_DPS,
+    DEFAULT_RATE_HZ,
+    GYR_LSB_DPS,
+    GYR_RANGES_DPS,
+    RATES_HZ,
+    TICK_S,
+    TICKS_PER_S,
+)
 
-RATES_HZ: Final = (52, 104, 208, 416)
-"""Supported output data rates; the wire protocol's ODR code is the index."""
-ACC_RANGES_G: Final = tuple(ACC_LSB_G)
-"""Accelerometer full scales; the code is the index."""
-GYR_RANGES_DPS: Final = tuple(GYR_LSB_DPS)
-"""Gyroscope full scales; the code is the index."""
-DEFAULT_RATE_HZ: Final = 104
-DEFAULT_ACC_RANGE_G: Final = 8
-DEFAULT_GYR_RANGE_DPS: Final = 1000
-
-TICK_S: Final = 25e-6
-"""One tick of the chip's timestamp counter (nominal)."""
-TICKS_PER_S: Final = 40000
+__all__ = [
+    "ACC_LSB_G",
+    "ACC_RANGES_G",
+    "DEFAULT_ACC_RANGE_G",
+    "DEFAULT_GYR_RANGE_DPS",
+    "DEFAULT_RATE_HZ",
+    "GYR_LSB_DPS",
+    "GYR_RANGES_DPS",
+    "RATES_HZ",
+    "TICKS_PER_S",
+    "TICK_S",
+    "CountsInUnits",
+    "ImuRecording",
+    "SampleBlock",
+    "counts_to_float32",
+    "counts_to_units",
+    "quantise",
+]
 
 
 def counts_to_units(counts: NDArray[np.integer], lsb: float | NDArray[np.floating]) -> NDArray:

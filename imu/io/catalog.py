@@ -30,10 +30,15 @@ from imu.io.atomic import write_parquet_atomic
 
 
 def _as_float(fields: Iterable[pa.Field]) -> pa.Schema:
-    """The fields with integer types read as float64 (so that a missing value is NaN)."""
-    return pa.schema(
-        [(f.name, pa.float64() if pa.types.is_integer(f.type) else f.type) for f in fields]
-    )
+    """The fields with integer types read as float64 (so that a missing value is NaN), and
+    timestamps as their ISO text (parsed afterwards, whichever way a writer stored them)."""
+
+    def read_type(t: pa.DataType) -> pa.DataType:
+        if pa.types.is_integer(t):
+            return pa.float64()
+        return pa.string() if pa.types.is_timestamp(t) else t
+
+    return pa.schema([(f.name, read_type(f.type)) for f in fields])
 
 
 SUMMARY_SCHEMA: Final = _as_float(schema.SUMMARY)

@@ -5,11 +5,18 @@ One folder per session (Hive-style partition: DuckDB, Spark, Dask and ``pyarrow.
 table is zstd Parquet (:func:`imu.io.atomic.write_parquet_atomic`) whose footer holds the
 provenance under the ``imu`` key (:data:`imu.core.schema.METADATA_KEY`): package version,
 parameters, session metadata (docs/formats.md).
+
+Columns are written and read with the types of :data:`imu.core.schema.TABLES` (:func:`conform`):
+counts as integers, ``started_at`` as a UTC timestamp, flags as booleans. Re-analysing a session
+replaces the tables analysis writes and keeps everything else in its folder (a saved report,
+the user's notes): :func:`write_session`.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,12 +64,70 @@ def jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=_json_default))
 
 
+# ---- column types -----------------------------------------------------------------------------
+
+
+def conform(df: pd.DataFrame, stem: str) -> pd.DataFrame:
+    """``df`` with the column types of table ``stem`` (:data:`imu.core.schema.TABLES`), for the
+    columns it has: integers as ``int64`` (``Int64`` where a value is missing), timestamps as
+    ``datetime64[us, UTC]``, booleans as ``bool`` (``boolean`` where one is missing). Other
+    columns are left as they are. InputError if a value cannot take its column's type (a
+    fractional count, a ``started_at`` that is not an ISO 8601 time)."""
+    schema = TABLES.get(stem)
+    if schema is None or df.empty and not len(df.columns):
+        return df
+    out = df.copy()
+    for f in schema:
+        if f.name not in out.columns:
+            continue
+        col = out[f.name]
+        try:
+            if pa.types.is_integer(f.type):
+                if col.dtype != "int64":
+                    col = pd.to_numeric(col).astype("Int64")
+                    if not col.isna().any():
+                        col = col.astype("int64")
+            elif pa.types.is_timestamp(f.type):
+                col = pd.to_datetime(col, utc=True, format="ISO8601").astype("datetime64[us, UTC]")
+            elif pa.types.is_boolean(f.type) and col.dtype != bool:
+                col = col.astype("boolean")
+                if not col.isna().any():
+                    col = col.astype(bool)
+        except (TypeError, ValueError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputError(f"{stem} column {f.name}: {first}") from None
+        out[f.name] = col
+    return out
+
+
+def typed_table(df: pd.DataFrame, stem: str) -> pa.Table:
+    """``df`` as an Arrow table, each column that table ``stem`` defines in its schema type."""
+    table = pa.Table.from_pandas(conform(df, stem), preserve_index=False)
+    schema = TABLES.get(stem)
+    if schema is None:
+        return table
+    for i, name in enumerate(table.column_names):
+        idx = schema.get_field_index(name)
+        want = schema.field(idx) if idx >= 0 else None
+        if want is not None and table.schema.field(i).type != want.type:
+            try:
+                table = table.set_column(i, want, table[i].cast(want.type))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise InputError(f"{stem} column {name}: {exc}") from None
+    return table
+
+
 def session_table(
-    df: pd.DataFrame, provenance_json: bytes, *, keep_pandas_metadata: bool = False
+    df: pd.DataFrame,
+    provenance_json: bytes,
+    *,
+    keep_pandas_metadata: bool = False,
+    stem: str = "",
 ) -> pa.Table:
     """An output table with its footer: only the ``imu`` provenance (small footers keep reading
-    thousands of sessions fast), or, with ``keep_pandas_metadata``, pandas' block as well."""
-    table = pa.Table.from_pandas(df, preserve_index=False)
+    thousands of sessions fast), or, with ``keep_pandas_metadata``, pandas' block as well.
+    Columns of a known table ``stem`` get their schema types (:func:`typed_table`)."""
+    table = typed_table(df, stem)
     kept = (table.schema.metadata or {}) if keep_pandas_metadata else {}
     return table.replace_schema_metadata({**kept, METADATA_KEY: provenance_json})
 
@@ -84,7 +149,8 @@ def write_session(
     keep_pandas_metadata: bool = False,
 ) -> Path:
     """Write ``out_dir/session=<id>/<stem>.parquet`` for each table; the folder appears whole or
-    not at all, and a re-write replaces the old folder. Returns the folder.
+    not at all. A re-write replaces the tables of the old folder and keeps every other file
+    in it (a report, notes: :func:`user_files`). Returns the folder.
 
     ``keep_pandas_metadata`` keeps pandas' footer block next to the provenance: only the
     simulated month's table-mode sessions (:mod:`imu.sim.month`) are written so today, and its
@@ -94,11 +160,43 @@ def write_session(
     if root.exists() and not root.is_dir():
         raise InputError(f"{root}: --out exists and is not a directory")
     meta = to_json(provenance).encode()
-    with staged_dir(session_dir(root, session_id)) as staging:
+    final = session_dir(root, session_id)
+    with staged_dir(final) as staging:
         for stem, df in tables.items():
-            table = session_table(df, meta, keep_pandas_metadata=keep_pandas_metadata)
+            table = session_table(df, meta, keep_pandas_metadata=keep_pandas_metadata, stem=stem)
             write_parquet_atomic(table, staging / f"{stem}.parquet")
-    return session_dir(root, session_id)
+        for name in user_files(final):
+            _carry(final / name, staging / name)
+    return final
+
+
+def user_files(folder: str | Path) -> list[str]:
+    """Names of the entries in a session folder that analysis does not write: everything but
+    the ``<table>.parquet`` files of :data:`TABLE_STEMS` (and hidden temporary files)."""
+    p = Path(folder)
+    if not p.is_dir():
+        return []
+    ours = {f"{stem}.parquet" for stem in TABLE_STEMS}
+    return sorted(e.name for e in p.iterdir() if e.name not in ours and not e.name.startswith("."))
+
+
+def _carry(src: Path, dst: Path) -> None:
+    """Carry a user's file or folder into the new session folder: a hard link where the file
+    system allows (no copy), else a copy; the old folder is removed after the swap."""
+    if src.is_dir() and not src.is_symlink():
+        shutil.copytree(src, dst, symlinks=True, copy_function=_link_or_copy)
+    else:
+        _link_or_copy(str(src), str(dst))
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    if os.path.islink(src):
+        os.symlink(os.readlink(src), dst)
+        return
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 # ---- reading ----------------------------------------------------------------------------------
@@ -115,6 +213,15 @@ class SessionTables:
 
     def __getitem__(self, stem: str) -> pd.DataFrame:
         return self.tables.get(stem, pd.DataFrame())
+
+    def __repr__(self) -> str:
+        s = self.summary
+        rows = ", ".join(f"{k} {len(v)} rows" for k, v in self.tables.items() if k != "summary")
+        return (
+            f"<SessionTables {self.path.name}: {s.get('activity', '?')}, "
+            f"started {s.get('started_at', '?')}>\n  tables: {rows or 'summary only'}; "
+            "session['reps'] etc. are DataFrames"
+        )
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -143,7 +250,7 @@ def read_session(session_dir: str | Path) -> SessionTables:
         except Exception as exc:  # any unreadable file is the user's input problem
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise InputError(f"{f}: not a readable Parquet file ({first})") from None
-        out.tables[stem] = table.to_pandas()
+        out.tables[stem] = conform(table.to_pandas(), stem)
         if stem == "summary":
             raw = (table.schema.metadata or {}).get(METADATA_KEY)
             if raw:

@@ -76,7 +76,11 @@ def posterior_tilt_pct(reps: pd.DataFrame) -> float:
 # ------------------------------------------------------------------------------ form breaks ---
 
 FORM_BREAK_COLUMNS: Final = ("set", "rep", "start_s", "end_s", "tilt_deg")
-"""The reps columns the form-break rule reads."""
+"""The reps columns the form-break rule reads (``exercise``, when present, names the fault)."""
+
+
+def _pct(v: float) -> str:
+    return f"{abs(100 * v):.0f}%"
 
 
 def form_breaks(
@@ -84,19 +88,28 @@ def form_breaks(
     baseline_reps: int = 3,
     tilt_drop_deg: float = 3.0,
     tempo_change_frac: float = 0.3,
+    anterior_is_break: bool = True,
 ) -> pd.DataFrame:
     """The form-break rule, per rep (on ``reps.index``; docs/trends.md).
 
-    Per set, reps in order of their rep number: the baseline is the median over the set's first
-    ``baseline_reps`` reps of the lockout ``tilt_deg`` and of the rep duration
-    ``end_s - start_s``; those reps are never flagged, and a set with no more reps than that has
-    no flags. A later rep is a form break when its lockout tilt has fallen by more than
-    ``tilt_drop_deg`` below the baseline (towards anterior tilt), or when its duration differs
-    from the baseline by more than ``tempo_change_frac`` of it. NaN tilt never flags.
+    A rep is a form break, for the first reason that applies (all are listed in the reason):
 
-    Columns: ``form_break`` (bool), ``form_break_reason`` (str, '' when none),
-    ``tilt_change_deg`` and ``tempo_change_frac`` (against the baseline). InputError for
-    ``baseline_reps < 1`` or missing columns.
+    1. ``anterior_is_break`` and its lockout tilt class is ``anterior`` (tilt <= -3 deg, the
+       class of :func:`tilt_class`): the pelvis tipped forward at the top (at a bridge top the
+       lumbar "back bend"). This holds for every rep, also a set's first ones, so an anterior
+       rep is never "ok" and the form column never contradicts the tilt column.
+    2. Against the set's baseline: per set, reps in order of their rep number, the baseline is
+       the median over the first ``baseline_reps`` reps of the lockout ``tilt_deg`` and of the
+       rep duration ``end_s - start_s``. Those reps are never flagged by a baseline criterion,
+       and a set with no more reps than that has none. A later rep breaks when its lockout tilt
+       has fallen by more than ``tilt_drop_deg`` below the baseline AND it no longer reaches
+       posterior tilt (a rep still in posterior tilt kept its form: a +5 deg rep is never a
+       tilt break), or when its duration differs from the baseline by more than
+       ``tempo_change_frac`` of it (slower: a grind; faster: rushed). NaN tilt never flags.
+
+    Columns: ``form_break`` (bool), ``form_reason`` (str, '' when none: what broke, in words a
+    lifter can act on), ``tilt_change_deg`` and ``tempo_change_frac`` (against the baseline).
+    InputError for ``baseline_reps < 1`` or missing columns.
     """
     if baseline_reps < 1:
         raise InputError(f"baseline_reps must be >= 1, got {baseline_reps}")
@@ -108,7 +121,7 @@ def form_breaks(
         return pd.DataFrame(
             {
                 "form_break": pd.Series(False, index=idx, dtype=bool),
-                "form_break_reason": pd.Series("", index=idx, dtype=object),
+                "form_reason": pd.Series("", index=idx, dtype=object),
                 "tilt_change_deg": pd.Series(np.nan, index=idx),
                 "tempo_change_frac": pd.Series(np.nan, index=idx),
             },
@@ -131,25 +144,35 @@ def form_breaks(
     b_tilt = df["set"].map(base["tilt"]).to_numpy(float)
     b_dur = df["set"].map(base["dur"]).to_numpy(float)
 
-    tilt_change = df["tilt"].to_numpy() - b_tilt
+    tilt = df["tilt"].to_numpy()
+    tilt_change = tilt - b_tilt
     with np.errstate(divide="ignore", invalid="ignore"):
         tempo_change = np.where(b_dur > 0, df["dur"].to_numpy() / b_dur - 1.0, np.nan)
     eligible = (~df["in_base"].to_numpy()) & (n_in_set > baseline_reps)
-    tilt_bad = eligible & (tilt_change < -tilt_drop_deg)  # NaN compares False
+    anterior = bool(anterior_is_break) & (tilt <= -TILT_CLASS_THRESHOLD_DEG)  # NaN: False
+    posterior = tilt >= TILT_CLASS_THRESHOLD_DEG
+    tilt_bad = eligible & (tilt_change < -tilt_drop_deg) & ~posterior & ~anterior
     tempo_bad = eligible & (np.abs(tempo_change) > tempo_change_frac)
 
-    tilt_txt = np.where(
-        tilt_bad, [f"lockout tilt {v:+.1f} deg vs first reps" for v in tilt_change], ""
-    )
-    tempo_txt = np.where(
-        tempo_bad, [f"rep duration {100 * v:+.0f}% vs first reps" for v in tempo_change], ""
-    )
-    sep = np.where(tilt_bad & tempo_bad, "; ", "")
-    reasons = np.char.add(np.char.add(tilt_txt.astype(str), sep.astype(str)), tempo_txt)
+    if "exercise" in reps.columns:
+        bridge = reps["exercise"].isin(list(BRIDGE_EXERCISES)).to_numpy()
+    else:
+        bridge = np.zeros(len(reps), dtype=bool)
+    reasons = []
+    for i in range(len(df)):
+        why = []
+        if anterior[i]:
+            why.append("anterior tilt at lockout" + (" (back bend)" if bridge[i] else ""))
+        if tilt_bad[i]:
+            why.append(f"tilt {abs(tilt_change[i]):.0f} deg below the set's first reps")
+        if tempo_bad[i]:
+            pace = "slower" if tempo_change[i] > 0 else "faster"
+            why.append(f"{_pct(tempo_change[i])} {pace} than the set's first reps")
+        reasons.append("; ".join(why))
     return pd.DataFrame(
         {
-            "form_break": tilt_bad | tempo_bad,
-            "form_break_reason": reasons.astype(object),
+            "form_break": anterior | tilt_bad | tempo_bad,
+            "form_reason": pd.Series(reasons, index=idx, dtype=object),
             "tilt_change_deg": tilt_change,
             "tempo_change_frac": tempo_change,
         },
@@ -157,11 +180,11 @@ def form_breaks(
     )
 
 
-def add_form_break(reps: pd.DataFrame, **params: float | int) -> pd.DataFrame:
-    """A copy of ``reps`` with ``form_break`` (bool) and ``form_break_reason`` (str) columns
+def add_form_break(reps: pd.DataFrame, **params: float | int | bool) -> pd.DataFrame:
+    """A copy of ``reps`` with ``form_break`` (bool) and ``form_reason`` (str) columns
     (:func:`form_breaks` with ``params``)."""
     fb = form_breaks(reps, **params)  # type: ignore[arg-type]
     out = reps.copy()
     out["form_break"] = fb["form_break"].astype(bool)
-    out["form_break_reason"] = fb["form_break_reason"].astype(str)
+    out["form_reason"] = fb["form_reason"].astype(str)
     return out

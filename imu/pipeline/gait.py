@@ -129,6 +129,10 @@ class GaitAnalysis(AnalysisAlgorithm):
         Run starts: running that follows this long without a running step is a (re)start;
         its first step is a half-step when shorter than ``half_step_ratio`` x the bout's median
         step time.
+    still_sd_g
+        A stance pulse after 0.65 s of ``f_v`` steadier than this (standard deviation), with
+        no step and no flight before it, is the push-off of a start from standing, not a
+        contact.
 
     Results
     -------
@@ -182,6 +186,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         min_braking_evidence: float = 0.3,
         restart_gap_s: float = 2.0,
         half_step_ratio: float = 0.8,
+        still_sd_g: float = 0.05,
     ) -> None:
         self.placement = placement
         self.sensor_offset_m = sensor_offset_m
@@ -198,6 +203,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         self.min_braking_evidence = min_braking_evidence
         self.restart_gap_s = restart_gap_s
         self.half_step_ratio = half_step_ratio
+        self.still_sd_g = still_sd_g
 
     # -- main action ------------------------------------------------------------------------
     def analyze(self, raw: RawSession, sampling_rate_hz: float | None = None) -> Self:
@@ -344,10 +350,30 @@ class GaitAnalysis(AnalysisAlgorithm):
             steps = gb.walk_steps_[valid[gb.walk_steps_]]
             wic = steps - walk.latency_s * fs
             wto = walk_toe_off(wic, fs, walk.ds_ratio, walk.max_step_s)
-        else:
-            walk_ev = walk.clone().segment(fv, fs, gb.walking_ & valid)
+        else:  # steps without a flight inside running bouts (half-steps, transitions) walk
+            walk_ev = walk.clone().segment(fv, fs, (gb.walking_ | gb.running_) & valid)
             wic, wto = walk_ev.ic_idx_, walk_ev.to_idx_
-        return _merge(run_ev.ic_idx_, run_ev.to_idx_, wic, wto, fs)
+        ric, rto = run_ev.ic_idx_, run_ev.to_idx_
+        # a pulse out of quiet standing (no step in the 0.8 s before, a still signal, no
+        # flight) is the push-off of a start, not a contact: the foot was on the ground already
+        ok = np.flatnonzero(np.isfinite(ric))
+        if ok.size:
+            prev = np.sort(np.concatenate([ric[ok], wic]))
+            # the step before: at least 0.25 s earlier (a walking peak in the push-off is it)
+            j = np.searchsorted(prev, ric[ok] - 0.25 * fs) - 1
+            gap = ric[ok] - np.where(j >= 0, prev[np.maximum(j, 0)], -np.inf)
+            a = np.clip(np.round(ric[ok] - 0.8 * fs).astype(np.int64), 0, fv.size - 1)
+            b = np.clip(np.round(ric[ok] - 0.15 * fs).astype(np.int64), 0, fv.size - 1)
+            still = (window_std(fv, a, np.maximum(b, a + 1)) < self.still_sd_g) & (
+                b - a >= 0.5 * fs)  # ... seen in the data
+            supported = run_ev.base_before_g_[ok] > run_ev.max_flight_g  # not out of a flight
+            push = ok[(gap > 0.8 * fs) & still & supported]
+            if push.size:  # ... and a loading peak in the push-off is no walking step either
+                near = np.abs(wic[:, None] - ric[push][None, :] + 0.3 * fs) <= 0.5 * fs
+                wic, wto = wic[~near.any(axis=1)], wto[~near.any(axis=1)]
+                ric = ric.copy()
+                ric[push] = np.nan
+        return _merge(ric, rto, wic, wto, fs)
 
     def _placement(
         self, fv_s: Array, zr: Array | None, ic: Array, side: NDArray[np.str_],
@@ -515,8 +541,7 @@ class GaitAnalysis(AnalysisAlgorithm):
             "placement_detected": self.placement_detected_ or "",
             "sensor_lateral_offset_cm": 100.0 * self.lateral_offset_m_,
             "side_source": self.side_source_ if len(steps) else "no steps",
-            "n_steps": int(len(steps)),
-            "run_steps": int(len(run)),
+            "n_steps": int(len(run)),
             "running_time_s": float(np.nansum(run["step_s"])) if len(run) else 0.0,
             "walking_time_s": float(gb.walking_.sum()) / fs,
             "first_contact_s": float(run["contact_s"].iloc[0]) if len(run) else float("nan"),
@@ -548,6 +573,15 @@ class GaitAnalysis(AnalysisAlgorithm):
         return float(np.nanmean(segment_mean(a_fwd, i0, i1) - segment_min(a_fwd, i0, i1)))
 
 
+def window_std(x: Array, a: NDArray[np.int64], b: NDArray[np.int64]) -> Array:
+    """Standard deviation of ``x[a_k:b_k]`` per k (cumulative sums)."""
+    c1 = np.concatenate([[0.0], np.cumsum(x)])
+    c2 = np.concatenate([[0.0], np.cumsum(x * x)])
+    m = np.maximum(b - a, 1)
+    mean = (c1[b] - c1[a]) / m
+    return np.sqrt(np.maximum((c2[b] - c2[a]) / m - mean * mean, 0.0))
+
+
 def _step_bouts(
     ic: Array, is_run: NDArray[np.bool_], valid: NDArray[np.bool_], fs: float
 ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
@@ -570,11 +604,22 @@ def _words(placement: str | None) -> str:
 
 def _merge(ric: Array, rto: Array, wic: Array, wto: Array, fs: float
            ) -> tuple[Array, Array, NDArray[np.bool_]]:
-    """Running and walking events in time order (steps without a contact or toe-off dropped;
-    a walking step within 0.2 s of a running step dropped)."""
+    """Running and walking events in time order: steps without a contact or toe-off dropped;
+    a walking step within 0.2 s of a running step is that step. The first running step of a
+    run (none in the 0.8 s before it) that a walking contact precedes by 0.05-0.3 s, itself
+    within 1 s of the walking contact before, is the step that pushes off from walking into the
+    first flight: a walking-like stance whose loading comes before its push, so its contact is
+    the walking one."""
     ok = np.isfinite(ric) & np.isfinite(rto) & (rto > ric)
-    ric, rto = ric[ok], rto[ok]
+    ric, rto = ric[ok].copy(), rto[ok]
     if ric.size and wic.size:
+        first = np.concatenate([[True], np.diff(ric) > 0.8 * fs])
+        k = np.searchsorted(wic, ric) - 1  # the walking contact before each running one
+        lead = np.where(k >= 0, ric - wic[np.maximum(k, 0)], np.inf)
+        walked = np.concatenate([[False], np.diff(wic) < 1.0 * fs])  # the walk went on
+        move = first & (lead > 0.05 * fs) & (lead <= 0.3 * fs) & (k >= 0) & walked[
+            np.maximum(k, 0)]
+        ric[move] = wic[k[move]]
         j = np.clip(np.searchsorted(ric, wic), 1, ric.size) - 1
         near = np.minimum(np.abs(wic - ric[j]), np.abs(wic - ric[np.minimum(j + 1, ric.size - 1)]))
         keep = near > 0.2 * fs

@@ -212,9 +212,10 @@ class RunEvents(SegmentationAlgorithm):
         Contact / toe-off level: this fraction of the pulse height above the flight level.
     max_half_step_s
         The flight minima and levels are searched within this time of the stance peak.
-    max_flight_g
-        A pulse whose flight level after it is above this has no flight: not a running step
-        (a running step is a contact, a stance and a flight).
+    max_flight_g, min_flight_s
+        A pulse whose flight level after it is above ``max_flight_g``, or that stays below it
+        for less than ``min_flight_s``, has no flight: not a running step (a running step is a
+        contact, a stance and a flight).
     min_edge_s
         A contact earlier or a toe-off later than this from the ends of the data is not kept
         (the stance is cut by the recording).
@@ -239,6 +240,7 @@ class RunEvents(SegmentationAlgorithm):
         to_fraction: float = 0.06,
         max_half_step_s: float = 0.45,
         max_flight_g: float = 0.5,
+        min_flight_s: float = 0.03,
         min_edge_s: float = 0.05,
     ) -> None:
         self.count_lowpass_hz = count_lowpass_hz
@@ -249,6 +251,7 @@ class RunEvents(SegmentationAlgorithm):
         self.to_fraction = to_fraction
         self.max_half_step_s = max_half_step_s
         self.max_flight_g = max_flight_g
+        self.min_flight_s = min_flight_s
         self.min_edge_s = min_edge_s
 
     def segment(self, fv_g: Array, sampling_rate_hz: float, mask: NDArray[np.bool_]) -> Self:
@@ -290,7 +293,10 @@ class RunEvents(SegmentationAlgorithm):
                       True, True)
         to = crossing(f, window_rows(i_max, i_min1 + 1, n), b1 + self.to_fraction * (peak - b1),
                       False, True)
-        flight = b1 <= self.max_flight_g  # a running step has a flight after its stance
+        # a running step has a flight after its stance: below max_flight_g for min_flight_s
+        w_after = window_rows(i_max, next_max + 1, n)
+        low = (w_after >= 0) & (f[np.clip(w_after, 0, n - 1)] < self.max_flight_g)
+        flight = (b1 <= self.max_flight_g) & (low.sum(axis=1) >= self.min_flight_s * fs)
         # a stance at the very start or end of the data: its contact or toe-off is not in it
         edge = self.min_edge_s * fs
         flight &= (ic >= edge) & (to <= n - 1 - edge)

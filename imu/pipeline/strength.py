@@ -46,9 +46,9 @@ SUPINE_EXERCISES: Final = exercises_in_posture("supine")
 PRONE_EXERCISES: Final = exercises_in_posture("prone")
 """Trunk horizontal, face down: about -90 deg."""
 
-REPS_OUTPUT_COLUMNS: Final = tuple(c for c in REPS.names if c != "form_break")
-"""``reps_`` columns: the reps table (``imu.core.schema.REPS``) without ``form_break``, which
-the form-break stage adds."""
+REPS_OUTPUT_COLUMNS: Final = tuple(c for c in REPS.names if c not in ("form_break", "form_reason"))
+"""``reps_`` columns: the reps table (``imu.core.schema.REPS``) without ``form_break`` and
+``form_reason``, which the form-break stage adds."""
 
 
 def merge_sets(
@@ -147,7 +147,7 @@ class StrengthAnalysis(AnalysisAlgorithm):
     -------
     reps_
         One row per rep: the reps table's columns (``imu.core.schema.REPS``) but
-        ``form_break``.
+        ``form_break`` and ``form_reason``.
     sets_
         One row per set: ``imu.core.schema.SETS``.
     timeseries_

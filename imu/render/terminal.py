@@ -1,85 +1,180 @@
-"""The readable terminal report printed by ``imu analyze`` (and ``imu record`` on stop)."""
+"""The readable terminal report printed by ``imu analyze`` (and ``imu record`` on stop).
+
+It leads with the verdicts (:mod:`imu.render.verdicts`): for strength work the sets and reps,
+how many reached posterior tilt, where form broke and why; for a run the metrics against their
+typical ranges and what to act on. Then the tables, labelled in words with units and rounded to
+what the sensor resolves (:mod:`imu.metrics.display`). Sections follow the tables a session
+has, so a mixed session shows both.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
+
+from imu.metrics.display import shown
+from imu.render.verdicts import (
+    SOURCES,
+    Finding,
+    data_notes,
+    exercise_words,
+    form_words,
+    has_run,
+    has_strength,
+    headline,
+    run_findings,
+    run_rows,
+    strength_findings,
+)
 
 if TYPE_CHECKING:
     from imu.analysis import AnalysisResult
 
+MARK = {"good": "+", "note": "-", "check": "!"}
+"""Line marks: + good, - for information, ! worth acting on."""
 
-def _fmt(value: Any, unit: str = "", digits: int = 1) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+REP_COLUMNS = (
+    ("set", "set", None),
+    ("rep", "rep", None),
+    ("concentric_s", "up s", "concentric_s"),
+    ("top_hold_s", "hold s", "top_hold_s"),
+    ("eccentric_s", "down s", "eccentric_s"),
+    ("hip_travel_cm", "travel cm", "hip_travel_cm"),
+    ("tilt_deg", "tilt deg", "tilt_deg"),
+    ("tilt_class", "tilt", None),
+    ("form", "form (what broke)", None),
+)
+"""Reps table: (column, header, how to round it: a :mod:`imu.metrics.display` column)."""
+
+
+def _cell(value: Any, how: str | None, sign: bool = False) -> str:
+    if how is not None:
+        return shown(how).text(value, unit=False, sign=sign)
+    if value is None or (isinstance(value, float) and pd.isna(value)):
         return "-"
-    if isinstance(value, (float, np.floating)):
-        return f"{value:.{digits}f}{unit}"
-    return f"{value}{unit}"
+    if isinstance(value, float) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
-def _table(df: pd.DataFrame, columns: dict[str, tuple[str, int]]) -> str:
-    """Fixed-width table: columns maps name -> (header, decimals)."""
-    present = {c: spec for c, spec in columns.items() if c in df.columns}
-    cells = [[spec[0] for spec in present.values()]]
-    for _, row in df.iterrows():
-        cells.append([_fmt(row[c], digits=spec[1]) for c, spec in present.items()])
+def table(df: pd.DataFrame, columns: tuple[tuple[str, str, str | None], ...]) -> str:
+    """Fixed-width table of the columns ``df`` has: (column, header, rounding column); text
+    columns are left-aligned, numbers right-aligned."""
+    present = [c for c in columns if c[0] in df.columns]
+    cells = [[h for _, h, _ in present]]
+    for rec in df[[c for c, _, _ in present]].itertuples(index=False):
+        cells.append([
+            _cell(v, how, sign=col == "tilt_deg") for v, (col, _, how) in zip(rec, present,
+                                                                               strict=True)
+        ])
     widths = [max(len(r[i]) for r in cells) for i in range(len(present))]
-    lines = ["  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    text_cols = {i for i, (c, _, how) in enumerate(present)
+                 if how is None and df[c].dtype == object or c in ("form", "tilt_class",
+                                                                   "exercise")}
+
+    def line(r: list[str]) -> str:
+        return "  ".join(
+            v.ljust(w) if i in text_cols else v.rjust(w)
+            for i, (v, w) in enumerate(zip(r, widths, strict=True))
+        ).rstrip()
+
+    out = [line(cells[0]), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in cells[1:]]
+    return "\n".join(out)
+
+
+def _findings(items: list[Finding], width: int = 100) -> list[str]:
+    out = []
+    for f in items:
+        out += _wrap(f"  {MARK[f.level]} {f.text}", width, indent="    ").splitlines()
+    return out
+
+
+def strength_section(sets: pd.DataFrame, reps: pd.DataFrame) -> list[str]:
+    lines = ["", "STRENGTH", *_findings(strength_findings(sets, reps))]
+    if len(sets):
+        s = sets.copy()
+        s["exercise"] = [exercise_words(e) or "-" for e in s.get("exercise", "")]
+        s["time"] = [f"{_clock(a)}-{_clock(b)}" for a, b in zip(s["start_s"], s["end_s"],
+                                                                 strict=True)]
+        if len(reps) and "tilt_class" in reps.columns:
+            post = reps.assign(p=reps["tilt_class"] == "posterior").groupby("set")["p"].sum()
+            s["posterior"] = [f"{int(post.get(k, 0))}/{int(n)}" for k, n in zip(s["set"],
+                                                                                  s["reps"],
+                                                                                  strict=True)]
+        if len(reps) and "form_break" in reps.columns:
+            fb = reps.assign(b=reps["form_break"].fillna(False).astype(bool))
+            s["breaks"] = s["set"].map(fb.groupby("set")["b"].sum()).fillna(0).astype(int)
+        lines += ["", table(s, (("set", "set", None), ("exercise", "exercise", None),
+                                ("reps", "reps", None), ("posterior", "posterior tilt", None),
+                                ("breaks", "form breaks", None), ("time", "time (min:s)", None)))]
+    if len(reps):
+        r = reps.copy()
+        r["form"] = form_words(r)
+        lines += ["", "Reps (tilt at the top: + posterior, the pelvis tucked; - anterior):",
+                  table(r, REP_COLUMNS)]
+    return lines
+
+
+def _clock(seconds: Any) -> str:
+    try:
+        s = int(round(float(seconds)))
+    except (TypeError, ValueError):
+        return "-"
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def run_section(summary: Mapping[str, Any], steps: pd.DataFrame) -> list[str]:
+    s = dict(summary)
+    lines = ["", "RUN", *_findings(run_findings(s, steps))]
+    rows = run_rows(s)
+    if rows:
+        lw = max(len(r.label) for r in rows)
+        vw = max(len(r.value) for r in rows)
+        tw = max(len(r.typical) for r in rows)
+        lines += ["", f"  {'':{lw}}  {'you':>{vw}}  {'typical':<{tw}}  verdict"]
+        for r in rows:
+            mark = {"typical": " ", "better": "+", "check": "!"}.get(r.verdict, " ")
+            lines.append(f"{mark} {r.label:<{lw}}  {r.value:>{vw}}  {r.typical:<{tw}}  {r.words}")
+        lines += ["", _wrap(SOURCES, 96)]
+    return lines
+
+
+def _wrap(text: str, width: int, indent: str = "") -> str:
+    """``text`` wrapped at ``width``; continuation lines start with ``indent``."""
+    lead = text[: len(text) - len(text.lstrip())]
+    out, cur = [], lead
+    for w in text.split():
+        if len(cur) + len(w) + 1 > width and cur.strip():
+            out.append(cur)
+            cur = indent + w
+        else:
+            cur = f"{cur} {w}" if cur.strip() else cur + w
+    out.append(cur)
+    return "\n".join(out)
+
+
+def render_tables(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame]) -> str:
+    """The report of a session given its summary row and tables (by file stem)."""
+    s = dict(summary)
+    empty = pd.DataFrame()
+    sets, reps = tables.get("sets", empty), tables.get("reps", empty)
+    steps = tables.get("steps", empty)
+    lines = [headline(s) + f"  (session {s.get('session_id', '?')})"]
+    lines += _findings(data_notes(s))
+    if has_strength(sets, reps):
+        lines += strength_section(sets, reps)
+    if has_run(s, steps):
+        lines += run_section(s, steps)
+    if not has_strength(sets, reps) and not has_run(s, steps):
+        lines += ["", "  - No sets and no running found in this session."]
     return "\n".join(lines)
 
 
 def render(result: AnalysisResult) -> str:
-    s = result.summary.iloc[0]
-    head = (
-        f"session {s['session_id']}  {s.get('started_at') or ''}  activity: {s['activity']}"
-        + (f"  exercise: {s['exercise']}" if s.get("exercise") else "")
-        + f"  duration: {_fmt(s['duration_s'], ' s', 0)}"
-    )
-    lines = [head]
-    quality = []
-    if s.get("lost_samples"):
-        quality.append(f"{s['lost_samples']} lost samples")
-    if s.get("saturated_samples"):
-        quality.append(f"{s['saturated_samples']} saturated samples")
-    if quality:
-        lines.append("data: " + ", ".join(quality))
-    if s["activity"] == "strength":
-        lines.append(f"{s['n_sets']} sets, {s['n_reps']} reps")
-        if not result.sets.empty:
-            lines += ["", _table(result.sets, {
-                "set": ("set", 0), "exercise": ("exercise", 0), "reps": ("reps", 0),
-                "start_s": ("start s", 1), "end_s": ("end s", 1),
-            })]
-        if not result.reps.empty:
-            reps = result.reps.copy()
-            if "form_break" in reps:
-                reps["form"] = np.where(reps["form_break"].astype(bool), "BREAK", "ok")
-            lines += ["", _table(reps, {
-                "set": ("set", 0), "rep": ("rep", 0), "lockout_s": ("lockout s", 1),
-                "concentric_s": ("up s", 2), "top_hold_s": ("hold s", 2),
-                "eccentric_s": ("down s", 2), "pelvis_angle_deg": ("pelvis deg", 1),
-                "hip_travel_cm": ("travel cm", 1), "tilt_deg": ("tilt deg", 1),
-                "tilt_class": ("tilt", 0), "form": ("form", 0),
-            })]
-            if "tilt_class" in reps and (reps["tilt_class"] != "").any():
-                share = (reps["tilt_class"] == "posterior").mean() * 100
-                lines.append(f"\nposterior tilt at lockout: {share:.0f}% of reps")
-    else:
-        if s.get("note"):
-            lines.append(str(s["note"]))
-        items = [
-            ("steps", s.get("n_steps"), "", 0), ("cadence", s.get("cadence_spm"), " spm", 1),
-            ("GCT", s.get("gct_ms"), " ms", 0),
-            ("GCT balance left", s.get("gct_balance_left_pct"), " %", 1),
-            ("vertical oscillation", s.get("vo_cm"), " cm", 1),
-            ("pelvic drop left stance", s.get("pelvic_drop_left_deg"), " deg", 1),
-            ("pelvic drop right stance", s.get("pelvic_drop_right_deg"), " deg", 1),
-            ("pelvic rotation range", s.get("pelvic_rotation_deg"), " deg", 1),
-            ("drop drift (last - first tenth)", s.get("drop_drift_deg"), " deg", 1),
-        ]
-        width = max(len(k) for k, *_ in items)
-        lines += [""] + [f"{k.ljust(width)}  {_fmt(v, u, d)}" for k, v, u, d in items]
-    return "\n".join(lines)
+    """The terminal report of an analysis result (``imu.report(result)``)."""
+    summary = result.summary.iloc[0].to_dict() if len(result.summary) else {}
+    return render_tables(summary, {"sets": result.sets, "reps": result.reps,
+                                   "steps": result.steps})

@@ -135,7 +135,7 @@ def _bridge_tables(
             "exercise": "glute_bridge",
         }
     )
-    reps = add_form_break(reps).drop(columns=["form_break_reason"])
+    reps = add_form_break(reps).drop(columns=["form_reason"])
     g = reps.groupby("set")
     sets = pd.DataFrame(
         {
@@ -239,13 +239,17 @@ RAW_RUN_S = 150.0
 """Running time of a raw-mode run (plus 10 s walking either side)."""
 
 
-def month_plan(days: int = 30, run_every: int = 3) -> pd.DataFrame:
-    """The month's schedule: ``day`` (0-based), ``date``, ``activity``."""
+def month_plan(
+    days: int = 30, run_every: int = 3, start_date: dt.date | None = None
+) -> pd.DataFrame:
+    """The month's schedule: ``day`` (0-based), ``date`` (from ``start_date``, default
+    :data:`START_DAY`), ``activity``."""
     d = np.arange(days)
+    first = start_date or START_DAY
     return pd.DataFrame(
         {
             "day": d,
-            "date": [START_DAY + dt.timedelta(days=int(i)) for i in d],
+            "date": [first + dt.timedelta(days=int(i)) for i in d],
             "activity": np.where(d % run_every == run_every - 1, "run", "strength"),
         }
     )
@@ -260,10 +264,12 @@ def simulate_month(
     run_every: int = 3,
     mode: str = "tables",
     analyze: Analyzer | None = None,
+    start_date: dt.date | None = None,
 ) -> pd.DataFrame:
-    """Simulate ``days`` days (a session a day) into ``out_dir``; returns the plan with each
-    day's ``session_id`` and built-in values. See the module docstring for ``mode``;
-    ``mode="raw"`` needs ``analyze`` (e.g. ``imu.analyze``), which ``mode="tables"`` ignores."""
+    """Simulate ``days`` days (a session a day, from ``start_date``, default
+    :data:`START_DAY`) into ``out_dir``; returns the plan with each day's ``session_id`` and
+    built-in values. See the module docstring for ``mode``; ``mode="raw"`` needs ``analyze``
+    (e.g. ``imu.analyze``), which ``mode="tables"`` ignores."""
     tr = trends or (MonthTrends.raw() if mode == "raw" else MonthTrends())
     if mode not in ("tables", "raw"):
         raise ValueError(f"unknown mode {mode!r} (expected tables or raw)")
@@ -275,7 +281,7 @@ def simulate_month(
     if mode == "raw" and analyze is None:
         raise ValueError("mode='raw' needs the analyser: simulate_month(..., analyze=imu.analyze)")
     rng = np.random.default_rng(seed)
-    plan = month_plan(days, run_every)
+    plan = month_plan(days, run_every, start_date)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ids = []

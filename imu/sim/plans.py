@@ -69,6 +69,9 @@ class SetSpec:
     """Amplitude factor -> top (lockout) posture without the pelvic tilt."""
     tilt_range_deg: tuple[float, float]
     sway_gain: float = 0.3
+    side: float = 0.0
+    """+1 or -1 as drawn (:func:`set_spec`): the left leg is the free / lifted / rear leg when
+    +1 (single-leg bridge and RDL, split squat), the lifted leg in quadruped hip extension."""
 
 
 def draw(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -77,12 +80,19 @@ def draw(rng: np.random.Generator, lo: float, hi: float) -> float:
 
 
 def set_spec(
-    exercise: str, rng: np.random.Generator, height_m: float, trunk_m: float
+    exercise: str, rng: np.random.Generator, height_m: float, trunk_m: float,
+    side: float | None = None,
 ) -> SetSpec:
-    """Kinematics of one set (see docs/simulation.md for the numbers and their sources)."""
+    """Kinematics of one set (see docs/simulation.md for the numbers and their sources).
+
+    ``side`` (+1 / -1, see :attr:`SetSpec.side`) forces the side of unilateral work; the random
+    draw happens anyway, so the other draws do not depend on it."""
+    forced_side = side
     h = height_m
     stand: Posture = {"u": 0.0, "v": 0.0, "z": h, "sag": 0.0, "obl": 0.0, "rot": 0.0}
     side = float(rng.choice([-1.0, 1.0]))  # +1: the left leg is the working/lifted/free leg
+    if forced_side is not None:
+        side = float(np.sign(forced_side))
     posterior_set = rng.random() < 0.3
     squat_down = {"u": -0.05, "z": 0.55, "sag": -25.0, "obl": 0.0, "rot": 0.0}
 
@@ -114,7 +124,8 @@ def set_spec(
 
         sit = {"u": -0.25, "z": 0.13, "sag": 25.0, "obl": 0.0, "rot": 0.0}
         return SetSpec(exercise, [squat_down, sit, bottom(1.0)], [sit, squat_down, stand],
-                       bottom, top, (-4.0, 12.0) if posterior_set else (-12.0, 12.0), 0.2)
+                       bottom, top, (-4.0, 12.0) if posterior_set else (-12.0, 12.0), 0.2,
+                       side=side)
 
     if exercise == "hip_thrust":
         zt = draw(rng, 0.42, 0.48)
@@ -133,7 +144,8 @@ def set_spec(
 
         sit = {"u": -0.35, "z": 0.14, "sag": 20.0, "obl": 0.0, "rot": 0.0}
         return SetSpec(exercise, [squat_down, sit, bottom(1.0)], [sit, squat_down, stand],
-                       bottom, top, (-4.0, 12.0) if posterior_set else (-12.0, 12.0), 0.3)
+                       bottom, top, (-4.0, 12.0) if posterior_set else (-12.0, 12.0), 0.3,
+                       side=side)
 
     if exercise == "quadruped_hip_extension":
         zq = draw(rng, 0.65, 0.72)
@@ -153,7 +165,8 @@ def set_spec(
         half_kneel = {"u": 0.05, "z": 0.55, "sag": -25.0, "obl": 0.0, "rot": 0.0}
         kneel = {"u": 0.1, "z": zq, "sag": -5.0, "obl": 0.0, "rot": 0.0}
         return SetSpec(exercise, [half_kneel, kneel, bottom(1.0)], [kneel, half_kneel, stand],
-                       bottom, top, (-4.0, 10.0) if posterior_set else (-12.0, 8.0), 0.2)
+                       bottom, top, (-4.0, 10.0) if posterior_set else (-12.0, 8.0), 0.2,
+                       side=side)
 
     if exercise == "glute_ham_raise":
         hk = draw(rng, 0.08, 0.14)
@@ -171,7 +184,8 @@ def set_spec(
 
         half_kneel = {"u": 0.1, "z": 0.55, "sag": -25.0, "obl": 0.0, "rot": 0.0}
         return SetSpec(exercise, [half_kneel, top(1.0)], [half_kneel, stand], bottom, top,
-                       (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.3)
+                       (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.3,
+                       side=side)
 
     if exercise in ("hip_hinge", "romanian_deadlift", "single_leg_rdl", "deadlift"):
         single = exercise == "single_leg_rdl"
@@ -200,9 +214,11 @@ def set_spec(
         pick = {"u": -0.15, "z": h - 0.30, "sag": -50.0, "obl": 0.0, "rot": 0.0}
         if exercise == "deadlift":
             return SetSpec(exercise, [bottom(1.0)], [stand], bottom, top,
-                           (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.5)
+                           (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.5,
+                       side=side)
         return SetSpec(exercise, [pick, top(1.0)], [pick, stand], bottom, top,
-                       (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.5)
+                       (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.5,
+                       side=side)
 
     if exercise == "bulgarian_split_squat":
         obl0 = side * draw(rng, 0.0, 2.0)
@@ -222,7 +238,8 @@ def set_spec(
         step_out = {"u": 0.2, "z": h - 0.03, "sag": -8.0, "obl": -side * 4.0,
                     "rot": -side * 12.0}
         return SetSpec(exercise, [step_in, top(1.0)], [step_out, stand], bottom, top,
-                       (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.5)
+                       (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.5,
+                       side=side)
 
     if exercise == "squat":
         drop_set = draw(rng, 0.35, 0.50)
@@ -239,7 +256,8 @@ def set_spec(
         unrack = {"u": 0.0, "z": h - 0.12, "sag": -15.0, "obl": 0.0, "rot": 0.0}
         rerack = {"u": 0.0, "z": h - 0.08, "sag": -12.0, "obl": 0.0, "rot": 0.0}
         return SetSpec(exercise, [unrack, {**stand, "z": h - 0.01}, top(1.0)], [rerack, stand],
-                       bottom, top, (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.5)
+                       bottom, top, (-3.0, 8.0) if posterior_set else (-8.0, 8.0), 0.5,
+                       side=side)
 
     raise InputError(f"unknown exercise {exercise!r} (expected one of {', '.join(EXERCISES)})")
 
@@ -260,6 +278,8 @@ class ScriptedRep:
     last: bool
     next_move: tuple[float, float] | None = None
     """Window of the movement after the final hold (rest-at-top, last rep)."""
+    form_break: bool = False
+    """The rep where form broke and the set stopped (workouts)."""
 
 
 @dataclass
@@ -367,10 +387,23 @@ class Planner:
                 self.hold(min(draw(r, 1.0, 4.0), remaining))
         self.hold(max(0.5, end - self.t))
 
-    def run_set(self, set_no: int, spec: SetSpec, n_reps: int) -> None:
+    def run_set(self, set_no: int, spec: SetSpec, n_reps: int, setup: bool = True,
+                exit: bool = True, fatigue_per_rep: float = 0.0,
+                form_break_last: bool = False) -> None:
+        """The set: the way into the start posture, the reps, the way out to standing.
+
+        ``setup=False``: already in the exercise's posture (the other side of a floor exercise):
+        only a short repositioning into the new start posture. ``exit=False`` (rest-at-bottom
+        exercises only): stay down after the last rep. ``fatigue_per_rep``: the concentric phase
+        slows by this fraction per rep (velocity loss within a set, Sanchez-Medina &
+        Gonzalez-Badillo 2011). ``form_break_last``: the last rep is the one where form broke
+        and the set stopped: its concentric 30-70 % slower, its lockout tilt 4-8 deg lower."""
         r = self.rng
-        for posture in spec.setup:
-            self.move(draw(r, 1.0, 2.0), posture)
+        if setup:
+            for posture in spec.setup:
+                self.move(draw(r, 1.0, 2.0), posture)
+        else:
+            self.move(draw(r, 1.0, 2.0), spec.setup[-1])
         self.sway_gain(spec.sway_gain)
         self.hold(draw(r, 1.0, 3.0))
         rest_bottom = spec.exercise in REST_AT_BOTTOM
@@ -385,8 +418,8 @@ class Planner:
         def skew() -> float:
             return draw(r, -0.4, 0.4)
 
-        def tilt_for(top: Posture, bottom: Posture) -> float:
-            tilt = draw(r, *spec.tilt_range_deg)
+        def tilt_for(top: Posture, bottom: Posture, drop: float = 0.0) -> float:
+            tilt = draw(r, *spec.tilt_range_deg) - drop
             other = np.hypot(top["obl"] - bottom["obl"], top["rot"] - bottom["rot"])
             need = np.sqrt(max(0.0, MIN_EXCURSION_DEG**2 - other**2))
             if spec.exercise != "quadruped_hip_extension":
@@ -398,30 +431,43 @@ class Planner:
             a = draw(r, 0.87, 1.13)
             last = i == n_reps - 1
             conc_s, ecc_s = jit(conc_base, 0.6, 2.5), jit(ecc_base, 0.6, 2.5)
+            drop = 0.0
+            if fatigue_per_rep:
+                conc_s = min(conc_s * (1.0 + fatigue_per_rep * i), 3.0)
+            broke = form_break_last and last
+            if broke:
+                conc_s = min(conc_s * draw(r, 1.3, 1.7), 3.5)
+                drop = draw(r, 4.0, 8.0)
             if rest_bottom:
                 top = spec.top(a)
                 nxt_bottom = spec.bottom(a)
-                tilt = tilt_for(top, current)
+                tilt = tilt_for(top, current, drop)
                 conc = self.move(conc_s, {**top, "sag": top["sag"] + tilt}, skew())
                 self.hold(jit(hold_base, 0.0, 3.0))
                 ecc = self.move(ecc_s, nxt_bottom, skew())
                 self.hold(jit(pause_base, 0.3, 2.0) if not last else draw(r, 0.5, 2.0))
                 current = nxt_bottom
                 self.reps.append(
-                    ScriptedRep(set_no, i + 1, spec.exercise, True, conc, ecc, tilt, last)
+                    ScriptedRep(set_no, i + 1, spec.exercise, True, conc, ecc, tilt, last,
+                                form_break=broke)
                 )
             else:
                 bottom = spec.bottom(a)
                 top = spec.top(a)
-                tilt = tilt_for(top, bottom)
+                tilt = tilt_for(top, bottom, drop)
                 ecc = self.move(ecc_s, bottom, skew())
                 self.hold(jit(pause_base, 0.0, 1.0))
                 conc = self.move(conc_s, {**top, "sag": top["sag"] + tilt}, skew())
                 self.hold(jit(hold_base, 0.0, 3.0) if not last else draw(r, 1.0, 3.0))
                 current = {**top, "sag": top["sag"] + tilt}
                 self.reps.append(
-                    ScriptedRep(set_no, i + 1, spec.exercise, False, conc, ecc, tilt, last)
+                    ScriptedRep(set_no, i + 1, spec.exercise, False, conc, ecc, tilt, last,
+                                form_break=broke)
                 )
+        if not exit:
+            if spec.exercise not in REST_AT_BOTTOM:
+                raise ValueError("exit=False only for exercises that rest at the bottom")
+            return
         self.sway_gain(1.0)
         for k, posture in enumerate(spec.exit):
             window = self.move(draw(r, 1.0, 2.0), posture)

@@ -7,7 +7,6 @@ a fine grid and the truth tables; :func:`assemble` renders the sensor and packs 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,15 @@ class Truth:
     steps: pd.DataFrame = field(default_factory=pd.DataFrame)
     pelvis: pd.DataFrame = field(default_factory=pd.DataFrame)
     """At the output rate: t_s, rotation_deg, obliquity_deg, sagittal_deg, height_m (centre)."""
+    starts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Run starts (sessions from :mod:`imu.sim.gait`): start, t_s, first_side, second_side,
+    half_step (+ after, bout)."""
+    mountings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Sessions with re-seats (:mod:`imu.sim.handling`): one row per mounting."""
+    bouts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Stepping bouts (workouts and gait sessions): bout, start_s, end_s, gait (walk|run|mixed)."""
+    quiet: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Quiet neutral standing (workouts and gait sessions): start_s, end_s, mounting."""
 
 
 @dataclass
@@ -78,6 +86,24 @@ def assemble(
     """Render the sensor for ``pose`` (given at ``factor`` x the output rate) and pack a session."""
     offset = np.asarray(offset_m if offset_m is not None else DEFAULT_SENSOR_OFFSET_M[placement])
     rec = render_imu(pose, factor, mounting, offset, model, rng)
+    return pack(rec, pose, factor, truth, placement=placement, mounting=mounting, model=model,
+                rng=rng, meta=meta, with_gyro=with_gyro)
+
+
+def pack(
+    rec: ImuRecording,
+    pose: Pose,
+    factor: int,
+    truth: Truth,
+    *,
+    placement: str,
+    mounting: Rotation,
+    model: SensorModel,
+    rng: np.random.Generator,
+    meta: dict[str, Any],
+    with_gyro: bool = True,
+) -> SimSession:
+    """Pack a rendered recording, the truth pelvis (from ``pose``) and the metadata."""
     sample_rate_hz = pose.rate_hz / factor
     angles = pelvis_angles_deg(pose.orientation[::factor])
     truth.pelvis = pd.DataFrame(
@@ -92,8 +118,8 @@ def assemble(
     started = dt.datetime(2026, 11, 1, 7, 0, tzinfo=dt.UTC) + dt.timedelta(
         seconds=int(rng.integers(0, 86400 * 30))
     )
+    rng.integers(0, 2**63)  # formerly the session id: drawn still, so later draws stay put
     full_meta: dict[str, Any] = {
-        "session_id": uuid.UUID(int=int(rng.integers(0, 2**63))).hex[-12:],
         "started_at": started.isoformat().replace("+00:00", "Z"),
         "sample_rate_hz": float(sample_rate_hz),
         "device": "imu-sim",
@@ -110,4 +136,8 @@ def assemble(
         seq=np.arange(len(rec.t_s), dtype=np.int64),
         meta=full_meta,
     )
+    if not raw.meta.get("session_id"):
+        # Unique per content (the samples' hash, RawSession.session_id): different exercises,
+        # options or seeds never share an id, and the same simulation always gets the same one.
+        raw.meta = {"session_id": raw.session_id, **raw.meta}
     return SimSession(raw=raw, recording=rec, truth=truth, mounting=mounting)

@@ -7,11 +7,15 @@ DAILY values (slope per week with a 95% confidence interval from Student's t; :m
 A trend is flagged in plain words only when it is both significant and practically meaningful
 (:mod:`.flags`); :mod:`.text` renders a report as text, CSV, JSON or Parquet. The figures are in
 :mod:`imu.viz.trends`.
+
+The package is callable: ``imu.trends(DIR, weeks=None)`` is :func:`compute_trends`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -57,6 +61,7 @@ __all__ = [
     "fit_trend",
     "holm",
     "judge",
+    "last_weeks",
     "read_reps",
     "read_sessions",
     "read_summaries",
@@ -99,6 +104,14 @@ class TrendReport:
     """Each metric's fitted line (x in weeks from :attr:`origin`), as ``trends`` reports it."""
     origin: pd.Timestamp | None = None
     """The first training day: x = 0 of every fit."""
+
+    def __repr__(self) -> str:
+        flagged = ", ".join(str(m) for m in self.trends.loc[self.trends["flagged"], "metric"])
+        return (
+            f"<TrendReport {self.sessions} sessions, {self.first_day} to {self.last_day}, "
+            f"{len(self.weekly)} weeks; flagged: {flagged or 'none'}>\n"
+            "  .weekly, .daily, .trends tables; print(report.to_text()) for the readable report"
+        )
 
     def weeks_since_origin(self, when: pd.Series | pd.DatetimeIndex) -> np.ndarray:
         """Times as the fits' x: weeks since :attr:`origin`."""
@@ -184,14 +197,44 @@ def trends_from_tables(summaries: pd.DataFrame, reps: pd.DataFrame | None = None
     )
 
 
-def compute_trends(root: str | Path, cache: bool = True) -> TrendReport:
-    """Read every session under ``root`` (``imu analyze`` output layout) and compute trends."""
+def last_weeks(sessions: pd.DataFrame, weeks: int) -> pd.DataFrame:
+    """The sessions of the last ``weeks`` ISO weeks (Monday to Sunday, UTC), counted back from
+    the week of the latest session (not from today: a folder of old or simulated sessions
+    still shows its last weeks)."""
+    if weeks < 1:
+        raise InputError(f"--weeks must be at least 1, got {weeks}")
+    day = sessions["started_at"].dt.tz_convert("UTC").dt.normalize()
+    last = day.max()
+    first_week = last - pd.Timedelta(days=int(last.day_of_week) + 7 * (weeks - 1))
+    return sessions[day >= first_week]
+
+
+def compute_trends(
+    root: str | Path, cache: bool = True, weeks: int | None = None
+) -> TrendReport:
+    """Read every session under ``root`` (``imu analyze`` output layout) and compute trends;
+    with ``weeks``, only over the last that many ISO weeks (:func:`last_weeks`)."""
     sessions = read_sessions(root, cache=cache)
     if sessions.empty:
         raise InputError(f"{root}: no session=<id>/summary.parquet found")
     undated = sessions["started_at"].isna()
     if undated.all():
         raise InputError(f"{root}: no session has a started_at date; trends need dates")
-    report = trends_from_tables(sessions[~undated])
+    dated = sessions[~undated]
+    if weeks is not None:
+        dated = last_weeks(dated, weeks)
+    report = trends_from_tables(dated)
     report.skipped = sorted(sessions.loc[undated, "session_dir"].astype(str))
     return report
+
+
+class _CallableModule(types.ModuleType):
+    """This package as a module that can be called: ``imu.trends(DIR)`` (the top-level API)."""
+
+    def __call__(
+        self, root: str | Path, cache: bool = True, weeks: int | None = None
+    ) -> TrendReport:
+        return compute_trends(root, cache=cache, weeks=weeks)
+
+
+sys.modules[__name__].__class__ = _CallableModule

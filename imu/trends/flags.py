@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from imu.metrics.display import SHOWN
 from imu.trends.stats import FAMILY_ALPHA, MIN_POINTS, TrendFit
 
 STRENGTH_ADVICE: Final = (
@@ -78,7 +79,7 @@ METRICS: Final[tuple[Metric, ...]] = (
     Metric("vo_cm", "vertical oscillation", "cm", 0.5, "up"),
     Metric(
         "pelvic_drop_left_deg",
-        "left-side pelvic drop (left-leg stance)",
+        SHOWN["pelvic_drop_left_deg"].label,
         "deg",
         1.0,
         "up",
@@ -86,7 +87,7 @@ METRICS: Final[tuple[Metric, ...]] = (
     ),
     Metric(
         "pelvic_drop_right_deg",
-        "right-side pelvic drop (right-leg stance)",
+        SHOWN["pelvic_drop_right_deg"].label,
         "deg",
         1.0,
         "up",
@@ -141,6 +142,7 @@ def judge(fit: TrendFit, metric: Metric, p_holm: float = 0.0) -> dict[str, Any]:
         "flagged": flagged,
         "direction": direction,
         "worse": bool(flagged and worse),
+        "better": bool(flagged and metric.worse is not None and not worse),
         "message": message,
         "advice": advice,
     }

@@ -51,7 +51,7 @@ def new_figure(nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Figure, A
     """A figure on an Agg canvas, outside pyplot (no global state, no backend switch; safe in
     servers, threads and notebooks), with ``subplots(nrows, ncols)``; kwargs as for Figure
     plus ``sharex``/``sharey``."""
-    share = {k: kwargs.pop(k) for k in ("sharex", "sharey") if k in kwargs}
+    share = {k: kwargs.pop(k) for k in ("sharex", "sharey", "squeeze") if k in kwargs}
     fig = Figure(**kwargs)
     FigureCanvasAgg(fig)
     return fig, fig.subplots(nrows, ncols, **share)

@@ -12,11 +12,13 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from imu.io.store import SessionTables
+from imu.metrics.display import TYPICAL, shown, value_limits
 from imu.metrics.gait import minutes_by_clock
 from imu.metrics.strength import TILT_CLASS_THRESHOLD_DEG
-from imu.viz.figure import axis_label, new_figure, unit_of
+from imu.viz.figure import new_figure, unit_of
 
 
 def _rep_labels(reps: pd.DataFrame) -> list[str]:
@@ -84,38 +86,62 @@ def tempo_figure(reps: pd.DataFrame) -> Any:
     return fig
 
 
+CLASS_COLOURS: Final = {"posterior": "tab:green", "neutral": "tab:gray", "anterior": "tab:red"}
+"""Tilt classes and their colours in every plot."""
+
+
 def tilt_figure(reps: pd.DataFrame) -> Any:
-    """Lockout tilt per rep against the posterior (>= +3 deg) and anterior (<= -3 deg) bands."""
-    fig, ax = new_figure(figsize=(10, 3.4), layout="constrained")
-    x = np.arange(len(reps))
-    tilt = reps["tilt_deg"].astype(float).to_numpy()
+    """Lockout tilt per rep, one panel per set, each rep coloured by its class (posterior >= +3
+    deg green, neutral grey, anterior <= -3 deg red); form breaks circled in red."""
+    sets = sorted(int(v) for v in reps["set"].dropna().unique())
+    n = max(len(sets), 1)
+    cols = min(n, 4)
+    rows = -(-n // cols)
+    fig, axes = new_figure(rows, cols, figsize=(2.6 * cols + 1.2, 2.6 * rows + 0.8),
+                           layout="constrained", sharey=True, squeeze=False)
     thr = TILT_CLASS_THRESHOLD_DEG
-    finite = tilt[np.isfinite(tilt)]
+    tilt_all = reps["tilt_deg"].astype(float).to_numpy()
+    finite = tilt_all[np.isfinite(tilt_all)]
     lim = max(3 * thr, float(np.max(np.abs(finite))) + 2 if finite.size else 0)
-    ax.axhspan(thr, lim, color="tab:green", alpha=0.15, label=f"posterior (>= +{thr:g} deg)")
-    ax.axhspan(-thr, thr, color="tab:gray", alpha=0.12, label="neutral")
-    ax.axhspan(-lim, -thr, color="tab:red", alpha=0.15, label=f"anterior (<= -{thr:g} deg)")
-    colors = np.where(tilt >= thr, "tab:green", np.where(tilt <= -thr, "tab:red", "tab:gray"))
-    ax.scatter(x, tilt, c=colors.tolist(), edgecolors="black", zorder=3, s=30)
-    if "form_break" in reps and reps["form_break"].fillna(False).any():
-        broke = reps["form_break"].fillna(False).to_numpy(bool)
-        ax.scatter(
-            x[broke],
-            tilt[broke],
-            s=140,
-            facecolors="none",
-            edgecolors="tab:red",
-            linewidths=1.5,
-            zorder=4,
-            label="form break",
-        )
-    ax.axhline(0, color="black", lw=0.8)
-    ax.set_ylim(-lim, lim)
-    ax.set_xticks(x, _rep_labels(reps), fontsize=7, rotation=90 if len(reps) > 30 else 0)
-    ax.set_title("Lockout tilt per rep (relative to the body line; + = posterior)")
-    ax.set_xlabel("rep (set.rep)")
-    ax.set_ylabel("lockout tilt (deg)")
-    ax.legend(fontsize=8, loc="lower left", ncols=3)
+    flat = list(np.ravel(axes))
+    for ax, s in zip(flat, sets, strict=False):
+        r = reps[reps["set"] == s].sort_values("rep")
+        x = r["rep"].to_numpy(int)
+        tilt = r["tilt_deg"].astype(float).to_numpy()
+        ax.axhspan(thr, lim, color=CLASS_COLOURS["posterior"], alpha=0.12)
+        ax.axhspan(-thr, thr, color=CLASS_COLOURS["neutral"], alpha=0.10)
+        ax.axhspan(-lim, -thr, color=CLASS_COLOURS["anterior"], alpha=0.12)
+        ax.axhline(0, color="black", lw=0.6)
+        classes = r["tilt_class"].astype(str).to_numpy() if "tilt_class" in r else None
+        for cls, colour in CLASS_COLOURS.items():
+            sel = (classes == cls) if classes is not None else np.zeros(len(r), bool)
+            if sel.any():
+                ax.scatter(x[sel], tilt[sel], c=colour, edgecolors="black", s=36, zorder=3,
+                           label=cls)
+        ax.plot(x, tilt, "-", color="black", lw=0.6, alpha=0.5, zorder=2)
+        if "form_break" in r and r["form_break"].fillna(False).any():
+            broke = r["form_break"].fillna(False).to_numpy(bool)
+            ax.scatter(x[broke], tilt[broke], s=150, facecolors="none", edgecolors="tab:red",
+                       linewidths=1.5, zorder=4, label="form break")
+        ex = r["exercise"].dropna().iloc[0] if "exercise" in r and r["exercise"].notna().any() \
+            else ""
+        ax.set_title(f"set {s}" + (f": {str(ex).replace('_', ' ')}" if ex else ""), fontsize=9)
+        ax.set_xticks(x)
+        ax.set_xlabel("rep (number)", fontsize=8)
+        ax.set_ylabel("lockout tilt (deg)", fontsize=8)
+        ax.set_ylim(-lim, lim)
+    for ax in flat[len(sets):]:
+        ax.set_visible(False)
+    handles, labels = [], []
+    for ax in flat[: len(sets)]:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8)
+    fig.suptitle("Lockout tilt per rep, by set (+ posterior: the pelvis tucked under; "
+                 f"classes cut at +-{thr:g} deg)", fontsize=10)
     return fig
 
 
@@ -125,7 +151,8 @@ MINUTE_INDEX_COLUMNS: Final = ("minute", "start_s", "end_s", "t_s", "steps", "n_
 
 
 def minutes_figure(minutes: pd.DataFrame) -> Any:
-    """One panel per per-minute metric across the run."""
+    """One panel per per-minute metric across the run, labelled in words, each value axis no
+    narrower than the metric's resolution allows (a flat cadence stays flat)."""
     x_col = "minute" if "minute" in minutes.columns else None
     x = minutes[x_col].to_numpy(float) if x_col else np.arange(len(minutes), dtype=float)
     metrics = [
@@ -139,15 +166,23 @@ def minutes_figure(minutes: pd.DataFrame) -> Any:
     if not metrics:
         return None
     fig, axes = new_figure(
-        len(metrics), 1, figsize=(9, 1.9 * len(metrics) + 0.6), layout="constrained", sharex=True
+        len(metrics), 1, figsize=(9, 1.7 * len(metrics) + 0.8), layout="constrained", sharex=True
     )
     axes = np.atleast_1d(axes)
     for ax, col in zip(axes, metrics, strict=True):
-        ax.plot(x, minutes[col].astype(float), "o-", ms=3)
-        ax.set_title(col.replace("_", " ").rsplit(" ", 1)[0] + " per minute", fontsize=9)
-        ax.set_ylabel(axis_label(col), fontsize=8)
-        ax.set_xlabel("minute of the run (min)", fontsize=8)
-    fig.suptitle("Per-minute metrics across the run")
+        sh = shown(col)
+        y = minutes[col].astype(float)
+        ax.plot(x, y, "o-", ms=3)
+        band = TYPICAL.get(col)
+        lo, hi = float(y.min()), float(y.max())
+        if band is not None:
+            ax.axhspan(band.low, band.high, color="tab:green", alpha=0.10, lw=0)
+        ax.set_ylim(*value_limits(col, lo, hi))
+        ax.set_title(sh.label[0].upper() + sh.label[1:], fontsize=9, loc="left")
+        ax.set_ylabel(f"({sh.unit})", fontsize=8)
+        ax.set_xlabel("minute of the session (min)", fontsize=8)
+    axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.suptitle("Per minute across the run (green band: typical range)")
     return fig
 
 
@@ -158,15 +193,15 @@ def drop_distribution_figure(steps: pd.DataFrame) -> Any:
     finite = drop[np.isfinite(drop)]
     bins = np.linspace(float(finite.min()) - 0.5, float(finite.max()) + 0.5, 30)
     for side, color, name in (
-        ("L", "tab:blue", "left stance"),
-        ("R", "tab:orange", "right stance"),
+        ("L", "tab:blue", "left-leg stance: right side sinks"),
+        ("R", "tab:orange", "right-leg stance: left side sinks"),
     ):
         d = drop[steps["side"] == side].dropna()
         if d.empty:
             continue
         ax.hist(d, bins=bins, color=color, alpha=0.5, label=f"{name} (mean {d.mean():.1f} deg)")
         ax.axvline(d.mean(), color=color, lw=2)
-    ax.set_title("Pelvic drop per step, left vs right stance")
+    ax.set_title("Pelvic drop per step: how far the side opposite the stance leg sinks")
     ax.set_xlabel("pelvic drop (deg)")
     ax.set_ylabel("steps (count)")
     ax.legend(fontsize=8)
@@ -174,42 +209,47 @@ def drop_distribution_figure(steps: pd.DataFrame) -> Any:
 
 
 def session_figures(session: SessionTables) -> list[tuple[str, str, Any]]:
-    """(key, caption, figure) for every plot that applies to the session's data."""
+    """(key, caption, figure) for every plot the session's tables allow: strength plots when it
+    has reps, run plots when it has steps (both for a mixed session)."""
     figs: list[tuple[str, str, Any]] = []
     reps, sets, ts = session["reps"], session["sets"], session["timeseries"]
-    if session.activity == "run":
-        steps = session["steps"]
-        minutes = session["minutes"]
+    steps, minutes = session["steps"], session["minutes"]
+    if not reps.empty or not sets.empty:
+        if not ts.empty and {"t_s", "sagittal_deg"} <= set(ts.columns):
+            figs.append(
+                (
+                    "angle",
+                    "Sagittal pelvis angle; grey spans are reps, coloured spans sets, triangles "
+                    "lockouts, crosses form breaks.",
+                    pelvis_angle_figure(ts, reps, sets),
+                )
+            )
+        if "exercise" not in reps.columns and {"set", "exercise"} <= set(sets.columns):
+            reps = reps.assign(exercise=reps["set"].map(sets.set_index("set")["exercise"]))
+        if not reps.empty and reps["tilt_deg"].notna().any():
+            figs.append(
+                ("tilt", "Lockout tilt of every rep, set by set, coloured by its class.",
+                 tilt_figure(reps))
+            )
+        if not reps.empty:
+            figs.append(
+                ("tempo", "Up (concentric), hold and down (eccentric) time per rep.",
+                 tempo_figure(reps))
+            )
+    if not steps.empty:
         if minutes.empty:
             minutes = minutes_by_clock(steps)
         if not minutes.empty:
             fig = minutes_figure(minutes)
             if fig is not None:
-                figs.append(("minutes", "Per-minute metrics across the run.", fig))
-        if not steps.empty and steps["pelvic_drop_deg"].notna().any():
+                figs.append(("minutes", "Each minute of the run against the typical range.",
+                             fig))
+        if "pelvic_drop_deg" in steps and steps["pelvic_drop_deg"].notna().any():
             figs.append(
                 (
                     "drop",
-                    "Left and right pelvic drop distributions.",
+                    "Pelvic drop of every step, left-leg and right-leg stance.",
                     drop_distribution_figure(steps),
                 )
-            )
-        return figs
-    if not ts.empty and {"t_s", "sagittal_deg"} <= set(ts.columns):
-        figs.append(
-            (
-                "angle",
-                "Sagittal pelvis angle; grey spans are reps, coloured spans sets, triangles "
-                "lockouts.",
-                pelvis_angle_figure(ts, reps, sets),
-            )
-        )
-    if not reps.empty:
-        figs.append(
-            ("tempo", "Concentric, top hold and eccentric time per rep.", tempo_figure(reps))
-        )
-        if reps["tilt_deg"].notna().any():
-            figs.append(
-                ("tilt", "Lockout tilt per rep against the +-3 deg bands.", tilt_figure(reps))
             )
     return figs
