@@ -13,10 +13,10 @@ kind (base)                    action method      algorithms
 :class:`ErrorFitAlgorithm`     ``fit``            AccelerometerRefinement, VerticalErrorFit
 :class:`OrientationAlgorithm`  ``estimate``       VqfOrientation, PelvisOrientation
 :class:`BoutAlgorithm`         ``detect``         GaitBouts
-:class:`SegmentationAlgorithm` ``segment``        RepSegmentation
+:class:`SegmentationAlgorithm` ``segment``        RepSegmentation, WalkEvents, RunEvents
 :class:`TravelAlgorithm`       ``estimate``       HipTravel
 :class:`FormAlgorithm`         ``detect``         FormBreakDetector
-:class:`AnalysisAlgorithm`     ``analyze``        StrengthAnalysis, RunAnalysis
+:class:`AnalysisAlgorithm`     ``analyze``        StrengthAnalysis, GaitAnalysis
 :class:`StreamingAlgorithm`    ``update``         a causal counter fed block by block (live)
 =============================  =================  ==========================================
 

@@ -33,6 +33,7 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy.ndimage import maximum_filter1d
 from scipy.spatial.transform import Rotation
 
 from imu.core.errors import InputError
@@ -350,8 +351,11 @@ class GaitAnalysis(AnalysisAlgorithm):
             steps = gb.walk_steps_[valid[gb.walk_steps_]]
             wic = steps - walk.latency_s * fs
             wto = walk_toe_off(wic, fs, walk.ds_ratio, walk.max_step_s)
-        else:  # steps without a flight inside running bouts (half-steps, transitions) walk
-            walk_ev = walk.clone().segment(fv, fs, (gb.walking_ | gb.running_) & valid)
+        else:  # steps without a flight where running starts or ends (half-steps, transitions)
+            context = maximum_filter1d((gb.walking_ | ~gb.moving_).astype(np.int8),
+                                       max(1, int(3.0 * fs)) | 1) > 0
+            walk_ev = walk.clone().segment(
+                fv, fs, (gb.walking_ | (gb.running_ & context)) & valid)
             wic, wto = walk_ev.ic_idx_, walk_ev.to_idx_
         ric, rto = run_ev.ic_idx_, run_ev.to_idx_
         # a pulse out of quiet standing (no step in the 0.8 s before, a still signal, no
