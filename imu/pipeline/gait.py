@@ -53,7 +53,14 @@ from imu.metrics.timeseries import timeseries_nearest
 from imu.pipeline.base import AnalysisAlgorithm
 from imu.pipeline.calibration import StandingCalibration
 from imu.pipeline.gait_bouts import GaitBouts
-from imu.pipeline.gait_events import RunEvents, WalkEvents, walk_toe_off
+from imu.pipeline.gait_events import (
+    RunEvents,
+    WalkEvents,
+    merge_events,
+    step_bouts,
+    walk_toe_off,
+    window_std,
+)
 from imu.pipeline.pelvis import mounting_from_axes
 from imu.pipeline.run_starts import run_starts
 from imu.pipeline.running import (
@@ -377,7 +384,7 @@ class GaitAnalysis(AnalysisAlgorithm):
                 wic, wto = wic[~near.any(axis=1)], wto[~near.any(axis=1)]
                 ric = ric.copy()
                 ric[push] = np.nan
-        return _merge(ric, rto, wic, wto, fs)
+        return merge_events(ric, rto, wic, wto, fs)
 
     def _placement(
         self, fv_s: Array, zr: Array | None, ic: Array, side: NDArray[np.str_],
@@ -426,7 +433,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         if ic.size == 0:
             return empty_table(STEPS)
         i_ic = np.clip(np.round(ic).astype(np.int64), 0, n - 1)
-        bout, last = _step_bouts(ic, is_run, valid, fs)
+        bout, last = step_bouts(ic, is_run, valid, fs)
         d = np.diff(ic) / fs
         t_ic = t[0] + ic / fs
         t_to = t[0] + to / fs
@@ -514,7 +521,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         """Sample range of each step (contact to next contact; the last of a bout: the median
         step) and its bout number."""
         n = valid.size
-        bout, last = _step_bouts(ic, is_run, valid, fs)
+        bout, last = step_bouts(ic, is_run, valid, fs)
         d = np.append(np.diff(ic), np.nan)
         med = float(np.median(d[~last])) if (~last).any() else 0.5 * fs
         a = np.clip(np.round(ic).astype(np.int64), 0, n - 1)
@@ -577,59 +584,6 @@ class GaitAnalysis(AnalysisAlgorithm):
         return float(np.nanmean(segment_mean(a_fwd, i0, i1) - segment_min(a_fwd, i0, i1)))
 
 
-def window_std(x: Array, a: NDArray[np.int64], b: NDArray[np.int64]) -> Array:
-    """Standard deviation of ``x[a_k:b_k]`` per k (cumulative sums)."""
-    c1 = np.concatenate([[0.0], np.cumsum(x)])
-    c2 = np.concatenate([[0.0], np.cumsum(x * x)])
-    m = np.maximum(b - a, 1)
-    mean = (c1[b] - c1[a]) / m
-    return np.sqrt(np.maximum((c2[b] - c2[a]) / m - mean * mean, 0.0))
-
-
-def _step_bouts(
-    ic: Array, is_run: NDArray[np.bool_], valid: NDArray[np.bool_], fs: float
-) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
-    """Bout number per step (consecutive steps of one gait, intervals up to 0.8 s running and
-    1.6 s walking, no lost samples between) and whether the step is the last of its bout."""
-    n = valid.size
-    i_ic = np.clip(np.round(ic).astype(np.int64), 0, n - 1)
-    bad = np.concatenate([[0], np.cumsum(~valid)])
-    d = np.diff(ic) / fs
-    limit = np.where(is_run[1:] & is_run[:-1], 0.8, 1.6)
-    new = np.concatenate([[True], (d > limit) | (is_run[1:] != is_run[:-1])
-                          | (bad[i_ic[1:]] - bad[i_ic[:-1]] > 0)])
-    return (np.cumsum(new) - 1).astype(np.int64), np.concatenate([new[1:], [True]])
-
-
 def _words(placement: str | None) -> str:
     return {"left_hip": "left hip", "right_hip": "right hip", "sacrum": "sacrum"}.get(
         placement or "", "?")
-
-
-def _merge(ric: Array, rto: Array, wic: Array, wto: Array, fs: float
-           ) -> tuple[Array, Array, NDArray[np.bool_]]:
-    """Running and walking events in time order: steps without a contact or toe-off dropped;
-    a walking step within 0.2 s of a running step is that step. The first running step of a
-    run (none in the 0.8 s before it) that a walking contact precedes by 0.05-0.3 s, itself
-    within 1 s of the walking contact before, is the step that pushes off from walking into the
-    first flight: a walking-like stance whose loading comes before its push, so its contact is
-    the walking one."""
-    ok = np.isfinite(ric) & np.isfinite(rto) & (rto > ric)
-    ric, rto = ric[ok].copy(), rto[ok]
-    if ric.size and wic.size:
-        first = np.concatenate([[True], np.diff(ric) > 0.8 * fs])
-        k = np.searchsorted(wic, ric) - 1  # the walking contact before each running one
-        lead = np.where(k >= 0, ric - wic[np.maximum(k, 0)], np.inf)
-        walked = np.concatenate([[False], np.diff(wic) < 1.0 * fs])  # the walk went on
-        move = first & (lead > 0.05 * fs) & (lead <= 0.3 * fs) & (k >= 0) & walked[
-            np.maximum(k, 0)]
-        ric[move] = wic[k[move]]
-        j = np.clip(np.searchsorted(ric, wic), 1, ric.size) - 1
-        near = np.minimum(np.abs(wic - ric[j]), np.abs(wic - ric[np.minimum(j + 1, ric.size - 1)]))
-        keep = near > 0.2 * fs
-        wic, wto = wic[keep], wto[keep]
-    ic = np.concatenate([ric, wic])
-    to = np.concatenate([rto, wto])
-    is_run = np.concatenate([np.ones(ric.size, bool), np.zeros(wic.size, bool)])
-    order = np.argsort(ic, kind="stable")
-    return ic[order], to[order], is_run[order]

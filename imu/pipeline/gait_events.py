@@ -24,6 +24,9 @@ signal per sample and a mask of the samples in their gait.
   is not a running step (walking detects it); nor is a stance within ``min_edge_s`` of the
   start or end of the data (cut by it: the contact or toe-off is not in the data).
 
+:func:`merge_events` puts the two in one time order (a walking step near a running one is that
+step), :func:`step_bouts` groups them into bouts of consecutive steps of one gait.
+
 References: Auvinet B et al. (2002) Gait Posture 16:124-134. Lee JB, Sutter KJ, Askew CD,
 Burkett BJ (2010) Identifying symmetry in running gait using a single inertial sensor. J Sci Med
 Sport 13:559-563. McCamley J, Donati M, Grimpampi E, Mazza C (2012) An enhanced estimate of
@@ -309,3 +312,57 @@ class RunEvents(SegmentationAlgorithm):
         self.base_before_g_ = b0
         self.base_after_g_ = b1
         return self
+
+
+# ------------------------------------------------------------------- steps from events ---
+def window_std(x: Array, a: NDArray[np.int64], b: NDArray[np.int64]) -> Array:
+    """Standard deviation of ``x[a_k:b_k]`` per k (cumulative sums)."""
+    c1 = np.concatenate([[0.0], np.cumsum(x)])
+    c2 = np.concatenate([[0.0], np.cumsum(x * x)])
+    m = np.maximum(b - a, 1)
+    mean = (c1[b] - c1[a]) / m
+    return np.sqrt(np.maximum((c2[b] - c2[a]) / m - mean * mean, 0.0))
+
+
+def step_bouts(
+    ic: Array, is_run: NDArray[np.bool_], valid: NDArray[np.bool_], fs: float
+) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Bout number per step (consecutive steps of one gait, intervals up to 0.8 s running and
+    1.6 s walking, no lost samples between) and whether the step is the last of its bout."""
+    n = valid.size
+    i_ic = np.clip(np.round(ic).astype(np.int64), 0, n - 1)
+    bad = np.concatenate([[0], np.cumsum(~valid)])
+    d = np.diff(ic) / fs
+    limit = np.where(is_run[1:] & is_run[:-1], 0.8, 1.6)
+    new = np.concatenate([[True], (d > limit) | (is_run[1:] != is_run[:-1])
+                          | (bad[i_ic[1:]] - bad[i_ic[:-1]] > 0)])
+    return (np.cumsum(new) - 1).astype(np.int64), np.concatenate([new[1:], [True]])
+
+
+def merge_events(ric: Array, rto: Array, wic: Array, wto: Array, fs: float
+           ) -> tuple[Array, Array, NDArray[np.bool_]]:
+    """Running and walking events in time order: steps without a contact or toe-off dropped;
+    a walking step within 0.2 s of a running step is that step. The first running step of a
+    run (none in the 0.8 s before it) that a walking contact precedes by 0.05-0.3 s, itself
+    within 1 s of the walking contact before, is the step that pushes off from walking into the
+    first flight: a walking-like stance whose loading comes before its push, so its contact is
+    the walking one."""
+    ok = np.isfinite(ric) & np.isfinite(rto) & (rto > ric)
+    ric, rto = ric[ok].copy(), rto[ok]
+    if ric.size and wic.size:
+        first = np.concatenate([[True], np.diff(ric) > 0.8 * fs])
+        k = np.searchsorted(wic, ric) - 1  # the walking contact before each running one
+        lead = np.where(k >= 0, ric - wic[np.maximum(k, 0)], np.inf)
+        walked = np.concatenate([[False], np.diff(wic) < 1.0 * fs])  # the walk went on
+        move = first & (lead > 0.05 * fs) & (lead <= 0.3 * fs) & (k >= 0) & walked[
+            np.maximum(k, 0)]
+        ric[move] = wic[k[move]]
+        j = np.clip(np.searchsorted(ric, wic), 1, ric.size) - 1
+        near = np.minimum(np.abs(wic - ric[j]), np.abs(wic - ric[np.minimum(j + 1, ric.size - 1)]))
+        keep = near > 0.2 * fs
+        wic, wto = wic[keep], wto[keep]
+    ic = np.concatenate([ric, wic])
+    to = np.concatenate([rto, wto])
+    is_run = np.concatenate([np.ones(ric.size, bool), np.zeros(wic.size, bool)])
+    order = np.argsort(ic, kind="stable")
+    return ic[order], to[order], is_run[order]
