@@ -106,6 +106,8 @@ def test_output_tables(analysed: dict[str, tuple[SimSession, GaitAnalysis]]) -> 
     assert res.summary_["walk_cadence_spm"] == pytest.approx(108.0, rel=0.03)
     walk = res.bouts_[res.bouts_["gait"] == "walk"]
     assert len(walk) == 2 and (walk["n_steps"] >= 12).all()
+    walk_steps = res.steps_[res.steps_["gait"] == "walk"]
+    np.testing.assert_allclose(walk_steps["bout_cadence_spm"], 108.0, rtol=0.04)
 
 
 def test_without_standing_start(analysed: dict[str, tuple[SimSession, GaitAnalysis]]) -> None:

@@ -79,6 +79,7 @@ STEPS: Final = pa.schema(
         ("flight_ms", F64),
         ("step_s", F64),
         ("bout", I64),
+        ("bout_cadence_spm", F64),
     ]
 )
 STEPS_CONTRACT_COLUMNS: Final = tuple(STEPS.names[:8])

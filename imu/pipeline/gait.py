@@ -532,8 +532,11 @@ class GaitAnalysis(AnalysisAlgorithm):
         self, steps: pd.DataFrame, t: Array, fs: float, angles: Array, height: Array,
         acc: Array, has_gyro: bool, notes: list[str],
     ) -> None:
-        self.steps_ = steps
         self.bouts_ = cadence_per_bout(steps)
+        if len(steps):  # the cadence of each step's bout (walking: the bout cadence asked for)
+            steps["bout_cadence_spm"] = steps["bout"].map(
+                self.bouts_.set_index("bout")["cadence_spm"]).astype(float)
+        self.steps_ = steps
         run = steps[steps["gait"] == "run"].reset_index(drop=True) if len(steps) else steps
         starts = run_starts(steps, self.restart_gap_s, self.half_step_ratio)
         self.starts_ = starts if len(starts) else empty_table(STARTS)
