@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from imu.core.errors import InputError
+from imu.core.options import check_identifier
 from imu.core.schema import METADATA_KEY, TABLES
 from imu.core.version import __version__
 from imu.io.atomic import staged_dir, write_parquet_atomic
@@ -71,8 +72,20 @@ def session_table(
 
 
 def session_dir(out_dir: str | Path, session_id: str) -> Path:
-    """``out_dir/session=<session_id>``."""
-    return Path(out_dir) / f"{SESSION_DIR_PREFIX}{session_id}"
+    """``out_dir/session=<session_id>``; the id must be a plain name
+    (:func:`imu.core.options.check_identifier`), so the folder is a child of ``out_dir``."""
+    return Path(out_dir) / f"{SESSION_DIR_PREFIX}{check_identifier('session id', session_id)}"
+
+
+def inside(root: str | Path, path: str | Path) -> Path:
+    """``path`` if it resolves to a place inside ``root`` (symbolic links followed), else
+    :class:`InputError`: the last check before anything is written or replaced."""
+    base = Path(root).resolve()
+    target = Path(path)
+    resolved = target.parent.resolve() / target.name
+    if target.is_symlink() or not resolved.is_relative_to(base) or resolved == base:
+        raise InputError(f"{target}: refusing to write outside {root}")
+    return target
 
 
 def write_session(
@@ -94,7 +107,7 @@ def write_session(
     if root.exists() and not root.is_dir():
         raise InputError(f"{root}: --out exists and is not a directory")
     meta = to_json(provenance).encode()
-    with staged_dir(session_dir(root, session_id)) as staging:
+    with staged_dir(inside(root, session_dir(root, session_id))) as staging:
         for stem, df in tables.items():
             table = session_table(df, meta, keep_pandas_metadata=keep_pandas_metadata)
             write_parquet_atomic(table, staging / f"{stem}.parquet")
