@@ -83,7 +83,7 @@ def run_scan(args: argparse.Namespace) -> int:
 
     from bleak.exc import BleakError
 
-    from imu.ble.client import scan
+    from imu.ble.discovery import scan
 
     _positive("--timeout-s", args.timeout_s)
 
@@ -103,7 +103,7 @@ def run_scan(args: argparse.Namespace) -> int:
     try:
         found = asyncio.run(go())
     except (BleakError, OSError) as exc:
-        print(f"imu: error: Bluetooth adapter unavailable: {_one_line(exc)}", file=sys.stderr)
+        print(_adapter_error(exc, "imu scan --virtual bridge"), file=sys.stderr)
         return EXIT_DEVICE
     if not found:
         print(f"no sensor found within {args.timeout_s:g} s", file=sys.stderr)
@@ -118,12 +118,21 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def _adapter_error(exc: BaseException, instead: str) -> str:
+    """The one line for a Bluetooth stack that is missing or failing (no adapter, no BlueZ
+    or D-Bus, no permission), with the way to go on without a radio."""
+    return (
+        f"imu: error: no usable Bluetooth adapter ({_one_line(exc)}); "
+        f"without a radio, try: {instead}"
+    )
+
+
 def run_record(args: argparse.Namespace) -> int:
     import asyncio
 
     from bleak.exc import BleakError
 
-    from imu.ble.client import DeviceNotFoundError
+    from imu.ble.discovery import DeviceNotFoundError, SensorError
     from imu.core.errors import InputError
     from imu.recording import RecordOptions, record
 
@@ -145,11 +154,11 @@ def run_record(args: argparse.Namespace) -> int:
     )
     try:
         result = asyncio.run(record(opts))
-    except DeviceNotFoundError as exc:
+    except (DeviceNotFoundError, SensorError) as exc:
         print(f"imu: error: {exc}", file=sys.stderr)
         return EXIT_DEVICE
-    except (BleakError, OSError) as exc:
-        print(f"imu: error: Bluetooth adapter unavailable or failing: {_one_line(exc)}",
+    except (BleakError, OSError) as exc:  # write errors are InputErrors by now (one line, 2)
+        print(_adapter_error(exc, f"imu record --virtual bridge --out {args.out}"),
               file=sys.stderr)
         return EXIT_DEVICE
     s = result.stats
@@ -172,8 +181,16 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_deploy(args: argparse.Namespace) -> int:
+    import os
+
     from imu.device import firmware as firmware_tools
 
+    port = args.port
+    a_path = port.startswith("/dev/") or os.sep in port  # COM3 on Windows is not a path
+    if not args.dry_run and a_path and not os.path.exists(port):
+        print(f"imu: error: no serial port {port} (is the board plugged in? its port is "
+              "usually /dev/ttyACM0 on Linux, /dev/cu.usbmodem* on macOS)", file=sys.stderr)
+        return EXIT_DEVICE
     try:
         cmds = firmware_tools.deploy(port=args.port, dry_run=args.dry_run)
     except (RuntimeError, OSError) as exc:

@@ -70,7 +70,7 @@ IDENTIFIER_RULE: Final = (
     "1-128 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit, no '..'"
 )
 """The documented rule for identifiers that become file or folder names (docs/formats.md)."""
-_IDENTIFIER_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,%d}" % (IDENTIFIER_MAX_LEN - 1))
+_IDENTIFIER_RE: Final = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{IDENTIFIER_MAX_LEN - 1}}}")
 
 
 # ---- checks -----------------------------------------------------------------------------------

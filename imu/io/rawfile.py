@@ -23,7 +23,6 @@ from imu.core.schema import ACC_COLUMNS, GYR_COLUMNS, METADATA_KEY, REQUIRED_RAW
 from imu.core.session import RawSession
 from imu.io.atomic import write_parquet_atomic
 
-
 MAX_METADATA_BYTES = 1 << 20
 """Largest ``imu`` metadata accepted (a real one is a few hundred bytes)."""
 
@@ -56,8 +55,9 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     return parse_metadata(raw, str(path))
 
 
-def read_raw(path: str | Path) -> RawSession:
-    """Read and validate a raw session file."""
+def read_raw(path: str | Path, *, plausible: bool = True) -> RawSession:
+    """Read and validate a raw session file; ``plausible=False`` skips the plausibility checks
+    (:mod:`imu.core.plausibility`) for a file that is replayed, not analysed (any counts)."""
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file")
@@ -71,13 +71,15 @@ def read_raw(path: str | Path) -> RawSession:
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{p}: not a readable Parquet file ({first})") from None
-    return from_dataframe(table.to_pandas(), meta, name=str(p))
+    return from_dataframe(table.to_pandas(), meta, name=str(p), plausible=plausible)
 
 
 def from_dataframe(
-    df: pd.DataFrame, meta: dict[str, Any] | None = None, name: str = "input"
+    df: pd.DataFrame, meta: dict[str, Any] | None = None, name: str = "input",
+    *, plausible: bool = True,
 ) -> RawSession:
-    """Validate a raw DataFrame (contract columns) and return a :class:`RawSession`."""
+    """Validate a raw DataFrame (contract columns) and return a :class:`RawSession` (the
+    plausibility checks of :mod:`imu.core.plausibility` too, unless ``plausible=False``)."""
     meta = dict(meta or {})
     if "imu" in getattr(df, "attrs", {}) and not meta:
         meta = dict(df.attrs["imu"])
@@ -117,13 +119,15 @@ def from_dataframe(
     if "seq" in df.columns:
         kind = _column_kind(df["seq"])
         if kind is not None or not pd.api.types.is_integer_dtype(df["seq"].dtype):
-            raise InputError(f"{name}: column seq holds {kind or 'non-integers'}, expected a counter")
+            what = kind or "non-integers"
+            raise InputError(f"{name}: column seq holds {what}, expected a counter")
         seq = df["seq"].to_numpy(dtype=np.int64)
         if (np.diff(seq) <= 0).any():
             raise InputError(f"{name}: seq is not strictly increasing")
     check_metadata(meta, name)
     raw = RawSession(t_s=t, acc_g=acc, gyr_dps=gyr, seq=seq, meta=meta)
-    raw.ensure_plausible(name)
+    if plausible:
+        raw.ensure_plausible(name)
     return raw
 
 
