@@ -71,6 +71,12 @@ __all__ = [
 ]
 
 
+NOT_BONDED = (
+    "the sensor is bonded with another computer and refuses control from this one: "
+    "switch it off and on, then run imu pair within two minutes"
+)
+
+
 @dataclass
 class StreamConfig:
     rate_hz: int = DEFAULT_RATE_HZ
@@ -331,16 +337,23 @@ class SensorClient:
     async def _start_new_session(self) -> P.Status:
         c = self.config
         status = await self._read_status()
-        if status.flags & P.STATUS_RUNNING:
-            await self._command(P.ControlCommand.stop())
-            status = await self._await_status(lambda s: not s.flags & P.STATUS_RUNNING)
-        old_epoch = status.epoch
-        await self._command(P.ControlCommand.set_rate(c.rate_hz))
-        await self._command(P.ControlCommand.set_ranges(c.acc_range_g, c.gyr_range_dps))
-        await self._command(P.ControlCommand.start())
+        try:
+            if status.flags & P.STATUS_RUNNING:
+                await self._command(P.ControlCommand.stop())
+                status = await self._await_status(lambda s: not s.flags & P.STATUS_RUNNING)
+            old_epoch = status.epoch
+            await self._command(P.ControlCommand.set_rate(c.rate_hz))
+            await self._command(P.ControlCommand.set_ranges(c.acc_range_g, c.gyr_range_dps))
+            await self._command(P.ControlCommand.start())
+        except BleakError:
+            if status.flags & P.STATUS_BONDED and not status.flags & P.STATUS_SECURE:
+                raise SensorError(NOT_BONDED) from None  # ATT 0x0F: encryption needed
+            raise
         status = await self._await_status(
             lambda s: bool(s.flags & P.STATUS_RUNNING) and s.epoch != old_epoch
         )
+        if status.last_error == P.ERR_NOT_BONDED:
+            raise SensorError(NOT_BONDED)
         if not status.flags & P.STATUS_RUNNING or status.last_error != P.ERR_OK:
             raise SensorError(f"the sensor did not start ({P.error_text(status.last_error)})")
         try:

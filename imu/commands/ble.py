@@ -62,6 +62,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--quiet", action="store_true", help="no live line")
     r.set_defaults(func=run_record)
 
+    pr = sub.add_parser("pair", help="bond this computer with the sensor (encrypted control)")
+    pick = pr.add_mutually_exclusive_group()
+    pick.add_argument("--name", help="advertised name, e.g. IMU-3F2A (default: the one IMU-*)")
+    pick.add_argument("--address", help="Bluetooth address (UUID on macOS)")
+    pr.add_argument("--scan-timeout-s", type=float, default=10.0)
+    pr.add_argument("--virtual", choices=("bridge", "run"), help=argparse.SUPPRESS)
+    pr.set_defaults(func=run_pair)
+
+    rc = sub.add_parser("recover", help="merge interrupted recordings in DIR into raw files")
+    rc.add_argument("dir", metavar="DIR", help="the --out folder of imu record")
+    rc.set_defaults(func=run_recover)
+
     f = sub.add_parser("firmware", help="sensor firmware tools")
     fsub = f.add_subparsers(dest="firmware_command", metavar="ACTION")
     fsub.required = True
@@ -178,6 +190,65 @@ def run_record(args: argparse.Namespace) -> int:
     for err in s.errors:
         print(f"imu: warning: {err}", file=sys.stderr)
     return 0 if not s.errors else EXIT_DEVICE
+
+
+def run_pair(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bleak.exc import BleakError
+
+    from imu.ble.discovery import DeviceNotFoundError, SensorError
+    from imu.ble.pairing import Paired, pair_sensor
+
+    _positive("--scan-timeout-s", args.scan_timeout_s)
+
+    async def go() -> Paired:
+        kw = dict(name=args.name, address=args.address, scan_timeout_s=args.scan_timeout_s)
+        if args.virtual:  # an in-process sensor (tests, demos): it is gone when this ends
+            from imu.recording import RecordOptions, start_virtual, virtual_recording
+
+            opts = RecordOptions(out_dir=Path("."), virtual=args.virtual)
+            rec, _ = virtual_recording(opts)
+            sensor, radio, _ = await start_virtual(rec, opts)
+            try:
+                return await pair_sensor(**kw, scanner_backend=radio.scanner_backend,
+                                         client_backend=radio.client_backend)
+            finally:
+                await sensor.stop()
+        return await pair_sensor(**kw)
+
+    try:
+        paired = asyncio.run(go())
+    except (DeviceNotFoundError, SensorError) as exc:
+        print(f"imu: error: {exc}", file=sys.stderr)
+        return EXIT_DEVICE
+    except (BleakError, OSError) as exc:
+        print(_adapter_error(exc, "imu record --virtual bridge --out DIR"), file=sys.stderr)
+        return EXIT_DEVICE
+    print(f"bonded with {paired.name or 'the sensor'} {paired.address}; "
+          f"record with: imu record --address {paired.address} --out DIR")
+    return 0
+
+
+def run_recover(args: argparse.Namespace) -> int:
+    from imu.core.errors import InputError
+    from imu.io.chunks import is_live, leftovers, recover_leftovers
+
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder")
+    try:
+        done = recover_leftovers(folder)
+    except OSError as exc:
+        raise InputError(f"cannot write to {folder}: {exc.strerror or exc}") from None
+    for p in done:
+        print(f"recovered {p}")
+    live = [d for d in leftovers(folder) if is_live(d)]
+    for d in live:
+        print(f"imu: {d} is being recorded right now (left alone)", file=sys.stderr)
+    if not done and not live:
+        print(f"nothing to recover in {folder}")
+    return 0
 
 
 def run_deploy(args: argparse.Namespace) -> int:

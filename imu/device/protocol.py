@@ -477,6 +477,12 @@ STATUS_RING_LOST: Final = 0x04
 """Samples were overwritten in the ring before they were sent (lost for good)."""
 STATUS_CHIP_OK: Final = 0x08
 """The IMU answered WHO_AM_I at boot."""
+STATUS_BONDED: Final = 0x10
+"""The sensor holds a bond: control needs a link encrypted with a bond's keys (docs/ble.md)."""
+STATUS_SECURE: Final = 0x20
+"""This link is encrypted with a stored bond's keys (the reader may control the sensor)."""
+STATUS_PAIRING: Final = 0x40
+"""A new central may bond now (no bond stored yet, or the window after power-on)."""
 STATUS_CORE_SIZE: Final = 20
 STATUS_SIZE: Final = 32
 _STATUS_CORE = struct.Struct("<BBBBBBHHHII")
