@@ -32,9 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from imu.core.options import check_positive
     from imu.io.atomic import write_parquet_atomic
+    from imu.io.store import output_file, output_folder
     from imu.sim import simulate
 
     check_positive("--rate-hz", args.rate_hz)
+    output_file(args.out, "--out")  # before the work: a folder or a file's child is refused
+    if args.truth:
+        output_folder(args.truth, "--truth")
     mounting = None if args.mounting == "identity" else "random"
     common = dict(
         sample_rate_hz=args.rate_hz, placement=args.placement, seed=args.seed, mounting=mounting

@@ -23,6 +23,7 @@ Plain Python, no numpy: the command line checks its options with it at start-up.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import numbers
 import re
@@ -187,6 +188,14 @@ def check_metadata(meta: Mapping[str, Any], name: str = "input") -> None:
             raise InputError(f"{name}: metadata {exc}") from None
     if meta.get("session_id") is not None:
         check_identifier(f"{name}: metadata session_id", meta["session_id"])
+    started = meta.get("started_at")
+    if started is not None:
+        try:
+            dt.datetime.fromisoformat(started)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"{name}: metadata started_at {started!r} is not an ISO 8601 date and time"
+            ) from None
 
 
 # ---- resolution -------------------------------------------------------------------------------

@@ -77,6 +77,33 @@ def session_dir(out_dir: str | Path, session_id: str) -> Path:
     return Path(out_dir) / f"{SESSION_DIR_PREFIX}{check_identifier('session id', session_id)}"
 
 
+def output_file(path: str | Path, option: str = "--out") -> Path:
+    """``path`` if a file can be written there (it is not a folder, its parent is not a file),
+    else :class:`InputError` naming ``option``; checked before any work is done."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{option} {p} is a folder; give a file name")
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{option} {p}: {parent} is not a folder")
+            break
+    return p
+
+
+def output_folder(path: str | Path, option: str = "--out") -> Path:
+    """``path`` if a folder can be made or used there, else :class:`InputError`."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"{option} {p} exists and is not a folder")
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{option} {p}: {parent} is not a folder")
+            break
+    return p
+
+
 def inside(root: str | Path, path: str | Path) -> Path:
     """``path`` if it resolves to a place inside ``root`` (symbolic links followed), else
     :class:`InputError`: the last check before anything is written or replaced."""
