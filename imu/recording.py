@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import shutil
 import signal
 import sys
@@ -47,6 +48,8 @@ from imu.pipeline.live import LiveStatus
 from imu.sim import simulate
 from imu.sim.sensor import SensorModel
 from imu.virtual import VirtualSensor
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -282,6 +285,7 @@ async def _record(
     client.on_block = on_block
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_quiet_races)
     handled: list[int] = []
 
     def on_signal(signum: int) -> None:
@@ -343,6 +347,16 @@ async def _record(
         lost_samples=a.lost_samples, stats=stats, gaps=list(a.gaps), malformed=a.malformed,
         sensor=sensor,
     )
+
+
+def _quiet_races(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The event loop's handler for exceptions nobody awaited: a Bumble callback that answers
+    a command cancelled by the shutdown (``InvalidStateError``) is logged, not printed as a
+    traceback over the one line the user should read; anything else as usual."""
+    if isinstance(context.get("exception"), asyncio.InvalidStateError):
+        log.debug("ignored at shutdown: %s", context.get("message"))
+        return
+    loop.default_exception_handler(context)
 
 
 def _keep(lsb: Any, keep: np.ndarray) -> Any:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -45,6 +46,7 @@ from bumble.pairing import PairingConfig, PairingDelegate
 from imu.ble.stack import AddressKeyStore, bumble_device, drop_links
 
 _radio_ids = itertools.count(1)
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -237,7 +239,10 @@ class BumbleClient(BaseBleakClient):
         self._peer = peer
         with _as_bleak_errors():
             if await self._radio.has_bond(conn.peer_address):
-                await conn.encrypt()  # bonded: encrypt with the stored keys, as BlueZ does
+                try:  # bonded: encrypt with the stored keys, as BlueZ does
+                    await conn.encrypt()
+                except hci.HCI_Error as exc:  # the peer forgot the bond: go on unencrypted
+                    log.info("encryption with %s failed: %s", self.address, exc)
             await self._discover(peer)
             if pair:
                 await self.pair()

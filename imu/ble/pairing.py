@@ -11,6 +11,7 @@ store the keys, and :class:`PairingRefusedError` says what to do.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 
 from bleak import BleakClient, BleakScanner
@@ -74,6 +75,8 @@ async def pair_sensor(
             raise PairingRefusedError(f"pairing with {device.address} failed: {exc}") from None
         status = await _secure_status(client, device.address)
         if not status.flags & P.STATUS_SECURE:
+            with contextlib.suppress(BleakError, NotImplementedError, OSError):
+                await client.unpair()  # keep no bond the sensor does not have
             raise PairingRefusedError(
                 f"{device.address} did not keep the bond: it is bonded with another computer; "
                 "switch it off and on, then run imu pair within two minutes"

@@ -186,7 +186,7 @@ def check_metadata(meta: Mapping[str, Any], name: str = "input") -> None:
             check_option("trunk_length_m", meta["trunk_length_m"])
         except InputError as exc:
             raise InputError(f"{name}: metadata {exc}") from None
-    if meta.get("session_id") is not None:
+    if meta.get("session_id") not in (None, ""):  # empty: none given (the samples' hash)
         check_identifier(f"{name}: metadata session_id", meta["session_id"])
     started = meta.get("started_at")
     if started is not None:
