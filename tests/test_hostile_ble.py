@@ -260,6 +260,50 @@ def test_the_bond_survives_a_reboot_and_a_new_host_may_pair_in_the_window() -> N
     asyncio.run(go())
 
 
+def test_an_impostor_at_the_bonded_address_is_never_recorded() -> None:
+    """Once bonded, even a device that copies the sensor's address (and name) while the sensor
+    is away cannot stand in for it: it has no bond keys, the host's encryption fails, the link
+    drops, and the session resumes when the sensor is back."""
+
+    async def go() -> tuple[SensorClient, list[SampleBlock], Rig, list[Any]]:
+        rig = await paired_rig()
+        blocks: list[SampleBlock] = []
+        client = SensorClient(address=rig.sensor.dev.address, config=StreamConfig(rate_hz=RATE),
+                              on_block=blocks.append, scanner_backend=rig.radio.scanner_backend,
+                              client_backend=rig.radio.client_backend, **FAST)
+        stop = asyncio.Event()
+        seen: list[Any] = []
+
+        async def script() -> None:
+            await until(lambda: client.assembler.stats.samples > 300)
+            with OutOfRange(rig.sensor.controller):
+                fake, connections = await impostor(rig.link, rig.sensor.name,
+                                                   address=rig.sensor.dev.address)
+                seen.append(connections)
+                await asyncio.sleep(3.0)
+                await fake.stop()
+                fake.controller.link.remove_controller(fake.controller)
+            n = client.assembler.stats.samples
+            await until(lambda: client.assembler.stats.samples > n + 1000)
+            await until(lambda: not client.assembler.pending)
+            stop.set()
+
+        task = asyncio.create_task(script())
+        await asyncio.wait_for(client.run(stop), 90)
+        await task
+        await rig.stop()
+        return client, blocks, rig, seen[0]
+
+    client, blocks, rig, connections = asyncio.run(go())
+    assert connections  # it was reached ... but never streamed into the session:
+    seq = np.concatenate([b.seq for b in blocks])
+    assert np.array_equal(seq, np.arange(len(seq)))
+    _, acc, _ = rig.sensor.sessions()[-1]
+    got = np.concatenate([b.acc_counts for b in blocks])
+    assert np.array_equal(got, acc[: len(got)])
+    assert client.assembler.stats.lost_samples == 0 and client.stats.reboots == 0
+
+
 def test_imu_pair_on_the_command_line() -> None:
     code, out, err = cli("pair", "--virtual", "bridge", "--scan-timeout-s", "5")
     assert code == 0, err

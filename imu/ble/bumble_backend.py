@@ -241,8 +241,12 @@ class BumbleClient(BaseBleakClient):
             if await self._radio.has_bond(conn.peer_address):
                 try:  # bonded: encrypt with the stored keys, as BlueZ does
                     await conn.encrypt()
-                except hci.HCI_Error as exc:  # the peer forgot the bond: go on unencrypted
+                except hci.HCI_Error as exc:  # not the device we bonded with (or it forgot us)
                     log.info("encryption with %s failed: %s", self.address, exc)
+                    await self.disconnect()
+                    raise BleakError(
+                        f"{self.address}: encryption with the bond's keys failed"
+                    ) from exc
             await self._discover(peer)
             if pair:
                 await self.pair()

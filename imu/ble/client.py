@@ -77,6 +77,12 @@ NOT_BONDED = (
 )
 
 
+WRONG_BOND = (
+    "{}; the device at that address does not hold this computer's bond (another device, or "
+    "the sensor forgot its bonds): run imu pair"
+)
+
+
 @dataclass
 class StreamConfig:
     rate_hz: int = DEFAULT_RATE_HZ
@@ -443,6 +449,9 @@ class SensorClient:
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({first, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
+        if first.done() and not first.cancelled() and isinstance(first.exception(), BleakError):
+            if "encrypt" in str(first.exception()).lower():  # the stack's bond did not match
+                raise SensorError(WRONG_BOND.format(first.exception())) from None
         if not first.done():
             first.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
