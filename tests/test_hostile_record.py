@@ -137,7 +137,7 @@ def test_the_same_session_name_twice_fails_at_once(source: RawSession, tmp_path:
     out1, err1 = first.communicate(timeout=60)
     assert first.returncode == 0, err1
     got = exact_prefix(tmp_path / "s.raw.parquet", source)
-    assert got.meta["lost_samples"] == 0 and got.n_samples > 4 * RATE
+    assert got.meta["lost_samples"] == 0 and got.n_samples > RATE
     # and once it is finished, the name is taken: no silent overwrite either
     code, _, err = cli("record", "--virtual", "bridge", "--out", str(tmp_path),
                        "--session-name", "s", "--no-analyze", "--quiet")

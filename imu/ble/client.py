@@ -28,7 +28,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,8 @@ from bleak.exc import BleakError
 
 from imu.ble.assembler import ClockFit, StreamAssembler, signed_mod
 from imu.ble.discovery import (
+    NOT_BONDED,
+    WRONG_BOND,
     AmbiguousDeviceError,
     DeviceNotFoundError,
     IncompatibleSensorError,
@@ -59,28 +61,8 @@ from imu.device.chip import (
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "AmbiguousDeviceError",
-    "DeviceNotFoundError",
-    "IncompatibleSensorError",
-    "LinkStats",
-    "SensorClient",
-    "SensorError",
-    "StreamConfig",
-    "scan",
-]
-
-
-NOT_BONDED = (
-    "the sensor is bonded with another computer and refuses control from this one: "
-    "switch it off and on, then run imu pair within two minutes"
-)
-
-
-WRONG_BOND = (
-    "{}; the device at that address does not hold this computer's bond (another device, or "
-    "the sensor forgot its bonds): run imu pair"
-)
+__all__ = ["AmbiguousDeviceError", "DeviceNotFoundError", "IncompatibleSensorError", "LinkStats",
+           "SensorClient", "SensorError", "StreamConfig", "scan"]
 
 
 @dataclass
@@ -308,11 +290,21 @@ class SensorClient:
             rev = bytes(raw).decode("utf-8", "replace") or rev
         return rev
 
+    async def _gatt(self, operation: Awaitable[Any]) -> Any:
+        """One GATT operation within ``command_timeout_s``. A link that drops meanwhile may
+        cancel the operation's future inside the stack (Bumble does): that is a lost link
+        (BleakError), not a cancellation of this task, which would end the session."""
+        try:
+            return await asyncio.wait_for(operation, self.command_timeout_s)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            raise BleakError("the link dropped during a GATT operation") from None
+
     async def _read_status(self) -> P.Status:
         assert self._client is not None
-        raw = await asyncio.wait_for(
-            self._client.read_gatt_char(P.STATUS_UUID), self.command_timeout_s
-        )
+        raw = await self._gatt(self._client.read_gatt_char(P.STATUS_UUID))
         try:
             return P.Status.decode(bytes(raw))
         except ValueError as exc:
@@ -323,9 +315,8 @@ class SensorClient:
         """Write a control command (with response); a silent link fails it within
         ``command_timeout_s`` instead of the 30 s ATT timeout, so the watchdog stays prompt."""
         assert self._client is not None
-        await asyncio.wait_for(
-            self._client.write_gatt_char(P.CONTROL_UUID, cmd.encode(), response=True),
-            self.command_timeout_s,
+        await self._gatt(
+            self._client.write_gatt_char(P.CONTROL_UUID, cmd.encode(), response=True)
         )
 
     async def _await_status(

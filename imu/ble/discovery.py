@@ -36,6 +36,18 @@ class SensorError(RuntimeError):
     """The sensor reported that it cannot do what was asked (e.g. it did not start)."""
 
 
+NOT_BONDED = (
+    "the sensor is bonded with another computer and refuses control from this one: "
+    "switch it off and on, then run imu pair within two minutes"
+)
+
+
+WRONG_BOND = (
+    "{}; the device at that address does not hold this computer's bond (another device, or "
+    "the sensor forgot its bonds): run imu pair"
+)
+
+
 def matcher(name: str | None, address: str | None) -> Callable[[BLEDevice, Any], bool]:
     addr = address.lower() if address else None
 
