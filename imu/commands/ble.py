@@ -54,7 +54,8 @@ examples:
 
 RECOVER_EPILOG = """\
 examples:
-  imu recover recordings/
+  imu recover recordings/           # after a kill, a crash or a full disk
+  imu recover recordings/ && imu analyze recordings/ --out sessions/
 """
 
 DEPLOY_EPILOG = """\
@@ -138,7 +139,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     pick.add_argument("--address", help="Bluetooth address (a UUID on macOS) (default: by name)")
     pr.add_argument("--scan-timeout-s", type=float, default=10.0, metavar="S",
                     help="how long to look for the sensor, in seconds (default: 10)")
-    pr.add_argument("--virtual", choices=("bridge", "run"), help=argparse.SUPPRESS)
+    pr.add_argument("--virtual", choices=("bridge", "run"),
+                    help="pair with a virtual sensor run in this process instead of the radio "
+                    "(default: the radio)")
     pr.set_defaults(func=run_pair)
 
     rc = sub.add_parser("recover", help="merge interrupted recordings in DIR into raw files",
