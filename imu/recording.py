@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import shutil
 import signal
 import sys
 import time
@@ -27,6 +29,7 @@ from imu.ble.bumble_backend import BumbleRadio
 from imu.ble.client import LinkStats, SensorClient, StreamConfig
 from imu.ble.stack import fast_bumble_formatting
 from imu.core.errors import InputError
+from imu.core.options import check_identifier
 from imu.device.chip import (
     ACC_LSB_G,
     DEFAULT_ACC_RANGE_G,
@@ -38,12 +41,15 @@ from imu.device.chip import (
     SampleBlock,
     quantise,
 )
-from imu.io.chunks import ChunkedRawWriter, recover_leftovers
+from imu.io.chunks import RAW_SUFFIX, ChunkedRawWriter, recover_leftovers
 from imu.io.rawfile import read_raw
+from imu.io.store import inside
 from imu.pipeline.live import LiveStatus
 from imu.sim import simulate
 from imu.sim.sensor import SensorModel
 from imu.virtual import VirtualSensor
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -108,7 +114,7 @@ def virtual_recording(opts: RecordOptions) -> tuple[ImuRecording, dict[str, Any]
     path = Path(str(kind))
     if not path.name.endswith(".raw.parquet"):
         raise InputError(f"--virtual must be bridge, run or a FILE.raw.parquet, got {kind!r}")
-    raw = read_raw(path)
+    raw = read_raw(path, plausible=False)  # replayed as counts, whatever they are
     acc_range = int(raw.meta.get("acc_range_g") or opts.acc_range_g)
     gyr_range = int(raw.meta.get("gyr_range_dps") or opts.gyr_range_dps)
     if acc_range not in ACC_LSB_G or gyr_range not in GYR_LSB_DPS:
@@ -149,17 +155,73 @@ async def start_virtual(
     return sensor, BumbleRadio(link), sensor.name
 
 
+class RecordingWriteError(InputError):
+    """The recording could not be written (disk full, file too large, I/O error): it stopped,
+    and what reached the disk waits in its parts folder for ``imu recover``."""
+
+
+def session_path(out: Path, session_name: str | None, session_id: str) -> Path:
+    """``out/<session-name>.raw.parquet`` (the name checked as an identifier, the path checked
+    to stay in ``out``), by default ``<UTC time>-<session id>``."""
+    stem = session_name or f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{session_id}"
+    check_identifier("--session-name", stem)
+    return inside(out, out / f"{stem}{RAW_SUFFIX}")
+
+
+def _write_failure(writer: ChunkedRawWriter, out: Path, exc: OSError) -> RecordingWriteError:
+    what = exc.strerror or str(exc) or type(exc).__name__
+    lost = writer.n_pending + writer.n_dropped
+    return RecordingWriteError(
+        f"cannot write the recording in {out}: {what}; recording stopped. "
+        f"{writer.n_written} samples are safe in {writer.parts_dir}"
+        + (f" ({lost} received after the error are not)" if lost else "")
+        + f"; free some space, then run: imu recover {out}"
+    )
+
+
 async def record(opts: RecordOptions, stream: TextIO | None = None) -> RecordResult:
-    """Record one session to ``opts.out_dir``; see the module docstring."""
+    """Record one session to ``opts.out_dir``; see the module docstring.
+
+    The session's file is locked before the sensor is contacted (one writer per session:
+    :class:`imu.io.chunks.SessionBusyError`); a write error stops the recording cleanly and
+    raises :class:`RecordingWriteError` (one line, how to recover).
+    """
     err = stream if stream is not None else sys.stderr
     out = Path(opts.out_dir)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: --out exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
-    recovered = recover_leftovers(out)
+    session_id = uuid.uuid4().hex[:12]
+    path = session_path(out, opts.session_name, session_id)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        recovered = recover_leftovers(out)
+    except OSError as exc:
+        raise InputError(f"cannot write to {out}: {exc.strerror or exc}") from None
     for p in recovered:
         print(f"imu: recovered an interrupted recording into {p}", file=err)
+    try:
+        writer = ChunkedRawWriter(path, {"session_id": session_id})  # the session's lock
+    except OSError as exc:
+        raise InputError(f"cannot write to {out}: {exc.strerror or exc}") from None
+    try:
+        result = await _record(opts, writer, session_id, err)
+    finally:
+        with contextlib.suppress(OSError):  # nothing was written: no folder left behind
+            if writer.n_written == 0 and not any(writer.parts_dir.glob("part-*.parquet")):
+                shutil.rmtree(writer.parts_dir)
+        writer.release()
+    result.recovered = recovered
+    if result.path is not None and opts.analyze:
+        analysed = analyze_recording(result.path, out, err)
+        if analysed is not None:
+            result.analysis, result.analysis_dir = analysed
+    return result
 
+
+async def _record(
+    opts: RecordOptions, writer: ChunkedRawWriter, session_id: str, err: TextIO
+) -> RecordResult:
+    """The recording itself, into ``writer`` (locked by :func:`record`)."""
     meta: dict[str, Any] = {}
     sensor = radio = None
     name, address = opts.name, opts.address
@@ -179,10 +241,7 @@ async def record(opts: RecordOptions, stream: TextIO | None = None) -> RecordRes
     meta = {k: v for k, v in meta.items() if v is not None}
 
     live = LiveStatus(rate_hz, count_reps=meta.get("activity") != "run")
-    state: dict[str, Any] = {"writer": None}
-    session_id = uuid.uuid4().hex[:12]
-    stem = opts.session_name or f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{session_id}"
-    path = out / f"{stem}.raw.parquet"
+    state: dict[str, Any] = {"started": False}
 
     client = SensorClient(
         name=name, address=address,
@@ -215,16 +274,18 @@ async def record(opts: RecordOptions, stream: TextIO | None = None) -> RecordRes
             if not keep.any():
                 return
             block = SampleBlock(block.seq[keep], block.t_s[keep], block.acc_counts[keep],
-                                block.gyr_counts[keep], block.acc_lsb_g, block.gyr_lsb_dps)
-        w = state["writer"]
-        if w is None:
-            w = state["writer"] = ChunkedRawWriter(path, base_meta())
-        w.append(block.t_s, block.acc_g, block.gyr_dps, block.seq)
+                                block.gyr_counts[keep], _keep(block.acc_lsb_g, keep),
+                                _keep(block.gyr_lsb_dps, keep))
+        if not state["started"]:
+            state["started"] = True
+            writer.update_meta(**base_meta())
+        writer.append(block.t_s, block.acc_g, block.gyr_dps, block.seq)
         live.add(block)
 
     client.on_block = on_block
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_quiet_races)
     handled: list[int] = []
 
     def on_signal(signum: int) -> None:
@@ -248,12 +309,14 @@ async def record(opts: RecordOptions, stream: TextIO | None = None) -> RecordRes
     async def flusher() -> None:  # parts reach the disk even while no samples arrive
         while True:
             await asyncio.sleep(0.25)
-            w = state["writer"]
-            if w is not None:
-                await asyncio.to_thread(w.maybe_flush)
+            await asyncio.to_thread(writer.maybe_flush)
+            if writer.error is not None:  # disk full: stop cleanly, keep what is written
+                stop.set()
+                return
 
     live_task = asyncio.create_task(live_line()) if opts.live else None
     flush_task = asyncio.create_task(flusher())
+    final: Path | None = None
     try:
         stats = await client.run(stop, duration_s=duration_s)
     finally:
@@ -271,23 +334,34 @@ async def record(opts: RecordOptions, stream: TextIO | None = None) -> RecordRes
         if sensor is not None:
             with contextlib.suppress(Exception):
                 await sensor.stop()
-        writer: ChunkedRawWriter | None = state["writer"]
-        final: Path | None = None
-        if writer is not None:
-            a = client.assembler.stats
-            writer.update_meta(**base_meta(), lost_samples=int(a.lost_samples),
-                               **clock_meta(client))
+    if state["started"]:
+        a = client.assembler.stats
+        writer.update_meta(**base_meta(), lost_samples=int(a.lost_samples), **clock_meta(client))
+        try:
             final = await asyncio.to_thread(writer.close)
+        except OSError as exc:
+            raise _write_failure(writer, Path(opts.out_dir), exc) from None
     a = client.assembler.stats
-    result = RecordResult(
-        path=final, n_samples=a.samples, lost_samples=a.lost_samples, stats=stats,
-        gaps=list(a.gaps), malformed=a.malformed, recovered=recovered, sensor=sensor,
+    return RecordResult(
+        path=final, n_samples=writer.n_written if final is not None else 0,
+        lost_samples=a.lost_samples, stats=stats, gaps=list(a.gaps), malformed=a.malformed,
+        sensor=sensor,
     )
-    if final is not None and opts.analyze:
-        analysed = analyze_recording(final, out, err)
-        if analysed is not None:
-            result.analysis, result.analysis_dir = analysed
-    return result
+
+
+def _quiet_races(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The event loop's handler for exceptions nobody awaited: a Bumble callback that answers
+    a command cancelled by the shutdown (``InvalidStateError``) is logged, not printed as a
+    traceback over the one line the user should read; anything else as usual."""
+    if isinstance(context.get("exception"), asyncio.InvalidStateError):
+        log.debug("ignored at shutdown: %s", context.get("message"))
+        return
+    loop.default_exception_handler(context)
+
+
+def _keep(lsb: Any, keep: np.ndarray) -> Any:
+    """A block's sensitivity for the kept samples (a scalar, or per sample)."""
+    return lsb[keep] if isinstance(lsb, np.ndarray) else lsb
 
 
 def clock_meta(client: SensorClient) -> dict[str, float]:
@@ -310,5 +384,9 @@ def analyze_recording(
         folder = result.write(out_dir)
     except InputError as exc:
         print(f"imu: analysis skipped: {exc}", file=err)
+        return None
+    except OSError as exc:
+        print(f"imu: analysis not written: cannot write to {out_dir}: {exc.strerror or exc}"
+              f" (the recording is in {path}; run imu analyze on it later)", file=err)
         return None
     return result, folder

@@ -34,11 +34,11 @@ def _never(raw: RawSession) -> str:
 
 def test_explicit_option_then_metadata_then_default() -> None:
     meta = {"activity": "strength", "exercise": "hip_thrust", "placement": "sacrum",
-            "trunk_length_m": 0.6, "sample_rate_hz": 200.0}
+            "trunk_length_m": 0.6, "sample_rate_hz": 104.0}
     got = resolve(_raw(**meta), detect_activity=_never)
     assert (got.activity, got.exercise, got.placement, got.trunk_length_m) == (
         "strength", "hip_thrust", "sacrum", 0.6)
-    assert got.sample_rate_hz == 200.0 and got.sensor_offset_m is None
+    assert got.sample_rate_hz == 104.0 and got.sensor_offset_m is None
     got = resolve(_raw(**meta), activity="run", exercise="squat", placement="left_hip",
                   trunk_length_m=0.45, sensor_offset_m=np.array([0.0, 0.1, 0.0]))
     assert (got.activity, got.exercise, got.placement, got.trunk_length_m) == (
@@ -85,7 +85,7 @@ def test_check_option_passes_and_normalises() -> None:
     assert check_option("placement", None) is None
     assert check_option("activity", "auto") == "auto"
     assert check_option("trunk_length_m", 1) == 1.0
-    assert check_option("sensor_offset_m", np.array([1, 2, 3])) == (1.0, 2.0, 3.0)
+    assert check_option("sensor_offset_m", np.array([0.1, 0.2, 0.3])) == (0.1, 0.2, 0.3)
     with pytest.raises(KeyError):
         check_option("colour", "red")
 

@@ -10,17 +10,33 @@ with ``seq > next_expected`` waits in a bounded reorder buffer while the missing
 for again (RESEND); a gap that is still open after ``gap_timeout_s`` (or that the sensor reports
 it can no longer fill) is accepted and counted as lost. A new sensor epoch (reboot) continues the
 session after a recorded gap whose length comes from the host/sensor clock fit.
+
+A sequence number further from ``next_expected`` than the sensor can have moved
+(:meth:`StreamAssembler.window`: what it sampled since the last accepted packet, plus slack and
+its ring) is not a gap but a malformed packet: counted in ``malformed`` and dropped, so one bogus
+header neither holds the reorder buffer (with a RESEND every second) nor records a "lost" gap of
+a billion samples. Each sample is converted with the full scales of its own packet's header
+(``ranges``), so a device that changes its range mid-stream is decoded right.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from imu.device.chip import TICK_S, TICKS_PER_S, SampleBlock
-from imu.device.protocol import FLAG_COMPACT, FLAG_OVERFLOW, DecodedBatch
+from imu.device.chip import (
+    ACC_LSB_G,
+    ACC_RANGES_G,
+    GYR_LSB_DPS,
+    GYR_RANGES_DPS,
+    TICK_S,
+    TICKS_PER_S,
+    SampleBlock,
+)
+from imu.device.protocol import FLAG_COMPACT, FLAG_OVERFLOW, DecodedBatch, parse_ranges
 
 MAX_GAPS_LISTED = 10_000
 _M24 = 1 << 24
@@ -100,12 +116,21 @@ class StreamAssembler:
         Host seconds a gap may stay open while waiting for a RESEND before it is accepted.
     max_pending
         Samples the reorder buffer may hold; beyond that the oldest gap is accepted.
+    slack_s
+        Sensor seconds a sequence number may run ahead of the time elapsed (see :meth:`window`).
     """
 
-    def __init__(self, rate_hz: float, gap_timeout_s: float = 3.0, max_pending: int = 50_000):
+    def __init__(self, rate_hz: float, gap_timeout_s: float = 3.0, max_pending: int = 50_000,
+                 slack_s: float = 10.0):
         self.rate_hz = float(rate_hz)
         self.gap_timeout_s = gap_timeout_s
         self.max_pending = max_pending
+        self.slack_s = slack_s
+        self.ring_capacity = 6400
+        """Samples the sensor's ring holds (the client sets it from the status)."""
+        self.sensor_per_host = 1.0
+        """Sensor seconds per host second (the client's clock fit; the virtual sensor's scale)."""
+        self._last_accept_host: float | None = None
         self.stats = AssemblerStats()
         self.next_expected: int | None = None
         """Next device seq (current epoch) to accept."""
@@ -163,6 +188,8 @@ class StreamAssembler:
             self.acc_lsb_g, self.gyr_lsb_dps = batch.acc_lsb_g, batch.gyr_lsb_dps
         if len(batch) == 0 and self._pending is None:
             return None, None
+        if self._last_accept_host is None:
+            self._last_accept_host = host_s
         compact = (batch.flags & FLAG_COMPACT) != 0
         seq_mod = np.where(compact, _M24, _M32).astype(np.int64)
         seq_raw = batch.seq % seq_mod
@@ -178,8 +205,24 @@ class StreamAssembler:
         expected = self.last_tick + (seq - (ref_seq - 1)) * (TICKS_PER_S / self.rate_hz)
         exp_i = np.rint(expected).astype(np.int64)
         ticks = exp_i + signed_mod(tick_raw - exp_i, seq_mod)
-        acc, gyr = batch.acc_counts, batch.gyr_counts
-        overflow = (batch.flags & FLAG_OVERFLOW) != 0
+        acc, gyr, rng = batch.acc_counts, batch.gyr_counts, batch.ranges
+        if len(seq):
+            limit = self.window(host_s)
+            far = np.abs(seq - ref_seq) > limit
+            if far.any():  # not where the sensor can be: a bogus header, not a gap
+                edges = np.flatnonzero(far[1:] & ~far[:-1]).size + int(far[0])
+                self.stats.malformed += edges
+                self.stats.packets -= edges
+                keep = ~far
+                seq, ticks, acc, gyr, rng = seq[keep], ticks[keep], acc[keep], gyr[keep], rng[keep]
+                batch_flags = batch.flags[keep]
+                if len(seq) == 0 and self._pending is None:
+                    return None, None
+            else:
+                batch_flags = batch.flags
+        else:
+            batch_flags = batch.flags
+        overflow = (batch_flags & FLAG_OVERFLOW) != 0
         if overflow.any():  # the chip lost samples before these: no RESEND can bring them
             self._chip_loss.update(int(x) for x in seq[overflow])
             if len(self._chip_loss) > 4096:  # bounded: forget what is already behind us
@@ -190,23 +233,25 @@ class StreamAssembler:
             and seq[0] == ref_seq
             and bool((np.diff(seq) == 1).all())
         ):  # the common case: the next samples, in order, nothing waiting
-            return self._emit(seq, ticks, acc, gyr), None
+            self._last_accept_host = host_s
+            return self._emit(seq, ticks, acc, gyr, rng), None
         if self._pending is not None:
-            ps, pt, pa, pg = self._pending
+            ps, pt, pa, pg, pr = self._pending
             seq = np.concatenate([ps, seq])
             ticks = np.concatenate([pt, ticks])
             acc = np.concatenate([pa, acc])
             gyr = np.concatenate([pg, gyr])
+            rng = np.concatenate([pr, rng])
             self._pending = None
         n_in = len(seq)
         # duplicates: already accepted, or repeated within this batch
         keep = seq >= ref_seq
         order = np.argsort(seq[keep], kind="stable")
         seq, ticks = seq[keep][order], ticks[keep][order]
-        acc, gyr = acc[keep][order], gyr[keep][order]
+        acc, gyr, rng = acc[keep][order], gyr[keep][order], rng[keep][order]
         uniq = np.ones(len(seq), dtype=bool)
         uniq[1:] = seq[1:] != seq[:-1]
-        seq, ticks, acc, gyr = seq[uniq], ticks[uniq], acc[uniq], gyr[uniq]
+        seq, ticks, acc, gyr, rng = seq[uniq], ticks[uniq], acc[uniq], gyr[uniq], rng[uniq]
         self.stats.duplicates += n_in - len(seq)
         blocks: list[SampleBlock] = []
         resend: int | None = None
@@ -227,7 +272,7 @@ class StreamAssembler:
                     self._accept_gap(int(seq[0]), "not resent")
                     self.accept_gap_now = False
                     continue
-                self._pending = (seq, ticks, acc, gyr)
+                self._pending = (seq, ticks, acc, gyr, rng)
                 if host_s - self._last_resend_at >= 1.0:
                     self._last_resend_at = host_s
                     self.stats.resend_requests += 1
@@ -236,23 +281,25 @@ class StreamAssembler:
             self._gap_since = None
             run = np.flatnonzero(np.diff(seq) != 1)
             end = int(run[0]) + 1 if len(run) else len(seq)
-            blocks.append(self._emit(seq[:end], ticks[:end], acc[:end], gyr[:end]))
+            blocks.append(self._emit(seq[:end], ticks[:end], acc[:end], gyr[:end], rng[:end]))
             seq, ticks, acc, gyr = seq[end:], ticks[end:], acc[end:], gyr[end:]
+            rng = rng[end:]
         if not blocks:
             return None, resend
+        self._last_accept_host = host_s
         if len(blocks) == 1:
             return blocks[0], resend
-        return (
-            SampleBlock(
-                np.concatenate([b.seq for b in blocks]),
-                np.concatenate([b.t_s for b in blocks]),
-                np.concatenate([b.acc_counts for b in blocks]),
-                np.concatenate([b.gyr_counts for b in blocks]),
-                self.acc_lsb_g,
-                self.gyr_lsb_dps,
-            ),
-            resend,
-        )
+        return join_blocks(blocks), resend
+
+    def window(self, host_s: float) -> float:
+        """How far (in samples) a sequence number may lie from ``next_expected``: what the
+        sensor sampled in the host time since the last accepted sample (at the fitted sensor
+        speed, +50 %), plus ``slack_s`` of samples, plus its ring (a RESEND re-sends that)."""
+        last = self._last_accept_host
+        elapsed = 0.0 if last is None else max(0.0, host_s - last)
+        speed = float(self.sensor_per_host)
+        speed = max(1.0, speed) if np.isfinite(speed) else 1.0
+        return self.rate_hz * (1.5 * elapsed * speed + self.slack_s) + self.ring_capacity
 
     @property
     def session_t_offset_s(self) -> float:
@@ -303,15 +350,18 @@ class StreamAssembler:
     def _flush_pending_as_gap(self, reason: str) -> None:
         if self._pending is None:
             return
-        seq, ticks, acc, gyr = self._pending
+        seq, ticks, acc, gyr, rng = self._pending
         self._pending = None
         while len(seq):
             if seq[0] != self.next_expected:
                 self._accept_gap(int(seq[0]), reason)
             run = np.flatnonzero(np.diff(seq) != 1)
             end = int(run[0]) + 1 if len(run) else len(seq)
-            self._flushed.append(self._emit(seq[:end], ticks[:end], acc[:end], gyr[:end]))
+            self._flushed.append(
+                self._emit(seq[:end], ticks[:end], acc[:end], gyr[:end], rng[:end])
+            )
             seq, ticks, acc, gyr = seq[end:], ticks[end:], acc[end:], gyr[end:]
+            rng = rng[end:]
 
     def take_flushed(self) -> list[SampleBlock]:
         """Blocks released by :meth:`new_epoch` or :meth:`finish` (the pending reorder buffer)."""
@@ -324,7 +374,8 @@ class StreamAssembler:
         return self.take_flushed()
 
     def _emit(
-        self, seq: NDArray[np.int64], ticks: NDArray[np.int64], acc: NDArray, gyr: NDArray
+        self, seq: NDArray[np.int64], ticks: NDArray[np.int64], acc: NDArray, gyr: NDArray,
+        rng: NDArray[np.uint8],
     ) -> SampleBlock:
         t = self._t_anchor + (ticks - self._tick_anchor) * TICK_S
         # strictly increasing time even if the chip's timestamps misbehave
@@ -341,4 +392,32 @@ class StreamAssembler:
         out_seq = seq + self._seq_offset
         self.last_session_seq = int(out_seq[-1])
         self.stats.samples += len(seq)
-        return SampleBlock(out_seq, t, acc, gyr, self.acc_lsb_g, self.gyr_lsb_dps)
+        acc_lsb, gyr_lsb = sensitivities(rng)
+        return SampleBlock(out_seq, t, acc, gyr, acc_lsb, gyr_lsb)
+
+
+def sensitivities(rng: NDArray[np.uint8]) -> tuple[Any, Any]:
+    """(acc g/LSB, gyr dps/LSB) of samples whose packets carry the ``ranges`` bytes ``rng``:
+    scalars when they all agree (the usual case), else per-sample arrays."""
+    if len(rng) and bool((rng == rng[0]).all()):
+        acc_g, gyr_dps, _ = parse_ranges(int(rng[0]))
+        return ACC_LSB_G[acc_g], GYR_LSB_DPS[gyr_dps]
+    acc = np.array([ACC_LSB_G[g] for g in ACC_RANGES_G])[rng & 0x3]
+    table = [GYR_LSB_DPS[d] for d in GYR_RANGES_DPS] + [np.nan] * 3
+    return acc, np.array(table)[(rng >> 2) & 0x7]
+
+
+def join_blocks(blocks: list[SampleBlock]) -> SampleBlock:
+    """Consecutive blocks as one (sensitivities per sample where they differ)."""
+    acc = [np.broadcast_to(np.asarray(b.acc_lsb_g, float), (len(b),)) for b in blocks]
+    gyr = [np.broadcast_to(np.asarray(b.gyr_lsb_dps, float), (len(b),)) for b in blocks]
+    acc_lsb, gyr_lsb = np.concatenate(acc), np.concatenate(gyr)
+    same = bool((acc_lsb == acc_lsb[0]).all() and (gyr_lsb == gyr_lsb[0]).all())
+    return SampleBlock(
+        np.concatenate([b.seq for b in blocks]),
+        np.concatenate([b.t_s for b in blocks]),
+        np.concatenate([b.acc_counts for b in blocks]),
+        np.concatenate([b.gyr_counts for b in blocks]),
+        float(acc_lsb[0]) if same else acc_lsb,
+        float(gyr_lsb[0]) if same else gyr_lsb,
+    )

@@ -10,6 +10,12 @@ its own :class:`~bumble.controller.Controller` on a shared :class:`bumble.link.L
 Notes (bleak 3.1, bumble 0.0.236): Bumble keeps ATT_MTU at 23 unless the client asks and silently
 cuts longer notifications, so ``connect`` requests ``mtu`` itself (default 247). The device and
 controller come from :mod:`imu.ble.stack`, as do link losses (:meth:`BumbleRadio.drop_links`).
+
+Pairing: ``BleakClient.pair()`` runs LE Secure Connections pairing with bonding on Bumble's
+Security Manager (IO capability NoInputNoOutput: Just Works, as the sensor has no display or
+keys); the radio keeps the keys in its key store, and ``connect`` encrypts the link with them
+when it holds a bond for the peer, as a desktop stack (BlueZ, CoreBluetooth) does for a bonded
+device.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -34,10 +41,12 @@ from bumble.controller import Controller
 from bumble.core import AdvertisingData, BaseBumbleError
 from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.link import LocalLink
+from bumble.pairing import PairingConfig, PairingDelegate
 
-from imu.ble.stack import bumble_device, drop_links
+from imu.ble.stack import AddressKeyStore, bumble_device, drop_links
 
 _radio_ids = itertools.count(1)
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -88,7 +97,18 @@ class BumbleRadio:
                     max_mtu=self.mtu,
                 )
                 await self.device.power_on()
+                self.device.keystore = AddressKeyStore()
+                self.device.pairing_config_factory = lambda conn: PairingConfig(
+                    sc=True, mitm=False, bonding=True,
+                    delegate=PairingDelegate(
+                        io_capability=PairingDelegate.IoCapability.NO_OUTPUT_NO_INPUT),
+                )
         return self.device
+
+    async def has_bond(self, address: hci.Address) -> bool:
+        """Whether this radio holds a bond (keys) for ``address``."""
+        device = await self.device_ready()
+        return device.keystore is not None and (await device.keystore.get(str(address))) is not None
 
     def drop_links(self) -> int:
         """Simulate a radio link loss on every connection of this radio (both ends)."""
@@ -218,7 +238,18 @@ class BumbleClient(BaseBleakClient):
         peer = Peer(conn)
         self._peer = peer
         with _as_bleak_errors():
+            if await self._radio.has_bond(conn.peer_address):
+                try:  # bonded: encrypt with the stored keys, as BlueZ does
+                    await conn.encrypt()
+                except hci.HCI_Error as exc:  # not the device we bonded with (or it forgot us)
+                    log.info("encryption with %s failed: %s", self.address, exc)
+                    await self.disconnect()
+                    raise BleakError(
+                        f"{self.address}: encryption with the bond's keys failed"
+                    ) from exc
             await self._discover(peer)
+            if pair:
+                await self.pair()
 
     async def _discover(self, peer: Peer) -> None:
         if self._radio.mtu > 23:
@@ -254,10 +285,21 @@ class BumbleClient(BaseBleakClient):
         self._connection = None
 
     async def pair(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError("pairing is not needed by the sensor")
+        """LE Secure Connections pairing with bonding (Just Works); the keys stay in the
+        radio's key store. BleakError when the peer refuses or the link drops."""
+        conn = self._connection
+        if conn is None or not self.is_connected:
+            raise BleakError("Not connected")
+        with _as_bleak_errors():
+            await conn.pair()
 
     async def unpair(self) -> None:
-        raise NotImplementedError("pairing is not needed by the sensor")
+        """Forget the peer's keys (and disconnect, as bleak's other backends do)."""
+        device = await self._radio.device_ready()
+        if device.keystore is not None:
+            with contextlib.suppress(KeyError):
+                await device.keystore.delete(str(self._peer_address))
+        await self.disconnect()
 
     def _peer_or_raise(self) -> Peer:
         if self._peer is None or not self.is_connected:

@@ -28,7 +28,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,17 @@ from bleak.backends.scanner import BaseBleakScanner
 from bleak.exc import BleakError
 
 from imu.ble.assembler import ClockFit, StreamAssembler, signed_mod
+from imu.ble.discovery import (
+    NOT_BONDED,
+    WRONG_BOND,
+    AmbiguousDeviceError,
+    DeviceNotFoundError,
+    IncompatibleSensorError,
+    SensorError,
+    find_unique,
+    matcher,
+    scan,
+)
 from imu.device import protocol as P
 from imu.device.chip import (
     DEFAULT_ACC_RANGE_G,
@@ -50,9 +61,8 @@ from imu.device.chip import (
 
 log = logging.getLogger(__name__)
 
-
-class DeviceNotFoundError(RuntimeError):
-    """No sensor matching the name/address answered within the scan timeout."""
+__all__ = ["AmbiguousDeviceError", "DeviceNotFoundError", "IncompatibleSensorError", "LinkStats",
+           "SensorClient", "SensorError", "StreamConfig", "scan"]
 
 
 @dataclass
@@ -94,34 +104,6 @@ class _EpochMarker:
     ready: threading.Event = field(default_factory=threading.Event)
 
 
-def _matcher(name: str | None, address: str | None) -> Callable[[BLEDevice, Any], bool]:
-    addr = address.lower() if address else None
-
-    def match(d: BLEDevice, ad: Any) -> bool:
-        if addr is not None:
-            return d.address.lower() == addr
-        local = getattr(ad, "local_name", None) or d.name or ""
-        if name is not None:
-            return local == name
-        return local.startswith(P.NAME_PREFIX) or P.SERVICE_UUID in (
-            getattr(ad, "service_uuids", None) or []
-        )
-
-    return match
-
-
-async def scan(
-    timeout_s: float = 5.0, scanner_backend: type[BaseBleakScanner] | None = None
-) -> list[tuple[BLEDevice, Any]]:
-    """Sensors in range: (device, advertisement) whose name starts with ``IMU-`` or that
-    advertise the IMU service."""
-    found = await BleakScanner.discover(
-        timeout=timeout_s, return_adv=True, backend=scanner_backend
-    )
-    match = _matcher(None, None)
-    return [(d, ad) for d, ad in found.values() if match(d, ad)]
-
-
 class SensorClient:
     """Stream one sensor session to ``on_block`` (called in a worker thread, in order).
 
@@ -151,6 +133,14 @@ class SensorClient:
         Host seconds a seq gap may wait for its RESEND before it is recorded as lost.
     command_timeout_s
         Limit for one control write or status read.
+    settle_s
+        Finding a sensor by name (or the first ``IMU-*``): host seconds to keep listening after
+        the first match for other devices advertising the same; several distinct addresses are
+        refused (:class:`AmbiguousDeviceError`) rather than one picked at random.
+
+    Address pinning: the address of the first connection is kept (:attr:`pinned_address`);
+    every reconnection of the session scans for that address only, so a device advertising
+    the same name (an impostor, or a second sensor) is never connected to mid-session.
     """
 
     def __init__(
@@ -172,6 +162,7 @@ class SensorClient:
         sync_interval_s: float = 2.0,
         gap_timeout_s: float = 3.0,
         command_timeout_s: float = 2.0,
+        settle_s: float = 1.0,
     ) -> None:
         self.name = name
         self.address = address
@@ -188,6 +179,9 @@ class SensorClient:
         self.max_queue_packets = max_queue_packets
         self.sync_interval_s = sync_interval_s
         self.command_timeout_s = command_timeout_s
+        self.settle_s = settle_s
+        self.pinned_address: str | None = None
+        """The sensor's address from the first connection on (reconnections accept no other)."""
         self.stats = LinkStats()
         self.assembler = StreamAssembler(self.config.rate_hz, gap_timeout_s=gap_timeout_s)
         self.started_at: str | None = None
@@ -241,11 +235,14 @@ class SensorClient:
     # --- supervisor ----------------------------------------------------------------------------
     async def _find(self) -> BLEDevice | None:
         self.stats.state = "scanning"
-        return await BleakScanner.find_device_by_filter(
-            _matcher(self.name, self.address),
-            timeout=self.scan_timeout_s,
-            backend=self.scanner_backend,
-        )
+        address = self.pinned_address or self.address
+        if address is not None:
+            return await BleakScanner.find_device_by_filter(
+                matcher(None, address), timeout=self.scan_timeout_s,
+                backend=self.scanner_backend,
+            )
+        return await find_unique(self.name, self.scan_timeout_s, self.settle_s,
+                                 self.scanner_backend)
 
     async def _connect_once(self) -> bool:
         device = await self._find()
@@ -271,11 +268,14 @@ class SensorClient:
         await client.connect()
         self.stats.connects += 1
         self.stats.mtu = client.mtu_size
+        self.pinned_address = device.address
         self.stats.device_address = device.address
         self.stats.device_name = device.name or self.name or ""
         self.stats.state = "configuring"
         await client.start_notify(P.DATA_UUID, self._on_data)
         status = await self._read_status()
+        if status.ring_capacity:
+            self.assembler.ring_capacity = status.ring_capacity
         if not self.stats.firmware:
             self.stats.firmware = await self._firmware_string(status)
         await self._resume_or_start(status)
@@ -290,20 +290,33 @@ class SensorClient:
             rev = bytes(raw).decode("utf-8", "replace") or rev
         return rev
 
+    async def _gatt(self, operation: Awaitable[Any]) -> Any:
+        """One GATT operation within ``command_timeout_s``. A link that drops meanwhile may
+        cancel the operation's future inside the stack (Bumble does): that is a lost link
+        (BleakError), not a cancellation of this task, which would end the session."""
+        try:
+            return await asyncio.wait_for(operation, self.command_timeout_s)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            raise BleakError("the link dropped during a GATT operation") from None
+
     async def _read_status(self) -> P.Status:
         assert self._client is not None
-        raw = await asyncio.wait_for(
-            self._client.read_gatt_char(P.STATUS_UUID), self.command_timeout_s
-        )
-        return P.Status.decode(bytes(raw))
+        raw = await self._gatt(self._client.read_gatt_char(P.STATUS_UUID))
+        try:
+            return P.Status.decode(bytes(raw))
+        except ValueError as exc:
+            who = self.pinned_address or "the device"
+            raise IncompatibleSensorError(f"{who} is not a compatible sensor: {exc}") from None
 
     async def _command(self, cmd: P.ControlCommand) -> None:
         """Write a control command (with response); a silent link fails it within
         ``command_timeout_s`` instead of the 30 s ATT timeout, so the watchdog stays prompt."""
         assert self._client is not None
-        await asyncio.wait_for(
-            self._client.write_gatt_char(P.CONTROL_UUID, cmd.encode(), response=True),
-            self.command_timeout_s,
+        await self._gatt(
+            self._client.write_gatt_char(P.CONTROL_UUID, cmd.encode(), response=True)
         )
 
     async def _await_status(
@@ -321,20 +334,31 @@ class SensorClient:
     async def _start_new_session(self) -> P.Status:
         c = self.config
         status = await self._read_status()
-        if status.flags & P.STATUS_RUNNING:
-            await self._command(P.ControlCommand.stop())
-            status = await self._await_status(lambda s: not s.flags & P.STATUS_RUNNING)
-        old_epoch = status.epoch
-        await self._command(P.ControlCommand.set_rate(c.rate_hz))
-        await self._command(P.ControlCommand.set_ranges(c.acc_range_g, c.gyr_range_dps))
-        await self._command(P.ControlCommand.start())
+        try:
+            if status.flags & P.STATUS_RUNNING:
+                await self._command(P.ControlCommand.stop())
+                status = await self._await_status(lambda s: not s.flags & P.STATUS_RUNNING)
+            old_epoch = status.epoch
+            await self._command(P.ControlCommand.set_rate(c.rate_hz))
+            await self._command(P.ControlCommand.set_ranges(c.acc_range_g, c.gyr_range_dps))
+            await self._command(P.ControlCommand.start())
+        except BleakError:
+            if status.flags & P.STATUS_BONDED and not status.flags & P.STATUS_SECURE:
+                raise SensorError(NOT_BONDED) from None  # ATT 0x0F: encryption needed
+            raise
         status = await self._await_status(
             lambda s: bool(s.flags & P.STATUS_RUNNING) and s.epoch != old_epoch
         )
+        if status.last_error == P.ERR_NOT_BONDED:
+            raise SensorError(NOT_BONDED)
         if not status.flags & P.STATUS_RUNNING or status.last_error != P.ERR_OK:
-            raise BleakError(f"sensor did not start (error {status.last_error})")
-        if status.settings != (c.acc_range_g, c.gyr_range_dps, c.rate_hz):
-            raise BleakError(f"sensor runs {status.settings}, not the requested settings")
+            raise SensorError(f"the sensor did not start ({P.error_text(status.last_error)})")
+        try:
+            settings = status.settings
+        except ValueError as exc:
+            raise IncompatibleSensorError(f"the sensor reports {exc}") from None
+        if settings != (c.acc_range_g, c.gyr_range_dps, c.rate_hz):
+            raise SensorError(f"the sensor runs {settings}, not the requested settings")
         self._epoch = status.epoch
         return status
 
@@ -399,6 +423,7 @@ class SensorClient:
         if record and self.assembler.next_expected is not None:  # needs a tick reference
             self._fit.add(host_mid, tick * TICK_S)
             self._slope = self._fit.slope if self._fit.n >= 2 else self._slope
+            self.assembler.sensor_per_host = self._slope
             self.stats.sensor_per_host = self._slope
             self.stats.drift_ppm = (self._slope - 1.0) * 1e6
         return tick, host_mid
@@ -415,6 +440,9 @@ class SensorClient:
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({first, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
+        if first.done() and not first.cancelled() and isinstance(first.exception(), BleakError):
+            if "encrypt" in str(first.exception()).lower():  # the stack's bond did not match
+                raise SensorError(WRONG_BOND.format(first.exception())) from None
         if not first.done():
             first.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -535,6 +563,7 @@ class SensorClient:
                     self._arrival_fit.add(host_t, self.assembler.last_tick * TICK_S)
                     if self._arrival_fit.n >= 2:
                         self._slope = self._arrival_fit.slope
+                        self.assembler.sensor_per_host = self._slope
             if want is not None:
                 resend = want
             segment.clear()

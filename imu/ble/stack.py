@@ -21,6 +21,7 @@ from bumble.controller import Controller
 from bumble.core import UUID, AdvertisingData
 from bumble.device import Device
 from bumble.host import Host
+from bumble.keys import MemoryKeyStore, PairingKeys
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
@@ -43,6 +44,26 @@ def bumble_device(
     if max_mtu is not None:
         dev.gatt_server.max_mtu = max_mtu
     return ctrl, dev
+
+
+def key_name(name: str) -> str:
+    """A key store entry's name without Bumble's address-type qualifier (``/P``): the pairing
+    stores keys under the peer's identity address (public, ``XX:..:XX/P``) while an in-process
+    link reports the same bytes as a random address, so both must find the same keys."""
+    return name.split("/", 1)[0].upper()
+
+
+class AddressKeyStore(MemoryKeyStore):
+    """Bumble's in-memory key store, keyed by address bytes whatever their type qualifier."""
+
+    async def update(self, name: str, keys: PairingKeys) -> None:
+        await super().update(key_name(name), keys)
+
+    async def get(self, name: str) -> PairingKeys | None:
+        return await super().get(key_name(name))
+
+    async def delete(self, name: str) -> None:
+        await super().delete(key_name(name))
 
 
 async def advertise(dev: Device, name: str, service_uuid: str, interval_ms: float = 20) -> None:

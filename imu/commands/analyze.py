@@ -67,8 +67,8 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     try:
         check_option("trunk_length_m", value)
-    except InputError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return value
 
 

@@ -46,6 +46,18 @@ sensor is (--placement): stored in the file, it keeps left and right right in ru
 Exit status 1 when the sensor cannot be found or the link fails for good.
 """
 
+PAIR_EPILOG = """\
+examples:
+  imu pair                          # the one sensor advertising as IMU-*
+  imu pair --name IMU-3F2A
+"""
+
+RECOVER_EPILOG = """\
+examples:
+  imu recover recordings/           # after a kill, a crash or a full disk
+  imu recover recordings/ && imu analyze recordings/ --out sessions/
+"""
+
 DEPLOY_EPILOG = """\
 examples:
   imu firmware deploy --port /dev/ttyACM0
@@ -117,6 +129,29 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="no live line (rep count, samples, link state) while recording")
     r.set_defaults(func=run_record)
 
+    pr = sub.add_parser("pair", help="bond this computer with the sensor (encrypted control)",
+                        epilog=PAIR_EPILOG, formatter_class=raw,
+                        description="Bond this computer with the sensor (LE Secure Connections) "
+                        "within 2 minutes of\nswitching it on; afterwards only bonded computers "
+                        "can start, stop or set it up\n(docs/ble.md: the security model).")
+    pick = pr.add_mutually_exclusive_group()
+    pick.add_argument("--name", help="advertised name, e.g. IMU-3F2A (default: the one IMU-*)")
+    pick.add_argument("--address", help="Bluetooth address (a UUID on macOS) (default: by name)")
+    pr.add_argument("--scan-timeout-s", type=float, default=10.0, metavar="S",
+                    help="how long to look for the sensor, in seconds (default: 10)")
+    pr.add_argument("--virtual", choices=("bridge", "run"),
+                    help="pair with a virtual sensor run in this process instead of the radio "
+                    "(default: the radio)")
+    pr.set_defaults(func=run_pair)
+
+    rc = sub.add_parser("recover", help="merge interrupted recordings in DIR into raw files",
+                        epilog=RECOVER_EPILOG, formatter_class=raw,
+                        description="Merge the parts an interrupted `imu record` left in DIR "
+                        "(killed, disk full)\ninto raw files; parts a running recorder still "
+                        "writes are left alone.")
+    rc.add_argument("dir", metavar="DIR", help="the --out folder of imu record")
+    rc.set_defaults(func=run_recover)
+
     f = sub.add_parser("firmware", help="sensor firmware tools",
                        description="Tools for the sensor's MicroPython firmware.")
     fsub = f.add_subparsers(dest="firmware_command", metavar="ACTION")
@@ -143,7 +178,7 @@ def run_scan(args: argparse.Namespace) -> int:
 
     from bleak.exc import BleakError
 
-    from imu.ble.client import scan
+    from imu.ble.discovery import scan
 
     _positive("--timeout-s", args.timeout_s)
 
@@ -163,7 +198,7 @@ def run_scan(args: argparse.Namespace) -> int:
     try:
         found = asyncio.run(go())
     except (BleakError, OSError) as exc:
-        print(f"imu: error: Bluetooth adapter unavailable: {_one_line(exc)}", file=sys.stderr)
+        print(_adapter_error(exc, "imu scan --virtual bridge"), file=sys.stderr)
         return EXIT_DEVICE
     if not found:
         print(f"no sensor found within {args.timeout_s:g} s", file=sys.stderr)
@@ -178,12 +213,21 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def _adapter_error(exc: BaseException, instead: str) -> str:
+    """The one line for a Bluetooth stack that is missing or failing (no adapter, no BlueZ
+    or D-Bus, no permission), with the way to go on without a radio."""
+    return (
+        f"imu: error: no usable Bluetooth adapter ({_one_line(exc)}); "
+        f"without a radio, try: {instead}"
+    )
+
+
 def run_record(args: argparse.Namespace) -> int:
     import asyncio
 
     from bleak.exc import BleakError
 
-    from imu.ble.client import DeviceNotFoundError
+    from imu.ble.discovery import DeviceNotFoundError, SensorError
     from imu.core.errors import InputError
     from imu.recording import RecordOptions, record
 
@@ -205,11 +249,11 @@ def run_record(args: argparse.Namespace) -> int:
     )
     try:
         result = asyncio.run(record(opts))
-    except DeviceNotFoundError as exc:
+    except (DeviceNotFoundError, SensorError) as exc:
         print(f"imu: error: {exc}", file=sys.stderr)
         return EXIT_DEVICE
-    except (BleakError, OSError) as exc:
-        print(f"imu: error: Bluetooth adapter unavailable or failing: {_one_line(exc)}",
+    except (BleakError, OSError) as exc:  # write errors are InputErrors by now (one line, 2)
+        print(_adapter_error(exc, f"imu record --virtual bridge --out {args.out}"),
               file=sys.stderr)
         return EXIT_DEVICE
     s = result.stats
@@ -231,9 +275,76 @@ def run_record(args: argparse.Namespace) -> int:
     return 0 if not s.errors else EXIT_DEVICE
 
 
+def run_pair(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bleak.exc import BleakError
+
+    from imu.ble.discovery import DeviceNotFoundError, SensorError
+    from imu.ble.pairing import Paired, pair_sensor
+
+    _positive("--scan-timeout-s", args.scan_timeout_s)
+
+    async def go() -> Paired:
+        kw = dict(name=args.name, address=args.address, scan_timeout_s=args.scan_timeout_s)
+        if args.virtual:  # an in-process sensor (tests, demos): it is gone when this ends
+            from imu.recording import RecordOptions, start_virtual, virtual_recording
+
+            opts = RecordOptions(out_dir=Path("."), virtual=args.virtual)
+            rec, _ = virtual_recording(opts)
+            sensor, radio, _ = await start_virtual(rec, opts)
+            try:
+                return await pair_sensor(**kw, scanner_backend=radio.scanner_backend,
+                                         client_backend=radio.client_backend)
+            finally:
+                await sensor.stop()
+        return await pair_sensor(**kw)
+
+    try:
+        paired = asyncio.run(go())
+    except (DeviceNotFoundError, SensorError) as exc:
+        print(f"imu: error: {exc}", file=sys.stderr)
+        return EXIT_DEVICE
+    except (BleakError, OSError) as exc:
+        print(_adapter_error(exc, "imu record --virtual bridge --out DIR"), file=sys.stderr)
+        return EXIT_DEVICE
+    print(f"bonded with {paired.name or 'the sensor'} {paired.address}; "
+          f"record with: imu record --address {paired.address} --out DIR")
+    return 0
+
+
+def run_recover(args: argparse.Namespace) -> int:
+    from imu.core.errors import InputError
+    from imu.io.chunks import is_live, leftovers, recover_leftovers
+
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder")
+    try:
+        done = recover_leftovers(folder)
+    except OSError as exc:
+        raise InputError(f"cannot write to {folder}: {exc.strerror or exc}") from None
+    for p in done:
+        print(f"recovered {p}")
+    live = [d for d in leftovers(folder) if is_live(d)]
+    for d in live:
+        print(f"imu: {d} is being recorded right now (left alone)", file=sys.stderr)
+    if not done and not live:
+        print(f"nothing to recover in {folder}")
+    return 0
+
+
 def run_deploy(args: argparse.Namespace) -> int:
+    import os
+
     from imu.device import firmware as firmware_tools
 
+    port = args.port
+    a_path = port.startswith("/dev/") or os.sep in port  # COM3 on Windows is not a path
+    if not args.dry_run and a_path and not os.path.exists(port):
+        print(f"imu: error: no serial port {port} (is the board plugged in? its port is "
+              "usually /dev/ttyACM0 on Linux, /dev/cu.usbmodem* on macOS)", file=sys.stderr)
+        return EXIT_DEVICE
     try:
         cmds = firmware_tools.deploy(port=args.port, dry_run=args.dry_run)
     except (RuntimeError, OSError) as exc:

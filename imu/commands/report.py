@@ -39,8 +39,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from imu.core.errors import InputError
+    from imu.io.store import output_file
     from imu.render.html import write_report
 
-    path = write_report(args.session_dir, args.out)
+    if args.out is not None:
+        output_file(args.out, "--out")
+    try:
+        path = write_report(args.session_dir, args.out)
+    except OSError as exc:
+        what = exc.filename or args.out
+        raise InputError(f"cannot write {what}: {exc.strerror or exc}") from None
     print(f"wrote {path}", file=sys.stderr)
     return 0

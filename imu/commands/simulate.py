@@ -96,9 +96,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from imu.core.options import check_positive
+    from imu.io.store import output_file, output_folder
 
     check_positive("--rate-hz", args.rate_hz)
     check_positive("--duration-s", args.duration_s)
+    if args.truth:
+        output_folder(args.truth, "--truth")
     if args.days is not None:
         return run_days(args)
     if args.start_date is not None:
@@ -107,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
     if out.is_dir():
         raise InputError(f"{out}: is a folder; give a file name such as {out}/x.raw.parquet "
                          "(or use --days N to fill a folder)")
+    output_file(out, "--out")  # before the work: a file's child is refused too
     if out.exists() and not args.force:
         raise InputError(f"{out}: exists; use --force to replace it, or another --out")
     sim = simulate_one(args)

@@ -51,20 +51,40 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import warnings
+
     from imu.core.errors import InputError
+    from imu.io.catalog import UnreadableSessionWarning
+    from imu.io.store import output_file, output_folder
     from imu.trends import compute_trends
     from imu.trends.text import render, write
 
     if args.format == "parquet" and args.out is None:
         raise InputError("--format parquet needs --out FILE")
-    report = compute_trends(args.dir, weeks=args.weeks)
     if args.out is not None:
-        write(report, args.format, args.out)
-    else:
-        sys.stdout.write(render(report, args.format))
+        output_file(args.out, "--out")
     if args.plot is not None:
-        from imu.viz.trends import write_trend_plots
+        output_folder(args.plot, "--plot")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnreadableSessionWarning)
+        report = compute_trends(args.dir, weeks=args.weeks)
+    left_out = [w for w in caught if issubclass(w.category, UnreadableSessionWarning)]
+    for w in left_out:  # one line each, then the count: the others were read
+        print(f"imu: warning: {w.message}", file=sys.stderr)
+    try:
+        if args.out is not None:
+            write(report, args.format, args.out)
+        else:
+            sys.stdout.write(render(report, args.format))
+        if args.plot is not None:
+            from imu.viz.trends import write_trend_plots
 
-        paths = write_trend_plots(report, args.plot)
-        print(f"wrote {len(paths)} plot(s) to {args.plot}", file=sys.stderr)
+            paths = write_trend_plots(report, args.plot)
+            print(f"wrote {len(paths)} plot(s) to {args.plot}", file=sys.stderr)
+    except OSError as exc:
+        what = exc.filename or args.out
+        raise InputError(f"cannot write {what}: {exc.strerror or exc}") from None
+    if left_out:
+        print(f"imu: {len(left_out)} session folder(s) left out (see the warnings above)",
+              file=sys.stderr)
     return 0

@@ -11,14 +11,22 @@ status 2 on the command line) through this module's small family:
   ``trunk_length_m``, ``sensor_offset_m``);
 * :func:`check_choice` -- a value from a fixed vocabulary (e.g. the simulator's activity);
 * :func:`check_positive` -- a positive number given on the command line (``--duration-s`` ...);
-* :func:`check_metadata` -- the enumerated and numeric fields of a raw file's metadata.
+* :func:`check_metadata` -- the enumerated and numeric fields of a raw file's metadata;
+* :func:`check_identifier` -- a name that becomes part of a path (a ``session_id`` from a file,
+  ``--session-name``): :data:`IDENTIFIER_RULE`, checked before it touches the file system.
+
+Ranges are physiological, so a unit slip is an error rather than a confident wrong answer:
+a trunk length of 50 "metres" is centimetres typed for metres.
 
 Plain Python, no numpy: the command line checks its options with it at start-up.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import numbers
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -50,6 +58,20 @@ METADATA_CHOICES: Final[dict[str, tuple[str, ...]]] = {
 """Allowed values of the raw file's enumerated metadata fields (checked in this order)."""
 METADATA_POSITIVE: Final = ("sample_rate_hz", "acc_range_g", "gyr_range_dps", "trunk_length_m")
 """Raw file metadata fields that must be positive numbers when present."""
+TRUNK_LENGTH_RANGE_M: Final = (0.2, 1.2)
+"""Plausible shoulder-to-hip-joint lengths (a small child to a very tall adult), metres."""
+MAX_SENSOR_OFFSET_M: Final = 0.5
+"""Largest plausible distance of the sensor from the pelvis centre (``sensor_offset_m``)."""
+METADATA_RATE_RANGE_HZ: Final = (1.0, 100_000.0)
+"""``sample_rate_hz`` in metadata outside this is not a sample rate at all (the plausibility
+checks of :mod:`imu.core.plausibility` then compare it with ``t_s``)."""
+
+IDENTIFIER_MAX_LEN: Final = 128
+IDENTIFIER_RULE: Final = (
+    "1-128 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit, no '..'"
+)
+"""The documented rule for identifiers that become file or folder names (docs/formats.md)."""
+_IDENTIFIER_RE: Final = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{IDENTIFIER_MAX_LEN - 1}}}")
 
 
 # ---- checks -----------------------------------------------------------------------------------
@@ -62,32 +84,72 @@ def check_choice(name: str, value: str | None, allowed: Sequence[str]) -> str | 
     return value
 
 
+def check_identifier(what: str, value: Any) -> str:
+    """``value`` if it is a plain name (:data:`IDENTIFIER_RULE`), else :class:`InputError`.
+
+    Such a name becomes part of a path (``session=<session_id>``, ``<session-name>.raw.parquet``),
+    so a slash, ``..``, a leading dot, a NUL or any control character, spaces, non-ASCII
+    letters and over-long names are refused before anything touches the file system.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # a number written by another tool is a fine name
+    if not isinstance(value, str):
+        raise InputError(f"{what} must be text, got {type(value).__name__}")
+    if _IDENTIFIER_RE.fullmatch(value) and ".." not in value:
+        return value
+    shown = repr(value if len(value) <= 40 else value[:40] + "...")
+    raise InputError(f"{what} {shown} is not a plain name ({IDENTIFIER_RULE})")
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a finite float, None for anything else (booleans included: ``true`` is not
+    a length; numpy numbers are :class:`numbers.Real` too)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    v = float(value)
+    return v if math.isfinite(v) else None
+
+
 def check_option(name: str, value: Any) -> Any:
     """Check one analysis option and return it normalised (None passes: not given).
 
     ``activity``, ``exercise``, ``placement``: one of :data:`OPTION_CHOICES`;
-    ``trunk_length_m``: a positive finite number (returned as float); ``sensor_offset_m``: three
-    finite numbers X, Y, Z in metres, pelvis frame (returned as a tuple of floats).
+    ``trunk_length_m``: a number of metres within :data:`TRUNK_LENGTH_RANGE_M` (returned as
+    float); ``sensor_offset_m``: three finite numbers X, Y, Z in metres, pelvis frame, at most
+    :data:`MAX_SENSOR_OFFSET_M` from the pelvis centre (returned as a tuple of floats).
     """
     if value is None:
         return None
     if name in OPTION_CHOICES:
         return check_choice(name, value, OPTION_CHOICES[name])
     if name == "trunk_length_m":
-        try:
-            ok = math.isfinite(value) and value > 0
-        except TypeError:
-            ok = False
-        if not ok:
+        v = _number(value)
+        if v is None or v <= 0:
             raise InputError(f"trunk length must be a positive number of metres, got {value}")
-        return float(value)
+        lo, hi = TRUNK_LENGTH_RANGE_M
+        if not lo <= v <= hi:
+            hint = " (centimetres? give metres, e.g. 0.5)" if 10 <= v <= 200 else ""
+            raise InputError(
+                f"trunk length must be {lo:g}-{hi:g} m (shoulder to hip joint), got {v:g}{hint}"
+            )
+        return v
     if name == "sensor_offset_m":
         try:
-            offset = () if isinstance(value, (str, bytes)) else tuple(float(v) for v in value)
-        except (TypeError, ValueError):
-            offset = ()
-        if len(offset) != 3 or not all(math.isfinite(v) for v in offset):
+            if isinstance(value, (str, bytes)):
+                raise TypeError
+            numbers = [_number(v) for v in value]
+        except TypeError:
+            numbers = []
+        if len(numbers) != 3 or any(v is None for v in numbers):
             raise InputError("sensor offset must be three finite numbers X,Y,Z in metres")
+        offset = tuple(float(v) for v in numbers)  # type: ignore[arg-type]
+        distance = math.hypot(*offset)
+        if distance > MAX_SENSOR_OFFSET_M:
+            hint = " (centimetres? give metres)" if distance >= 5 else ""
+            raise InputError(
+                f"sensor offset {','.join(f'{v:g}' for v in offset)} m is more than "
+                f"{MAX_SENSOR_OFFSET_M:g} m from the pelvis centre{hint}"
+            )
         return offset
     raise KeyError(f"no such option {name!r}")
 
@@ -110,8 +172,30 @@ def check_metadata(meta: Mapping[str, Any], name: str = "input") -> None:
             raise InputError(f"{name}: unknown {key} {value!r} in metadata (expected {expected})")
     for key in METADATA_POSITIVE:
         value = meta.get(key)
-        if value is not None and not (isinstance(value, (int, float)) and value > 0):
+        if value is None or key == "trunk_length_m":  # its own range check below
+            continue
+        v = _number(value)
+        if v is None or v <= 0:
             raise InputError(f"{name}: metadata {key} must be a positive number, got {value!r}")
+    rate = meta.get("sample_rate_hz")
+    lo, hi = METADATA_RATE_RANGE_HZ
+    if rate is not None and not lo <= float(rate) <= hi:
+        raise InputError(f"{name}: metadata sample_rate_hz {rate!r} is not a sample rate")
+    if meta.get("trunk_length_m") is not None:
+        try:
+            check_option("trunk_length_m", meta["trunk_length_m"])
+        except InputError as exc:
+            raise InputError(f"{name}: metadata {exc}") from None
+    if meta.get("session_id") not in (None, ""):  # empty: none given (the samples' hash)
+        check_identifier(f"{name}: metadata session_id", meta["session_id"])
+    started = meta.get("started_at")
+    if started is not None:
+        try:
+            dt.datetime.fromisoformat(started)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"{name}: metadata started_at {started!r} is not an ISO 8601 date and time"
+            ) from None
 
 
 # ---- resolution -------------------------------------------------------------------------------
@@ -182,6 +266,9 @@ def resolve(
     was never read through :mod:`imu.io.rawfile`.
     """
     given = check_options(activity, exercise, placement, trunk_length_m, sensor_offset_m)
+    if not raw.checked:  # built in memory: the reader's checks have not run
+        check_metadata(raw.meta)
+        raw.ensure_plausible()
     meta = raw.meta
     act = given["activity"]
     if act in (None, AUTO):

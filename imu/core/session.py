@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from imu.core.plausibility import check_plausible
+
 
 @dataclass
 class RawSession:
@@ -25,6 +27,18 @@ class RawSession:
     """(N, 3) angular rate, sensor frame; None when the recording has no gyroscope."""
     seq: np.ndarray | None
     meta: dict[str, Any] = field(default_factory=dict)
+    checked: bool = field(default=False, repr=False, compare=False)
+    """Set once :meth:`ensure_plausible` accepted these samples (the reader calls it, and
+    :func:`imu.core.options.resolve` for sessions built in memory)."""
+
+    def ensure_plausible(self, name: str = "input") -> None:
+        """Run :func:`imu.core.plausibility.check_plausible` once (InputError naming ``name``)."""
+        if self.checked:
+            return
+        rate = self.meta.get("sample_rate_hz")
+        check_plausible(self.t_s, self.acc_g, self.gyr_dps, self.seq,
+                        None if rate is None else float(rate), name)
+        self.checked = True
 
     @property
     def sample_rate_hz(self) -> float:

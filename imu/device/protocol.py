@@ -291,6 +291,11 @@ def decode_stream(packets: list[bytes]) -> DecodedBatch:
             j = full_idx[0]  # anchor the absolute value on the first full (32-bit) packet
             seq0 += seq_raw[j] - seq0[j]
             tick0 += tick_raw[j] - tick0[j]
+        # A sequence number is never negative: a packet half the modulus behind the first one
+        # (a bogus one, or a restart) keeps its value on the wire, not a negative unwrap.
+        neg = seq0 < 0
+        if neg.any():
+            seq0[neg] = seq_raw[neg]
 
     per_sample = TICKS_PER_S / rate
     if n_ok == p and p and not compact.any() and (ln == ln[0]).all():
@@ -353,9 +358,39 @@ ERR_BUSY: Final = 4
 """Rate/range changes are only accepted while stopped."""
 ERR_RESEND_TRUNCATED: Final = 5
 """RESEND asked for samples no longer in the ring; sending resumed at the oldest held."""
+ERR_NOT_BONDED: Final = 6
+"""The sensor is bonded and this link is not encrypted with a bond's key: command ignored
+(an unencrypted write is refused by the stack first, with ATT error 0x0F)."""
+ERROR_TEXT: Final = {
+    ERR_OK: "ok",
+    1: "unknown command",
+    2: "wrong command length",
+    3: "bad value (or the IMU chip did not answer)",
+    4: "busy: settings change only while stopped",
+    5: "resend truncated",
+    6: "not bonded: pair with imu pair first",
+}
+
+
+def error_text(code: int) -> str:
+    """``last_error`` of the status in words."""
+    return f"error {code}: {ERROR_TEXT.get(code, 'unknown error')}"
 
 _CONTROL_LEN: Final = {OP_START: 1, OP_STOP: 1, OP_SET_RATE: 3, OP_SET_RANGES: 4, OP_RESEND: 5,
                        OP_TIME_SYNC: 5}
+
+
+def _check_in(what: str, value: object, allowed: tuple[int, ...], unit: str) -> None:
+    if isinstance(value, bool) or value not in allowed:
+        raise ValueError(
+            f"{what} {value!r} {unit} is not one of {', '.join(map(str, allowed))} {unit}"
+        )
+
+
+def _counter(what: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{what} must be a non-negative integer, got {value!r}")
+    return int(value)
 
 
 @dataclass
@@ -394,16 +429,21 @@ class ControlCommand:
         return cls(OP_TIME_SYNC, token=token)
 
     def encode(self) -> bytes:
+        """The bytes to write; ValueError for a value the sensor does not support (a rate or
+        full scale not in :data:`RATES_HZ` etc., a negative sequence number or token)."""
         if self.op in (OP_START, OP_STOP):
             return bytes([self.op])
         if self.op == OP_SET_RATE:
+            _check_in("rate", self.rate_hz, RATES_HZ, "Hz")
             return struct.pack("<BH", self.op, self.rate_hz)
         if self.op == OP_SET_RANGES:
+            _check_in("accelerometer full scale", self.acc_range_g, ACC_RANGES_G, "g")
+            _check_in("gyroscope full scale", self.gyr_range_dps, GYR_RANGES_DPS, "dps")
             return struct.pack("<BBH", self.op, self.acc_range_g, self.gyr_range_dps)
         if self.op == OP_RESEND:
-            return struct.pack("<BI", self.op, self.from_seq % _U32_MOD)
+            return struct.pack("<BI", self.op, _counter("from_seq", self.from_seq) % _U32_MOD)
         if self.op == OP_TIME_SYNC:
-            return struct.pack("<BI", self.op, self.token % _U32_MOD)
+            return struct.pack("<BI", self.op, _counter("token", self.token) % _U32_MOD)
         raise ValueError(f"unknown opcode {self.op}")
 
     @classmethod
@@ -437,6 +477,12 @@ STATUS_RING_LOST: Final = 0x04
 """Samples were overwritten in the ring before they were sent (lost for good)."""
 STATUS_CHIP_OK: Final = 0x08
 """The IMU answered WHO_AM_I at boot."""
+STATUS_BONDED: Final = 0x10
+"""The sensor holds a bond: control needs a link encrypted with a bond's keys (docs/ble.md)."""
+STATUS_SECURE: Final = 0x20
+"""This link is encrypted with a stored bond's keys (the reader may control the sensor)."""
+STATUS_PAIRING: Final = 0x40
+"""A new central may bond now (no bond stored yet, or the window after power-on)."""
 STATUS_CORE_SIZE: Final = 20
 STATUS_SIZE: Final = 32
 _STATUS_CORE = struct.Struct("<BBBBBBHHHII")

@@ -7,12 +7,19 @@ metadata-only read, several times cheaper than decoding its column chunks), othe
 whole into memory and only the wanted columns decoded. :func:`read_sessions` keeps the rows in
 ``DIR/.imu-trends-cache.parquet``, keyed by file sizes and modification times, so that re-running
 trends reads only new or changed sessions.
+
+A folder that is not a readable ``imu analyze`` session (a corrupt, empty or foreign Parquet
+file, a summary of more than one row, columns of types that do not fit) is left out with one
+:class:`UnreadableSessionWarning` each, never stopping the others; a ``started_at`` that is not
+an ISO 8601 date reads as missing (with a warning too). ``imu trends`` prints the warnings and
+their count.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +64,19 @@ re-running trends reads only new or changed sessions. The leading dot keeps it o
 hive dataset (pyarrow, Spark and Dask ignore dot files; it matches no session=* pattern)."""
 CACHE_VERSION: Final = b"1"
 _CACHE_KEY: Final = b"imu_trends_cache"
+
+
+class UnreadableSessionWarning(UserWarning):
+    """A session folder left out of a bulk read (the message names the folder and why)."""
+
+
+def _unreadable(path: Path, why: str) -> None:
+    warnings.warn(f"{path.parent}: left out: {why}", UnreadableSessionWarning, stacklevel=3)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def session_dirs(root: str | Path) -> list[Path]:
@@ -176,9 +196,10 @@ def _rows_to_table(rows: list[dict[str, Any]], sch: pa.Schema) -> pa.Table:
         cols = []
         for f in sch:
             values = [r.get(f.name) for r in rows]
-            if pa.types.is_string(f.type):  # as _conform renders timestamps
+            if pa.types.is_string(f.type):  # as _conform renders timestamps and numbers
                 values = [
-                    v.strftime("%Y-%m-%dT%H:%M:%S%z") if isinstance(v, dt.datetime) else v
+                    v.strftime("%Y-%m-%dT%H:%M:%S%z") if isinstance(v, dt.datetime)
+                    else (v if v is None or isinstance(v, str) else str(v))
                     for v in values
                 ]
             cols.append(pa.array(values, f.type))
@@ -215,51 +236,96 @@ def _conform(table: pa.Table, sch: pa.Schema) -> pa.Table:
     return pa.table(cols, schema=sch)
 
 
-def _read_tables(files: list[Path], sch: pa.Schema) -> pa.Table:
+def _read_tables(
+    files: list[Path], sch: pa.Schema, expect_rows: int | None = None
+) -> pa.Table:
     """Read many small Parquet files into one table with ``sch`` (missing columns null,
     compatible types cast) plus a ``session_dir`` column (the ``session=`` folder's value).
 
     One-row files (summaries) are read from their footer statistics alone; others are read
     whole into memory and only the wanted columns decoded. (A thread pool was measured slower:
-    its per-file overhead exceeds the work.)"""
-    if not files:
-        return sch.empty_table().append_column("session_dir", pa.array([], pa.string()))
+    its per-file overhead exceeds the work.) A file that cannot be read, holds none of the
+    wanted columns, has other than ``expect_rows`` rows, or whose types do not fit is left out
+    with an :class:`UnreadableSessionWarning`."""
     wanted = frozenset(sch.names)
-    try:
-        layouts: list[_Layout] = []
-        parts = [_read_one(f, wanted, layouts) for f in files]
-        is_row = np.array([isinstance(p, dict) for p in parts], dtype=bool)
-        tables = [p for p in parts if not isinstance(p, dict)]
+    layouts: list[_Layout] = []
+    parts: list[pa.Table | dict[str, Any]] = []
+    kept: list[Path] = []
+    for f in files:
         try:
-            decoded = [pa.concat_tables(tables, promote_options="permissive")] if tables else []
-            decoded = [_conform(t, sch) for t in decoded]
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            # Types that do not promote (e.g. a timestamp in one file, text in another).
-            decoded = [_conform(t, sch) for t in tables]
-        rows = [p for p in parts if isinstance(p, dict)]
-        table = pa.concat_tables(([_rows_to_table(rows, sch)] if rows else []) + decoded)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"cannot read session tables: {first}") from None
+            part = _read_one(f, wanted, layouts)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            _unreadable(f, f"{f.name} is not a readable Parquet file ({_first_line(exc)})")
+            continue
+        rows = 1 if isinstance(part, dict) else part.num_rows
+        columns = part.keys() if isinstance(part, dict) else part.column_names
+        if not any(c in wanted for c in columns):
+            _unreadable(f, f"{f.name} is not an imu table (none of its columns)")
+            continue
+        if expect_rows is not None and rows != expect_rows:
+            _unreadable(f, f"{f.name} has {rows} rows, expected {expect_rows}")
+            continue
+        parts.append(part)
+        kept.append(f)
+    try:
+        table = _assemble(parts, sch)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError):
+        # Some file's types do not fit: find it (them), one by one, and leave it out.
+        good = []
+        for part, f in zip(parts, kept, strict=True):
+            try:
+                _assemble([part], sch)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+                _unreadable(f, f"{f.name} has columns of other types ({_first_line(exc)})")
+                continue
+            good.append((part, f))
+        parts, kept = [g[0] for g in good], [g[1] for g in good]
+        try:
+            table = _assemble(parts, sch)
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"cannot read session tables: {_first_line(exc)}") from None
+    lengths = np.array([1 if isinstance(p, dict) else p.num_rows for p in parts], dtype=np.int64)
+    dirs = np.repeat(
+        np.array([f.parent.name.split("=", 1)[1] for f in kept], dtype=object), lengths
+    )
+    return table.append_column("session_dir", pa.array(dirs, pa.string()))
+
+
+def _assemble(parts: list[pa.Table | dict[str, Any]], sch: pa.Schema) -> pa.Table:
+    """Rows from footers and decoded tables as one table with ``sch``, in file order."""
+    if not parts:
+        return sch.empty_table()
+    is_row = np.array([isinstance(p, dict) for p in parts], dtype=bool)
+    tables = [p for p in parts if not isinstance(p, dict)]
+    try:
+        decoded = [pa.concat_tables(tables, promote_options="permissive")] if tables else []
+        decoded = [_conform(t, sch) for t in decoded]
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        # Types that do not promote (e.g. a timestamp in one file, text in another).
+        decoded = [_conform(t, sch) for t in tables]
+    rows = [p for p in parts if isinstance(p, dict)]
+    table = pa.concat_tables(([_rows_to_table(rows, sch)] if rows else []) + decoded)
     lengths = np.array([1 if isinstance(p, dict) else p.num_rows for p in parts])
     # Rows were gathered first, decoded tables after: put everything back in file order.
     file_index = np.repeat(np.arange(len(parts)), lengths)
     order = np.concatenate(
         [file_index[np.repeat(is_row, lengths)], file_index[np.repeat(~is_row, lengths)]]
     )
-    table = table.take(np.argsort(order, kind="stable"))
-    dirs = np.repeat(
-        np.array([f.parent.name.split("=", 1)[1] for f in files], dtype=object), lengths
-    )
-    return table.append_column("session_dir", pa.array(dirs, pa.string()))
+    return table.take(np.argsort(order, kind="stable"))
 
 
 def _finish_summaries(df: pd.DataFrame) -> pd.DataFrame:
     df["session_id"] = df["session_id"].fillna(df["session_dir"])
     try:
         df["started_at"] = pd.to_datetime(df["started_at"], utc=True, format="ISO8601")
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"unreadable started_at in a summary: {exc}") from None
+    except (ValueError, TypeError):  # some value is no date: those read as missing
+        text = df["started_at"]
+        parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+        for d, value in zip(df.loc[parsed.isna() & text.notna(), "session_dir"],
+                            text[parsed.isna() & text.notna()], strict=True):
+            warnings.warn(f"session={d}: started_at {value!r} is not an ISO 8601 date; "
+                          "the session has no date", UnreadableSessionWarning, stacklevel=3)
+        df["started_at"] = parsed
     return df
 
 
@@ -267,7 +333,7 @@ def read_summaries(root: str | Path) -> pd.DataFrame:
     """Every session's summary row under ``root``; ``started_at`` parsed to UTC timestamps."""
     files = [d / "summary.parquet" for d in session_dirs(root)]
     files = [f for f in files if f.is_file()]
-    return _finish_summaries(_read_tables(files, SUMMARY_SCHEMA).to_pandas())
+    return _finish_summaries(_read_tables(files, SUMMARY_SCHEMA, expect_rows=1).to_pandas())
 
 
 def read_reps(root: str | Path, session_ids: Iterable[str] | None = None) -> pd.DataFrame:
@@ -355,7 +421,8 @@ def read_sessions(root: str | Path, stats: StoredRepStats, cache: bool = True) -
     cols = list(stats.columns)
     if len(todo):
         files = [dir_of[k] / "summary.parquet" for k in todo["session_dir"]]
-        new = _finish_summaries(_read_tables(files, stats.schema).to_pandas())
+        new = _finish_summaries(_read_tables(files, stats.schema, expect_rows=1).to_pandas())
+        todo = todo[todo["session_dir"].isin(new["session_dir"])].reset_index(drop=True)
         # Rep statistics come with the summary; only summaries written without them make us
         # open their reps files.
         missing = new[stats.present].isna().to_numpy() & (todo["reps_size"].to_numpy() >= 0)

@@ -23,6 +23,28 @@ from imu.core.schema import ACC_COLUMNS, GYR_COLUMNS, METADATA_KEY, REQUIRED_RAW
 from imu.core.session import RawSession
 from imu.io.atomic import write_parquet_atomic
 
+MAX_METADATA_BYTES = 1 << 20
+"""Largest ``imu`` metadata accepted (a real one is a few hundred bytes)."""
+
+
+def parse_metadata(raw: bytes | str, name: str = "input") -> dict[str, Any]:
+    """The ``imu`` metadata value as a dict; anything else (not UTF-8, not JSON, not an object,
+    nested too deeply, too big) is an :class:`InputError` naming ``name``."""
+    if len(raw) > MAX_METADATA_BYTES:
+        raise InputError(f"{name}: metadata key 'imu' is too big ({len(raw)} bytes)")
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        value = json.loads(text)
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: metadata key 'imu' is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{name}: metadata key 'imu' is not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise InputError(f"{name}: metadata key 'imu' is nested too deeply") from None
+    if not isinstance(value, dict):
+        raise InputError(f"{name}: metadata key 'imu' is not a JSON object")
+    return value
+
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The ``imu`` JSON metadata of a Parquet file ({} when absent)."""
@@ -30,17 +52,12 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     raw = md.get(METADATA_KEY)
     if raw is None:
         return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: metadata key 'imu' is not valid JSON ({exc.msg})") from None
-    if not isinstance(value, dict):
-        raise InputError(f"{path}: metadata key 'imu' is not a JSON object")
-    return value
+    return parse_metadata(raw, str(path))
 
 
-def read_raw(path: str | Path) -> RawSession:
-    """Read and validate a raw session file."""
+def read_raw(path: str | Path, *, plausible: bool = True) -> RawSession:
+    """Read and validate a raw session file; ``plausible=False`` skips the plausibility checks
+    (:mod:`imu.core.plausibility`) for a file that is replayed, not analysed (any counts)."""
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file")
@@ -54,13 +71,15 @@ def read_raw(path: str | Path) -> RawSession:
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{p}: not a readable Parquet file ({first})") from None
-    return from_dataframe(table.to_pandas(), meta, name=str(p))
+    return from_dataframe(table.to_pandas(), meta, name=str(p), plausible=plausible)
 
 
 def from_dataframe(
-    df: pd.DataFrame, meta: dict[str, Any] | None = None, name: str = "input"
+    df: pd.DataFrame, meta: dict[str, Any] | None = None, name: str = "input",
+    *, plausible: bool = True,
 ) -> RawSession:
-    """Validate a raw DataFrame (contract columns) and return a :class:`RawSession`."""
+    """Validate a raw DataFrame (contract columns) and return a :class:`RawSession` (the
+    plausibility checks of :mod:`imu.core.plausibility` too, unless ``plausible=False``)."""
     meta = dict(meta or {})
     if "imu" in getattr(df, "attrs", {}) and not meta:
         meta = dict(df.attrs["imu"])
@@ -75,6 +94,10 @@ def from_dataframe(
         raise InputError(f"{name}: too few samples ({len(df)})")
 
     def numeric(cols: tuple[str, ...] | str) -> np.ndarray:
+        for c in (cols,) if isinstance(cols, str) else cols:
+            kind = _column_kind(df[c])
+            if kind is not None:
+                raise InputError(f"{name}: column {c} holds {kind}, expected numbers ({UNITS[c]})")
         try:
             arr = df[list(cols) if isinstance(cols, tuple) else cols].to_numpy(dtype=np.float64)
         except (TypeError, ValueError):
@@ -94,11 +117,36 @@ def from_dataframe(
         raise InputError(f"{name}: time t_s is not strictly increasing at row {bad}")
     seq = None
     if "seq" in df.columns:
+        kind = _column_kind(df["seq"])
+        if kind is not None or not pd.api.types.is_integer_dtype(df["seq"].dtype):
+            what = kind or "non-integers"
+            raise InputError(f"{name}: column seq holds {what}, expected a counter")
         seq = df["seq"].to_numpy(dtype=np.int64)
         if (np.diff(seq) <= 0).any():
             raise InputError(f"{name}: seq is not strictly increasing")
     check_metadata(meta, name)
-    return RawSession(t_s=t, acc_g=acc, gyr_dps=gyr, seq=seq, meta=meta)
+    raw = RawSession(t_s=t, acc_g=acc, gyr_dps=gyr, seq=seq, meta=meta)
+    if plausible:
+        raw.ensure_plausible(name)
+    return raw
+
+
+UNITS = {"t_s": "seconds", **{c: "g" for c in ACC_COLUMNS}, **{c: "deg/s" for c in GYR_COLUMNS}}
+
+
+def _column_kind(col: pd.Series) -> str | None:
+    """What a column holds when it is not plain numbers (booleans, timestamps, text), else
+    None: a boolean would read as 0/1 and a timestamp as nanoseconds without complaint."""
+    dtype = col.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "booleans"
+    if pd.api.types.is_datetime64_any_dtype(dtype) or isinstance(dtype, pd.PeriodDtype):
+        return "timestamps"
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return "durations"
+    if not pd.api.types.is_numeric_dtype(dtype):
+        return "non-numeric values"
+    return None
 
 
 def raw_table(

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from imu.core.errors import InputError
+from imu.core.options import check_identifier
 from imu.core.schema import METADATA_KEY, TABLES
 from imu.core.version import __version__
 from imu.io.atomic import staged_dir, write_parquet_atomic
@@ -136,8 +137,47 @@ def session_table(
 
 
 def session_dir(out_dir: str | Path, session_id: str) -> Path:
-    """``out_dir/session=<session_id>``."""
-    return Path(out_dir) / f"{SESSION_DIR_PREFIX}{session_id}"
+    """``out_dir/session=<session_id>``; the id must be a plain name
+    (:func:`imu.core.options.check_identifier`), so the folder is a child of ``out_dir``."""
+    return Path(out_dir) / f"{SESSION_DIR_PREFIX}{check_identifier('session id', session_id)}"
+
+
+def output_file(path: str | Path, option: str = "--out") -> Path:
+    """``path`` if a file can be written there (it is not a folder, its parent is not a file),
+    else :class:`InputError` naming ``option``; checked before any work is done."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{option} {p} is a folder; give a file name")
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{option} {p}: {parent} is not a folder")
+            break
+    return p
+
+
+def output_folder(path: str | Path, option: str = "--out") -> Path:
+    """``path`` if a folder can be made or used there, else :class:`InputError`."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"{option} {p} exists and is not a folder")
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{option} {p}: {parent} is not a folder")
+            break
+    return p
+
+
+def inside(root: str | Path, path: str | Path) -> Path:
+    """``path`` if it resolves to a place inside ``root`` (symbolic links followed), else
+    :class:`InputError`: the last check before anything is written or replaced."""
+    base = Path(root).resolve()
+    target = Path(path)
+    resolved = target.parent.resolve() / target.name
+    if target.is_symlink() or not resolved.is_relative_to(base) or resolved == base:
+        raise InputError(f"{target}: refusing to write outside {root}")
+    return target
 
 
 def write_session(
@@ -160,7 +200,7 @@ def write_session(
     if root.exists() and not root.is_dir():
         raise InputError(f"{root}: --out exists and is not a directory")
     meta = to_json(provenance).encode()
-    final = session_dir(root, session_id)
+    final = inside(root, session_dir(root, session_id))
     with staged_dir(final) as staging:
         for stem, df in tables.items():
             table = session_table(df, meta, keep_pandas_metadata=keep_pandas_metadata, stem=stem)

@@ -13,6 +13,9 @@ from numpy.typing import NDArray
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import butter, sosfiltfilt
 
+from imu.core.errors import InputError
+from imu.core.plausibility import max_span_samples
+
 # ------------------------------------------------------------------------------ filtering ---
 
 
@@ -87,9 +90,15 @@ def uniform_grid(
     t_s: NDArray[np.float64], x: NDArray[np.float64], sampling_rate_hz: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Samples ``x`` (N, C) at times ``t_s`` on a uniform grid at ``sampling_rate_hz`` from
-    ``t_s[0]``: unchanged when no sample is missing, else linearly interpolated per column."""
+    ``t_s[0]``: unchanged when no sample is missing, else linearly interpolated per column.
+    The grid may not exceed :func:`imu.core.plausibility.max_span_samples` (memory stays
+    bounded whatever the timestamps claim)."""
     fs = sampling_rate_hz
     n_uniform = int(round((t_s[-1] - t_s[0]) * fs)) + 1
+    if n_uniform > max_span_samples(t_s.size, fs):
+        raise InputError(
+            f"{t_s.size} samples span {t_s[-1] - t_s[0]:.4g} s at {fs:g} Hz: mostly gaps"
+        )
     if n_uniform == t_s.size:
         return t_s[0] + np.arange(t_s.size) / fs, x
     t = t_s[0] + np.arange(n_uniform) / fs

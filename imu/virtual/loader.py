@@ -18,6 +18,7 @@ from typing import Any
 
 from imu.device.firmware import FIRMWARE_DIR
 from imu.virtual.clock import VirtualClock
+from imu.virtual.flash import VirtualFlash
 from imu.virtual.shims import asyncio as asyncio_shim
 from imu.virtual.shims import bluetooth as bluetooth_shim
 from imu.virtual.shims import machine as machine_shim
@@ -43,7 +44,7 @@ class FirmwareEnv:
     def __init__(self, *, clock: VirtualClock | None = None, device: Any = None,
                  i2c_devices: dict[int, Any] | None = None, unique_id: bytes = b"\x00" * 8,
                  config: dict[str, Any] | None = None, root: Path = FIRMWARE_DIR,
-                 shims: Iterable[str] = SHIM_NAMES) -> None:
+                 shims: Iterable[str] = SHIM_NAMES, flash: VirtualFlash | None = None) -> None:
         self.clock = clock or VirtualClock()
         self.device = device
         self.i2c_devices = i2c_devices if i2c_devices is not None else {}
@@ -59,8 +60,11 @@ class FirmwareEnv:
             cfg = types.ModuleType("imu_config")
             cfg.__dict__.update(config)
             self.shims["imu_config"] = cfg
+        self.flash = flash if flash is not None else VirtualFlash()
+        """The board's files (the firmware's ``open``; never the host's disk)."""
         self.builtins = dict(builtins.__dict__)
         self.builtins["__import__"] = self._import
+        self.builtins["open"] = self.flash.open
 
     def _is_firmware(self, name: str) -> bool:
         top = name.split(".")[0]

@@ -23,6 +23,7 @@ from bumble.link import LocalLink
 from imu.ble.stack import bumble_device, drop_links
 from imu.device.chip import RATES_HZ, ImuRecording
 from imu.virtual.clock import VirtualClock
+from imu.virtual.flash import VirtualFlash
 from imu.virtual.loader import FirmwareEnv
 from imu.virtual.lsm6dsox import Lsm6dsoxEmulator, Produced
 from imu.virtual.shims.machine import MachineReset
@@ -42,7 +43,8 @@ class VirtualSensor:
     (``None``: strict wall time, overflows then show up as FIFO overflow flags and seq holes,
     like on a real board).
     ``tick_offset`` presets the chip's 32-bit timestamp counter (e.g. near its wrap);
-    ``ring_samples`` overrides the firmware ring capacity (board default 6400).
+    ``ring_samples`` overrides the firmware ring capacity (board default 6400); ``config``
+    adds other ``imu_config`` values (e.g. ``PAIRING_WINDOW_S``).
 
     ``produced`` holds every sample the emulated chip batched in the current session (seq,
     counts, ticks) to compare what a host received against; ``sessions`` all of them.
@@ -52,7 +54,7 @@ class VirtualSensor:
                  name: str = "IMU-VIRT", address: str = "F0:F0:F0:F0:F0:01",
                  time_scale: float = 1.0, sample_rate_hz: float | None = None,
                  tick_offset: int = 0, ring_samples: int | None = None,
-                 max_stall_s: float | None = 0.1) -> None:
+                 max_stall_s: float | None = 0.1, config: dict[str, Any] | None = None) -> None:
         self.link = controller_link
         self.recording = recording
         self.name = name
@@ -70,9 +72,12 @@ class VirtualSensor:
         }
         if ring_samples is not None:
             self.config["RING_SAMPLES"] = int(ring_samples)
+        self.config.update(config or {})
         self.controller: Controller | None = None
         self.device: Device | None = None
         self.env: FirmwareEnv | None = None
+        self.flash = VirtualFlash()
+        """The board's flash (the bond store): kept across reboots, as on the board."""
         self.app: Any = None
         self.boots = 0
         self._task: asyncio.Task[None] | None = None
@@ -93,7 +98,7 @@ class VirtualSensor:
         uid = bytes.fromhex(self.address.replace(":", ""))[::-1] + b"\x00\x00"
         self.env = FirmwareEnv(clock=self.clock, device=self.device,
                                i2c_devices={IMU_I2C_ADDR: self.chip}, unique_id=uid,
-                               config=self.config)
+                               config=self.config, flash=self.flash)
         app_mod = self.env.load("imu_fw.app")
         self.app = app_mod.App()
         self.boots += 1

@@ -17,6 +17,8 @@ from micropython import const
 from imu_fw import VERSION, VERSION_STR, proto
 from imu_fw.ble import Server
 from imu_fw.board import Board
+from imu_fw.bonds import PATH as BONDS_PATH
+from imu_fw.bonds import Bonds
 from imu_fw.lsm6dsox import FIFO_WORDS, LSM6DSOX, TAG_ACC, TAG_GYRO, TAG_TIMESTAMP
 from imu_fw.ring import AFTER_OVERFLOW, MISSING, VALID, Ring
 
@@ -59,7 +61,9 @@ class App:
             self.imu.reset()
         self.ring = Ring(_cfg("RING_SAMPLES", self.board.ring_capacity))
         self.name = _cfg("NAME", proto.NAME_PREFIX + self.board.name_suffix())
-        self.server = Server(self.name, "imu project", self.board.kind, VERSION_STR)
+        self.bonds = Bonds(_cfg("BONDS_PATH", BONDS_PATH))
+        self.server = Server(self.name, "imu project", self.board.kind, VERSION_STR, self.bonds,
+                             pairing_window_ms=int(_cfg("PAIRING_WINDOW_S", 120) * 1000))
         self.epoch = _random16()
         self.running = False
         self.streaming = False
@@ -131,9 +135,13 @@ class App:
         self.running = False
         self.streaming = False
 
-    def handle(self, cmd: bytes) -> None:
-        """Apply one control write (docs/protocol.md, control characteristic)."""
+    def handle(self, cmd: bytes, trusted: bool = True) -> None:
+        """Apply one control write (docs/protocol.md, control characteristic). A write from an
+        untrusted link of a bonded sensor (docs/ble.md) is ignored and its central dropped."""
         op, a, b, err = proto.decode_control(cmd)
+        if not trusted:
+            err = proto.ERR_NOT_BONDED
+            self.server.drop = True
         if err == proto.ERR_OK:
             if op == proto.OP_START:
                 if not self.running:
@@ -356,6 +364,13 @@ class App:
             flags |= proto.STATUS_RING_LOST
         if self.chip_ok:
             flags |= proto.STATUS_CHIP_OK
+        srv = self.server
+        if srv.locked or (srv.secure and self.bonds.bonded()):
+            flags |= proto.STATUS_BONDED
+        if srv.conn >= 0 and srv.encrypted and srv.trusted():
+            flags |= proto.STATUS_SECURE
+        if srv.secure and srv.pairing_open():
+            flags |= proto.STATUS_PAIRING
         battery = self.board.battery_pct()
         proto.encode_status(self.status_buf, flags, battery, VERSION[0], VERSION[1],
                             self.ranges, self.last_error, self.epoch, self.fifo_overflows,
@@ -375,17 +390,26 @@ class App:
             self.board.led(srv.conn >= 0)
             if srv.conn < 0:
                 self._set_mtu(23)
+                if srv.secure and srv.locked != self.bonds.bonded():
+                    srv.register()  # the first bond: control now needs an encrypted link
                 srv.advertise()
             self.status_dirty = True
+        if srv.security_changed:
+            srv.security_changed = False
+            self.status_dirty = True
+        if srv.drop:
+            srv.drop = False
+            srv.disconnect()
+        self.bonds.save()
         if srv.exchange_mtu:
             srv.request_mtu()
         if srv.mtu_changed:
             srv.mtu_changed = False
             self._set_mtu(srv.mtu)
-        cmd = srv.next_command()
-        while cmd is not None:
-            self.handle(cmd)
-            cmd = srv.next_command()
+        item = srv.next_command()
+        while item is not None:
+            self.handle(item[0], item[1])
+            item = srv.next_command()
         if self.running:
             self.drain()
         self.send(now)

@@ -42,11 +42,15 @@ ERR_BAD_LENGTH = const(2)
 ERR_BAD_VALUE = const(3)
 ERR_BUSY = const(4)
 ERR_RESEND_TRUNCATED = const(5)
+ERR_NOT_BONDED = const(6)
 
 STATUS_RUNNING = const(0x01)
 STATUS_STREAMING = const(0x02)
 STATUS_RING_LOST = const(0x04)
 STATUS_CHIP_OK = const(0x08)
+STATUS_BONDED = const(0x10)
+STATUS_SECURE = const(0x20)
+STATUS_PAIRING = const(0x40)
 STATUS_SIZE = const(32)
 
 _FULL = "<BBBBI"  # ver_flags, ranges, n, epoch, seq; the 4 tick bytes are copied raw

@@ -7,6 +7,17 @@ like NimBLE). MicroPython sends notifications whatever the CCCD says; a central 
 did not subscribe to, so here bumble drops them at the source instead (no warnings on the
 central). Bumble events become the IRQs
 ``_IRQ_CENTRAL_CONNECT/DISCONNECT``, ``_IRQ_GATTS_WRITE`` and ``_IRQ_MTU_EXCHANGED``.
+
+Pairing and bonding on Bumble's Security Manager (SMP), as MicroPython's NimBLE ports offer it:
+``config(bond=, le_secure=, mitm=, io=)`` sets the device's pairing configuration, and the
+device's key store becomes :class:`FirmwareKeyStore`, which keeps nothing itself: every key
+goes to the firmware through ``_IRQ_SET_SECRET`` and comes back through ``_IRQ_GET_SECRET``
+(sec_type 2, key = the peer's identity address, value = Bumble's keys as JSON), so the
+firmware's own bond store decides, as on the board. ``_IRQ_ENCRYPTION_UPDATE`` is raised when a
+link is encrypted (after the keys are stored when it comes from a pairing), with ``bonded``
+true when the store holds (and accepted) this peer's keys. ``FLAG_WRITE_ENCRYPTED`` /
+``FLAG_READ_ENCRYPTED`` become Bumble's permissions (ATT error 0x0F on an unencrypted link).
+``gap_pair`` sends a Security Request; ``gap_passkey`` is accepted and ignored (Just Works).
 """
 
 from __future__ import annotations
@@ -14,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import errno
+import json
 import logging
 import types
 import uuid as _uuid
@@ -22,6 +34,10 @@ from typing import Any
 from bumble.core import UUID as BumbleUUID
 from bumble.device import Connection, Device
 from bumble.gatt import Characteristic, CharacteristicValue, Service
+from bumble.keys import KeyStore, PairingKeys
+from bumble.pairing import PairingConfig, PairingDelegate
+
+from imu.ble.stack import key_name
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +47,66 @@ FLAG_WRITE_NO_RESPONSE = 0x0004
 FLAG_WRITE = 0x0008
 FLAG_NOTIFY = 0x0010
 FLAG_INDICATE = 0x0020
+FLAG_READ_ENCRYPTED = 0x0200
+FLAG_WRITE_ENCRYPTED = 0x1000
 
 IRQ_CENTRAL_CONNECT = 1
 IRQ_CENTRAL_DISCONNECT = 2
 IRQ_GATTS_WRITE = 3
 IRQ_MTU_EXCHANGED = 21
+IRQ_ENCRYPTION_UPDATE = 28
+IRQ_GET_SECRET = 29
+IRQ_SET_SECRET = 30
+
+SEC_TYPE_PEER = 2
+"""The secret type the shim stores a peer's keys under (NimBLE's peer security material)."""
+_IO_CAPABILITIES = {
+    0: PairingDelegate.IoCapability.DISPLAY_OUTPUT_ONLY,
+    1: PairingDelegate.IoCapability.DISPLAY_OUTPUT_AND_YES_NO_INPUT,
+    2: PairingDelegate.IoCapability.KEYBOARD_INPUT_ONLY,
+    3: PairingDelegate.IoCapability.NO_OUTPUT_NO_INPUT,
+    4: PairingDelegate.IoCapability.DISPLAY_OUTPUT_AND_KEYBOARD_INPUT,
+}
+
+
+class FirmwareKeyStore(KeyStore):
+    """Bumble's key store backed by the firmware's ``_IRQ_GET_SECRET`` / ``_IRQ_SET_SECRET``."""
+
+    def __init__(self, ble: BLE) -> None:
+        self.ble = ble
+        self.refused: set[str] = set()
+        """Peers whose keys the firmware refused (their link is not bonded)."""
+
+    def _get(self, index: int, name: str | None) -> dict[str, Any] | None:
+        key = None if name is None else memoryview(key_name(name).encode())
+        value = self.ble._irq(IRQ_GET_SECRET, (SEC_TYPE_PEER, index, key))
+        return None if value is None else json.loads(bytes(value))
+
+    async def update(self, name: str, keys: PairingKeys) -> None:
+        name = key_name(name)
+        value = json.dumps({"name": name, "keys": keys.to_dict()}).encode()
+        ok = self.ble._irq(IRQ_SET_SECRET,
+                           (SEC_TYPE_PEER, memoryview(name.encode()), memoryview(value)))
+        if ok:
+            self.refused.discard(name)
+        else:
+            self.refused.add(name)
+
+    async def get(self, name: str) -> PairingKeys | None:
+        entry = self._get(0, name)
+        return None if entry is None else PairingKeys.from_dict(entry["keys"])
+
+    async def delete(self, name: str) -> None:
+        self.ble._irq(IRQ_SET_SECRET, (SEC_TYPE_PEER, memoryview(key_name(name).encode()), None))
+
+    async def get_all(self) -> list[tuple[str, PairingKeys]]:
+        out = []
+        while (entry := self._get(len(out), None)) is not None:
+            out.append((entry["name"], PairingKeys.from_dict(entry["keys"])))
+        return out
+
+    def holds(self, name: str) -> bool:
+        return key_name(name) not in self.refused and self._get(0, name) is not None
 
 NOTIFY_QUEUE = 32
 """Notifications the stack buffers before gatts_notify raises ENOMEM (NimBLE mbufs)."""
@@ -96,6 +167,9 @@ class BLE:
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sender = self._spawn(self._send_loop())
+        self._security: dict[str, Any] = {"bond": False, "le_secure": False, "mitm": False,
+                                          "io": 3}
+        self.keystore: FirmwareKeyStore | None = None
         self.device.on("connection", self._on_connection)
 
     # --- helpers ---------------------------------------------------------------------------
@@ -105,15 +179,18 @@ class BLE:
         t.add_done_callback(self._tasks.discard)
         return t
 
-    def _irq(self, event: int, data: tuple[Any, ...]) -> None:
+    def _irq(self, event: int, data: tuple[Any, ...]) -> Any:
         if self._handler is not None and self._active:
-            self._handler(event, data)
+            return self._handler(event, data)
+        return None
 
     def close(self) -> None:
         """Detach from the bumble device (the firmware stopped or rebooted)."""
         self._active = False
         self._handler = None
         self.device.remove_listener("connection", self._on_connection)
+        if self.keystore is not None and self.device.keystore is self.keystore:
+            self.device.keystore = KeyStore()  # the firmware's store is gone with it
         for t in list(self._tasks):
             t.cancel()
 
@@ -125,7 +202,25 @@ class BLE:
         conn.on("disconnection", lambda reason: self._on_disconnection(conn, reason))
         conn.on("connection_att_mtu_update", lambda: self._irq(IRQ_MTU_EXCHANGED,
                                                                (h, conn.att_mtu)))
+        conn.on("connection_encryption_change", lambda: self._on_encryption(conn))
+        conn.on("pairing", lambda keys: self._report_encryption(conn))
         self._irq(IRQ_CENTRAL_CONNECT, (h, 0, memoryview(addr)))
+
+    def _on_encryption(self, conn: Connection) -> None:
+        if self.device.smp_manager.sessions.get(conn.handle) is not None:
+            return  # a pairing: reported once its keys are stored (the "pairing" event)
+        self._report_encryption(conn)
+
+    def _report_encryption(self, conn: Connection) -> None:
+        if conn.handle not in self._conns:
+            return
+        name = str(conn.peer_address)
+        bonded = self.keystore is not None and self.keystore.holds(name)
+        entry = self.keystore._get(0, name) if bonded and self.keystore is not None else None
+        ltk = (entry or {}).get("keys", {}).get("ltk") or {}
+        self._irq(IRQ_ENCRYPTION_UPDATE, (conn.handle, bool(conn.encryption),
+                                          bool(ltk.get("authenticated")), bonded,
+                                          int(getattr(conn, "encryption_key_size", 16) or 16)))
 
     def _on_disconnection(self, conn: Connection, reason: int) -> None:
         self._conns.pop(conn.handle, None)
@@ -147,7 +242,15 @@ class BLE:
                 return self.device.name.encode()
             if key == "mtu":
                 return self._mtu
+            if key in self._security:
+                return self._security[key]
             raise ValueError(f"unknown config param {key}")
+        security = {k: kw[k] for k in ("bond", "le_secure", "mitm", "io") if k in kw}
+        if security:
+            if "io" in security and int(security["io"]) not in _IO_CAPABILITIES:
+                raise ValueError(f"unknown io capability {security['io']}")
+            self._security.update(security)
+            self._configure_pairing()
         if "gap_name" in kw:
             self.device.name = str(kw["gap_name"])
         if "mtu" in kw:
@@ -157,6 +260,28 @@ class BLE:
 
     def irq(self, handler: Any) -> None:
         self._handler = handler
+
+    def _configure_pairing(self) -> None:
+        sec = self._security
+        delegate = PairingDelegate(io_capability=_IO_CAPABILITIES[int(sec["io"])])
+        self.device.pairing_config_factory = lambda conn: PairingConfig(
+            sc=bool(sec["le_secure"]), mitm=bool(sec["mitm"]), bonding=bool(sec["bond"]),
+            delegate=delegate,
+        )
+        if self.keystore is None:
+            self.keystore = FirmwareKeyStore(self)
+        self.device.keystore = self.keystore
+
+    # --- pairing ---------------------------------------------------------------------------
+    def gap_pair(self, conn_handle: int) -> None:
+        conn = self._conns.get(conn_handle)
+        if conn is None:
+            raise OSError(errno.ENOTCONN, "not connected")
+        self.device.request_pairing(conn)
+
+    def gap_passkey(self, conn_handle: int, action: int, passkey: int) -> None:
+        if conn_handle not in self._conns:
+            raise OSError(errno.ENOTCONN, "not connected")
 
     # --- GAP -------------------------------------------------------------------------------
     def gap_advertise(self, interval_us: int | None, adv_data: bytes | None = None,
@@ -218,6 +343,10 @@ class BLE:
             perms |= Characteristic.READABLE
         if flags & (FLAG_WRITE | FLAG_WRITE_NO_RESPONSE):
             perms |= Characteristic.WRITEABLE
+        if flags & FLAG_READ_ENCRYPTED:
+            perms |= Characteristic.READ_REQUIRES_ENCRYPTION
+        if flags & FLAG_WRITE_ENCRYPTED:
+            perms |= Characteristic.WRITE_REQUIRES_ENCRYPTION
         holder: dict[str, Characteristic] = {}
 
         def read(conn: Connection) -> bytes:
