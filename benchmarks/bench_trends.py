@@ -88,7 +88,7 @@ def patchable(table: pa.Table) -> bytes:
     data = sink.getvalue().to_pybytes()
     assert data.count(TEMPLATE_ID.encode()) >= 3  # the page and the footer statistics
     assert data.count(_micros(TEMPLATE_START)) >= 3
-    assert METADATA_KEY.encode() in data
+    assert METADATA_KEY in data
     return data
 
 

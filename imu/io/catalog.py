@@ -212,10 +212,12 @@ def _rows_to_table(rows: list[dict[str, Any]], sch: pa.Schema) -> pa.Table:
 
 
 def _read_one(
-    data: bytes, wanted: frozenset[str], layouts: list[_Layout] | None = None
+    source: Path | bytes, wanted: frozenset[str], layouts: list[_Layout] | None = None
 ) -> pa.Table | dict[str, Any]:
-    """One small Parquet file held in ``data``: a one-row file's row from its footer, else the
-    wanted columns it has, decoded from memory in one go (the footer parsed once for both)."""
+    """One small Parquet file (its path, or its bytes): a one-row file's row from its footer,
+    else the wanted columns it has, decoded from memory in one go (the footer parsed once for
+    both)."""
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
     pf = pq.ParquetFile(pa.BufferReader(data))
     row = _one_row_from_statistics(pf.metadata, wanted, layouts)
     if row is not None:
