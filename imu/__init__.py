@@ -3,7 +3,8 @@
 Strength work (reps, sets, tempo, lockout pelvic tilt) and running (steps, contact time,
 vertical oscillation, contralateral pelvic drop) from one IMU on the hip or sacrum.
 
-Entry points: :func:`imu.analyze` (one raw session -> tables), :func:`imu.report` (its readable
+Entry points: :func:`imu.analyze` (one raw session -> tables), :func:`imu.analyze_many` (many
+raw sessions into a folder: local processes or a Dask cluster), :func:`imu.report` (its readable
 report), :func:`imu.read_session` (one stored session folder), :func:`imu.read_sessions` (one row
 per stored session), :func:`imu.trends` (trends across stored sessions) and the ``imu`` command
 line. Frames,
@@ -24,6 +25,7 @@ from imu.core.version import __version__
 if TYPE_CHECKING:
     from imu import trends
     from imu.analysis import AnalysisResult, analyze
+    from imu.batch import Outcome, analyze_many
     from imu.io.store import SessionTables, read_session
     from imu.render.terminal import render as report
     from imu.trends import TrendReport, read_sessions
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 _LAZY: dict[str, tuple[str, str]] = {
     "analyze": ("imu.analysis", "analyze"),
     "AnalysisResult": ("imu.analysis", "AnalysisResult"),
+    "analyze_many": ("imu.batch", "analyze_many"),
+    "Outcome": ("imu.batch", "Outcome"),
     "report": ("imu.render.terminal", "render"),
     "read_session": ("imu.io.store", "read_session"),
     "SessionTables": ("imu.io.store", "SessionTables"),
@@ -42,10 +46,12 @@ _LAZY: dict[str, tuple[str, str]] = {
 
 __all__ = [
     "AnalysisResult",
+    "Outcome",
     "SessionTables",
     "TrendReport",
     "__version__",
     "analyze",
+    "analyze_many",
     "read_session",
     "read_sessions",
     "report",

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from imu.batch import Outcome, analyze_one, expand_inputs
 from imu.cli import main
-from imu.commands.analyze import Outcome, analyze_one, expand_inputs
 from imu.core.errors import InputError
 from imu.io.store import read_session
 

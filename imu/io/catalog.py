@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from imu.core import schema
 from imu.core.errors import InputError
 from imu.io.atomic import write_parquet_atomic
+from imu.io.footers import FooterPlan, footer
 
 
 def _as_float(fields: Iterable[pa.Field]) -> pa.Schema:
@@ -82,15 +83,19 @@ def _first_line(exc: BaseException) -> str:
 def session_dirs(root: str | Path) -> list[Path]:
     """The ``session=<id>`` folders under ``root`` (sorted)."""
     p = Path(root)
-    if not p.exists():
-        raise InputError(f"{p}: no such folder")
-    if not p.is_dir():
-        raise InputError(f"{p}: not a folder (expected the output folder of imu analyze)")
-    # os.scandir: the folder's entries with their type, no stat per entry; sorted by name (the
-    # order of the sorted paths, which share their parent), without pathlib's slow comparisons.
-    with os.scandir(p) as entries:
-        names = sorted(e.name for e in entries if e.name.startswith("session=") and e.is_dir())
-    return [p / name for name in names]
+    return [p / name for name in _session_names(p)]
+
+
+def _session_names(root: Path) -> list[str]:
+    """The names of the ``session=<id>`` folders under ``root``, sorted; InputError if ``root``
+    is not a folder. ``os.scandir``: the entries with their type, no stat per entry, and plain
+    strings (a study holds 100,000 of them: pathlib's objects would cost seconds)."""
+    if not root.exists():
+        raise InputError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise InputError(f"{root}: not a folder (expected the output folder of imu analyze)")
+    with os.scandir(root) as entries:
+        return sorted(e.name for e in entries if e.name.startswith("session=") and e.is_dir())
 
 
 # --------------------------------------------------------------------------------------------
@@ -207,11 +212,13 @@ def _rows_to_table(rows: list[dict[str, Any]], sch: pa.Schema) -> pa.Table:
 
 
 def _read_one(
-    path: Path, wanted: frozenset[str], layouts: list[_Layout] | None = None
+    source: Path | bytes, wanted: frozenset[str], layouts: list[_Layout] | None = None
 ) -> pa.Table | dict[str, Any]:
-    """One small Parquet file: a one-row file's row from its footer, else the wanted columns
-    it has, decoded from memory in one go (the footer parsed once for both)."""
-    pf = pq.ParquetFile(pa.BufferReader(path.read_bytes()))
+    """One small Parquet file (its path, or its bytes): a one-row file's row from its footer,
+    else the wanted columns it has, decoded from memory in one go (the footer parsed once for
+    both)."""
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    pf = pq.ParquetFile(pa.BufferReader(data))
     row = _one_row_from_statistics(pf.metadata, wanted, layouts)
     if row is not None:
         return row
@@ -242,18 +249,29 @@ def _read_tables(
     """Read many small Parquet files into one table with ``sch`` (missing columns null,
     compatible types cast) plus a ``session_dir`` column (the ``session=`` folder's value).
 
-    One-row files (summaries) are read from their footer statistics alone; others are read
-    whole into memory and only the wanted columns decoded. (A thread pool was measured slower:
-    its per-file overhead exceeds the work.) A file that cannot be read, holds none of the
-    wanted columns, has other than ``expect_rows`` rows, or whose types do not fit is left out
-    with an :class:`UnreadableSessionWarning`."""
+    One-row files (summaries) are read from their footer statistics alone: first by the bulk
+    path of :mod:`.footers` (the bare footer, a plan per schema, values gathered per column),
+    else, for any file that path cannot decide, from a full reader's view of the footer;
+    others are read whole into memory and only the wanted columns decoded. (A thread pool was
+    measured slower: its per-file overhead exceeds the work.) A file that cannot be read,
+    holds none of the wanted columns, has other than ``expect_rows`` rows, or whose types do
+    not fit is left out with an :class:`UnreadableSessionWarning`."""
     wanted = frozenset(sch.names)
     layouts: list[_Layout] = []
+    plans: list[FooterPlan] = []
     parts: list[pa.Table | dict[str, Any]] = []
-    kept: list[Path] = []
-    for f in files:
+    kept: list[int] = []
+    for i, f in enumerate(files):
         try:
-            part = _read_one(f, wanted, layouts)
+            with open(f, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            _unreadable(f, f"{f.name} is not a readable Parquet file ({_first_line(exc)})")
+            continue
+        if expect_rows == 1 and _row_from_footer(data, i, sch, plans):
+            continue
+        try:
+            part = _read_one(data, wanted, layouts)
         except (pa.ArrowException, OSError, ValueError) as exc:
             _unreadable(f, f"{f.name} is not a readable Parquet file ({_first_line(exc)})")
             continue
@@ -266,29 +284,54 @@ def _read_tables(
             _unreadable(f, f"{f.name} has {rows} rows, expected {expect_rows}")
             continue
         parts.append(part)
-        kept.append(f)
+        kept.append(i)
     try:
         table = _assemble(parts, sch)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError):
         # Some file's types do not fit: find it (them), one by one, and leave it out.
         good = []
-        for part, f in zip(parts, kept, strict=True):
+        for part, i in zip(parts, kept, strict=True):
             try:
                 _assemble([part], sch)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+                f = files[i]
                 _unreadable(f, f"{f.name} has columns of other types ({_first_line(exc)})")
                 continue
-            good.append((part, f))
+            good.append((part, i))
         parts, kept = [g[0] for g in good], [g[1] for g in good]
         try:
             table = _assemble(parts, sch)
         except (pa.ArrowException, OSError) as exc:
             raise InputError(f"cannot read session tables: {_first_line(exc)}") from None
     lengths = np.array([1 if isinstance(p, dict) else p.num_rows for p in parts], dtype=np.int64)
-    dirs = np.repeat(
-        np.array([f.parent.name.split("=", 1)[1] for f in kept], dtype=object), lengths
-    )
-    return table.append_column("session_dir", pa.array(dirs, pa.string()))
+    index = np.repeat(np.asarray(kept, dtype=np.int64), lengths)
+    tables = [table]
+    for plan in plans:
+        if plan.files:
+            tables.append(plan.table(sch))
+            index = np.concatenate([index, np.asarray(plan.files, dtype=np.int64)])
+    if len(tables) > 1:  # rows from the bulk path and the others: back in file order
+        table = pa.concat_tables(tables).take(np.argsort(index, kind="stable"))
+        index = np.sort(index, kind="stable")
+    names = np.array([os.path.basename(os.path.dirname(f)).split("=", 1)[-1] for f in files],
+                     dtype=object)
+    return table.append_column("session_dir", pa.array(names[index], pa.string()))
+
+
+def _row_from_footer(data: bytes, i: int, sch: pa.Schema, plans: list[FooterPlan]) -> bool:
+    """File ``i``'s one row taken by the bulk path (:class:`FooterPlan`), if it can be."""
+    try:
+        md = footer(data)
+    except (ValueError, OSError, pa.ArrowException):
+        return False
+    if md.num_rows != 1 or md.num_row_groups != 1:
+        return False
+    sch_file = md.schema
+    plan = next((p for p in plans if p.schema.equals(sch_file)), None)
+    if plan is None:
+        plan = FooterPlan.of(md, sch)
+        plans.append(plan)
+    return plan.usable and plan.take(md, i)
 
 
 def _assemble(parts: list[pa.Table | dict[str, Any]], sch: pa.Schema) -> pa.Table:
@@ -329,22 +372,31 @@ def _finish_summaries(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _files(root: Path, names: Iterable[str], stem: str) -> list[Path]:
+    """``root/<name>/<stem>.parquet`` of each session folder name, where it is a file."""
+    out = []
+    for name in names:
+        path = os.path.join(root, name, f"{stem}.parquet")
+        if os.path.isfile(path):
+            out.append(Path(path))
+    return out
+
+
 def read_summaries(root: str | Path) -> pd.DataFrame:
     """Every session's summary row under ``root``; ``started_at`` parsed to UTC timestamps."""
-    files = [d / "summary.parquet" for d in session_dirs(root)]
-    files = [f for f in files if f.is_file()]
+    root = Path(root)
+    files = _files(root, _session_names(root), "summary")
     return _finish_summaries(_read_tables(files, SUMMARY_SCHEMA, expect_rows=1).to_pandas())
 
 
 def read_reps(root: str | Path, session_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """Every session's reps under ``root`` with a ``session_dir`` column."""
-    dirs = session_dirs(root)
+    root = Path(root)
+    names = _session_names(root)
     if session_ids is not None:
-        keep = set(session_ids)
-        dirs = [d for d in dirs if d.name.split("=", 1)[1] in keep]
-    files = [d / "reps.parquet" for d in dirs]
-    files = [f for f in files if f.is_file()]
-    return _read_tables(files, REPS_SCHEMA).to_pandas()
+        keep = {f"session={k}" for k in session_ids}
+        names = [n for n in names if n in keep]
+    return _read_tables(_files(root, names, "reps"), REPS_SCHEMA).to_pandas()
 
 
 # --------------------------------------------------------------------------------------------
@@ -368,22 +420,35 @@ class StoredRepStats:
         return pa.schema([*SUMMARY_SCHEMA, *[(c, pa.float64()) for c in self.columns]])
 
 
-def _stamps(dirs: list[Path]) -> pd.DataFrame:
-    """Size and mtime (ns) of each session's summary and reps files (-1 when absent)."""
-    rows = np.full((len(dirs), 4), -1, dtype=np.int64)
-    for i, d in enumerate(dirs):
-        for j, name in enumerate(("summary.parquet", "reps.parquet")):
+_STAMP_COLUMNS: Final = ("summary_size", "summary_mtime_ns", "reps_size", "reps_mtime_ns")
+
+
+def _stamps(root: Path, names: list[str]) -> pd.DataFrame:
+    """Size and mtime (ns) of each session's summary and reps files (-1 when absent), for the
+    session folders that have a summary."""
+    rows = np.full((len(names), 4), -1, dtype=np.int64)
+    base = os.fspath(root)
+    stat = os.stat
+    for i, name in enumerate(names):
+        for j, stem in ((0, "summary.parquet"), (2, "reps.parquet")):
             try:
-                st = os.stat(d / name)
-            except FileNotFoundError:
+                st = stat(f"{base}/{name}/{stem}")
+            except (FileNotFoundError, NotADirectoryError):
                 continue
-            rows[i, 2 * j] = st.st_size
-            rows[i, 2 * j + 1] = st.st_mtime_ns
-    out = pd.DataFrame(
-        rows, columns=["summary_size", "summary_mtime_ns", "reps_size", "reps_mtime_ns"]
-    )
-    out.insert(0, "session_dir", [d.name.split("=", 1)[1] for d in dirs])
+            rows[i, j] = st.st_size
+            rows[i, j + 1] = st.st_mtime_ns
+    has = rows[:, 0] >= 0
+    out = pd.DataFrame(rows[has], columns=list(_STAMP_COLUMNS))
+    out.insert(0, "session_dir", [n.split("=", 1)[1] for n, h in zip(names, has, strict=True)
+                                  if h])
     return out
+
+
+def _not_in(values: pd.Series, other: pd.Series) -> np.ndarray:
+    """``~values.isin(other)`` for text columns, through a Python set (pandas' isin on Arrow
+    strings converts element by element: seconds for a study)."""
+    seen = set(other.tolist())
+    return np.fromiter((v not in seen for v in values.tolist()), dtype=bool, count=len(values))
 
 
 def _load_cache(path: Path) -> pd.DataFrame | None:
@@ -406,30 +471,27 @@ def read_sessions(root: str | Path, stats: StoredRepStats, cache: bool = True) -
     read in full each time, which is fine).
     """
     root = Path(root)
-    dirs = session_dirs(root)
-    stamps = _stamps(dirs)
-    stamps = stamps[stamps["summary_size"] >= 0].reset_index(drop=True)
-    dir_of = {d.name.split("=", 1)[1]: d for d in dirs}
+    stamps = _stamps(root, _session_names(root))
     key_cols = list(stamps.columns)
     cached = _load_cache(root / CACHE_FILE) if cache else None
     if cached is not None and set(key_cols) <= set(cached.columns):
         fresh = cached.merge(stamps, on=key_cols, how="inner")
     else:
         fresh = pd.DataFrame(columns=key_cols)
-    todo = stamps[~stamps["session_dir"].isin(fresh["session_dir"])]
+    todo = stamps[_not_in(stamps["session_dir"], fresh["session_dir"])]
     new = pd.DataFrame()
     cols = list(stats.columns)
     if len(todo):
-        files = [dir_of[k] / "summary.parquet" for k in todo["session_dir"]]
+        files = [root / f"session={k}" / "summary.parquet" for k in todo["session_dir"]]
         new = _finish_summaries(_read_tables(files, stats.schema, expect_rows=1).to_pandas())
-        todo = todo[todo["session_dir"].isin(new["session_dir"])].reset_index(drop=True)
+        todo = todo[~_not_in(todo["session_dir"], new["session_dir"])].reset_index(drop=True)
         # Rep statistics come with the summary; only summaries written without them make us
         # open their reps files.
         missing = new[stats.present].isna().to_numpy() & (todo["reps_size"].to_numpy() >= 0)
         if missing.any():
             dirs_missing = new.loc[missing, "session_dir"]
             reps = _read_tables(
-                [dir_of[k] / "reps.parquet" for k in dirs_missing], REPS_SCHEMA
+                [root / f"session={k}" / "reps.parquet" for k in dirs_missing], REPS_SCHEMA
             ).to_pandas()
             computed = stats.from_reps(new[missing], reps).reindex(dirs_missing)
             new.loc[missing, cols] = computed[cols].to_numpy()

@@ -37,6 +37,9 @@ SESSION_DIR_PREFIX: Final = "session="
 """Hive-style partition folder: DIR/session=<session_id>/ (one dataset for DuckDB, Spark, Dask)."""
 TABLE_STEMS: Final = tuple(TABLES)
 """Every table a session folder may hold, by file stem, in the order they are written."""
+REPORT_NAME: Final = "report.html"
+"""The HTML report ``imu report`` saves in a session folder by default (a user file: kept, and
+redrawn, when the session is analysed again)."""
 
 
 # ---- provenance -------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from imu.io.atomic import write_bytes_atomic
-from imu.io.store import SessionTables, read_session
+from imu.io.store import REPORT_NAME, SessionTables, read_session
 from imu.metrics.display import shown
 from imu.metrics.gait import minutes_by_clock
 from imu.pipeline.form import REQUIRED_COLUMNS, FormBreakDetector
@@ -272,5 +272,5 @@ def write_report(session_dir: str | Path, out: str | Path | None = None) -> Path
     and redrawn by ``imu analyze``, when the session is analysed again)."""
     session = read_session(session_dir)
     page = render_html(session)
-    target = Path(out) if out is not None else Path(session_dir) / "report.html"
+    target = Path(out) if out is not None else Path(session_dir) / REPORT_NAME
     return write_bytes_atomic(page.encode("utf-8"), target)
