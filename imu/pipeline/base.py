@@ -16,6 +16,7 @@ kind (base)                    action method      algorithms
 :class:`SegmentationAlgorithm` ``segment``        RepSegmentation
 :class:`TravelAlgorithm`       ``estimate``       HipTravel
 :class:`FormAlgorithm`         ``detect``         FormBreakDetector
+:class:`RecognitionAlgorithm`  ``recognize``      ExerciseRecognizer
 :class:`AnalysisAlgorithm`     ``analyze``        StrengthAnalysis, RunAnalysis
 :class:`StreamingAlgorithm`    ``update``         a causal counter fed block by block (live)
 =============================  =================  ==========================================
@@ -108,6 +109,13 @@ class FormAlgorithm(Algorithm):
     _action_method = "detect"
 
 
+class RecognitionAlgorithm(Algorithm):
+    """Names things from features with a fitted model: ``recognize(features)`` (e.g. the
+    exercise of each rep candidate); results are class probabilities and labels."""
+
+    _action_method = "recognize"
+
+
 class AnalysisAlgorithm(Algorithm):
     """A whole session analysis: ``analyze(raw, sampling_rate_hz)``; results are the session's
     tables (``reps_``, ``sets_``, ``steps_``, ``summary_``, ``timeseries_``, ...)."""
@@ -130,6 +138,7 @@ KINDS: tuple[type[Algorithm], ...] = (
     SegmentationAlgorithm,
     TravelAlgorithm,
     FormAlgorithm,
+    RecognitionAlgorithm,
     AnalysisAlgorithm,
     StreamingAlgorithm,
 )
