@@ -45,13 +45,15 @@ def gait_masks(
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """(walking, running) per sample: THE adapter to the gait bout detector.
 
-    :class:`~imu.pipeline.activity.GaitBouts` on the specific-force norm, walking kept only where
-    the vertical specific force has its energy in the step band (1.2-3.5 Hz, RMS over 2 s at
+    :class:`~imu.pipeline.activity.GaitBouts` on the specific-force norm (default: bouts from
+    2 s, gaps up to 1 s closed: a few steps to the next station are walking), walking kept only
+    where the vertical specific force has its energy in the step band (1.2-3.5 Hz, RMS over 2 s at
     least ``step_band_min_g`` and ``step_band_ratio`` x the RMS at rep frequencies, 0.1-0.9 Hz):
     squats and hinges move the pelvis at < 1 Hz and can look like walking to a spread test.
     """
     fs = float(sampling_rate_hz)
-    b = (bouts or GaitBouts()).clone().detect(np.linalg.norm(acc_g, axis=1), fs)
+    detector = bouts or GaitBouts(close_gap_s=1.0, min_bout_s=2.0)
+    b = detector.clone().detect(np.linalg.norm(acc_g, axis=1), fs)
     walking = b.walking_
     if walking.any() and fs > 8.0:
         f = np.sum(acc_g * up_sensor, axis=1)

@@ -13,8 +13,9 @@ groups the candidates into sets. The excursion signal depends on the posture bou
   bottom: a hinge mostly tilts, a squat or split squat mostly drops (real squats tilt as little
   as 7 deg, or twice per rep when the pelvis tucks under at the bottom), a deadlift peaks at its
   bottom rest;
-* inside a lying block: the 3-D rotation angle from the block's rest posture (its first quiet
-  run): bridges and hip thrusts tilt, a quadruped hip extension tips and turns, to either side.
+* inside a lying block: the 3-D rotation angle from the rest posture (the quiet run just before
+  each set's first movement): bridges and hip thrusts tilt, a quadruped hip extension tips and
+  turns, to either side.
 
 Candidates are peaks of the signal with a prominence of at least ``min_prominence_deg``
 (``scipy.signal.find_peaks``, measured within ``max_rep_s``). Each candidate has a window: from
@@ -93,25 +94,45 @@ def bandpassed_height_cm(
 
 def rest_excursion_deg(
     r_earth_sensor: Rotation, quiet: NDArray[np.bool_], a: int, b: int, sampling_rate_hz: float,
+    long_rest_s: float = 3.5, min_peak_deg: float = 6.0,
 ) -> tuple[NDArray[np.float64], int, int]:
-    """3-D rotation angle (deg) from the rest posture of the lying block ``[a, b)``.
+    """3-D rotation angle (deg) from the rest posture in the lying block ``[a, b)``.
 
-    The rest posture is the mean orientation of the block's first quiet run (>= 0.3 s); the way
-    in before it and the way out after the last quiet run are excluded. The angle has no sign:
-    the two sides of unilateral work in one block (a quadruped hip extension with the left,
-    then the right leg) turn the pelvis in opposite directions. Returns the signal on
+    The block is cut at its long rests (>= ``long_rest_s``: between two sets, e.g. switching
+    legs without getting up); in each part the rest posture is the quiet run (>= 0.3 s) just
+    before the first movement of at least ``min_peak_deg`` (the set's starting position, after
+    any repositioning), else the part's first quiet run. The way in before the block's first
+    quiet run and the way out after its last are excluded. The angle has no sign: the two sides
+    of unilateral work turn the pelvis in opposite directions. Returns the signal on
     ``[i0, i1)`` and ``(i0, i1)``.
     """
-    min_q = max(1, int(0.3 * sampling_rate_hz))
-    st = runs(quiet[a:b])
-    st = st[(st[:, 1] - st[:, 0]) >= min_q]
+    fs = float(sampling_rate_hz)
+    st = runs(quiet[a:b]) + a
+    st = st[(st[:, 1] - st[:, 0]) >= max(1, int(0.3 * fs))]
     if len(st) == 0:
         return np.zeros(0), a, a
-    i0, q1 = a + int(st[0, 0]), a + int(st[0, 1])
-    i1 = a + int(st[-1, 1])
-    ref = r_earth_sensor[i0:q1].mean()
-    rv = (ref.inv() * r_earth_sensor[i0:i1]).as_rotvec()
-    return np.degrees(np.linalg.norm(rv, axis=1)), i0, i1
+    i0, i1 = int(st[0, 0]), int(st[-1, 1])
+    cuts = [0] + [k for k in range(1, len(st)) if st[k, 1] - st[k, 0] >= long_rest_s * fs]
+    x = np.zeros(i1 - i0)
+    for j, k in enumerate(cuts):
+        p0 = int(st[k, 0])
+        p1 = int(st[cuts[j + 1], 0]) if j + 1 < len(cuts) else i1
+        last = cuts[j + 1] if j + 1 < len(cuts) else len(st)
+        ref_k = k
+        for _ in range(2):  # the rest just before the first movement
+            ref = r_earth_sensor[int(st[ref_k, 0]) : int(st[ref_k, 1])].mean()
+            rv = (ref.inv() * r_earth_sensor[p0:p1]).as_rotvec()
+            seg = np.degrees(np.linalg.norm(rv, axis=1))
+            moved = np.flatnonzero(seg - seg[: max(1, int(st[ref_k, 1]) - p0)].max()
+                                   >= min_peak_deg)
+            if moved.size == 0:
+                break
+            before = [m for m in range(k, last) if st[m, 1] <= p0 + moved[0]]
+            if not before or before[-1] == ref_k:
+                break
+            ref_k = before[-1]
+        x[p0 - i0 : p1 - i0] = seg
+    return x, i0, i1
 
 
 class ExcursionCandidates(SegmentationAlgorithm):

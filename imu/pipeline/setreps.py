@@ -62,11 +62,29 @@ def neutral_from_tops(up_sensor: NDArray[np.float64], members: pd.DataFrame) -> 
     return u / np.linalg.norm(u)
 
 
+def lying_excursion_deg(
+    r_earth_sensor: Rotation, members: pd.DataFrame, lo: int, hi: int
+) -> NDArray[np.float64]:
+    """A lying set's signed excursion on ``[lo, hi)``: the rotation from the set's rest (the
+    mean orientation at its candidates' window ends) projected on the mean direction of the
+    rotation at their extremes (deg; reps peak positive). Per set, so the two sides of a
+    unilateral exercise in one lying block do not mix, and signed, so a rest a degree or two
+    off the reference does not fold the signal."""
+    ends = np.r_[members["lo"].to_numpy(dtype=np.int64), members["hi"].to_numpy(dtype=np.int64)]
+    ref = r_earth_sensor[ends].mean()
+    pk = members["peak"].to_numpy(dtype=np.int64)
+    d = (ref.inv() * r_earth_sensor[pk]).as_rotvec().mean(axis=0)
+    d /= max(float(np.linalg.norm(d)), 1e-12)
+    rv = (ref.inv() * r_earth_sensor[lo:hi]).as_rotvec()
+    return np.degrees(rv @ d)
+
+
 def set_signal(
     exercise: str,
     up_sensor: NDArray[np.float64],
     mounting: Rotation,
-    excursion_deg: NDArray[np.float64],
+    r_earth_sensor: Rotation,
+    members: pd.DataFrame,
     height_cm: NDArray[np.float64],
     height_weight: float,
     lo: int,
@@ -75,12 +93,12 @@ def set_signal(
     """On samples ``[lo, hi)``: the sagittal angle, the obliquity (deg) and the excursion
     signal whose peaks are the reps' extremes: for upright exercises the forward lean plus
     ``height_weight`` x the hip drop (band-passed height ``height_cm``), i.e. -sagittal - w h
-    for rest-at-top exercises and +sagittal + w h for the deadlift; for lying exercises the
-    lying excursion."""
+    for rest-at-top exercises and +sagittal + w h for the deadlift; for lying exercises
+    :func:`lying_excursion_deg`."""
     sag, obl = sagittal_obliquity_deg(up_sensor[lo:hi], mounting)
     e = REGISTRY[exercise]
     if e.posture in ("supine", "prone"):
-        x = excursion_deg[lo:hi]
+        x = lying_excursion_deg(r_earth_sensor, members, lo, hi)
     elif e.rest_at_bottom:
         x = sag + height_weight * height_cm[lo:hi]
     else:

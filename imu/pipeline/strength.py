@@ -292,7 +292,7 @@ class StrengthAnalysis(AnalysisAlgorithm):
                 neutral = neutral_from_tops(s.up, members)
             rest = (int(span["rest_start"]), int(span["rest_end"])) if span["lying"] else None
             frame = set_frame(ex, s.up, neutral, members, rest)
-            sag, obl, x = set_signal(ex, s.up, frame, cands.excursion_, s.extra["height_bp_cm"],
+            sag, obl, x = set_signal(ex, s.up, frame, s.r_es, members, s.extra["height_bp_cm"],
                                      cands.height_weight, lo, hi)
             peaks = set_extremes(ex, x, members, lo)
             if peaks.size == 0:
