@@ -9,7 +9,9 @@ rest longer). A set's exercise is the given
 one, else the exercise with the largest sum of log-probabilities over its candidates (the
 "none" class left out): many weak votes of one rep each make one strong vote for the set. A
 member must then be more likely a rep of the set's exercise (or its look-alike) than no rep at
-all: putting the bar down after a set of RDLs looks like a deadlift rep, not like an RDL. Sets
+all: putting the bar down after a set of RDLs looks like a deadlift rep, not like an RDL. A
+candidate the recogniser doubts joins a set when it lies among or next to the set's reps and
+moves like them (reps in a set look alike). Sets
 of any number of reps >= 1 are kept. Unilateral work turns the pelvis about the vertical
 toward the working side; two reps turning to opposite sides are the two sides' sets.
 """
@@ -47,6 +49,11 @@ class SetGrouping(SegmentationAlgorithm):
     side_yaw_deg
         Two consecutive reps that turn the pelvis about the vertical by at least this much to
         opposite sides start a new set (unilateral work: the other leg).
+    alike_log
+        A doubted candidate between or next to a set's reps joins the set when its range of
+        rotation is within this log-ratio of the reps' median and its hip travel within this
+        fraction (+3 cm); for knee-dominant sets (hip travel >= 20 cm) the travel alone
+        (:meth:`_rescue`).
     switch_proba
         Two consecutive reps both recognised with at least this probability as different
         exercises start a new set (above 1: never; a squat rep among split squats is a
@@ -70,6 +77,7 @@ class SetGrouping(SegmentationAlgorithm):
         switch_proba: float = 1.1,
         pause_range_deg: float = 3.0,
         side_yaw_deg: float = 4.0,
+        alike_log: float = 0.4,
     ) -> None:
         self.min_rep_proba = min_rep_proba
         self.max_gap_s = max_gap_s
@@ -77,6 +85,7 @@ class SetGrouping(SegmentationAlgorithm):
         self.switch_proba = switch_proba
         self.pause_range_deg = pause_range_deg
         self.side_yaw_deg = side_yaw_deg
+        self.alike_log = alike_log
 
     def segment(
         self,
@@ -119,6 +128,11 @@ class SetGrouping(SegmentationAlgorithm):
         rows = []
         set_of = np.zeros(n, dtype=np.int64)
         p_none = proba["none"].to_numpy()[order] if n else np.zeros(0)
+        feats = {c: candidates[c].to_numpy(dtype=float)[order] if c in candidates else
+                 np.zeros(n) for c in ("amp_deg", "travel_cm", "tilt_ext_deg", "lying")}
+        taken = np.zeros(n, dtype=bool)
+        for g in groups:
+            taken[np.asarray(g)] = True
         for g in groups:
             gi = np.asarray(g)
             if exercise is not None:
@@ -141,7 +155,9 @@ class SetGrouping(SegmentationAlgorithm):
                 else:
                     parts.append([int(i)])
             for part in parts:
-                pi = np.asarray(part)
+                pi = np.asarray(self._rescue(part, peaks, span, yaw, p_ex, q, fs, name,
+                                             feats, taken))
+                taken[pi] = True
                 members = order[pi]
                 conf = float(p_ex[pi][:, EXERCISES.index(name)].mean())
                 set_of[members] = len(rows) + 1
@@ -152,6 +168,46 @@ class SetGrouping(SegmentationAlgorithm):
                                                  "confidence"])
         self.set_of_candidate_ = set_of
         return self
+
+    def _alike(self, i: int, members: list[int], feats: dict[str, NDArray[np.float64]]
+               ) -> bool:
+        """Candidate ``i`` looks like the set's reps (range of rotation, hip travel, tilt at the
+        extreme, posture)."""
+        m = np.asarray(members)
+        amp, trav, tilt = (float(np.median(feats[k][m])) for k in ("amp_deg", "travel_cm",
+                                                                    "tilt_ext_deg"))
+        same_amp = abs(np.log(max(feats["amp_deg"][i], 1e-3) / max(amp, 1e-3))) <= self.alike_log
+        return bool(
+            feats["lying"][i] == feats["lying"][m[0]]
+            and (same_amp or abs(trav) >= 20.0)  # knee-dominant: the hips' travel is the rep
+            and abs(feats["travel_cm"][i] - trav) <= self.alike_log * abs(trav) + 3.0
+            and abs(feats["tilt_ext_deg"][i] - tilt) <= 15.0
+        )
+
+    def _rescue(self, part: list[int], peaks: NDArray[np.int64], span: NDArray[np.int64],
+                yaw: NDArray[np.float64], p_ex: NDArray[np.float64], q: NDArray[np.int64],
+                fs: float, name: str, feats: dict[str, NDArray[np.float64]],
+                taken: NDArray[np.bool_]) -> list[int]:
+        """Add the candidates between and next to a set's reps that look like them.
+
+        Reps in a set look alike; a rep the recogniser doubts (a form it has not seen: real
+        squats with a deep trunk lean, the last rep of a recording cut right after it) is
+        still one when it sits among its set's reps and moves like them."""
+        out = sorted(part)
+        inner = [i for i in range(out[0] + 1, out[-1]) if i not in out and not taken[i]]
+        out = sorted(out + [i for i in inner if span[i] == span[out[0]]
+                            and self._alike(i, part, feats)])
+        for step in (-1, 1):
+            i = (out[0] if step < 0 else out[-1]) + step
+            while 0 <= i < len(peaks) and not taken[i]:
+                edge = out[0] if step < 0 else out[-1]
+                a, b = (i, edge) if step < 0 else (edge, i)
+                if self._split(a, b, peaks, span, yaw, p_ex, q, fs, name) or not self._alike(
+                        i, part, feats):
+                    break
+                out = sorted([*out, i])
+                i += step
+        return out
 
     def _split(self, j: int, i: int, peaks: NDArray[np.int64], span: NDArray[np.int64],
                yaw: NDArray[np.float64], p_ex: NDArray[np.float64], q: NDArray[np.int64],
