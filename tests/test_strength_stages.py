@@ -307,7 +307,7 @@ def test_sets_split_at_gaps_and_pauses_and_take_the_votes() -> None:
     assert list(g.sets_["exercise"]) == ["hip_hinge", "squat", "squat"]
     assert [len(m) for m in g.sets_["members"]] == [3, 2, 1]
     quiet[int(41 * FS) : int(42.9 * FS)] = False
-    quiet[int(40.5 * FS) : int(42.9 * FS)] = True
+    quiet[int(40.2 * FS) : int(42.9 * FS)] = True
     g2 = SetGrouping(split_pause_s=2.0).segment(c, proba, rep, quiet, np.zeros(quiet.size), FS)
     assert [len(m) for m in g2.sets_["members"]] == [3, 1, 1, 1]
 

@@ -134,7 +134,8 @@ class ActivityBouts(BoutAlgorithm):
         self.quiet_ = quiet
         self.walking_ = walking
         self.running_ = running
-        self.quiet_runs_ = _runs_table(quiet, acc_g, up_sensor, self.min_quiet_s * fs)
+        self.quiet_runs_ = _runs_table(quiet, acc_g, None, self.min_quiet_s * fs,
+                                       trim_n=int(round(0.75 * w)))
         gait = []
         for name, mask in (("walk", walking), ("run", running)):
             t = _runs_table(mask, acc_g, up_sensor, 1.0)
@@ -151,6 +152,7 @@ def _runs_table(
     acc_g: NDArray[np.float64],
     up_sensor: NDArray[np.float64] | None,
     min_len: float,
+    trim_n: int = 0,
 ) -> pd.DataFrame:
     """Runs of ``mask`` with their mean direction of ``up_sensor`` (else of the specific force)
     and mean specific-force norm."""
@@ -160,7 +162,11 @@ def _runs_table(
     cs = np.vstack([np.zeros((1, 3)), np.cumsum(src, axis=0)])
     csn = np.concatenate([[0.0], np.cumsum(np.linalg.norm(acc_g, axis=1))])
     length = np.maximum(r[:, 1] - r[:, 0], 1).astype(float)
-    mean = (cs[r[:, 1]] - cs[r[:, 0]]) / length[:, None] if len(r) else np.zeros((0, 3))
+    # the means leave out the run's edges: the centred window calls a sample quiet up to half a
+    # window into the next movement
+    trim = np.minimum(trim_n, (r[:, 1] - r[:, 0]) // 4).astype(np.int64) if len(r) else r[:, 0]
+    a, b = r[:, 0] + trim, r[:, 1] - trim
+    mean = (cs[b] - cs[a]) / np.maximum(b - a, 1)[:, None] if len(r) else np.zeros((0, 3))
     norm = np.linalg.norm(mean, axis=1, keepdims=True)
     u = mean / np.maximum(norm, 1e-12)
     spread = np.zeros(len(r))

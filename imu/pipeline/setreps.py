@@ -27,7 +27,12 @@ from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation
 
 from imu.core.exercises import REGISTRY
-from imu.pipeline.pelvis import frame_from_forward, sagittal_obliquity_deg, tilt_direction
+from imu.pipeline.pelvis import (
+    dominant_axis,
+    frame_from_forward,
+    sagittal_obliquity_deg,
+    tilt_direction,
+)
 
 LEAN_SIGN: Final = {"standing": -1.0, "kneeling": -1.0, "prone": -1.0, "supine": 1.0}
 """forward = LEAN_SIGN[posture] x the direction the pelvis leans in the set's tilted posture."""
@@ -38,20 +43,27 @@ def set_frame(
     up_sensor: NDArray[np.float64],
     neutral_up: NDArray[np.float64],
     members: pd.DataFrame,
-    rest: tuple[int, int] | None,
+    gyr_dps: NDArray[np.float64] | None = None,
 ) -> Rotation:
     """pelvis <- sensor of a set (module docstring). ``members``: the set's candidates (``lo``,
-    ``hi``, ``peak``); ``rest``: the lying span's rest posture samples."""
+    ``hi``, ``peak``); ``gyr_dps``: the angular rate over the set (upright sets: the reps'
+    rotation axis, Principal axis of the rate perpendicular to up, gives the medio-lateral axis
+    more precisely than the lean; the lean gives its sign)."""
     posture = REGISTRY[exercise].posture
-    if posture in ("supine", "prone") and rest is not None and rest[1] > rest[0]:
-        u = up_sensor[rest[0] : rest[1]].mean(axis=0, keepdims=True)
-        w = np.ones(1)
+    if posture in ("supine", "prone"):
+        ends = np.r_[members["lo"].to_numpy(dtype=np.int64), members["hi"].to_numpy(dtype=np.int64)]
+        u = up_sensor[ends]  # the rest posture between the reps
+        w = np.ones(len(u))
     else:
         idx = members["peak"].to_numpy(dtype=np.int64)
         u = up_sensor[idx]
         w = np.clip(1.0 - u @ neutral_up, 1e-6, None)  # weight the most tilted extremes
-    d = (tilt_direction(u, neutral_up) * w[:, None]).sum(axis=0)
-    return frame_from_forward(neutral_up, LEAN_SIGN[posture] * d)
+    d = LEAN_SIGN[posture] * (tilt_direction(u, neutral_up) * w[:, None]).sum(axis=0)
+    if posture not in ("supine", "prone") and gyr_dps is not None and len(gyr_dps) > 10:
+        left, _ = dominant_axis(gyr_dps, neutral_up)
+        fwd = np.cross(left, neutral_up)
+        d = fwd if fwd @ d >= 0 else -fwd
+    return frame_from_forward(neutral_up, d)
 
 
 def neutral_from_tops(up_sensor: NDArray[np.float64], members: pd.DataFrame) -> NDArray[np.float64]:

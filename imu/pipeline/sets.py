@@ -221,7 +221,8 @@ class SetGrouping(SegmentationAlgorithm):
         if len(q):
             lo = np.clip(q[:, 0], a, b)
             hi = np.clip(q[:, 1], a, b)
-            if (hi - lo).max() > self.split_pause_s * fs:
+            # the quiet mask reaches half its 0.4-s window into the moves on either side
+            if (hi - lo).max() > (self.split_pause_s + 0.4) * fs:
                 return True
         if exercise is None:
             pj, pi = p_ex[j], p_ex[i]

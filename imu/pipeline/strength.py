@@ -290,8 +290,8 @@ class StrengthAnalysis(AnalysisAlgorithm):
             neutral = up_n[int(members["peak"].iloc[0])]
             if seg["source"].iloc[mount] == "none":
                 neutral = neutral_from_tops(s.up, members)
-            rest = (int(span["rest_start"]), int(span["rest_end"])) if span["lying"] else None
-            frame = set_frame(ex, s.up, neutral, members, rest)
+            first, last = int(members["lo"].iloc[0]), int(members["hi"].iloc[-1])
+            frame = set_frame(ex, s.up, neutral, members, s.gyr[first:last])
             sag, obl, x = set_signal(ex, s.up, frame, s.r_es, members, s.extra["height_bp_cm"],
                                      cands.height_weight, lo, hi)
             peaks = set_extremes(ex, x, members, lo)
