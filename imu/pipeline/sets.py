@@ -145,6 +145,7 @@ class SetGrouping(SegmentationAlgorithm):
             # exercise's rep (putting the bar down after RDLs is a deadlift)
             fam = [EXERCISES.index(e) for e in (name, *LOOK_ALIKE.get(name, ()))]
             keep = p_ex[gi][:, fam].sum(axis=1) >= p_none[gi]
+            taken[gi[~keep]] = False  # free to join as look-alikes (_rescue)
             # without those moves, what they bridged may fall apart (the two sides of
             # unilateral work, sets before and after a re-rack)
             parts: list[list[int]] = []

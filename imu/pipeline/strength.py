@@ -62,6 +62,8 @@ from imu.pipeline.signals import still_mask
 from imu.pipeline.timebase import InternalGrid, internal_grid
 from imu.pipeline.travel import HipTravel, VerticalErrorFit, session_height_m
 
+REFERENCES: Final = ("opening_standing", "standing_rest", "walking", "gait", "prior")
+"""Calibration sources that are references of their own (not the reps' tops)."""
 REPS_OUTPUT_COLUMNS: Final = tuple(c for c in REPS.names if c != "form_break")
 """``reps_`` columns: the reps table (``imu.core.schema.REPS``) without ``form_break``, which
 the form-break stage adds."""
@@ -123,6 +125,8 @@ class StrengthAnalysis(AnalysisAlgorithm):
         Session summary values (exercise, counts, calibration, mounting changes, means, ...).
     diagnostics_
         Intermediate estimates (biases, mountings, candidates, ...).
+    bouts_
+        The session's :class:`~imu.pipeline.bouts.ActivityBouts` (quiet, walking, running).
     """
 
     def __init__(
@@ -289,6 +293,10 @@ class StrengthAnalysis(AnalysisAlgorithm):
                                         side="right") - 1)
             neutral = up_n[int(members["peak"].iloc[0])]
             if seg["source"].iloc[mount] == "none":
+                # no standing, no gait, no clear upright arc: a set of upright reps repeated at
+                # least three times stands at its tops; anything else has no reference
+                if REGISTRY[ex].posture in ("supine", "prone") or len(members) < 3:
+                    continue
                 neutral = neutral_from_tops(s.up, members)
             first, last = int(members["lo"].iloc[0]), int(members["hi"].iloc[-1])
             frame = set_frame(ex, s.up, neutral, members, s.gyr[first:last])
@@ -389,8 +397,8 @@ class StrengthAnalysis(AnalysisAlgorithm):
         rec = self.s7_recognition(cands, exercise)
         groups = self.s8_sets(s, cands, rec, bouts, exercise)
         reps, sets, frames = self.s9_reps(s, cands, groups, cal)
-        if (cal.segments_["source"] == "none").all() and not len(sets):
-            raise InputError(NO_REFERENCE)
+        if not cal.segments_["source"].isin(REFERENCES).any() and not len(sets):
+            raise InputError(NO_REFERENCE)  # nothing standing, walking or repeating upright
         if len(reps):
             reps = self.s10_metrics(s, reps, frames, offset, trunk)
         else:
