@@ -198,7 +198,8 @@ class PostureBouts(BoutAlgorithm):
         Lying blocks: the tilt stays above ``lying_deg`` over every ``lying_window_s`` window
         (a moving minimum: a hip thrust's bottom on a bench is still ~30-60 deg from upright,
         while a hinge, a glute-ham raise or a deadlift comes back up within a few seconds), for
-        at least ``min_lying_s``.
+        at least ``min_lying_s`` (a block still open at the end of the data: 2 s, for the live
+        count).
 
     Results
     -------
@@ -249,7 +250,12 @@ class PostureBouts(BoutAlgorithm):
         for a, b in runs(lying):
             grown[max(0, a - half) : b + half] = True
         lying = grown & (tilt > self.lying_deg)
+        raw_lying = clean_mask(lying, int(round(1.0 * fs)), 1)
         lying = clean_mask(lying, int(round(1.0 * fs)), int(round(self.min_lying_s * fs)))
+        # a block still open at the end of the data (a live stream) counts from 2 s
+        r = runs(raw_lying)
+        if len(r) and r[-1, 1] == tilt.size and r[-1, 1] - r[-1, 0] >= int(2.0 * fs):
+            lying[r[-1, 0] :] = True
         posture = np.full(tilt.size, 2, dtype=np.int8)
         posture[tilt < self.seated_deg] = 1
         posture[tilt < self.standing_deg] = 0

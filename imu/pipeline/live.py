@@ -111,6 +111,7 @@ class LiveRepCounter(StreamingAlgorithm):
         self._fs = 0.0
         self._neutral: tuple[float, float, float] | None = None
         self._history: list[tuple[float, str, LiveRep]] = []  # (set start, exercise, rep)
+        self._pending: list[LiveRep] = []  # provisional reps not yet confirmed
         self._last_run = -np.inf
 
     # -- counts --------------------------------------------------------------------------------
@@ -180,7 +181,7 @@ class LiveRepCounter(StreamingAlgorithm):
         sa = StrengthAnalysis(
             exercise=self.exercise, placement=self.placement,
             trunk_length_m=self.trunk_length_m,
-            calibration=NeutralCalibration(prior_up=self._neutral),
+            calibration=NeutralCalibration(prior_up=self._neutral, closing_anchor=False),
         )
         try:
             s = sa.s2_sensor(sa.s1_time_base(raw, self._fs))
@@ -188,6 +189,10 @@ class LiveRepCounter(StreamingAlgorithm):
             cal = sa.s4_calibration(s, bouts)
             posture = sa.s5_posture(s, bouts, cal)
             cands = sa.s6_candidates(s, bouts, cal, posture)
+            # a candidate whose window reaches the end of the stream is still moving: its
+            # features are not those of a whole rep (the final analysis sees it whole)
+            c = cands.candidates_
+            cands.candidates_ = c[c["hi"] < s.grid.n - 1].reset_index(drop=True)
             rec = sa.s7_recognition(cands, self.exercise)
             groups = sa.s8_sets(s, cands, rec, bouts, self.exercise)
             reps, sets, frames = sa.s9_reps(s, cands, groups, cal)
@@ -202,6 +207,7 @@ class LiveRepCounter(StreamingAlgorithm):
             self._neutral = tuple(float(v) for v in seg[["ux", "uy", "uz"]].iloc[-1])
         self._merge(raw, reps, sets)
         self._provisional(s, posture, bouts.quiet_, sets, frames)
+        self._show_pending(float(raw.t_s[-1]))
         self.analysed_to_s_ = float(raw.t_s[-1])
 
     def _merge(self, raw: RawSession, reps: pd.DataFrame, sets: pd.DataFrame) -> None:
@@ -264,6 +270,8 @@ class LiveRepCounter(StreamingAlgorithm):
         i_pk = int(np.argmax(x))
         if x[i_pk] < amp or sp[-1] > 0.1 * float(sp.max()) or x[-1] < 0.7 * x[i_pk]:
             return
+        if posture.tilt_deg_[-1] < posture.lying_deg:
+            return  # sitting up, not a rep
         verdict = ""
         if ex and int(last["set"]) in frames:
             p = frames[int(last["set"])]["frame"].apply(s.up[-1:])[0]
@@ -272,11 +280,23 @@ class LiveRepCounter(StreamingAlgorithm):
             lift = float(h[-1] - h[r1]) / 100.0
             tilt = tilt_deg(np.array([angle]), ex, np.array([lift]), float(self.trunk_length_m))
             verdict = str(tilt_class(tilt)[0])
-        rep = LiveRep(t0 + (r1 + i_pk) / fs, verdict, provisional=True)
-        if same and cur is not None:
-            cur.reps.append(rep)
-        else:
-            self.sets_.append(LiveSet(rep.lockout_s, ex, [rep]))
+        self._pending = [LiveRep(t0 + (r1 + i_pk) / fs, verdict, provisional=True)]
+
+    def _show_pending(self, now_s: float) -> None:
+        """Keep showing a provisional rep until the stages confirm it (a confirmed rep within
+        1.5 s of it), at most 8 s."""
+        keep = []
+        confirmed = [r.lockout_s for st in self.sets_ for r in st.reps]
+        for rep in self._pending:
+            if any(abs(c - rep.lockout_s) < 1.5 for c in confirmed) or now_s - rep.lockout_s > 8:
+                continue
+            keep.append(rep)
+            cur = self.sets_[-1] if self.sets_ else None
+            if cur is not None and rep.lockout_s - cur.reps[-1].lockout_s < 12.0:
+                cur.reps.append(rep)
+            else:
+                self.sets_.append(LiveSet(rep.lockout_s, "", [rep]))
+        self._pending = keep
 
 
 class LiveStatus:

@@ -7,7 +7,8 @@ sets, the end) serves, else upright walking (the mean of world-up over whole str
 running. Shorter standing (down to the pauses at the top of upright reps) is the last resort.
 
 **Mounting changes.** The sensor may be taken off and clipped back on. Walking and running are
-upright by nature, and so are the opening and the closing stand: these "upright anchors" show
+upright by nature, and so are the opening and the closing stand (a recording is started and
+stopped standing; not so a window of a live stream): these "upright anchors" show
 world-up in the sensor frame for the current mounting. When two consecutive anchors disagree by
 more than ``change_deg`` (and the next anchor confirms the new direction), the mounting changed
 in between; a sit, a lying set or a bent-over pause between two anchors does not change the
@@ -74,6 +75,9 @@ class NeutralCalibration(CalibrationAlgorithm):
     prior_up
         Neutral up (sensor frame) known from earlier in the stream (the live counter): the
         first mounting uses it, with source ``prior``, when it has no reference of its own.
+    closing_anchor
+        The quiet run that ends the recording is taken as upright (people stop recording
+        standing); False for a window of a live stream, which may end anywhere.
 
     Results
     -------
@@ -100,6 +104,7 @@ class NeutralCalibration(CalibrationAlgorithm):
         short_standing_s: float = 0.8,
         max_spread_deg: float = 3.0,
         prior_up: tuple[float, float, float] | None = None,
+        closing_anchor: bool = True,
     ) -> None:
         self.min_standing_s = min_standing_s
         self.opening_s = opening_s
@@ -109,6 +114,7 @@ class NeutralCalibration(CalibrationAlgorithm):
         self.short_standing_s = short_standing_s
         self.max_spread_deg = max_spread_deg
         self.prior_up = prior_up
+        self.closing_anchor = closing_anchor
 
     # -- anchors and mountings -------------------------------------------------------------
     def _anchors(self, quiet: pd.DataFrame, gait: pd.DataFrame, n: int, fs: float) -> pd.DataFrame:
@@ -122,7 +128,9 @@ class NeutralCalibration(CalibrationAlgorithm):
                 first["end"] - first["start"]
             ) >= self.short_standing_s * fs:
                 rows.append(ok.iloc[[0]].assign(kind="opening"))
-            if last["end"] >= n - self.opening_s * fs and (last["end"] - last["start"]) >= 1.5 * fs:
+            if self.closing_anchor and last["end"] >= n - self.opening_s * fs and (
+                last["end"] - last["start"]
+            ) >= 1.5 * fs:
                 rows.append(ok.iloc[[-1]].assign(kind="closing"))
         if not rows:
             return pd.DataFrame(columns=["start", "end", "ux", "uy", "uz", "kind"])
