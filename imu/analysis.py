@@ -229,13 +229,13 @@ def analyze(
     strength = None
     if act == "strength" or detected:
         strength = s4_strength(raw, options)
-        parameters["strength"] = _params(strength)
         running = strength.diagnostics_.get("running_s", 0.0) > 0.0
         if len(strength.sets_) or act == "strength":
             act = "mixed" if running and len(strength.sets_) else "strength"
         else:
             strength = None  # no set: a run (detected)
     if strength is not None:
+        parameters["strength"] = _params(strength)
         reps, form = s6_form(strength.reps_)
         parameters["form_break"] = _params(form)
         tables |= {"sets": strength.sets_, "reps": reps, "timeseries": strength.timeseries_}
