@@ -142,6 +142,9 @@ class ExcursionCandidates(SegmentationAlgorithm):
     ----------
     min_prominence_deg
         Smallest excursion considered (deg).
+    lying_prominence_deg
+        The same inside lying blocks, where the pelvis rests steadier (a quadruped hip
+        extension may turn it by as little as 8 deg).
     max_rep_s
         Longest rep: the window in which prominence is measured, and how far a candidate's
         window reaches at most.
@@ -175,6 +178,7 @@ class ExcursionCandidates(SegmentationAlgorithm):
         merge_frac: float = 0.35,
         merge_within_s: float = 3.0,
         height_weight: float = 1.0,
+        lying_prominence_deg: float = 4.0,
     ) -> None:
         self.min_prominence_deg = min_prominence_deg
         self.max_rep_s = max_rep_s
@@ -183,6 +187,7 @@ class ExcursionCandidates(SegmentationAlgorithm):
         self.merge_frac = merge_frac
         self.merge_within_s = merge_within_s
         self.height_weight = height_weight
+        self.lying_prominence_deg = lying_prominence_deg
 
     def _merge_humps(self, x: NDArray[np.float64], h: NDArray[np.float64],
                      pk: NDArray[np.int64], prom: NDArray[np.float64], wins: NDArray[np.int64],
@@ -217,11 +222,13 @@ class ExcursionCandidates(SegmentationAlgorithm):
         return (arr[:, 0].astype(np.int64), arr[:, 1].astype(float),
                 arr[:, 2:4].astype(np.int64))
 
-    def _peaks(self, x: NDArray[np.float64], fs: float) -> tuple[NDArray[np.int64], NDArray]:
+    def _peaks(self, x: NDArray[np.float64], fs: float, lying: bool
+               ) -> tuple[NDArray[np.int64], NDArray]:
+        prominence = self.lying_prominence_deg if lying else self.min_prominence_deg
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "some peaks have a prominence of 0", RuntimeWarning)
             pk, props = find_peaks(
-                x, prominence=self.min_prominence_deg, wlen=int(self.max_rep_s * fs) | 1,
+                x, prominence=prominence, wlen=int(self.max_rep_s * fs) | 1,
                 distance=max(1, int(self.min_distance_s * fs)),
             )
         return pk, props["prominences"]
@@ -297,7 +304,7 @@ class ExcursionCandidates(SegmentationAlgorithm):
         up = r_earth_sensor.apply(np.array([0.0, 0.0, 1.0]), inverse=True)
         rows = []
         for si, (a, b, is_lying, _, _) in enumerate(spans):
-            pk, prom = self._peaks(x[a:b], fs)
+            pk, prom = self._peaks(x[a:b], fs, is_lying)
             if pk.size == 0:
                 continue
             wins = self._windows(x[a:b], pk, prom, quiet[a:b], fs) + a

@@ -99,7 +99,7 @@ class NeutralCalibration(CalibrationAlgorithm):
         min_standing_s: float = 2.5,
         opening_s: float = 1.0,
         standing_deg: float = 12.0,
-        change_deg: float = 20.0,
+        change_deg: float = 10.0,
         acc_norm_tol_g: float = 0.1,
         short_standing_s: float = 0.8,
         max_spread_deg: float = 3.0,

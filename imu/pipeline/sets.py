@@ -128,6 +128,8 @@ class SetGrouping(SegmentationAlgorithm):
         rows = []
         set_of = np.zeros(n, dtype=np.int64)
         p_none = proba["none"].to_numpy()[order] if n else np.zeros(0)
+        prom = (candidates["prominence_deg"].to_numpy(dtype=float)[order]
+                if "prominence_deg" in candidates else np.ones(n))
         feats = {c: candidates[c].to_numpy(dtype=float)[order] if c in candidates else
                  np.zeros(n) for c in ("amp_deg", "travel_cm", "tilt_ext_deg", "lying")}
         taken = np.zeros(n, dtype=bool)
@@ -148,17 +150,20 @@ class SetGrouping(SegmentationAlgorithm):
             taken[gi[~keep]] = False  # free to join as look-alikes (_rescue)
             # without those moves, what they bridged may fall apart (the two sides of
             # unilateral work, sets before and after a re-rack)
+            if not keep.any():
+                continue
+            kept = self._rescue([int(i) for i in gi[keep]], peaks, span, yaw, p_ex, q, fs,
+                                name, feats, taken, prom)
+            taken[np.asarray(kept)] = True
             parts: list[list[int]] = []
-            for i in gi[keep]:
+            for i in kept:
                 if parts and not self._split(parts[-1][-1], int(i), peaks, span, yaw, p_ex, q,
                                              fs, name):
                     parts[-1].append(int(i))
                 else:
                     parts.append([int(i)])
             for part in parts:
-                pi = np.asarray(self._rescue(part, peaks, span, yaw, p_ex, q, fs, name,
-                                             feats, taken))
-                taken[pi] = True
+                pi = np.asarray(part)
                 members = order[pi]
                 conf = float(p_ex[pi][:, EXERCISES.index(name)].mean())
                 set_of[members] = len(rows) + 1
@@ -188,7 +193,7 @@ class SetGrouping(SegmentationAlgorithm):
     def _rescue(self, part: list[int], peaks: NDArray[np.int64], span: NDArray[np.int64],
                 yaw: NDArray[np.float64], p_ex: NDArray[np.float64], q: NDArray[np.int64],
                 fs: float, name: str, feats: dict[str, NDArray[np.float64]],
-                taken: NDArray[np.bool_]) -> list[int]:
+                taken: NDArray[np.bool_], prom: NDArray[np.float64]) -> list[int]:
         """Add the candidates between and next to a set's reps that look like them.
 
         Reps in a set look alike; a rep the recogniser doubts (a form it has not seen: real
@@ -198,13 +203,18 @@ class SetGrouping(SegmentationAlgorithm):
         inner = [i for i in range(out[0] + 1, out[-1]) if i not in out and not taken[i]]
         out = sorted(out + [i for i in inner if span[i] == span[out[0]]
                             and self._alike(i, part, feats)])
+        small = 0.3 * float(np.median(prom[np.asarray(part)]))
         for step in (-1, 1):
             i = (out[0] if step < 0 else out[-1]) + step
             while 0 <= i < len(peaks) and not taken[i]:
                 edge = out[0] if step < 0 else out[-1]
                 a, b = (i, edge) if step < 0 else (edge, i)
-                if self._split(a, b, peaks, span, yaw, p_ex, q, fs, name) or not self._alike(
-                        i, part, feats):
+                if self._split(a, b, peaks, span, yaw, p_ex, q, fs, name):
+                    break
+                if prom[i] < small:  # a wobble at rest between reps: look past it
+                    i += step
+                    continue
+                if not self._alike(i, part, feats):
                     break
                 out = sorted([*out, i])
                 i += step
