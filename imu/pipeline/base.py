@@ -9,16 +9,16 @@ they can be swapped:
 =============================  =================  ==========================================
 kind (base)                    action method      algorithms
 =============================  =================  ==========================================
-:class:`CalibrationAlgorithm`  ``calibrate``      StandingCalibration
+:class:`CalibrationAlgorithm`  ``calibrate``      StandingCalibration, NeutralCalibration
 :class:`ErrorFitAlgorithm`     ``fit``            AccelerometerRefinement, VerticalErrorFit
 :class:`OrientationAlgorithm`  ``estimate``       VqfOrientation, PelvisOrientation
-:class:`BoutAlgorithm`         ``detect``         GaitBouts
-:class:`SegmentationAlgorithm` ``segment``        RepSegmentation
+:class:`BoutAlgorithm`         ``detect``         GaitBouts, ActivityBouts, PostureBouts
+:class:`SegmentationAlgorithm` ``segment``        ExcursionCandidates, SetGrouping, RepSegmentation
 :class:`TravelAlgorithm`       ``estimate``       HipTravel
 :class:`FormAlgorithm`         ``detect``         FormBreakDetector
 :class:`RecognitionAlgorithm`  ``recognize``      ExerciseRecognizer
 :class:`AnalysisAlgorithm`     ``analyze``        StrengthAnalysis, RunAnalysis
-:class:`StreamingAlgorithm`    ``update``         a causal counter fed block by block (live)
+:class:`StreamingAlgorithm`    ``update``         LiveRepCounter (the strength stages on a stream)
 =============================  =================  ==========================================
 
 Reference: Kuederle A et al. (2024) Gaitmap - an open ecosystem for IMU-based human gait
