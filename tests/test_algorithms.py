@@ -29,12 +29,17 @@ import imu.pipeline
 from imu.core.frames import GRAVITY_M_S2
 from imu.pipeline.activity import detect_activity
 from imu.pipeline.base import KINDS, Algorithm
+from imu.pipeline.bouts import ActivityBouts, PostureBouts
 from imu.pipeline.calibration import AccelerometerRefinement, StandingCalibration
+from imu.pipeline.candidates import ExcursionCandidates
 from imu.pipeline.gait import GaitAnalysis
 from imu.pipeline.gait_bouts import GaitBouts
 from imu.pipeline.gait_events import RunEvents, WalkEvents
+from imu.pipeline.neutral import NeutralCalibration
 from imu.pipeline.orientation import VqfOrientation
+from imu.pipeline.recognition import ExerciseRecognizer
 from imu.pipeline.segmentation import RepSegmentation
+from imu.pipeline.sets import SetGrouping
 from imu.pipeline.signals import still_mask
 from imu.pipeline.strength import StrengthAnalysis
 from imu.pipeline.travel import HipTravel
@@ -143,6 +148,19 @@ class Data:
         return VqfOrientation().estimate(self.acc, self.gyr, self.fs).orientation_
 
     @cached_property
+    def up(self) -> np.ndarray:
+        return self.r_es.apply([0.0, 0.0, 1.0], inverse=True)
+
+    @cached_property
+    def candidates(self) -> Any:
+        tilt = np.degrees(np.arccos(np.clip(self.up @ self.up[0], -1, 1)))
+        n = len(self.acc)
+        return ExcursionCandidates().segment(
+            tilt, self.r_es, np.linalg.norm(self.gyr, axis=1), self.acc_z, self.still,
+            np.zeros(n, bool), np.zeros(n, bool), self.fs,
+        ).candidates_
+
+    @cached_property
     def acc_z(self) -> np.ndarray:
         return (self.r_es.apply(self.acc)[:, 2] - 1.0) * GRAVITY_M_S2
 
@@ -173,7 +191,25 @@ EXAMPLES: dict[str, Callable[[Any, Data], Any]] = {
     ),
     "RepSegmentation": lambda a, d: a.segment(
         d.strength.truth.pelvis["sagittal_deg"].to_numpy(),
-        np.linalg.norm(d.gyr, axis=1), d.fs, True,
+        np.linalg.norm(d.gyr, axis=1), d.fs,
+        np.round(d.reps["lockout_s"].to_numpy() * d.fs).astype(np.int64), True,
+    ),
+    "ActivityBouts": lambda a, d: a.detect(d.acc, d.gyr, d.up, d.fs),
+    "PostureBouts": lambda a, d: a.detect(d.up, d.up[0], d.still, d.fs),
+    "NeutralCalibration": lambda a, d: a.calibrate(
+        ActivityBouts().detect(d.acc, d.gyr, d.up, d.fs).quiet_runs_,
+        ActivityBouts().detect(d.acc, d.gyr, d.up, d.fs).gait_runs_, len(d.acc), d.fs,
+    ),
+    "ExcursionCandidates": lambda a, d: a.segment(
+        np.degrees(np.arccos(np.clip(d.up @ d.up[0], -1, 1))), d.r_es,
+        np.linalg.norm(d.gyr, axis=1), d.acc_z, d.still, np.zeros(len(d.acc), bool),
+        np.zeros(len(d.acc), bool), d.fs,
+    ),
+    "ExerciseRecognizer": lambda a, d: a.recognize(d.candidates),
+    "SetGrouping": lambda a, d: a.segment(
+        d.candidates, ExerciseRecognizer().recognize(d.candidates).proba_,
+        ExerciseRecognizer().recognize(d.candidates).rep_proba_, d.still,
+        np.zeros(len(d.acc)), d.fs,
     ),
     "HipTravel": lambda a, d: a.estimate(
         d.acc_z, d.reps["start_s"].to_numpy(), d.reps["end_s"].to_numpy(), d.fs,
@@ -182,7 +218,9 @@ EXAMPLES: dict[str, Callable[[Any, Data], Any]] = {
     "FormBreakDetector": lambda a, d: a.detect(d.reps),
     "StrengthAnalysis": lambda a, d: a.analyze(d.strength.raw, d.fs),
     "GaitAnalysis": lambda a, d: a.analyze(d.run.raw, d.run.raw.sample_rate_hz),
-    "LiveRepCounter": lambda a, d: a.update(d.gyr[:100], d.fs),
+    "LiveRepCounter": lambda a, d: a.update(
+        d.strength.raw.t_s[:400], d.acc[:400], d.gyr[:400], d.fs
+    ),
 }
 """One call of each algorithm's action method on small data."""
 
@@ -277,8 +315,13 @@ def test_clone_has_equal_params_and_no_results(cls: type[Algorithm], data: Data)
 
 def test_injected_sub_algorithms_are_cloned_not_changed(data: Data) -> None:
     subs = {
-        "calibration": StandingCalibration(),
-        "segmentation": RepSegmentation(min_reps_per_set=2),
+        "bouts": ActivityBouts(min_quiet_s=0.6),
+        "calibration": NeutralCalibration(min_standing_s=2.0),
+        "posture": PostureBouts(lying_deg=30.0),
+        "candidates": ExcursionCandidates(min_prominence_deg=7.0),
+        "recognizer": ExerciseRecognizer(),
+        "grouping": SetGrouping(max_gap_s=11.0),
+        "segmentation": RepSegmentation(top_zone=0.12),
         "travel": HipTravel(pad_s=0.12),
         "refinement": AccelerometerRefinement(),
     }

@@ -4,17 +4,18 @@ segmentation and travel, on signals and poses made here."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.spatial.transform import Rotation
 
 from imu.core.errors import InputError
 from imu.core.frames import pelvis_angles_deg, pelvis_rotation_from_angles_deg
 from imu.pipeline.calibration import AccelerometerRefinement, StandingCalibration
+from imu.pipeline.candidates import rest_excursion_deg
 from imu.pipeline.orientation import VqfOrientation
 from imu.pipeline.pelvis import PelvisOrientation, dominant_axis, mounting_from_axes
 from imu.pipeline.segmentation import RepSegmentation
 from imu.pipeline.signals import runs
-from imu.pipeline.strength import rest_excursion_deg
 from imu.pipeline.travel import (
     HipTravel,
     VerticalErrorFit,
@@ -175,9 +176,15 @@ def _rep_signals(rest_at_bottom: bool, fs: float = 50.0):  # type: ignore[no-unt
 def test_segmentation_on_simple_signals(rest_at_bottom: bool) -> None:
     theta, speed, truth = _rep_signals(rest_at_bottom)
     x = theta if rest_at_bottom else -theta
-    seg = RepSegmentation().segment(x, speed, 50.0, rest_at_bottom)
-    assert list(seg.sets_["reps"]) == [4, 4]
-    r = seg.reps_
+    fs = 50.0
+    frames = []
+    for k, set_truth in enumerate((truth[:4], truth[4:])):
+        # the extreme of each rep: the middle of its hold (rest at bottom) / its pause
+        peaks = np.round(0.5 * (set_truth[:, 1] + set_truth[:, 2]) * fs).astype(np.int64)
+        seg = RepSegmentation().segment(x, speed, fs, peaks, rest_at_bottom, set_no=k + 1)
+        frames.append(seg.reps_)
+    r = pd.concat(frames, ignore_index=True)
+    assert list(r.groupby("set").size()) == [4, 4]
     # min-jerk: the 5 % speed level is crossed 0.063 of the duration after the start.
     d = 0.0633
     if rest_at_bottom:
@@ -194,6 +201,7 @@ def test_segmentation_on_simple_signals(rest_at_bottom: bool) -> None:
         hold = r["top_hold_s"].to_numpy()
         assert np.isnan(hold[3]) and np.isnan(hold[7])
         assert np.allclose(hold[:3], 0.8 + 2 * d, atol=0.04)
+    assert not r["fallback_start"].any() and not r["fallback_end"].any()
 
 
 def test_anchored_height_removes_constant_bias() -> None:
@@ -283,23 +291,25 @@ def test_vertical_error_fit_removes_orientation_dependent_error() -> None:
     assert np.abs(travel_raw.travel_m_ - 0.08).max() > 0.01  # the error did matter
 
 
-def test_rest_excursion_is_signed_and_blocked() -> None:
+def test_rest_excursion_is_the_angle_from_the_rest_posture() -> None:
     fs = 50.0
     t = np.arange(0.0, 40.0, 1 / fs)
     tr = Track({"sag": 0.0, "obl": 0.0})
     tr.move_to(2.0, 4.0, {"sag": 88.0})  # lie down
     for k in range(4):
         t0 = 7.0 + 6.0 * k
-        tr.move_to(t0, t0 + 1.0, {"sag": 92.0, "obl": -8.0})  # a roll-dominated rep
+        side = 1.0 if k < 2 else -1.0  # the other leg: the pelvis rolls the other way
+        tr.move_to(t0, t0 + 1.0, {"sag": 92.0, "obl": -8.0 * side})  # a roll-dominated rep
         tr.move_to(t0 + 2.0, t0 + 3.0, {"sag": 88.0, "obl": 0.0})
     tr.move_to(33.0, 35.0, {"sag": 0.0})
     ch = tr.render(t)
     r = pelvis_rotation_from_angles_deg(0.0, ch["obl"], ch["sag"])
     speed = np.abs(np.gradient(ch["sag"], 1 / fs)) + np.abs(np.gradient(ch["obl"], 1 / fs))
     still = speed < 1e-3
-    x = rest_excursion_deg(r, still, ch["sag"] > 30.0, fs)
-    assert np.abs(x[: int(4.5 * fs)]).max() < 1e-6  # the way in is not part of the signal
-    tops = [x[int((7.0 + 6.0 * k + 1.5) * fs)] for k in range(4)]
-    assert np.allclose(tops, np.hypot(4.0, 8.0), atol=0.5)
-    seg = RepSegmentation().segment(x, speed, fs, rest_at_bottom=True)
-    assert list(seg.sets_["reps"]) == [4]
+    block = runs(ch["sag"] > 30.0)[0]
+    x, i0, i1 = rest_excursion_deg(r, still, int(block[0]), int(block[1]), fs)
+    assert i0 == int(np.flatnonzero(still[block[0] :])[0] + block[0])  # the way in is left out
+    assert i1 <= int(33.0 * fs)  # and the way out
+    tops = [x[int((7.0 + 6.0 * k + 1.5) * fs) - i0] for k in range(4)]
+    assert np.allclose(tops, np.hypot(4.0, 8.0), atol=0.5)  # both sides count
+    assert np.abs(x[: int(2.0 * fs)]).max() < 1e-6

@@ -9,15 +9,17 @@ they can be swapped:
 =============================  =================  ==========================================
 kind (base)                    action method      algorithms
 =============================  =================  ==========================================
-:class:`CalibrationAlgorithm`  ``calibrate``      StandingCalibration
+:class:`CalibrationAlgorithm`  ``calibrate``      StandingCalibration, NeutralCalibration
 :class:`ErrorFitAlgorithm`     ``fit``            AccelerometerRefinement, VerticalErrorFit
 :class:`OrientationAlgorithm`  ``estimate``       VqfOrientation, PelvisOrientation
-:class:`BoutAlgorithm`         ``detect``         GaitBouts
-:class:`SegmentationAlgorithm` ``segment``        RepSegmentation, WalkEvents, RunEvents
+:class:`BoutAlgorithm`         ``detect``         GaitBouts, ActivityBouts, PostureBouts
+:class:`SegmentationAlgorithm` ``segment``        ExcursionCandidates, SetGrouping, RepSegmentation,
+                                                  WalkEvents, RunEvents
 :class:`TravelAlgorithm`       ``estimate``       HipTravel
 :class:`FormAlgorithm`         ``detect``         FormBreakDetector
+:class:`RecognitionAlgorithm`  ``recognize``      ExerciseRecognizer
 :class:`AnalysisAlgorithm`     ``analyze``        StrengthAnalysis, GaitAnalysis
-:class:`StreamingAlgorithm`    ``update``         a causal counter fed block by block (live)
+:class:`StreamingAlgorithm`    ``update``         LiveRepCounter (the strength stages on a stream)
 =============================  =================  ==========================================
 
 Reference: Kuederle A et al. (2024) Gaitmap - an open ecosystem for IMU-based human gait
@@ -108,6 +110,13 @@ class FormAlgorithm(Algorithm):
     _action_method = "detect"
 
 
+class RecognitionAlgorithm(Algorithm):
+    """Names things from features with a fitted model: ``recognize(features)`` (e.g. the
+    exercise of each rep candidate); results are class probabilities and labels."""
+
+    _action_method = "recognize"
+
+
 class AnalysisAlgorithm(Algorithm):
     """A whole session analysis: ``analyze(raw, sampling_rate_hz)``; results are the session's
     tables (``reps_``, ``sets_``, ``steps_``, ``summary_``, ``timeseries_``, ...)."""
@@ -130,6 +139,7 @@ KINDS: tuple[type[Algorithm], ...] = (
     SegmentationAlgorithm,
     TravelAlgorithm,
     FormAlgorithm,
+    RecognitionAlgorithm,
     AnalysisAlgorithm,
     StreamingAlgorithm,
 )

@@ -127,3 +127,39 @@ class PelvisOrientation(OrientationAlgorithm):
         )
         self.angles_deg_ = pelvis_angles_deg(self.orientation_)
         return self
+
+
+# ---- the pelvis frame of one set from gravity alone (strength stages, docs/algorithms.md) ----
+
+
+def tilt_direction(u: NDArray[np.float64], up: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Unit direction (sensor frame) toward which world-up ``u`` leans away from neutral ``up``:
+    ``u - (u.up) up``, normalised (rows)."""
+    u = np.atleast_2d(np.asarray(u, dtype=float))
+    up = _unit(up)
+    d = u - np.outer(u @ up, up)
+    return d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
+
+
+def frame_from_forward(
+    up_sensor: NDArray[np.float64], forward_sensor: NDArray[np.float64]
+) -> Rotation:
+    """pelvis <- sensor from neutral up and an (approximate) forward axis, both sensor frame;
+    forward is orthogonalised against up and left = up x forward."""
+    up = _unit(up_sensor)
+    fwd = np.asarray(forward_sensor, dtype=float)
+    fwd = _unit(fwd - np.dot(fwd, up) * up)
+    return Rotation.from_matrix(np.vstack([fwd, np.cross(up, fwd), up]))
+
+
+def sagittal_obliquity_deg(
+    up_world_in_sensor: NDArray[np.float64], mounting: Rotation
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Sagittal angle and obliquity (deg, contract section 1) from world-up in the sensor frame
+    per sample and the pelvis <- sensor ``mounting``: with p = world-up in the pelvis frame,
+    p = (sin s cos o, sin o, cos s cos o) for R = Rz(rot) Rx(obl) Ry(-sag), so they depend on
+    the inclination alone (no heading)."""
+    p = mounting.apply(np.asarray(up_world_in_sensor, dtype=float))
+    sag = np.degrees(np.arctan2(p[:, 0], p[:, 2]))
+    obl = np.degrees(np.arcsin(np.clip(p[:, 1], -1.0, 1.0)))
+    return sag, obl

@@ -1,355 +1,281 @@
-"""Sets, reps and rep phases from an excursion signal and the angular speed (docs/algorithms.md).
+"""Reps and rep phases of ONE set, with its exercise's structure (strength stage e; contract
+section 3, docs/algorithms.md section 6).
 
-Reps are found as repeated excursions toward (rest at bottom) or away from (rest at top) the
-lockout: peaks of an excursion signal (e.g. ``x = sagittal`` or ``x = -sagittal``, or the 3-D
-rotation from a lying rest posture) whose local prominence (computed within a window of
-``max_rep_s``) is large enough. One-sided changes (lying down,
-sitting up, standing up) are steps, not peaks, so their prominence on the plateau side is small;
-walking and fidgets have small prominence. Peaks are grouped into sets by time gaps and by deep
-valleys between them (a posture change), outliers in amplitude are dropped, setup and exit moves
-are dropped by their vertical travel, and groups with fewer than ``min_reps_per_set`` reps are
-discarded.
+Input: the set's excursion signal signed by its exercise (its peaks are the reps' extremes: the
+bottom of a rest-at-top rep, the top of a rest-at-bottom rep), the 3-D angular speed |w| and the
+extremes. A movement phase starts or ends where |w| crosses ``phase_fraction`` (5 %) of that
+phase's peak, linearly interpolated between samples. Every boundary is searched only in its
+zone: where the excursion is within ``top_zone`` of the swing from the turning point (the rest
+between two reps, the extreme of a rep, the rest before and after the set); real pelvises pause
+in mid-movement and such dips of |w| are not boundaries.
 
-Phase boundaries follow the contract: a movement phase starts or ends where the pelvis's 3-D
-angular speed crosses ``phase_fraction`` (5 %) of that phase's peak, with linear interpolation
-between samples.
+**Fallback.** Back-to-back reps (no pause between them: real squats) often never bring |w| below
+5 % of the peak at the turning point; there the boundary is the |w| minimum inside the zone
+(flagged in ``fallback_start`` / ``fallback_end``). At a set's outer ends the level is
+max(5 % of the peak, ``rest_floor_k`` x the median |w| of the rest next to the set), so fidgeting
+at rest does not stretch the set.
+
+* Rest at the bottom: concentric = into the extreme (lockout), top hold, eccentric = out of it;
+  ``start_s`` = concentric start, ``end_s`` = eccentric end, ``lockout_s`` = middle of the hold.
+* Rest at the top: eccentric = into the extreme (bottom), concentric = out of it; ``top_hold_s``
+  = from the concentric end to the next rep's start (NaN for the last rep); ``lockout_s`` = middle
+  of that hold, for the last rep the middle of the final hold, which ends where the next movement
+  crosses 5 % of its peak.
 """
 
 from __future__ import annotations
 
-import warnings
-from typing import Final, Self
+from typing import Self
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.signal import find_peaks
 
-from imu.core.schema import REP_PHASE_COLUMNS, SETS
+from imu.core.schema import REP_PHASE_COLUMNS
 from imu.pipeline.base import SegmentationAlgorithm
-from imu.pipeline.travel import anchored_height_m
-
-SEGMENTED_SETS_COLUMNS: Final = tuple(c for c in SETS.names if c != "exercise")
-"""``sets_`` columns: the sets table without the exercise (segmentation does not know it)."""
 
 
-def _crossing_before(w: NDArray[np.float64], i_peak: int, lo: int, level: float) -> float:
-    """Fractional index of the last upward crossing of ``level`` before ``i_peak`` (>= lo)."""
-    seg = w[lo : i_peak + 1]
-    below = np.flatnonzero(seg < level)
-    if below.size == 0:
-        return float(lo)
-    j = lo + int(below[-1])  # w[j] < level <= w[j+1]
-    if j >= i_peak:
-        return float(i_peak)
-    return j + (level - w[j]) / max(w[j + 1] - w[j], 1e-12)
+def _first_below(w: NDArray[np.float64], a: int, b: int, level: float) -> float | None:
+    """Fractional index of the first downward crossing of ``level`` in [a, b]; None if none."""
+    if b < a:
+        return None
+    j = np.flatnonzero(w[a : b + 1] < level)
+    if j.size == 0:
+        return None
+    j0 = a + int(j[0])
+    if j0 == a:
+        return float(a)
+    return j0 - 1 + (w[j0 - 1] - level) / max(w[j0 - 1] - w[j0], 1e-12)
 
 
-def _crossing_after(w: NDArray[np.float64], i_peak: int, hi: int, level: float) -> float:
-    """Fractional index of the first downward crossing of ``level`` after ``i_peak`` (<= hi)."""
-    seg = w[i_peak : hi + 1]
-    below = np.flatnonzero(seg < level)
-    if below.size == 0:
-        return float(hi)
-    j = i_peak + int(below[0])  # w[j-1] >= level > w[j]
-    if j <= i_peak:
-        return float(i_peak)
-    return j - 1 + (w[j - 1] - level) / max(w[j - 1] - w[j], 1e-12)
+def _last_below(w: NDArray[np.float64], a: int, b: int, level: float) -> float | None:
+    """Fractional index of the last upward crossing of ``level`` in [a, b]; None if none."""
+    if b < a:
+        return None
+    j = np.flatnonzero(w[a : b + 1] < level)
+    if j.size == 0:
+        return None
+    j0 = a + int(j[-1])
+    if j0 == b:
+        return float(b)
+    return j0 + (level - w[j0]) / max(w[j0 + 1] - w[j0], 1e-12)
+
+
+def _zone_edge(x: NDArray[np.float64], c: int, limit: int, level: float, step: int,
+               below: bool) -> int:
+    """From ``c`` toward ``limit``, the last index of the contiguous run where x <= level
+    (``below``) or x >= level; ``c`` itself if it is not in the run."""
+    seg = x[limit : c + 1][::-1] if step < 0 else x[c : limit + 1]
+    bad = np.flatnonzero(seg > level) if below else np.flatnonzero(seg < level)
+    off = max((int(bad[0]) - 1) if bad.size else seg.size - 1, 0)
+    return c - off if step < 0 else c + off
+
+
+def _enter(x: NDArray[np.float64], c: int, limit: int, level: float, step: int) -> int:
+    """From ``c`` toward ``limit``, the first index where x <= level (else ``limit``)."""
+    seg = x[limit : c + 1][::-1] if step < 0 else x[c : limit + 1]
+    j = np.flatnonzero(seg <= level)
+    if j.size == 0:
+        return limit
+    return c - int(j[0]) if step < 0 else c + int(j[0])
 
 
 class RepSegmentation(SegmentationAlgorithm):
-    """Sets, reps and phase times from the sagittal angle and the 3-D angular speed.
+    """Phase times of the reps of one set (module docstring).
 
     Parameters
     ----------
-    min_prominence_deg
-        Smallest sagittal excursion counted as a rep.
-    rel_prominence
-        Reps of a set must reach this fraction of the set's median excursion.
-    max_rep_s
-        Longest rep; also the window in which prominence is measured.
-    max_gap_s
-        A longer time between consecutive rep extremes starts a new set.
-    split_depth
-        A valley deeper than this many median excursions between two reps starts a new set
-        (posture change).
-    min_reps_per_set
-        Shorter groups are taken for fidgets or transitions and dropped.
     phase_fraction
-        Phase boundary level as a fraction of the phase's peak angular speed (contract: 5 %).
+        Phase boundary level as a fraction of the phase's peak |w| (contract: 5 %).
+    top_zone
+        Boundaries are searched where the excursion is within this fraction of the swing from
+        the turning point.
+    max_rep_s
+        Longest rep: the outer search limit of the set's first and last rep.
+    onset_fraction, lead_s, lag_s
+        Outer ends: the speed peak of the first (last) phase is looked for up to ``lead_s``
+        before (``lag_s`` after) the rest zone; from it, the last sample below
+        ``onset_fraction`` of the peak is the rough onset next to the rest.
+    rest_floor_k, rest_floor_s
+        Outer ends: the crossing level is max(``phase_fraction`` x peak, ``rest_floor_k`` x the
+        median |w| over ``rest_floor_s`` of the rest beyond the onset).
     final_hold_speed_dps
-        After a set's last rep (rest at top), the next movement starts where the speed first
-        exceeds this; the final hold ends at that movement's ``phase_fraction`` crossing.
-    travel_ratio
-        Reps travelling more than ``travel_ratio`` x (or less than 1 / ``travel_ratio`` x) the
-        set's median vertical travel (+-5/3 cm) are setup or exit moves (:meth:`_travel_ok`).
+        After a rest-at-top set's last rep the next movement starts where |w| first exceeds
+        this (and 3x the quiet level); the final hold ends at its ``phase_fraction`` crossing.
 
     Results
     -------
     reps_
         One row per rep: ``imu.core.schema.REP_PHASE_COLUMNS`` (set, rep, start, end, lockout
-        and the phase durations, s) plus ``extreme_idx`` (sample index of the rep's extreme).
-    sets_
-        One row per set: set, start_s, end_s, reps.
+        and the phase durations, s) plus ``extreme_idx``, ``fallback_start``, ``fallback_end``.
+    phases_
+        (K, 4) fractional sample indices: start and end of the phase into each extreme and of
+        the phase out of it.
     """
 
     def __init__(
         self,
-        min_prominence_deg: float = 6.0,
-        rel_prominence: float = 0.3,
-        max_rep_s: float = 12.0,
-        max_gap_s: float = 15.0,
-        split_depth: float = 1.8,
-        min_reps_per_set: int = 3,
         phase_fraction: float = 0.05,
+        top_zone: float = 0.1,
+        max_rep_s: float = 10.0,
+        onset_fraction: float = 0.2,
+        lead_s: float = 1.0,
+        lag_s: float = 0.3,
+        rest_floor_k: float = 0.0,
+        rest_floor_s: float = 1.5,
         final_hold_speed_dps: float = 5.0,
-        travel_ratio: float = 1.8,
     ) -> None:
-        self.min_prominence_deg = min_prominence_deg
-        self.rel_prominence = rel_prominence
-        self.max_rep_s = max_rep_s
-        self.max_gap_s = max_gap_s
-        self.split_depth = split_depth
-        self.min_reps_per_set = min_reps_per_set
         self.phase_fraction = phase_fraction
+        self.top_zone = top_zone
+        self.max_rep_s = max_rep_s
+        self.onset_fraction = onset_fraction
+        self.lead_s = lead_s
+        self.lag_s = lag_s
+        self.rest_floor_k = rest_floor_k
+        self.rest_floor_s = rest_floor_s
         self.final_hold_speed_dps = final_hold_speed_dps
-        self.travel_ratio = travel_ratio
 
-    # -- rep candidates and sets ------------------------------------------------------------
-    def _sets(self, x: NDArray[np.float64], fs: float) -> list[NDArray[np.int64]]:
-        wlen = int(self.max_rep_s * fs) | 1
-        with warnings.catch_warnings():  # plateaus of zero prominence are expected
-            warnings.filterwarnings("ignore", "some peaks have a prominence of 0", RuntimeWarning)
-            peaks, props = find_peaks(
-                x, prominence=self.min_prominence_deg, wlen=wlen, distance=max(1, int(0.8 * fs))
-            )
-        if peaks.size == 0:
-            return []
-        prom = props["prominences"]
-        # Split into groups by gaps and by deep valleys between neighbours.
-        groups: list[NDArray[np.int64]] = []
-        cur = [0]
-        for k in range(1, peaks.size):
-            a, b = peaks[k - 1], peaks[k]
-            med = float(np.median(prom[cur]))
-            valley = float(x[a:b].min())
-            deep = min(x[a], x[b]) - valley > self.split_depth * max(med, prom[k]) + 5.0
-            if (b - a) > self.max_gap_s * fs or deep:
-                groups.append(np.asarray(cur))
-                cur = [k]
-            else:
-                cur.append(k)
-        groups.append(np.asarray(cur))
-        sets = []
-        for g in groups:
-            med = float(np.median(prom[g]))
-            keep = g[prom[g] >= self.rel_prominence * med]
-            if keep.size >= self.min_reps_per_set:
-                sets.append(peaks[keep])
-        return sets
+    def _outer(self, w: NDArray[np.float64], limit: int, zone_edge: int, p: int, fs: float,
+               step: int) -> tuple[float, bool]:
+        """Start of the set's first rep (step -1) or end of its last rep (step +1)."""
+        frac = self.phase_fraction
+        n_rest = int(self.rest_floor_s * fs)
+        if step < 0:
+            a = max(limit, zone_edge - int(self.lead_s * fs))
+            i_pk = a + int(np.argmax(w[a : p + 1]))
+            z = max(min(i_pk, zone_edge), limit)
+            on = _last_below(w, limit, z, self.onset_fraction * w[i_pk])
+            if on is None:
+                return float(limit + np.argmin(w[limit : z + 1])), True
+            on_i = int(on)
+            r0 = max(limit, on_i - n_rest)
+            floor = float(np.median(w[r0 : on_i + 1])) if on_i > r0 else 0.0
+            c = _last_below(w, r0, z, max(frac * w[i_pk], self.rest_floor_k * floor))
+            return (c, False) if c is not None else (on, True)
+        b = min(limit, zone_edge + int(self.lag_s * fs))
+        i_pk = p + int(np.argmax(w[p : b + 1]))
+        z = min(max(i_pk, zone_edge), limit)
+        on = _first_below(w, z, limit, self.onset_fraction * w[i_pk])
+        if on is None:
+            return float(z + np.argmin(w[z : limit + 1])), True
+        on_i = int(np.ceil(on))
+        r1 = min(limit, on_i + n_rest)
+        floor = float(np.median(w[on_i : r1 + 1])) if r1 > on_i else 0.0
+        c = _first_below(w, z, r1, max(frac * w[i_pk], self.rest_floor_k * floor))
+        return (c, False) if c is not None else (on, True)
 
-    def _phases(
-        self, x: NDArray[np.float64], w: NDArray[np.float64], peaks: NDArray[np.int64], half: int
-    ) -> NDArray[np.float64]:
-        """(K, 4) fractional indices: start/end of the phase into and out of each extreme."""
-        # Limits between neighbouring reps: the lowest point of x between their extremes.
-        valleys = [
-            int(a + np.argmin(x[a : b + 1])) for a, b in zip(peaks[:-1], peaks[1:], strict=True)
-        ]
-        if not valleys:
-            valleys = [int(peaks[0])]
-        base = [x[valleys[0]], *[x[v] for v in valleys], x[valleys[-1]]]
-        if len(peaks) == 1:
-            base = [x[peaks[0]] - 1.0, x[peaks[0]] - 1.0]
-        bounds = [
-            self._outer(x, w, peaks[0], base[0], -1, half),
-            *valleys[: len(peaks) - 1],
-            self._outer(x, w, peaks[-1], base[-1], +1, half),
-        ]
-        speed_peaks = []
+    def _phases(self, x: NDArray[np.float64], w: NDArray[np.float64], peaks: NDArray[np.int64],
+                lo_lim: int, hi_lim: int, fs: float) -> tuple[NDArray[np.float64], NDArray]:
+        k_reps = peaks.size
+        fz, frac = self.top_zone, self.phase_fraction
+        valleys = [int(a + np.argmin(x[a : b + 1])) for a, b in zip(peaks[:-1], peaks[1:],
+                                                                     strict=True)]
+        bounds = [lo_lim, *valleys, hi_lim]
+        sp_pk, bases = [], []
         for k, p in enumerate(peaks):
             lo, hi = bounds[k], bounds[k + 1]
-            # The speed peak of each phase lies where x is on its way (not at rest levels).
-            # Rest levels on either side: the lowest x toward each neighbour (or outer limit).
             b_lo, b_hi = float(x[lo : p + 1].min()), float(x[p : hi + 1].min())
-            j1 = self._leave(x, p, lo, b_lo + 0.3 * (x[p] - b_lo), -1)
-            j2 = self._leave(x, p, hi, b_hi + 0.3 * (x[p] - b_hi), +1)
-            i1 = j1 + int(np.argmax(w[j1 : p + 1]))  # phase into the extreme
-            i2 = p + int(np.argmax(w[p : j2 + 1]))  # phase out of the extreme
-            speed_peaks.append((i1, i2))
-        reps = []
-        for k, (i1, i2) in enumerate(speed_peaks):
-            # Crossings are searched up to the neighbouring reps' speed peaks: the valley of x
-            # between reps need not be where the movement stops.
-            lo = speed_peaks[k - 1][1] if k > 0 else bounds[0]
-            hi = speed_peaks[k + 1][0] if k + 1 < len(speed_peaks) else bounds[-1]
-            l1 = self.phase_fraction * w[i1]
-            l2 = self.phase_fraction * w[i2]
-            a_start = _crossing_before(w, i1, lo, l1)
-            a_end = _crossing_after(w, i1, i2, l1)
-            b_start = _crossing_before(w, i2, i1, l2)
-            b_end = _crossing_after(w, i2, hi, l2)
-            if a_end > b_start:  # no pause at the extreme: split at the slowest point
-                mid = float(i1 + np.argmin(w[i1 : i2 + 1]))
-                a_end = b_start = mid
-            reps.append((a_start, a_end, b_start, b_end))
-        return np.asarray(reps, dtype=float).reshape(-1, 4)
+            bases.append((b_lo, b_hi))
+            j1 = _enter(x, p, lo, b_lo + 0.3 * (x[p] - b_lo), -1)
+            j2 = _enter(x, p, hi, b_hi + 0.3 * (x[p] - b_hi), +1)
+            sp_pk.append((j1 + int(np.argmax(w[j1 : p + 1])), p + int(np.argmax(w[p : j2 + 1]))))
+        out = np.zeros((k_reps, 4))
+        fb = np.zeros((k_reps, 2), dtype=bool)
+        p = int(peaks[0])
+        z1 = _enter(x, p, lo_lim, bases[0][0] + fz * (x[p] - bases[0][0]), -1)
+        out[0, 0], fb[0, 0] = self._outer(w, lo_lim, z1, p, fs, -1)
+        p = int(peaks[-1])
+        z0 = _enter(x, p, hi_lim, bases[-1][1] + fz * (x[p] - bases[-1][1]), +1)
+        out[-1, 3], fb[-1, 1] = self._outer(w, hi_lim, z0, p, fs, +1)
+        for k in range(1, k_reps):  # the rest zone between two reps
+            v = valleys[k - 1]
+            i2p, i1n = sp_pk[k - 1][1], sp_pk[k][0]
+            amp = min(x[peaks[k - 1]], x[peaks[k]]) - x[v]
+            lvl = x[v] + fz * amp
+            z0 = max(_zone_edge(x, v, i2p, lvl, -1, below=True), i2p)
+            z1 = min(_zone_edge(x, v, i1n, lvl, +1, below=True), i1n)
+            e = _first_below(w, z0, z1, frac * w[i2p])
+            s = _last_below(w, z0, z1, frac * w[i1n])
+            if e is None or s is None or e > s:
+                e = s = float(z0 + np.argmin(w[z0 : z1 + 1]))
+                fb[k - 1, 1] = fb[k, 0] = True
+            out[k - 1, 3], out[k, 0] = e, s
+        for k, p in enumerate(peaks):  # the extreme of each rep
+            i1, i2 = sp_pk[k]
+            lvl = x[p] - fz * (x[p] - max(bases[k]))
+            z0 = max(_zone_edge(x, p, i1, lvl, -1, below=False), i1)
+            z1 = min(_zone_edge(x, p, i2, lvl, +1, below=False), i2)
+            a_end = _first_below(w, z0, z1, frac * w[i1])
+            b_start = _last_below(w, z0, z1, frac * w[i2])
+            if a_end is None or b_start is None or a_end > b_start:
+                a_end = b_start = float(z0 + np.argmin(w[z0 : z1 + 1]))
+            out[k, 1], out[k, 2] = a_end, b_start
+        return out, fb
 
-    def _travel_ok(
-        self, acc_z: NDArray[np.float64], ph: NDArray[np.float64], fs: float
-    ) -> NDArray[np.bool_]:
-        """Reps that return to their starting height and whose vertical travel fits the set.
-
-        Setup and exit moves (picking up a weight, unracking, kneeling down) look like reps
-        in the angle but change height for good or travel much more or less than the set.
-        The net height change is compared with the set's median, as integration drift from
-        accelerometer errors is much the same for every rep of a set, and must stay below
-        0.6 x the travel + 5 cm (getting up from the floor is not a rep).
-        """
-        n = acc_z.size
-        pad = int(round(0.1 * fs))
-        travel = np.zeros(len(ph))
-        net = np.zeros(len(ph))
-        for k, (a, _, _, b) in enumerate(ph):
-            lo = int(max(np.floor(a) - pad, 0))
-            hi = int(min(np.ceil(b) + pad, n - 1))
-            h = anchored_height_m(acc_z, lo, hi, fs)
-            travel[k] = float(np.ptp(h))
-            net[k] = float(h[-1] - h[0])
-        med = float(np.median(travel))
-        return (
-            (np.abs(net - np.median(net)) <= 0.5 * travel + 0.02)
-            & (np.abs(net) <= 0.6 * travel + 0.05)
-            & (travel <= self.travel_ratio * med + 0.05)
-            & (travel >= med / self.travel_ratio - 0.03)
-        )
+    def _final_hold_end(self, w: NDArray[np.float64], end_idx: float, limit: int,
+                        fs: float) -> float:
+        i0 = int(np.ceil(end_idx))
+        seg = w[i0 : limit + 1]
+        if seg.size == 0:
+            return float(min(i0, w.size - 1))
+        level = max(self.final_hold_speed_dps, 3.0 * float(np.percentile(seg, 10)))
+        moving = np.flatnonzero(seg > level)
+        if moving.size == 0:
+            return float(i0 + seg.size - 1)
+        j = i0 + int(moving[0])
+        pk = j + int(np.argmax(w[j : min(limit + 1, j + max(2, int(1.5 * fs)))]))
+        c = _last_below(w, i0, pk, self.phase_fraction * w[pk])
+        return float(c if c is not None else i0 + np.argmin(w[i0 : pk + 1]))
 
     def segment(
         self,
         excursion_deg: NDArray[np.float64],
         speed_dps: NDArray[np.float64],
         sampling_rate_hz: float,
+        peaks: NDArray[np.int64],
         rest_at_bottom: bool,
         t0_s: float = 0.0,
-        acc_z_m_s2: NDArray[np.float64] | None = None,
+        set_no: int = 1,
+        limits: tuple[int, int] | None = None,
     ) -> Self:
-        """Find sets and reps; times are ``t0_s + index / sampling_rate_hz``.
-
-        ``excursion_deg`` peaks at the rep's extreme: the lockout for rest-at-bottom
-        exercises (e.g. the sagittal angle), the bottom for rest-at-top ones (e.g. minus the
-        sagittal angle). With the pelvis-centre vertical acceleration ``acc_z_m_s2``,
-        candidates are also checked for consistent vertical travel (:meth:`_travel_ok`).
-        """
+        """Phases of the reps whose extremes are ``peaks`` (sample indices, ascending) in one
+        set. ``limits`` (sample indices) bound the outer search (default ``max_rep_s`` / 2
+        around the first and last extreme); times are ``t0_s + index / sampling_rate_hz``."""
         fs = float(sampling_rate_hz)
         x = np.asarray(excursion_deg, dtype=float)
         w = np.asarray(speed_dps, dtype=float)
+        peaks = np.asarray(peaks, dtype=np.int64)
         half = int(0.5 * self.max_rep_s * fs)
-        rows = []
-        set_rows = []
-        si = 0
-        groups: list[tuple[NDArray[np.int64], NDArray[np.float64]]] = []
-        for cand in self._sets(x, fs):
-            ph = self._phases(x, w, cand, half)
-            if acc_z_m_s2 is None or (ok := self._travel_ok(acc_z_m_s2, ph, fs)).all():
-                groups.append((cand, ph))
-                continue
-            # A setup or exit move between reps (picking up or putting down the weight,
-            # re-racking) ends a set: split there, as with a long gap.
-            cut = np.cumsum(~ok)[ok]
-            for c in np.unique(cut):
-                peaks = cand[ok][cut == c]
-                if peaks.size >= self.min_reps_per_set:
-                    groups.append((peaks, self._phases(x, w, peaks, half)))
-        for peaks, ph in groups:
-            si += 1
-            r = ph / fs + t0_s
-            if rest_at_bottom:
-                start, c_end, e_start, end = r.T
-                conc = c_end - start
-                ecc = end - e_start
-                hold = e_start - c_end
-                lockout = 0.5 * (c_end + e_start)
-            else:
-                start, e_end, c_start, end = r.T
-                ecc = e_end - start
-                conc = end - c_start
-                hold = np.r_[start[1:] - end[:-1], np.nan]
-                # Final hold: until the next movement starts (its 5 % level), or max_rep_s.
-                final_end = self._final_hold_end(w, (end[-1] - t0_s) * fs, fs)
-                lockout = np.r_[0.5 * (end[:-1] + start[1:]), 0.5 * (end[-1] + final_end + t0_s)]
-            for k in range(len(peaks)):
-                rows.append(
-                    (
-                        si,
-                        k + 1,
-                        start[k],
-                        end[k],
-                        lockout[k],
-                        conc[k],
-                        hold[k],
-                        ecc[k],
-                        int(peaks[k]),
-                    )
-                )
-            set_rows.append((si, float(start[0]), float(end[-1]), len(peaks)))
-        reps = pd.DataFrame(rows, columns=[*REP_PHASE_COLUMNS, "extreme_idx"])
-        sets = pd.DataFrame(set_rows, columns=list(SEGMENTED_SETS_COLUMNS))
-        ints = {"set": "int64", "rep": "int64", "extreme_idx": "int64", "reps": "int64"}
-        self.reps_ = reps.astype({c: ints.get(c, "float64") for c in reps.columns})
-        self.sets_ = sets.astype({c: ints.get(c, "float64") for c in sets.columns})
+        lo_lim = max(0, int(peaks[0]) - half)
+        hi_lim = min(x.size - 1, int(peaks[-1]) + half)
+        if limits is not None:
+            lo_lim = max(lo_lim, min(int(limits[0]), int(peaks[0]) - 1))
+            hi_lim = min(hi_lim, max(int(limits[1]), int(peaks[-1]) + 1))
+            lo_lim, hi_lim = max(lo_lim, 0), min(hi_lim, x.size - 1)
+        ph, fb = self._phases(x, w, peaks, lo_lim, hi_lim, fs)
+        s, a_end, b_start, e = ph.T
+        if rest_at_bottom:
+            conc, ecc, hold = a_end - s, e - b_start, b_start - a_end
+            lock = 0.5 * (a_end + b_start)
+        else:
+            ecc, conc = a_end - s, e - b_start
+            hold = np.r_[s[1:] - e[:-1], np.nan]
+            lock = np.r_[0.5 * (e[:-1] + s[1:]), 0.5 * (e[-1] + self._final_hold_end(
+                w, e[-1], min(w.size - 1, int(e[-1]) + int(self.max_rep_s * fs)), fs))]
+        k = np.arange(peaks.size)
+        df = pd.DataFrame({
+            "set": np.full(peaks.size, set_no, dtype=np.int64),
+            "rep": (k + 1).astype(np.int64),
+            "start_s": t0_s + s / fs,
+            "end_s": t0_s + e / fs,
+            "lockout_s": t0_s + lock / fs,
+            "concentric_s": conc / fs,
+            "top_hold_s": hold / fs,
+            "eccentric_s": ecc / fs,
+            "extreme_idx": peaks,
+            "fallback_start": fb[:, 0],
+            "fallback_end": fb[:, 1],
+        })
+        self.reps_ = df[[*REP_PHASE_COLUMNS, "extreme_idx", "fallback_start", "fallback_end"]]
+        self.phases_ = ph
         return self
-
-    @staticmethod
-    def _leave(x: NDArray[np.float64], p: int, limit: int, level: float, step: int) -> int:
-        """From extreme ``p`` toward ``limit``, the first index where x is at or below level."""
-        seg = x[limit : p + 1][::-1] if step < 0 else x[p : limit + 1]
-        idx = np.flatnonzero(seg <= level)
-        if idx.size == 0:
-            return limit
-        return p - int(idx[0]) if step < 0 else p + int(idx[0])
-
-    @staticmethod
-    def _outer(
-        x: NDArray[np.float64], w: NDArray[np.float64], p: int, base: float, step: int, half: int
-    ) -> int:
-        """Outer search limit of a set's first/last rep: max_rep_s/2 away, or a posture change.
-
-        From the extreme toward the outside: x first comes back toward the rest level, the
-        movement stops (speed below 5 % of the phase's peak), and a later departure from the
-        posture where it stopped by more than half the excursion is a posture change (e.g.
-        lying down before a set of bridges, re-racking after a squat).
-        """
-        amp = x[p] - base
-        n = x.size
-        lim = max(0, p - half) if step < 0 else min(n - 1, p + half)
-        seg = x[lim : p + 1][::-1] if step < 0 else x[p : lim + 1]
-        sw = w[lim : p + 1][::-1] if step < 0 else w[p : lim + 1]
-        at_base = np.flatnonzero(seg <= base + 0.3 * amp)
-        if at_base.size == 0:
-            return lim
-        i0 = int(at_base[0])
-        stop = np.flatnonzero(sw[i0:] < 0.05 * sw[: i0 + 1].max())
-        if stop.size == 0:
-            return lim
-        r = i0 + int(stop[0])
-        away = np.flatnonzero(np.abs(seg[r:] - seg[r]) > 0.5 * amp)
-        if away.size == 0:
-            return lim
-        off = r + int(away[0])
-        return p - off if step < 0 else p + off
-
-    def _final_hold_end(self, w: NDArray[np.float64], end_idx: float, fs: float) -> float:
-        """Seconds (from index 0) at which the next movement starts after a set's last rep.
-
-        The next movement is where the speed first exceeds ``final_hold_speed_dps``; its start
-        is where the speed crosses ``phase_fraction`` of that movement's peak (as for phases).
-        """
-        i0 = int(np.ceil(end_idx))
-        n = w.size
-        seg = w[i0 : i0 + int(self.max_rep_s * fs)]
-        moving = np.flatnonzero(seg > self.final_hold_speed_dps)
-        if moving.size == 0:
-            return (i0 + seg.size) / fs
-        j = i0 + int(moving[0])
-        pk = j + int(np.argmax(w[j : min(n, j + int(1.5 * fs))]))
-        return _crossing_before(w, pk, i0, self.phase_fraction * w[pk]) / fs

@@ -1,27 +1,41 @@
-"""Strength-session analysis: sets, reps, tempo, lockout angle, hip travel and tilt.
+"""Strength analysis of a whole session: every set found and recognised, in any order, with or
+without a standing start (docs/algorithms.md; issue 9).
 
-Stages (docs/algorithms.md): uniform time grid -> block-mean decimation to ~50 Hz (anti-alias
-and speed; results do not depend on the input rate) -> standing calibration (gyro bias, up)
--> accelerometer bias/scale from still postures -> VQF orientation -> pelvis frame (up from
-standing, medio-lateral axis = dominant rotation axis, sign from the exercise's known direction)
--> excursion signal (sagittal angle; for lying exercises the 3-D rotation from the rest posture)
-and 3-D angular speed -> set/rep/phase segmentation (with a vertical-travel consistency check)
--> vertical accelerometer error fit from the reps' zero-velocity and height closure -> per-rep
-lockout angle, anchored hip travel, tilt and tilt class.
+Stages, each a small algorithm run once over the session, in this order (no second pass):
+
+1. time base: box means on a uniform ~50 Hz grid (:mod:`imu.pipeline.timebase`);
+2. sensor: gyroscope bias from every still moment, accelerometer bias and scale from still
+   postures, orientation (VQF) and world-up in the sensor frame;
+3. bouts: quiet, walking, running (:class:`~imu.pipeline.bouts.ActivityBouts`);
+4. calibration: mounting segments and neutral up per mounting from the best reference
+   anywhere (:class:`~imu.pipeline.neutral.NeutralCalibration`);
+5. posture: tilt from neutral, lying blocks (:class:`~imu.pipeline.bouts.PostureBouts`);
+6. rep candidates in every posture span (:class:`~imu.pipeline.candidates.ExcursionCandidates`);
+7. recognition per candidate (:class:`~imu.pipeline.recognition.ExerciseRecognizer`);
+8. sets and their exercise (:class:`~imu.pipeline.sets.SetGrouping`);
+9. per set: pelvis frame, rep extremes and phases with the exercise's structure
+   (:mod:`imu.pipeline.setreps`, :class:`~imu.pipeline.segmentation.RepSegmentation`);
+10. per rep: vertical accelerometer error fit, hip travel, lockout angle, tilt and its class;
+    the 25 Hz time series and the summary.
+
+Each stage is a method ``s<k>_<name>`` that a reader can run one by one on a session
+(``StrengthAnalysis().s1_time_base(raw, fs)``, ...); :meth:`StrengthAnalysis.analyze` runs
+them in order.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Final, Self
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.ndimage import minimum_filter1d
 from scipy.spatial.transform import Rotation
 
 from imu.core.errors import InputError
-from imu.core.exercises import REST_AT_BOTTOM, exercises_in_posture
+from imu.core.exercises import REGISTRY
+from imu.core.frames import GRAVITY_M_S2
 from imu.core.options import check_option
 from imu.core.schema import REPS, SETS
 from imu.core.session import RawSession
@@ -29,101 +43,62 @@ from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M
 from imu.metrics.strength import posterior_tilt_pct, tilt_class, tilt_deg
 from imu.metrics.timeseries import empty_timeseries, timeseries_interpolated
 from imu.pipeline.base import AnalysisAlgorithm
-from imu.pipeline.calibration import AccelerometerRefinement, StandingCalibration
+from imu.pipeline.bouts import ActivityBouts, PostureBouts
+from imu.pipeline.calibration import AccelerometerRefinement
+from imu.pipeline.candidates import ExcursionCandidates, bandpassed_height_cm
+from imu.pipeline.neutral import (
+    NO_REFERENCE,
+    NeutralCalibration,
+    gyro_bias_dps,
+    upright_from_motion,
+)
 from imu.pipeline.orientation import VqfOrientation
 from imu.pipeline.pelvis import PelvisOrientation, dominant_axis, mounting_from_axes
+from imu.pipeline.recognition import ExerciseRecognizer
 from imu.pipeline.segmentation import RepSegmentation
-from imu.pipeline.signals import block_mean, runs, still_mask, uniform_grid
-from imu.pipeline.travel import (
-    HipTravel,
-    VerticalErrorFit,
-    centre_vertical_acc_m_s2,
-    session_height_m,
-)
+from imu.pipeline.setreps import neutral_from_tops, set_extremes, set_frame, set_signal
+from imu.pipeline.sets import SetGrouping
+from imu.pipeline.signals import still_mask
+from imu.pipeline.timebase import InternalGrid, internal_grid
+from imu.pipeline.travel import HipTravel, VerticalErrorFit, session_height_m
 
-SUPINE_EXERCISES: Final = exercises_in_posture("supine")
-"""Lying on the back (or shoulders on a bench): the pelvis is turned posteriorly, about +90 deg."""
-PRONE_EXERCISES: Final = exercises_in_posture("prone")
-"""Trunk horizontal, face down: about -90 deg."""
-
+REFERENCES: Final = ("opening_standing", "standing_rest", "walking", "gait", "prior")
+"""Calibration sources that are references of their own (not the reps' tops)."""
 REPS_OUTPUT_COLUMNS: Final = tuple(c for c in REPS.names if c not in ("form_break", "form_reason"))
 """``reps_`` columns: the reps table (``imu.core.schema.REPS``) without ``form_break`` and
 ``form_reason``, which the form-break stage adds."""
 
 
-def merge_sets(
-    reps_a: pd.DataFrame, sets_a: pd.DataFrame, reps_b: pd.DataFrame, sets_b: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Join two segmentations of one session; sets are renumbered by start time."""
-    reps_b = reps_b.assign(set=reps_b["set"] + 1000)
-    sets_b = sets_b.assign(set=sets_b["set"] + 1000)
-    sets = pd.concat([sets_a, sets_b], ignore_index=True).sort_values("start_s")
-    new = {int(old): i + 1 for i, old in enumerate(sets["set"])}
-    sets = sets.assign(set=sets["set"].map(new)).reset_index(drop=True)
-    reps = pd.concat([reps_a, reps_b], ignore_index=True)
-    reps = reps.assign(set=reps["set"].map(new)).sort_values(["set", "rep"])
-    return reps.reset_index(drop=True), sets
+@dataclass
+class Session:
+    """What the stages share, filled stage by stage."""
 
+    grid: InternalGrid
+    acc: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 3)))
+    gyr: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 3)))
+    strict_still: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
+    r_es: Rotation | None = None
+    up: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 3)))
+    speed: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    acc_z: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    extra: dict[str, Any] = field(default_factory=dict)
 
-def classify_posture(sagittal_deg: NDArray[np.float64]) -> str:
-    """'supine' (> +50 deg), 'prone' (< -50 deg) or 'upright' from the median sagittal angle."""
-    med = float(np.median(sagittal_deg))
-    if med > 50.0:
-        return "supine"
-    if med < -50.0:
-        return "prone"
-    return "upright"
-
-
-def rest_excursion_deg(
-    r_world_pelvis: Rotation,
-    still: NDArray[np.bool_],
-    block: NDArray[np.bool_],
-    sampling_rate_hz: float,
-    min_block_s: float = 3.0,
-) -> NDArray[np.float64]:
-    """Signed rotation (deg) of the pelvis away from its rest posture within lying blocks.
-
-    The rest posture of a block is the mean orientation of its first still run (a set starts
-    at rest). The rotation from it (rotation vector) is projected on its principal direction
-    within the block, signed so that the excursions are positive. Lying exercises turn the
-    pelvis about any axis (a single-leg bridge or a quadruped hip extension rolls as much as
-    it tilts), so this 3-D measure is the rep signal there. Outside blocks the result is 0.
-    """
-    x = np.zeros(len(block))
-    min_still = max(1, int(0.3 * sampling_rate_hz))
-    for a, b in runs(block):
-        if b - a < min_block_s * sampling_rate_hz:
-            continue
-        st = runs(still[a:b])
-        st = st[(st[:, 1] - st[:, 0]) >= min_still]
-        if len(st) == 0:
-            continue
-        # From the first to the end of the last still run: the way in and out are not reps.
-        i0, i1 = a + int(st[0, 0]), a + int(st[0, 1])
-        a, b = i0, a + int(st[-1, 1])
-        ref = r_world_pelvis[i0:i1].mean()
-        rv = np.degrees((ref.inv() * r_world_pelvis[a:b]).as_rotvec())
-        _, vecs = np.linalg.eigh(rv.T @ rv)
-        proj = rv @ vecs[:, -1]
-        x[a:b] = proj if proj.mean() >= 0 else -proj
-    return x
+    @property
+    def fs(self) -> float:
+        return self.grid.rate_hz
 
 
 class StrengthAnalysis(AnalysisAlgorithm):
-    """Full strength pipeline on a raw session (module docstring).
+    """The strength stages on a raw session (module docstring).
 
     The options are this algorithm's own parameters: it does not read the recording's metadata
-    (the orchestrator, :func:`imu.analysis.analyze`, resolves option -> metadata -> default once
-    and passes the result here). Sub-algorithms given as instances are cloned before use; the
-    orientation filter (``VqfOrientation()``), the pelvis frame (``PelvisOrientation()``) and the
-    vertical error fit (``VerticalErrorFit()``) are built with their defaults.
+    (:func:`imu.analysis.analyze` resolves option -> metadata -> default once). Sub-algorithms
+    given as instances are cloned before use (None: their defaults).
 
     Parameters
     ----------
     exercise
-        A contract exercise name (``imu.core.exercises``); None classifies each set (best
-        effort, docs/algorithms.md).
+        A contract exercise name for every set; None recognises each set's exercise.
     trunk_length_m
         Shoulder-joint-to-hip-joint length for the bridge body-line angle (m).
     sensor_offset_m
@@ -131,15 +106,9 @@ class StrengthAnalysis(AnalysisAlgorithm):
     placement
         ``left_hip``/``right_hip``/``sacrum``: gives the default sensor offset.
     internal_rate_hz
-        Processing rate after block-mean decimation.
-    calibration
-        Standing calibration (None: ``StandingCalibration()``).
-    segmentation
-        Set and rep segmentation (None: ``RepSegmentation()``).
-    travel
-        Hip travel per rep (None: ``HipTravel()``).
-    refinement
-        Accelerometer refinement from still postures (None: ``AccelerometerRefinement()``).
+        Target rate of the internal grid.
+    bouts, calibration, posture, candidates, recognizer, grouping, segmentation, travel, refinement
+        The stages' algorithms (None: defaults; the recogniser gets ``exercise``).
     vertical_fit
         Subtract the vertical accelerometer error fitted from the reps (``VerticalErrorFit``).
 
@@ -153,9 +122,11 @@ class StrengthAnalysis(AnalysisAlgorithm):
     timeseries_
         Pelvis angles and centre height at 25 Hz (``imu.core.schema.TIMESERIES``).
     summary_
-        Session summary values (exercise, counts, means, ``posterior_tilt_pct``).
+        Session summary values (exercise, counts, calibration, mounting changes, means, ...).
     diagnostics_
-        Intermediate estimates (gyroscope bias, accelerometer bias and scale, mounting, ...).
+        Intermediate estimates (biases, mountings, candidates, ...).
+    bouts_
+        The session's :class:`~imu.pipeline.bouts.ActivityBouts` (quiet, walking, running).
     """
 
     def __init__(
@@ -165,7 +136,12 @@ class StrengthAnalysis(AnalysisAlgorithm):
         sensor_offset_m: tuple[float, float, float] | None = None,
         placement: str = "left_hip",
         internal_rate_hz: float = 50.0,
-        calibration: StandingCalibration | None = None,
+        bouts: ActivityBouts | None = None,
+        calibration: NeutralCalibration | None = None,
+        posture: PostureBouts | None = None,
+        candidates: ExcursionCandidates | None = None,
+        recognizer: ExerciseRecognizer | None = None,
+        grouping: SetGrouping | None = None,
         segmentation: RepSegmentation | None = None,
         travel: HipTravel | None = None,
         refinement: AccelerometerRefinement | None = None,
@@ -176,15 +152,19 @@ class StrengthAnalysis(AnalysisAlgorithm):
         self.sensor_offset_m = sensor_offset_m
         self.placement = placement
         self.internal_rate_hz = internal_rate_hz
+        self.bouts = bouts
         self.calibration = calibration
+        self.posture = posture
+        self.candidates = candidates
+        self.recognizer = recognizer
+        self.grouping = grouping
         self.segmentation = segmentation
         self.travel = travel
         self.refinement = refinement
         self.vertical_fit = vertical_fit
 
-    # -- helpers ----------------------------------------------------------------------------
+    # -- options ------------------------------------------------------------------------------
     def _checked_options(self) -> tuple[str | None, NDArray[np.float64], float]:
-        """The exercise, sensor offset and trunk length, checked (InputError)."""
         exercise = check_option("exercise", self.exercise)
         placement = check_option("placement", self.placement)
         offset = np.asarray(
@@ -198,261 +178,269 @@ class StrengthAnalysis(AnalysisAlgorithm):
             raise InputError("trunk length must be a positive number of metres, got None")
         return exercise, offset, float(trunk)
 
-    def _pelvis(
-        self,
-        r_es: Rotation,
-        up: NDArray[np.float64],
-        left: NDArray[np.float64],
-        neutral: slice,
-        fs: float,
-    ) -> tuple[Rotation, PelvisOrientation]:
-        mounting = mounting_from_axes(up, left)
-        return mounting, PelvisOrientation().estimate(r_es, mounting, neutral, fs)
+    # -- stages -------------------------------------------------------------------------------
+    def s1_time_base(self, raw: RawSession, sampling_rate_hz: float) -> Session:
+        """Box means on the internal grid."""
+        t = np.asarray(raw.t_s, dtype=float)
+        if t.size < 2 * sampling_rate_hz:
+            raise InputError("no usable reference for neutral: the recording is shorter than 2 s")
+        grid = internal_grid(t, raw.acc_g, raw.gyr_dps, sampling_rate_hz, self.internal_rate_hz)
+        return Session(grid=grid)
 
-    # -- main -------------------------------------------------------------------------------
-    def analyze(self, raw: RawSession, sampling_rate_hz: float) -> Self:
-        """Analyse a validated raw session (results: ``reps_``, ``sets_``, ``summary_``, ...)."""
-        exercise, offset, trunk = self._checked_options()
-        if raw.gyr_dps is None:
-            return self._empty(exercise)
-        fs_in = float(sampling_rate_hz)
-        t_raw = np.asarray(raw.t_s, dtype=float)
-        if t_raw.size < 2 * fs_in:
-            raise InputError("no usable standing start: the recording is shorter than 2 s")
-        k = max(1, int(round(fs_in / self.internal_rate_hz)))
-        fs = fs_in / k
-        _, acc_u = uniform_grid(t_raw, np.asarray(raw.acc_g, dtype=float), fs_in)
-        _, gyr_u = uniform_grid(t_raw, np.asarray(raw.gyr_dps, dtype=float), fs_in)
-        acc = block_mean(acc_u, k)
-        gyr = block_mean(gyr_u, k)
-        del acc_u, gyr_u
-        t0 = float(t_raw[0]) + 0.5 * (k - 1) / fs_in
-        n = acc.shape[0]
-
-        cal = (self.calibration or StandingCalibration()).clone().calibrate(acc, gyr, fs)
-        gyr = gyr - cal.gyro_bias_dps_
+    def s2_sensor(self, s: Session) -> Session:
+        """Gyroscope bias, accelerometer refinement, orientation, world-up, vertical acc."""
+        fs, acc, gyr = s.fs, s.grid.acc_g, s.grid.gyr_dps
+        assert gyr is not None
         still = still_mask(acc, gyr, fs)
-        # Stricter stillness for the accelerometer fit: any true acceleration biases it.
+        bias = gyro_bias_dps(gyr, still, fs)
+        gyr = gyr - bias
         strict = still_mask(acc, gyr, fs, window_s=0.5, gyr_std_dps=1.5, acc_std_g=0.01)
         refine = (self.refinement or AccelerometerRefinement()).clone().fit(acc, strict, fs)
         acc = refine.apply(acc)
-        up = acc[cal.still_slice_].mean(axis=0)
-        up /= np.linalg.norm(up)
+        vqf = VqfOrientation().estimate(acc, gyr, fs)
+        r_es = vqf.orientation_
+        up = r_es.apply(np.array([0.0, 0.0, 1.0]), inverse=True)
+        s.acc, s.gyr, s.strict_still, s.r_es, s.up = acc, gyr, strict, r_es, up
+        s.speed = np.linalg.norm(gyr, axis=1)
+        s.acc_z = (np.sum(acc * up, axis=1) - 1.0) * GRAVITY_M_S2
+        s.extra |= {"gyro_bias_dps": bias.tolist(), "acc_bias_g": refine.bias_g_.tolist(),
+                    "acc_scale": refine.scale_.tolist()}
+        return s
 
-        r_es = VqfOrientation().estimate(acc, gyr, fs).orientation_
-        speed = np.linalg.norm(gyr, axis=1)
-        left, share = dominant_axis(gyr, up)
-        mounting, po = self._pelvis(r_es, up, left, cal.still_slice_, fs)
-        theta = po.angles_deg_[:, 2]
+    def s3_bouts(self, s: Session) -> ActivityBouts:
+        """Quiet, walking and running samples; quiet runs and gait bouts."""
+        return (self.bouts or ActivityBouts()).clone().detect(s.acc, s.gyr, s.up, s.fs)
 
-        # Sign of the medio-lateral axis from the exercise's known direction (docs).
-        lying = self._sustained_tilt_deg(theta, fs) > 25.0
-        posture = "supine" if lying else "upright"
+    def s4_calibration(self, s: Session, bouts: ActivityBouts) -> NeutralCalibration:
+        """Mounting segments and neutral up per mounting (InputError: no reference at all)."""
+        return (self.calibration or NeutralCalibration()).clone().calibrate(
+            bouts.quiet_runs_, bouts.gait_runs_, s.grid.n, s.fs
+        )
+
+    def s5_posture(self, s: Session, bouts: ActivityBouts, cal: NeutralCalibration
+                   ) -> PostureBouts:
+        """Tilt from neutral, posture codes and lying blocks."""
+        up_n = cal.up_per_sample()
+        s.extra["height_bp_cm"] = h = bandpassed_height_cm(s.acc_z, s.fs, gap=s.grid.gap)
+        for k, row in cal.segments_.iterrows():
+            if row["source"] != "none":
+                continue
+            a, b = int(row["start"]), int(row["end"])
+            # no standing, no gait: the most upright posture the reps come back to
+            up = upright_from_motion(s.up[a:b], h[a:b])
+            if up is None:
+                m = s.up[a:b].mean(axis=0)
+                up = m / np.linalg.norm(m)
+            else:
+                cal.segments_.loc[k, "source"] = "rep_tops"
+            up_n[a:b] = up
+        s.extra["neutral_up"] = up_n
+        return (self.posture or PostureBouts()).clone().detect(s.up, up_n, bouts.quiet_, s.fs)
+
+    def s6_candidates(self, s: Session, bouts: ActivityBouts, cal: NeutralCalibration,
+                      posture: PostureBouts) -> ExcursionCandidates:
+        """Rep candidates with their features, in every posture span."""
+        assert s.r_es is not None
+        cuts = cal.segments_["start"].to_numpy()[1:]
+        excluded = bouts.walking_ | bouts.running_
+        for a, b in cal.handling_:  # the sensor was in the hand
+            excluded[a:b] = True
+        return (self.candidates or ExcursionCandidates()).clone().segment(
+            posture.tilt_deg_, s.r_es, s.speed, s.acc_z, bouts.quiet_, posture.lying_ & ~excluded,
+            excluded, s.fs, boundaries=cuts, height_cm=s.extra["height_bp_cm"],
+        )
+
+    def s7_recognition(self, cands: ExcursionCandidates, exercise: str | None
+                       ) -> ExerciseRecognizer:
+        """Class probabilities of every candidate."""
+        rec = (self.recognizer or ExerciseRecognizer()).clone()
         if exercise is not None:
-            expected_sign = 1.0 if exercise in SUPINE_EXERCISES else -1.0
-        else:
-            expected_sign = 1.0 if posture in ("supine", "prone") else -1.0
-        q_lo, q_hi = np.percentile(theta, [1.0, 99.0])
-        dominant_sign = 1.0 if abs(q_hi) >= abs(q_lo) else -1.0
-        if dominant_sign != expected_sign:
-            left = -left
-            mounting, po = self._pelvis(r_es, up, left, cal.still_slice_, fs)
-            theta = po.angles_deg_[:, 2]
+            rec.set_params(exercise=exercise)
+        return rec.recognize(cands.candidates_)
 
-        # Rep structure and the excursion signal whose peaks are the reps' extremes.
-        if exercise is not None:
-            rest_at_bottom = exercise in REST_AT_BOTTOM
-            ex_posture = (
-                "supine"
-                if exercise in SUPINE_EXERCISES
-                else "prone"
-                if exercise in PRONE_EXERCISES
-                else "upright"
-            )
-        else:
-            rest_at_bottom = posture in ("supine", "prone")
-            ex_posture = posture
-        acc_z = centre_vertical_acc_m_s2(acc, r_es, po.orientation_, offset, fs)
+    def s8_sets(self, s: Session, cands: ExcursionCandidates, rec: ExerciseRecognizer,
+                bouts: ActivityBouts, exercise: str | None) -> SetGrouping:
+        """Sets of rep candidates and their exercises."""
+        return (self.grouping or SetGrouping()).clone().segment(
+            cands.candidates_, rec.proba_, rec.rep_proba_, bouts.quiet_, cands.excursion_, s.fs,
+            exercise,
+        )
+
+    def s9_reps(self, s: Session, cands: ExcursionCandidates, sets: SetGrouping,
+                cal: NeutralCalibration) -> tuple[pd.DataFrame, pd.DataFrame, dict[int, Any]]:
+        """Per set: pelvis frame, extremes and phases. Returns reps, sets and per-set frames."""
+        c = cands.candidates_
+        spans = cands.spans_
+        seg = cal.segments_
+        up_n = s.extra["neutral_up"]
         segmenter = self.segmentation or RepSegmentation()
-        if ex_posture in ("supine", "prone"):
-            block = theta > 30.0 if ex_posture == "supine" else theta < -45.0
-            x = rest_excursion_deg(po.orientation_, still, block, fs)
-        else:
-            x = theta if rest_at_bottom else -theta
-        seg = segmenter.clone().segment(x, speed, fs, rest_at_bottom, t0_s=t0, acc_z_m_s2=acc_z)
-        reps = seg.reps_.copy()
-        sets = seg.sets_.copy()
-        if exercise is None and ex_posture == "supine":
-            # Unknown exercise: upright sets may share the session with lying ones (mixed
-            # sessions); find them too, with the upright (rest at top) structure.
-            x_up = np.where(block, -30.0, -theta)
-            up_seg = segmenter.clone().segment(x_up, speed, fs, False, t0_s=t0, acc_z_m_s2=acc_z)
-            if len(up_seg.sets_):
-                reps, sets = merge_sets(reps, sets, up_seg.reps_, up_seg.sets_)
-        # Residual accelerometer error in the vertical channel from the reps' zero-velocity
-        # and height-closure constraints and the still moments (travel.VerticalErrorFit).
-        up_s = r_es.apply([0.0, 0.0, 1.0], inverse=True)
-        vfit = VerticalErrorFit().fit(
-            acc_z,
-            up_s,
-            (reps["start_s"].to_numpy() - t0) * fs,
-            (reps["end_s"].to_numpy() - t0) * fs,
-            strict,
-            fs,
-        )
-        if self.vertical_fit:
-            acc_z = acc_z - vfit.error_m_s2(up_s)
-
-        trav = (
-            (self.travel or HipTravel())
-            .clone()
-            .estimate(
-                acc_z,
-                reps["start_s"].to_numpy(),
-                reps["end_s"].to_numpy(),
-                fs,
-                lockout_s=reps["lockout_s"].to_numpy(),
-                t0_s=t0,
+        t0 = float(s.grid.t_s[0])
+        rep_tables, set_rows, frames = [], [], {}
+        set_list = sets.sets_.to_dict("records")
+        bounds = [
+            (int(c["lo"].iloc[r["members"][0]]), int(c["hi"].iloc[r["members"][-1]]))
+            for r in set_list
+        ]
+        for k, r in enumerate(set_list):
+            ex = str(r["exercise"])
+            members = c.iloc[r["members"]]
+            span = spans.iloc[int(r["span"])]
+            lo = max(int(span["start"]), bounds[k][0] - int(6 * s.fs),
+                     bounds[k - 1][1] if k else 0)
+            hi = min(int(span["end"]), bounds[k][1] + int(6 * s.fs) + 1,
+                     bounds[k + 1][0] if k + 1 < len(bounds) else s.grid.n)
+            mount = int(np.searchsorted(seg["start"].to_numpy(), members["peak"].iloc[0],
+                                        side="right") - 1)
+            neutral = up_n[int(members["peak"].iloc[0])]
+            if seg["source"].iloc[mount] == "none":
+                # no standing, no gait, no clear upright arc: a set of upright reps repeated at
+                # least three times stands at its tops; anything else has no reference
+                if REGISTRY[ex].posture in ("supine", "prone") or len(members) < 3:
+                    continue
+                neutral = neutral_from_tops(s.up, members)
+            first, last = int(members["lo"].iloc[0]), int(members["hi"].iloc[-1])
+            frame = set_frame(ex, s.up, neutral, members, s.gyr[first:last])
+            sag, obl, x = set_signal(ex, s.up, frame, s.r_es, members, s.extra["height_bp_cm"],
+                                     cands.height_weight, lo, hi)
+            peaks = set_extremes(ex, x, members, lo)
+            if peaks.size == 0:
+                continue
+            no = len(set_rows) + 1
+            rs = segmenter.clone().segment(
+                x, s.speed[lo:hi], s.fs, peaks, REGISTRY[ex].rest_at_bottom,
+                t0_s=t0 + lo / s.fs, set_no=no,
             )
+            reps = rs.reps_.copy()
+            reps["exercise"] = ex
+            lock_i = (reps["lockout_s"].to_numpy() - t0) * s.fs - lo
+            reps["pelvis_angle_deg"] = np.interp(lock_i, np.arange(sag.size), sag)
+            reps["mounting"] = mount
+            rep_tables.append(reps)
+            set_rows.append({"set": no, "exercise": ex, "start_s": float(reps["start_s"].iloc[0]),
+                             "end_s": float(reps["end_s"].iloc[-1]), "reps": int(len(reps))})
+            frames[no] = {"frame": frame, "lo": lo, "hi": hi, "mounting": mount}
+        reps = pd.concat(rep_tables, ignore_index=True) if rep_tables else pd.DataFrame()
+        return reps, pd.DataFrame(set_rows, columns=list(SETS.names)), frames
+
+    def s10_metrics(self, s: Session, reps: pd.DataFrame, frames: dict[int, Any],
+                    offset: NDArray[np.float64], trunk: float) -> pd.DataFrame:
+        """Hip travel (lever arm from each set's frame, vertical error fit), tilt, class."""
+        fs, t0 = s.fs, float(s.grid.t_s[0])
+        acc_z = s.acc_z.copy()
+        for f in frames.values():  # the lever arm: the centre moves less than the sensor
+            lo, hi = f["lo"], f["hi"]
+            lever = f["frame"].apply(s.up[lo:hi]) @ offset
+            dt = 1.0 / fs
+            if hi - lo > 2:
+                acc_z[lo:hi] -= np.gradient(np.gradient(lever, dt), dt)
+        start = (reps["start_s"].to_numpy() - t0) * fs
+        end = (reps["end_s"].to_numpy() - t0) * fs
+        vfit = VerticalErrorFit().fit(acc_z, s.up, start, end, s.strict_still, fs)
+        if self.vertical_fit:
+            acc_z = acc_z - vfit.error_m_s2(s.up)
+        s.extra["vertical_error_params"] = vfit.params_.tolist()
+        s.extra["acc_z_centre"] = acc_z
+        trav = (self.travel or HipTravel()).clone().estimate(
+            acc_z, reps["start_s"].to_numpy(), reps["end_s"].to_numpy(), fs,
+            lockout_s=reps["lockout_s"].to_numpy(), t0_s=t0,
         )
-        t_int = t0 + np.arange(n) / fs
-        reps["pelvis_angle_deg"] = np.interp(reps["lockout_s"].to_numpy(), t_int, theta)
         reps["hip_travel_cm"] = trav.travel_m_ * 100.0
         reps["hip_rise_cm"] = trav.rise_m_ * 100.0
-        height = session_height_m(acc_z, still, fs)
-        if (
-            exercise is None
-            and ex_posture == "supine"
-            and self._lying_drop_m(theta, height, still, fs) < 0.45
-        ):
-            # The hips went down only ~0.25 m from standing: hands and knees, not lying on the
-            # back (hips ~0.8 m lower). Supine and prone mirror each other in the data (docs),
-            # so analyse again as a quadruped session.
-            return (
-                self.clone()
-                .set_params(exercise="quadruped_hip_extension")
-                .analyze(raw, sampling_rate_hz)
-            )
-        set_ex = self._set_exercises(exercise, reps, sets, theta, t_int)
-        sets["exercise"] = set_ex
-        ex_of_rep = sets.set_index("set")["exercise"]
-        reps["exercise"] = reps["set"].map(ex_of_rep).astype(object) if len(reps) else []
         tilt = np.full(len(reps), np.nan)
-        for name in pd.unique(reps["exercise"]) if len(reps) else []:
+        for name in pd.unique(reps["exercise"]):
             m = (reps["exercise"] == name).to_numpy()
-            angle = reps["pelvis_angle_deg"].to_numpy()[m]
-            tilt[m] = tilt_deg(angle, str(name), trav.rise_m_[m], trunk)
+            tilt[m] = tilt_deg(reps["pelvis_angle_deg"].to_numpy()[m], str(name),
+                               trav.rise_m_[m], trunk)
         reps["tilt_deg"] = tilt
         reps["tilt_class"] = tilt_class(tilt)
-        reps["peak_speed_dps"] = [
-            float(speed[max(0, int((s - t0) * fs)) : int((e - t0) * fs) + 1].max(initial=0.0))
-            for s, e in zip(reps["start_s"], reps["end_s"], strict=True)
-        ]
+        a = np.clip(np.floor(start).astype(int), 0, s.grid.n - 1)
+        b = np.clip(np.ceil(end).astype(int), 0, s.grid.n - 1)
+        reps["peak_speed_dps"] = [float(s.speed[i : j + 1].max(initial=0.0))
+                                  for i, j in zip(a, b, strict=True)]
+        return reps
+
+    def s11_timeseries(self, s: Session, cal: NeutralCalibration, frames: dict[int, Any],
+                       still: NDArray[np.bool_]) -> pd.DataFrame:
+        """Pelvis angles and centre height at 25 Hz, per mounting in one frame (display)."""
+        assert s.r_es is not None
+        n = s.grid.n
+        angles = np.zeros((n, 3))
+        up_n = s.extra["neutral_up"]
+        for k, row in cal.segments_.iterrows():
+            a, b = int(row["start"]), int(row["end"])
+            mine = [f for f in frames.values() if f["mounting"] == k]
+            up = up_n[a]
+            if mine:
+                frame = max(mine, key=lambda f: f["hi"] - f["lo"])["frame"]
+            else:
+                left, _ = dominant_axis(s.gyr[a:b], up)
+                frame = mounting_from_axes(up, left)
+            r0, r1 = int(row["ref_start"]), int(row["ref_end"])
+            ref = slice(r0, r1) if r1 > r0 else slice(a, min(b, a + int(s.fs)))
+            po = PelvisOrientation().estimate(s.r_es[a:b], frame, slice(ref.start - a,
+                                                                        ref.stop - a), s.fs)
+            angles[a:b] = po.angles_deg_
+        height = session_height_m(s.extra.get("acc_z_centre", s.acc_z), still, s.fs)
+        return timeseries_interpolated(s.grid.t_s, angles, height)
+
+    # -- main ---------------------------------------------------------------------------------
+    def analyze(self, raw: RawSession, sampling_rate_hz: float) -> Self:
+        """Run the stages in order (results: ``reps_``, ``sets_``, ``summary_``, ...)."""
+        exercise, offset, trunk = self._checked_options()
+        if raw.gyr_dps is None:
+            return self._empty(exercise)
+        s = self.s2_sensor(self.s1_time_base(raw, float(sampling_rate_hz)))
+        bouts = self.s3_bouts(s)
+        cal = self.s4_calibration(s, bouts)
+        posture = self.s5_posture(s, bouts, cal)
+        cands = self.s6_candidates(s, bouts, cal, posture)
+        rec = self.s7_recognition(cands, exercise)
+        groups = self.s8_sets(s, cands, rec, bouts, exercise)
+        reps, sets, frames = self.s9_reps(s, cands, groups, cal)
+        if not cal.segments_["source"].isin(REFERENCES).any() and not len(sets):
+            raise InputError(NO_REFERENCE)  # nothing standing, walking or repeating upright
+        if len(reps):
+            reps = self.s10_metrics(s, reps, frames, offset, trunk)
+        else:
+            reps = pd.DataFrame({c: pd.Series(dtype=float) for c in REPS_OUTPUT_COLUMNS})
         self.reps_ = reps[list(REPS_OUTPUT_COLUMNS)].reset_index(drop=True)
-        self.sets_ = sets[list(SETS.names)]
-
-        # 25 Hz time series of the pelvis angles and centre height.
-        self.timeseries_ = timeseries_interpolated(t_int, po.angles_deg_, height)
-        self.summary_ = self._summary(exercise)
+        self.sets_ = sets
+        self.timeseries_ = self.s11_timeseries(s, cal, frames, bouts.quiet_)
+        self.summary_ = self._summary(exercise, cal)
         self.diagnostics_ = {
-            "gyro_bias_dps": cal.gyro_bias_dps_.tolist(),
-            "acc_bias_g": refine.bias_g_.tolist(),
-            "acc_scale": refine.scale_.tolist(),
-            "ml_axis_share": share,
-            "vertical_error_params": vfit.params_.tolist(),
-            "posture": posture,
-            "mounting_quat": mounting.as_quat().tolist(),
-            "internal_rate_hz": fs,
-            "standing_s": [cal.still_start_s_, cal.still_end_s_],
+            **{k: v for k, v in s.extra.items() if k not in ("neutral_up", "acc_z_centre")},
+            "internal_rate_hz": s.fs,
+            "mountings": cal.segments_.to_dict("records"),
+            "candidates": int(len(cands.candidates_)),
+            "recognizer_model": rec.model_version_,
+            "set_confidence": groups.sets_["confidence"].tolist(),
+            "walking_s": float(bouts.walking_.sum()) / s.fs,
+            "running_s": float(bouts.running_.sum()) / s.fs,
         }
+        self.bouts_ = bouts
         return self
-
-    @staticmethod
-    def _sustained_tilt_deg(theta: NDArray[np.float64], fs: float, window_s: float = 10.0) -> float:
-        """Largest |sagittal| held for ``window_s`` (max over the session of a moving min).
-
-        Lying exercises keep the pelvis far from upright for a whole set (>= ~25 deg even at
-        the bottom of a hip thrust); upright exercises come back to standing every rep.
-        """
-        w = max(1, int(window_s * fs))
-        if theta.size <= w:
-            return 0.0
-        return float(minimum_filter1d(np.abs(theta), w, mode="nearest").max())
-
-    @staticmethod
-    def _lying_drop_m(
-        theta: NDArray[np.float64],
-        height_m: NDArray[np.float64],
-        still: NDArray[np.bool_],
-        fs: float,
-    ) -> float:
-        """Median drop of the pelvis centre from standing into each lying block (m).
-
-        Lying on the back puts the hips near the floor (~0.8 m below standing), hands and
-        knees only ~0.25 m lower; the chained height over the few seconds of the transition
-        is accurate enough to tell them apart.
-        """
-        upright_still = still & (np.abs(theta) < 15.0)
-        drops = []
-        for a, b in runs(np.abs(theta) > 45.0):
-            if b - a < 5 * fs:
-                continue
-            before = np.flatnonzero(upright_still[:a])
-            if before.size == 0:
-                continue
-            h_lying = float(np.median(height_m[a : min(b, a + int(3 * fs))]))
-            drops.append(float(height_m[before[-1]]) - h_lying)
-        return float(np.median(drops)) if drops else np.inf
 
     def _empty(self, exercise: str | None) -> Self:
         """No gyroscope: no pelvis angles, so no reps (empty tables, documented)."""
         self.reps_ = pd.DataFrame({c: pd.Series(dtype=float) for c in REPS_OUTPUT_COLUMNS})
         self.sets_ = pd.DataFrame({c: pd.Series(dtype=float) for c in SETS.names})
         self.timeseries_ = empty_timeseries()
-        self.summary_ = self._summary(exercise)
+        self.summary_ = self._summary(exercise, None)
         self.diagnostics_ = {"note": "no gyroscope: strength analysis needs angular rate"}
         return self
 
-    def _set_exercises(
-        self,
-        exercise: str | None,
-        reps: pd.DataFrame,
-        sets: pd.DataFrame,
-        theta: NDArray[np.float64],
-        t_int: NDArray[np.float64],
-    ) -> list[str]:
-        """The given exercise, or a best-effort per-set guess (docs/algorithms.md)."""
-        if exercise is not None:
-            return [exercise] * len(sets)
-        out = []
-        for _, s in sets.iterrows():
-            m = (t_int >= s["start_s"]) & (t_int <= s["end_s"])
-            r = reps[reps["set"] == s["set"]]
-            posture = classify_posture(theta[m]) if m.any() else "upright"
-            travel = float(np.median(r["hip_travel_cm"])) if len(r) else 0.0
-            if posture == "supine":
-                # The bottom of a bridge lies flat (~90 deg); a hip thrust sinks from a bench
-                # (shoulders up), its bottom is far less tilted (~45-65 deg).
-                rest = np.interp(r["start_s"].to_numpy(), t_int, theta) if len(r) else [90.0]
-                out.append("hip_thrust" if float(np.median(rest)) < 75.0 else "glute_bridge")
-            elif posture == "prone":
-                out.append("quadruped_hip_extension")
-            elif travel > 25.0:
-                out.append("squat")
-            else:
-                out.append("hip_hinge")
-        return out
-
-    def _summary(self, exercise: str | None) -> dict[str, Any]:
+    def _summary(self, exercise: str | None, cal: NeutralCalibration | None) -> dict[str, Any]:
         r = self.reps_
         ex = exercise
         if ex is None and len(self.sets_):
             names = pd.unique(self.sets_["exercise"])
-            ex = str(names[0]) if len(names) == 1 else "mixed"
+            ex = str(names[0]) if len(names) == 1 else ""
         out: dict[str, Any] = {
             "exercise": ex,
             "n_sets": int(len(self.sets_)),
             "n_reps": int(len(r)),
+            "calibration": _calibration_word(cal),
+            "mounting_changes": int(cal.mounting_changes_) if cal is not None else 0,
             "mean_concentric_s": float(r["concentric_s"].mean()) if len(r) else np.nan,
             "mean_top_hold_s": float(r["top_hold_s"].mean()) if len(r) else np.nan,
             "mean_eccentric_s": float(r["eccentric_s"].mean()) if len(r) else np.nan,
@@ -462,3 +450,12 @@ class StrengthAnalysis(AnalysisAlgorithm):
         }
         out["posterior_tilt_pct"] = posterior_tilt_pct(r)
         return out
+
+
+def _calibration_word(cal: NeutralCalibration | None) -> str:
+    """The summary's ``calibration`` (contract section 3) for the first mounting: the rep tops
+    of upright sets done without any standing or walking count as standing (docs)."""
+    if cal is None:
+        return "none"
+    src = str(cal.segments_["source"].iloc[0])
+    return "standing_rest" if src in ("rep_tops", "none") else src

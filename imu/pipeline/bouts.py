@@ -1,0 +1,269 @@
+"""Bouts over the whole session (strength stage a, docs/algorithms.md section 3).
+
+:class:`ActivityBouts` labels every sample of the internal grid from the sensor frame alone:
+quiet (resting), walking, running; it lists the quiet runs with the direction of gravity in the
+sensor frame (what calibration needs). :class:`PostureBouts` runs after calibration: with
+neutral "up" known per mounting it gives each sample its tilt from neutral and a posture
+(standing, seated, bent, lying), and marks the lying blocks (the pelvis held far from upright
+for a while: on the back, on hands and knees, shoulders on a bench), inside which lying sets are
+looked for.
+
+Walking and running come from ONE adapter, :func:`gait_masks` (today the specific-force bout
+detector :class:`imu.pipeline.gait_bouts.GaitBouts`, refined by the step band of the vertical
+specific force, so that exercise sets are never taken for walking); the gait stage may replace
+it.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Self
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy.ndimage import minimum_filter1d, uniform_filter1d
+from scipy.signal import butter, sosfiltfilt
+
+from imu.pipeline.gait_bouts import GaitBouts
+from imu.pipeline.base import BoutAlgorithm
+from imu.pipeline.signals import clean_mask, moving_std, runs
+
+TILT_CLASSES: Final = ("standing", "seated", "bent", "lying")
+"""Coarse posture codes of :attr:`PostureBouts.posture_` (index = code), from the tilt alone;
+the exact posture of a set (:data:`imu.core.vocabulary.POSTURES`) comes with its exercise.
+Standing includes kneeling upright (the pelvis alone cannot tell them apart); lying is on the
+back, face down or on hands and knees."""
+
+
+def gait_masks(
+    acc_g: NDArray[np.float64],
+    up_sensor: NDArray[np.float64],
+    sampling_rate_hz: float,
+    bouts: GaitBouts | None = None,
+    step_band_ratio: float = 2.0,
+    step_band_min_g: float = 0.05,
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """(walking, running) per sample: THE adapter to the gait bout detector.
+
+    :class:`~imu.pipeline.gait_bouts.GaitBouts` (the package's one walking/running bout
+    algorithm, the one the gait analysis uses; its defaults: bouts from 2 s, gaps up to 1 s
+    closed, walking only where the steps repeat), walking kept only
+    where the vertical specific force has its energy in the step band (1.2-3.5 Hz, RMS over 2 s at
+    least ``step_band_min_g`` and ``step_band_ratio`` x the RMS at rep frequencies, 0.1-0.9 Hz):
+    squats and hinges move the pelvis at < 1 Hz and can look like walking to a spread test.
+    """
+    fs = float(sampling_rate_hz)
+    detector = bouts or GaitBouts()
+    b = detector.clone().detect(acc_g, fs)
+    walking = b.walking_
+    if walking.any() and fs > 8.0:
+        f = np.sum(acc_g * up_sensor, axis=1)
+        hi = sosfiltfilt(butter(2, [1.2, min(3.5, 0.45 * fs)], "bandpass", fs=fs, output="sos"), f)
+        lo = sosfiltfilt(butter(2, [0.1, 0.9], "bandpass", fs=fs, output="sos"), f)
+        w = max(1, int(round(2.0 * fs)))
+        rms_hi = np.sqrt(uniform_filter1d(hi * hi, w))
+        rms_lo = np.sqrt(uniform_filter1d(lo * lo, w))
+        steps = (rms_hi > step_band_min_g) & (rms_hi > step_band_ratio * rms_lo)
+        walking = clean_mask(walking & steps, int(round(1.0 * fs)), int(round(2.0 * fs)))
+    return walking & ~b.running_, b.running_
+
+
+class ActivityBouts(BoutAlgorithm):
+    """Quiet, walking and running samples and the quiet runs, in the sensor frame.
+
+    Parameters
+    ----------
+    window_s, gyr_std_dps, acc_std_g, speed_dps
+        Quiet: over a centred window the angular rate varies less than ``gyr_std_dps`` and the
+        specific force less than ``acc_std_g`` on every axis, and the mean angular speed stays
+        below ``speed_dps`` (MEMS gyroscopes on real people are noisy: looser than the strict
+        stillness of the accelerometer fit).
+    min_quiet_s
+        Quiet runs shorter than this are not listed in ``quiet_runs_``.
+    gait
+        The gait bout detector behind :func:`gait_masks` (None: ``GaitBouts()``).
+
+    Results
+    -------
+    quiet_, walking_, running_
+        Boolean per sample.
+    quiet_runs_
+        One row per quiet run (>= ``min_quiet_s``): ``start``, ``end`` (sample indices, end
+        exclusive), ``ux``, ``uy``, ``uz`` (world-up in the sensor frame, unit), ``acc_norm_g``,
+        ``spread_deg`` (largest angle of world-up within the run from its mean).
+    gait_runs_
+        One row per walking or running bout: ``start``, ``end``, ``gait`` (walk | run), ``ux``,
+        ``uy``, ``uz`` (mean world-up in the sensor frame over the bout), ``acc_norm_g``,
+        ``spread_deg``.
+    """
+
+    def __init__(
+        self,
+        window_s: float = 0.4,
+        gyr_std_dps: float = 3.0,
+        acc_std_g: float = 0.02,
+        speed_dps: float = 8.0,
+        min_quiet_s: float = 0.5,
+        gait: GaitBouts | None = None,
+    ) -> None:
+        self.window_s = window_s
+        self.gyr_std_dps = gyr_std_dps
+        self.acc_std_g = acc_std_g
+        self.speed_dps = speed_dps
+        self.min_quiet_s = min_quiet_s
+        self.gait = gait
+
+    def detect(
+        self,
+        acc_g: NDArray[np.float64],
+        gyr_dps: NDArray[np.float64],
+        up_sensor: NDArray[np.float64],
+        sampling_rate_hz: float,
+    ) -> Self:
+        """Label the samples; ``gyr_dps`` bias-corrected, ``up_sensor`` world-up in the sensor
+        frame per sample (from the orientation)."""
+        fs = float(sampling_rate_hz)
+        w = max(1, int(round(self.window_s * fs)))
+        speed = np.linalg.norm(gyr_dps, axis=1)
+        quiet = (
+            (moving_std(gyr_dps, w).max(axis=1) < self.gyr_std_dps)
+            & (moving_std(acc_g, w).max(axis=1) < self.acc_std_g)
+            & (uniform_filter1d(speed, w, mode="nearest") < self.speed_dps)
+        )
+        walking, running = gait_masks(acc_g, up_sensor, fs, self.gait)
+        quiet &= ~(walking | running)
+        self.quiet_ = quiet
+        self.walking_ = walking
+        self.running_ = running
+        self.quiet_runs_ = _runs_table(quiet, acc_g, None, self.min_quiet_s * fs,
+                                       trim_n=int(round(0.75 * w)))
+        gait = []
+        for name, mask in (("walk", walking), ("run", running)):
+            t = _runs_table(mask, acc_g, up_sensor, 1.0)
+            t["gait"] = name
+            gait.append(t)
+        self.gait_runs_ = (
+            pd.concat(gait, ignore_index=True).sort_values("start").reset_index(drop=True)
+        )
+        return self
+
+
+def _runs_table(
+    mask: NDArray[np.bool_],
+    acc_g: NDArray[np.float64],
+    up_sensor: NDArray[np.float64] | None,
+    min_len: float,
+    trim_n: int = 0,
+) -> pd.DataFrame:
+    """Runs of ``mask`` with their mean direction of ``up_sensor`` (else of the specific force)
+    and mean specific-force norm."""
+    r = runs(mask)
+    r = r[(r[:, 1] - r[:, 0]) >= max(min_len, 1)]
+    src = acc_g if up_sensor is None else up_sensor
+    cs = np.vstack([np.zeros((1, 3)), np.cumsum(src, axis=0)])
+    csn = np.concatenate([[0.0], np.cumsum(np.linalg.norm(acc_g, axis=1))])
+    length = np.maximum(r[:, 1] - r[:, 0], 1).astype(float)
+    # the means leave out the run's edges: the centred window calls a sample quiet up to half a
+    # window into the next movement
+    trim = np.minimum(trim_n, (r[:, 1] - r[:, 0]) // 4).astype(np.int64) if len(r) else r[:, 0]
+    a, b = r[:, 0] + trim, r[:, 1] - trim
+    mean = (cs[b] - cs[a]) / np.maximum(b - a, 1)[:, None] if len(r) else np.zeros((0, 3))
+    norm = np.linalg.norm(mean, axis=1, keepdims=True)
+    u = mean / np.maximum(norm, 1e-12)
+    spread = np.zeros(len(r))
+    for k, (a, b) in enumerate(r):  # largest angle of a sample's direction from the run's mean
+        d = src[a:b] @ u[k] / np.maximum(np.linalg.norm(src[a:b], axis=1), 1e-12)
+        spread[k] = float(np.degrees(np.arccos(np.clip(d.min(), -1.0, 1.0))))
+    return pd.DataFrame(
+        {
+            "start": r[:, 0].astype(np.int64),
+            "end": r[:, 1].astype(np.int64),
+            "ux": u[:, 0],
+            "uy": u[:, 1],
+            "uz": u[:, 2],
+            "acc_norm_g": (csn[r[:, 1]] - csn[r[:, 0]]) / length if len(r) else np.zeros(0),
+            "spread_deg": spread,
+        }
+    )
+
+
+class PostureBouts(BoutAlgorithm):
+    """Tilt from neutral, posture and lying blocks per sample, after calibration.
+
+    Parameters
+    ----------
+    standing_deg, seated_deg
+        Quiet with a tilt below ``standing_deg`` is standing (or kneeling upright), below
+        ``seated_deg`` seated (the pelvis rolls back 10-25 deg on a chair, Lord et al. 1997).
+    lying_deg, lying_window_s, min_lying_s
+        Lying blocks: the tilt stays above ``lying_deg`` over every ``lying_window_s`` window
+        (a moving minimum: a hip thrust's bottom on a bench is still ~30-60 deg from upright,
+        while a hinge, a glute-ham raise or a deadlift comes back up within a few seconds), for
+        at least ``min_lying_s`` (a block still open at the end of the data: 2 s, for the live
+        count).
+
+    Results
+    -------
+    tilt_deg_
+        Angle between gravity now and in neutral standing (deg, 0..180; sign-free).
+    posture_
+        Posture code per sample (index into :data:`TILT_CLASSES`).
+    lying_
+        Boolean per sample: inside a lying block.
+    lying_blocks_
+        (K, 2) start and end (exclusive) sample indices of the lying blocks.
+    """
+
+    def __init__(
+        self,
+        standing_deg: float = 10.0,
+        seated_deg: float = 35.0,
+        lying_deg: float = 28.0,
+        lying_window_s: float = 6.0,
+        min_lying_s: float = 6.0,
+    ) -> None:
+        self.standing_deg = standing_deg
+        self.seated_deg = seated_deg
+        self.lying_deg = lying_deg
+        self.lying_window_s = lying_window_s
+        self.min_lying_s = min_lying_s
+
+    def detect(
+        self,
+        up_sensor: NDArray[np.float64],
+        neutral_up: NDArray[np.float64],
+        quiet: NDArray[np.bool_],
+        sampling_rate_hz: float,
+    ) -> Self:
+        """``up_sensor`` world-up in the sensor frame per sample; ``neutral_up`` the same in
+        neutral standing, per sample (its mounting's) or one vector."""
+        fs = float(sampling_rate_hz)
+        ref = np.broadcast_to(np.asarray(neutral_up, dtype=float), up_sensor.shape)
+        c = np.clip(np.sum(up_sensor * ref, axis=1), -1.0, 1.0)
+        tilt = np.degrees(np.arccos(c))
+        w = max(1, int(round(self.lying_window_s * fs)))
+        lying = minimum_filter1d(tilt, w, mode="nearest") > self.lying_deg
+        # The moving minimum shrinks a block by half a window at each end: grow it back.
+        shortest = max(self.min_lying_s - self.lying_window_s, 1.0)
+        lying = clean_mask(lying, 1, int(round(shortest * fs)))
+        grown = np.zeros_like(lying)
+        half = w // 2
+        for a, b in runs(lying):
+            grown[max(0, a - half) : b + half] = True
+        lying = grown & (tilt > self.lying_deg)
+        raw_lying = clean_mask(lying, int(round(1.0 * fs)), 1)
+        lying = clean_mask(lying, int(round(1.0 * fs)), int(round(self.min_lying_s * fs)))
+        # a block still open at the end of the data (a live stream) counts from 2 s
+        r = runs(raw_lying)
+        if len(r) and r[-1, 1] == tilt.size and r[-1, 1] - r[-1, 0] >= int(2.0 * fs):
+            lying[r[-1, 0] :] = True
+        posture = np.full(tilt.size, 2, dtype=np.int8)
+        posture[tilt < self.seated_deg] = 1
+        posture[tilt < self.standing_deg] = 0
+        posture[~quiet & (tilt < self.seated_deg)] = 0
+        posture[lying] = 3
+        self.tilt_deg_ = tilt
+        self.posture_ = posture
+        self.lying_ = lying
+        self.lying_blocks_ = runs(lying)
+        return self
