@@ -24,8 +24,8 @@ from numpy.typing import NDArray
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import butter, sosfiltfilt
 
-from imu.pipeline.gait_bouts import GaitBouts
 from imu.pipeline.base import BoutAlgorithm
+from imu.pipeline.gait_bouts import GaitBouts
 from imu.pipeline.signals import clean_mask, moving_std, runs
 
 TILT_CLASSES: Final = ("standing", "seated", "bent", "lying")

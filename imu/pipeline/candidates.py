@@ -43,7 +43,6 @@ FEATURES: Final = (
     "lying", "tilt_rest_deg", "tilt_ext_deg", "dtilt_deg", "amp_deg", "sag_frac", "yaw_frac",
     "travel_cm", "travel_per_deg", "net_cm", "net_tilt_deg", "dur_s", "ext_hold_s",
     "end_speed_frac", "peak_speed_dps", "gap_prev_s", "gap_next_s", "same_prev", "same_next",
-    "settle_tilt_deg",
 )
 """Per-candidate features, in the order the recogniser's model reads them."""
 
@@ -370,11 +369,6 @@ class ExcursionCandidates(SegmentationAlgorithm):
             peak_speed[i] = float(sp.max())
             k = max(1, int(0.2 * fs))
             end_speed[i] = 0.5 * (sp[:k].mean() + sp[-k:].mean()) / max(peak_speed[i], 1e-6)
-        # where the pelvis settles after the window, against where it started: a rep comes
-        # back, sitting down on a bench ends 10-30 deg from standing
-        k15 = max(1, int(1.5 * fs))
-        after = np.minimum(hi[:, None] + np.arange(k15)[None, :], tilt.size - 1)
-        settle = np.median(tilt[after], axis=1) - tilt[lo]
         t_pk = pk / fs
         gap_prev = np.minimum(np.r_[np.inf, np.diff(t_pk)], 20.0)
         gap_next = np.minimum(np.r_[np.diff(t_pk), np.inf], 20.0)
@@ -402,5 +396,4 @@ class ExcursionCandidates(SegmentationAlgorithm):
             "gap_next_s": gap_next,
             "same_prev": np.minimum(same_prev, 3.0),
             "same_next": np.minimum(same_next, 3.0),
-            "settle_tilt_deg": settle,
         }
