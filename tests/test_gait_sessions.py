@@ -94,7 +94,8 @@ def test_run_without_standing_or_gyroscope(run_sim) -> None:  # type: ignore[no-
 
 def test_walking_only_session_is_analysed() -> None:
     """Walking has no contract activity: without one the session is a strength session without
-    sets, whose steps are written (and no standing is needed)."""
+    sets, whose steps are written (and no standing is needed: upright walking is neutral's
+    reference)."""
     sim = simulate("run", duration_s=0.0, warmup_walk_s=25.0, cooldown_walk_s=0.0,
                    sample_rate_hz=100.0, seed=323)
     result = imu.analyze(_df(sim, cut_s=6.0, activity=None))
@@ -103,7 +104,8 @@ def test_walking_only_session_is_analysed() -> None:
     assert s["walk_steps"] >= 30 and s["walk_cadence_spm"] == pytest.approx(108.0, rel=0.03)
     assert "steps" in result.tables() and set(result.steps["gait"]) == {"walk"}
     assert "sets" in result.tables() and result.sets.empty
-    assert any("no sets analysed" in w for w in result.warnings)
+    assert s["calibration"] == "walking" and s["mounting_changes"] == 0
+    assert not any("no sets analysed" in w for w in result.warnings)
 
 
 def test_wrong_placement_warns_on_stderr(run_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
