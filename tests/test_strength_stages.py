@@ -20,7 +20,7 @@ from imu.pipeline.neutral import NeutralCalibration, gyro_bias_dps, upright_from
 from imu.pipeline.pelvis import frame_from_forward, sagittal_obliquity_deg, tilt_direction
 from imu.pipeline.recognition import CLASSES, ExerciseRecognizer
 from imu.pipeline.segmentation import RepSegmentation
-from imu.pipeline.setreps import set_extremes, set_frame
+from imu.pipeline.setreps import drop_wobbles, set_extremes, set_frame
 from imu.pipeline.sets import SetGrouping
 from imu.pipeline.timebase import internal_grid, internal_rate_hz
 
@@ -168,6 +168,21 @@ def test_a_reseat_between_walks_starts_a_new_mounting() -> None:
     assert cal.handling_.tolist() == [[int(70 * FS), int(85 * FS)]]
 
 
+def test_two_reseats_with_one_anchor_between_are_two_mountings() -> None:
+    """A re-seat, one walk in the new mounting, another re-seat: the lone walk is a mounting of
+    its own (only a return to the old direction makes an anchor a stray)."""
+    up_c = _unit([-0.3, 0.9, 0.3])
+    walk = _runs([(0.0, 10.0, UP_A), (100.0, 110.0, UP_B), (200.0, 210.0, up_c)], "walk")
+    q = _runs([(12.0, 20.0, UP_A), (85.0, 95.0, UP_B), (185.0, 195.0, up_c)])
+    cal = NeutralCalibration().calibrate(q, walk, int(220 * FS), FS)
+    assert cal.mounting_changes_ == 2
+    assert cal.segments_["start"].tolist() == [0, int(85 * FS), int(185 * FS)]
+    assert np.allclose(cal.segments_[["ux", "uy", "uz"]].iloc[1], UP_B)
+    stray = _runs([(0.0, 10.0, UP_A), (100.0, 110.0, UP_B), (200.0, 210.0, UP_A)], "walk")
+    cal = NeutralCalibration().calibrate(_runs([(12.0, 20.0, UP_A)]), stray, int(220 * FS), FS)
+    assert cal.mounting_changes_ == 0
+
+
 def test_no_reference_at_all_is_none() -> None:
     cal = NeutralCalibration().calibrate(_runs([]), _no_gait(), int(30 * FS), FS)
     assert cal.calibration_ == "none"
@@ -310,6 +325,40 @@ def test_sets_split_at_gaps_and_pauses_and_take_the_votes() -> None:
     quiet[int(40.2 * FS) : int(42.9 * FS)] = True
     g2 = SetGrouping(split_pause_s=2.0).segment(c, proba, rep, quiet, np.zeros(quiet.size), FS)
     assert [len(m) for m in g2.sets_["members"]] == [3, 1, 1, 1]
+
+
+def test_a_lone_weak_rep_makes_no_set_a_clear_one_does() -> None:
+    c = pd.DataFrame({"peak": (np.array([10, 40]) * FS).astype(int), "span": [0, 0]})
+    p = np.zeros((2, len(CLASSES)))
+    p[0, CLASSES.index("single_leg_rdl")] = 0.37  # sitting down: a weak vote
+    p[0, CLASSES.index("single_leg_bridge")] = 0.33
+    p[0, CLASSES.index("none")] = 0.30
+    p[1, CLASSES.index("deadlift")] = 0.75  # a single deadlift
+    p[1, CLASSES.index("none")] = 0.25
+    proba = pd.DataFrame(p, columns=list(CLASSES))
+    quiet = np.zeros(int(50 * FS), dtype=bool)
+    g = SetGrouping().segment(c, proba, pd.Series([0.7, 0.75]), quiet, np.zeros(quiet.size), FS)
+    assert list(g.sets_["exercise"]) == ["deadlift"] and g.set_of_candidate_.tolist() == [0, 1]
+    g = SetGrouping(min_single_proba=0.3).segment(c, proba, pd.Series([0.7, 0.75]), quiet,
+                                                  np.zeros(quiet.size), FS)
+    assert list(g.sets_["exercise"]) == ["single_leg_rdl", "deadlift"]
+    named = SetGrouping().segment(c, proba, pd.Series([0.7, 0.75]), quiet, np.zeros(quiet.size),
+                                  FS, exercise="single_leg_rdl")
+    assert named.set_of_candidate_.tolist() == [1, 0]  # named: the weak vote beats 'none'
+
+
+
+def test_a_wobble_in_the_rest_is_not_a_rep() -> None:
+    t = np.arange(0, 20, 0.02)
+    x = np.clip(20 * np.sin(2 * np.pi * t / 5.0), 0, None)  # four bridge reps, rest between
+    x += 1.5 * np.exp(-(((t - 4.0) / 0.1) ** 2))  # a small bump in the rest after rep 1
+    x += 2.0 * np.exp(-(((t - 14.0) / 0.1) ** 2))  # and after rep 3
+    reps = np.round(np.array([1.25, 6.25, 11.25, 16.25]) / 0.02).astype(int)
+    bumps = np.round(np.array([4.0, 14.0]) / 0.02).astype(int)
+    kept = drop_wobbles(x, np.sort(np.r_[reps, bumps]))
+    assert kept.tolist() == reps.tolist()
+    assert drop_wobbles(x, reps).tolist() == reps.tolist()
+    assert drop_wobbles(x, reps[:1]).tolist() == reps[:1].tolist()
 
 
 # ---- the set's frame and phases ----------------------------------------------------------------

@@ -10,10 +10,11 @@ running. Shorter standing (down to the pauses at the top of upright reps) is the
 upright by nature, and so are the opening and the closing stand (a recording is started and
 stopped standing; not so a window of a live stream): these "upright anchors" show
 world-up in the sensor frame for the current mounting. When two consecutive anchors disagree by
-more than ``change_deg`` (and the next anchor confirms the new direction), the mounting changed
-in between; a sit, a lying set or a bent-over pause between two anchors does not change the
-anchors' direction, so it is never taken for a re-seat. The change is placed at the start of
-the first quiet run after the last old-direction rest that matches the new direction.
+more than ``change_deg`` (and the next anchor does not go back to the old direction), the
+mounting changed in between; a sit, a lying set or a bent-over pause between two anchors does
+not change the anchors' direction, so it is never taken for a re-seat. The change is placed at
+the start of the first quiet run after the last old-direction rest that matches the new
+direction.
 
 :func:`gyro_bias_dps` gives the gyroscope bias from every still moment of the session (any
 posture: at rest the gyroscope reads only its bias).
@@ -152,7 +153,11 @@ class NeutralCalibration(CalibrationAlgorithm):
                 cur = _unit(cur + u[j] * 0.2)
                 last_old = j
                 continue
-            confirmed = j == len(anchors) - 1 or _angle_deg(u[j + 1], u[j]) <= self.change_deg
+            # the next anchor confirms the new direction, or shows yet another mounting (two
+            # re-seats with one anchor between them); only a return to the old direction
+            # marks this anchor as a stray
+            confirmed = j == len(anchors) - 1 or _angle_deg(u[j + 1], u[j]) <= self.change_deg \
+                or _angle_deg(u[j + 1], cur) > self.change_deg
             if not confirmed:
                 continue
             lo, hi = int(anchors["end"].iloc[last_old]), int(anchors["start"].iloc[j])

@@ -16,8 +16,8 @@ data cannot (supine and prone mirror each other for a hip sensor).
 Deadlifts rest at the bottom and their candidates are the bottoms: the reps' extremes are the
 highest points between consecutive bottoms. Lying exercises: the candidates' extremes (tops).
 An extreme whose prominence (the smaller rise from the lowest point towards either neighbour)
-is under ``min_prominence`` of the set's median is a wobble in the rest between reps, not a rep:
-it is dropped, smallest first (:func:`drop_wobbles`).
+is under ``MIN_PROMINENCE`` of the median of the set's larger half is a wobble in the rest
+between reps, not a rep: it is dropped, smallest first (:func:`drop_wobbles`).
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from imu.pipeline.pelvis import (
     tilt_direction,
 )
 
-MIN_PROMINENCE: Final = 0.3
-"""An extreme rising less than this share of the set's median prominence is not a rep."""
+MIN_PROMINENCE: Final = 0.15
+"""An extreme rising less than this share of the set's typical prominence is not a rep."""
 LEAN_SIGN: Final = {"standing": -1.0, "kneeling": -1.0, "prone": -1.0, "supine": 1.0}
 """forward = LEAN_SIGN[posture] x the direction the pelvis leans in the set's tilted posture."""
 
@@ -143,23 +143,27 @@ def set_extremes(exercise: str, x: NDArray[np.float64], members: pd.DataFrame, l
 
 
 def prominences(x: NDArray[np.float64], peaks: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Rise of ``x`` at each peak above the lowest point between it and each neighbouring peak
-    (the data's ends for the first and last), the smaller of the two sides."""
-    edges = np.r_[0, peaks, x.size - 1]
-    left = np.array([x[p] - x[a : p + 1].min() for a, p in zip(edges[:-2], peaks, strict=True)])
-    right = np.array([x[p] - x[p : b + 1].min() for p, b in zip(peaks, edges[2:], strict=True)])
+    """Rise of ``x`` at each peak above the lowest point between it and each neighbouring peak,
+    the smaller of the two sides; the outer sides of the first and last peak (the rest before
+    and after the set, perhaps cut by the set's limits) do not count."""
+    left = np.r_[np.inf, [x[b] - x[a : b + 1].min() for a, b in zip(peaks[:-1], peaks[1:],
+                                                                       strict=True)]]
+    right = np.r_[[x[a] - x[a : b + 1].min() for a, b in zip(peaks[:-1], peaks[1:],
+                                                             strict=True)], np.inf]
     return np.minimum(left, right)
 
 
 def drop_wobbles(x: NDArray[np.float64], peaks: NDArray[np.int64],
                  min_prominence: float = MIN_PROMINENCE) -> NDArray[np.int64]:
     """``peaks`` without those whose prominence is under ``min_prominence`` x the median
-    prominence of the set (the largest for sets of one or two), removed one at a time,
+    prominence of the set's larger half (the largest for sets of one or two; wobbles must not
+    drag the reference down), removed one at a time,
     smallest first, since removing one changes its neighbours' prominence."""
     peaks = np.asarray(peaks, dtype=np.int64)
     while peaks.size > 1:
         prom = prominences(x, peaks)
-        ref = float(np.median(prom)) if peaks.size >= 3 else float(prom.max())
+        ranked = np.sort(prom)
+        ref = float(np.median(ranked[ranked.size // 2 :])) if peaks.size >= 3 else ranked[-1]
         k = int(np.argmin(prom))
         if prom[k] >= min_prominence * ref:
             break

@@ -12,7 +12,8 @@ member must then be more likely a rep of the set's exercise (or its look-alike) 
 all: putting the bar down after a set of RDLs looks like a deadlift rep, not like an RDL. A
 candidate the recogniser doubts joins a set when it lies among or next to the set's reps and
 moves like them (reps in a set look alike). Sets
-of any number of reps >= 1 are kept. Unilateral work turns the pelvis about the vertical
+of any number of reps >= 1 are kept; a recognised set of one rep needs a clear vote
+(``min_single_proba``). Unilateral work turns the pelvis about the vertical
 toward the working side; two reps turning to opposite sides are the two sides' sets.
 """
 
@@ -58,6 +59,10 @@ class SetGrouping(SegmentationAlgorithm):
         Two consecutive reps both recognised with at least this probability as different
         exercises start a new set (above 1: never; a squat rep among split squats is a
         recognition error, not a new set).
+    min_single_proba
+        A set of one rep, its exercise recognised (not given), needs at least this
+        probability of that exercise (with its look-alike): a lone move between sets (sitting
+        down on a bench tips the pelvis like a single-leg RDL) makes no set on a weak vote.
 
     Results
     -------
@@ -78,6 +83,7 @@ class SetGrouping(SegmentationAlgorithm):
         pause_range_deg: float = 3.0,
         side_yaw_deg: float = 4.0,
         alike_log: float = 0.4,
+        min_single_proba: float = 0.5,
     ) -> None:
         self.min_rep_proba = min_rep_proba
         self.max_gap_s = max_gap_s
@@ -86,6 +92,7 @@ class SetGrouping(SegmentationAlgorithm):
         self.pause_range_deg = pause_range_deg
         self.side_yaw_deg = side_yaw_deg
         self.alike_log = alike_log
+        self.min_single_proba = min_single_proba
 
     def segment(
         self,
@@ -164,6 +171,9 @@ class SetGrouping(SegmentationAlgorithm):
                     parts.append([int(i)])
             for part in parts:
                 pi = np.asarray(part)
+                if (exercise is None and pi.size == 1
+                        and p_ex[pi[0], fam].sum() < self.min_single_proba):
+                    continue
                 members = order[pi]
                 conf = float(p_ex[pi][:, EXERCISES.index(name)].mean())
                 set_of[members] = len(rows) + 1
