@@ -6,10 +6,17 @@ it is the final analysis's count; block sizes do not matter.
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from imu.device.chip import SampleBlock
+from imu.io.rawfile import write_raw
 from imu.pipeline.live import LiveRepCounter, LiveStatus
 from imu.pipeline.strength import StrengthAnalysis
 from imu.sim.strength import simulate_strength
@@ -79,3 +86,26 @@ def test_status_line_shows_the_set_and_verdicts() -> None:
     assert "streaming" in line and "lost 3" in line
     assert "glute bridge: reps 2" in line
     assert line.rstrip()[-2:].strip("PNA") == ""  # one verdict letter per rep
+
+
+def test_live_count_through_the_virtual_sensor_agrees_with_the_analysis(tmp_path: Path) -> None:
+    """``imu record --virtual``: the firmware streams a simulated bridge set over Bumble; the
+    last live line shows the count and verdicts of the analysis written when recording stops."""
+    sim = simulate_strength(exercise="glute_bridge", n_sets=1, reps_per_set=5,
+                            sample_rate_hz=104.0, seed=71, walking=False, rest_s=(5.0, 6.0))
+    src = tmp_path / "bridge.raw.parquet"
+    write_raw(src, sim.raw)
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "imu.cli", "record", "--out", str(out), "--virtual", str(src),
+         "--time-scale", "8"],
+        cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [ln for ln in re.split(r"[\r\n]", proc.stderr) if "reps" in ln]
+    m = re.search(r"set (\d+) glute bridge: reps (\d+) ([PNA]*)", lines[-1])
+    assert m is not None, lines[-1]
+    reps = pd.read_parquet(next(out.glob("session=*/reps.parquet")))
+    assert int(m.group(1)) == reps["set"].max() == 1
+    assert int(m.group(2)) == len(reps) == 5
+    assert m.group(3) == "".join(str(c)[0].upper() for c in reps["tilt_class"])
