@@ -225,8 +225,8 @@ def cadence_per_bout(steps: pd.DataFrame) -> pd.DataFrame:
     out = g.agg(gait=("gait", "first"), start_s=("contact_s", "min"), end_s=("contact_s", "max"),
                 n_steps=("contact_s", "size")).reset_index()
     st = steps["step_s"].astype(float)
-    q1 = g["step_s"].transform(lambda v: v.quantile(0.25))
-    q3 = g["step_s"].transform(lambda v: v.quantile(0.75))
+    q1 = g["step_s"].transform("quantile", 0.25)
+    q3 = g["step_s"].transform("quantile", 0.75)
     mid = st[(st >= q1) & (st <= q3)].groupby(steps["bout"]).mean()
     cad = 60.0 / out["bout"].map(mid).astype(float)
     out["cadence_spm"] = np.where(out["n_steps"] >= 3, cad, np.nan)
