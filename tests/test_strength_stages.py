@@ -218,6 +218,24 @@ def test_posture_lying_blocks_need_sustained_tilt() -> None:
     assert p.posture_[int(5 * FS)] == 0
 
 
+@pytest.mark.parametrize(("dip_deg", "blocks"), [(24.0, 1), (15.0, 2)])
+def test_a_hip_thrust_dip_under_the_lying_tilt_does_not_split_the_block(
+    dip_deg: float, blocks: int
+) -> None:
+    """Hysteresis: a dip between two stretches of lying joins them while it stays above
+    ``hold_deg`` (20 deg); the block's outer ends stay where the tilt crosses ``lying_deg``."""
+    n = int(60 * FS)
+    tilt = np.zeros(n)
+    tilt[int(10 * FS) : int(50 * FS)] = 40.0  # shoulders on a bench, reps from here
+    tilt[int(28 * FS) : int(29 * FS)] = dip_deg  # one bottom lower than the others
+    tilt[int(50 * FS) : int(51 * FS)] = 24.0  # getting up: under lying_deg, above hold_deg
+    up0 = np.array([0.0, 0.0, 1.0])
+    u = Rotation.from_rotvec(np.outer(np.radians(tilt), [0.0, 1.0, 0.0])).apply(up0)
+    p = PostureBouts().detect(u, up0, np.ones(n, dtype=bool), FS)
+    assert len(p.lying_blocks_) == blocks
+    assert p.lying_blocks_[0, 0] == int(10 * FS) and p.lying_blocks_[-1, 1] == int(50 * FS)
+
+
 # ---- candidates ------------------------------------------------------------------------------
 
 

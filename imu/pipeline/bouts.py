@@ -221,12 +221,14 @@ class PostureBouts(BoutAlgorithm):
         lying_deg: float = 28.0,
         lying_window_s: float = 6.0,
         min_lying_s: float = 6.0,
+        hold_deg: float = 20.0,
     ) -> None:
         self.standing_deg = standing_deg
         self.seated_deg = seated_deg
         self.lying_deg = lying_deg
         self.lying_window_s = lying_window_s
         self.min_lying_s = min_lying_s
+        self.hold_deg = hold_deg
 
     def detect(
         self,
@@ -250,7 +252,22 @@ class PostureBouts(BoutAlgorithm):
         half = w // 2
         for a, b in runs(lying):
             grown[max(0, a - half) : b + half] = True
-        lying = grown & (tilt > self.lying_deg)
+        # A block is the stretch of tilt above ``lying_deg`` around the core, its pieces
+        # joined across dips that stay above ``hold_deg`` (hysteresis: a hip thrust's bottom
+        # may dip under ``lying_deg`` between reps).
+        pieces = runs(tilt > self.lying_deg)
+        lying = np.zeros_like(grown)
+        if len(pieces) and grown.any():
+            gaps = np.c_[pieces[:-1, 1], pieces[1:, 0]]
+            low = (np.minimum.reduceat(tilt, gaps.ravel())[::2] if len(gaps)
+                   else np.zeros(0))
+            new_group = np.r_[True, low <= self.hold_deg]
+            starts = pieces[new_group, 0]
+            ends = np.maximum.reduceat(pieces[:, 1], np.flatnonzero(new_group))
+            core = np.r_[0, np.cumsum(grown)]
+            for a, b in zip(starts, ends, strict=True):
+                if core[b] > core[a]:
+                    lying[a:b] = True
         raw_lying = clean_mask(lying, int(round(1.0 * fs)), 1)
         lying = clean_mask(lying, int(round(1.0 * fs)), int(round(self.min_lying_s * fs)))
         # a block still open at the end of the data (a live stream) counts from 2 s
