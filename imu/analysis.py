@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ from imu.core.session import RawSession
 from imu.io.rawfile import from_dataframe, read_raw
 from imu.io.store import conform, jsonable, provenance, write_session
 from imu.metrics.sessions import rep_stats
-from imu.pipeline.activity import detect_activity
+from imu.pipeline.activity import activity_of_bouts
 from imu.pipeline.form import FormBreakDetector
 from imu.pipeline.gait import GaitAnalysis
 from imu.pipeline.strength import StrengthAnalysis
@@ -165,9 +165,10 @@ def s1_options(
 
 def s3_resolve(raw: RawSession, given: dict[str, Any]) -> tuple[SessionOptions, bool]:
     """Stage 3: the session's options (option, else metadata, else default) and whether the
-    activity was detected from the signal (neither option nor metadata gave it)."""
+    activity is to be detected from the signal (neither option nor metadata gave it; until the
+    gait stage's bouts say otherwise, it is ``strength``)."""
     detected = given["activity"] in (None, "auto") and raw.meta.get("activity") is None
-    return resolve(raw, **given, detect_activity=detect_activity), detected
+    return resolve(raw, **given, detect_activity=lambda _raw: "strength"), detected
 
 
 def s4_gait(raw: RawSession, options: SessionOptions, placement: str | None) -> GaitAnalysis:
@@ -272,9 +273,12 @@ def analyze(
     given = s1_options(activity, exercise, placement, trunk_length_m, sensor_offset_m)
     raw = s2_load(source)
     options, detected = s3_resolve(raw, given)
-    parameters: dict[str, Any] = options.parameters()
     given_placement = given["placement"] or raw.meta.get("placement")
     gait = s4_gait(raw, options, given_placement)
+    if detected:  # from the bouts the gait stage found (detected once, not twice)
+        options = replace(options, activity=activity_of_bouts(gait.gait_bouts_,
+                                                              options.sample_rate_hz))
+    parameters: dict[str, Any] = options.parameters()
     parameters["gait"] = _params(gait)
     has_steps = not gait.steps_.empty
     running = gait.summary_.get("n_steps", 0) > 0

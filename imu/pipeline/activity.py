@@ -13,19 +13,31 @@ from imu.core.session import RawSession
 from imu.pipeline.gait_bouts import GaitBouts
 
 
+def activity_of_bouts(
+    gait_bouts: GaitBouts,
+    sampling_rate_hz: float,
+    min_running_s: float = 20.0,
+    min_share: float = 0.2,
+) -> str:
+    """'run' when the detected bouts hold running (>= ``min_running_s`` and >= ``min_share`` of
+    the gait time, or >= 60 s), else 'strength' (module docstring)."""
+    fs = float(sampling_rate_hz)
+    running_s = float(gait_bouts.running_.sum()) / fs
+    gait_s = float((gait_bouts.running_ | gait_bouts.walking_).sum()) / fs
+    if running_s >= 60.0 or (running_s >= min_running_s and running_s >= min_share * gait_s):
+        return "run"
+    return "strength"
+
+
 def detect_activity(
     raw: RawSession,
     min_running_s: float = 20.0,
     min_share: float = 0.2,
     bouts: GaitBouts | None = None,
 ) -> str:
-    """'run' when the recording holds running (>= ``min_running_s`` and >= ``min_share`` of its
-    gait time, or >= 60 s), else 'strength'. Needs no orientation and no gyroscope. ``bouts``
-    (cloned before use) defaults to ``GaitBouts()``."""
+    """:func:`activity_of_bouts` of ``bouts`` (cloned before use; default ``GaitBouts()``) run
+    on the raw session. Needs no orientation and no gyroscope. (``imu.analyze`` reads the
+    bouts its gait stage found instead of detecting them twice.)"""
     fs = raw.sample_rate_hz
     gb = (bouts or GaitBouts()).clone().detect(raw.acc_g, fs, t_s=raw.t_s)
-    running_s = float(gb.running_.sum()) / fs
-    gait_s = float((gb.running_ | gb.walking_).sum()) / fs
-    if running_s >= 60.0 or (running_s >= min_running_s and running_s >= min_share * gait_s):
-        return "run"
-    return "strength"
+    return activity_of_bouts(gb, fs, min_running_s, min_share)

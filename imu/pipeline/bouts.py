@@ -201,6 +201,9 @@ class PostureBouts(BoutAlgorithm):
         while a hinge, a glute-ham raise or a deadlift comes back up within a few seconds), for
         at least ``min_lying_s`` (a block still open at the end of the data: 2 s, for the live
         count).
+    hold_deg
+        Two pieces of a block join across a dip that stays above this (hysteresis: a hip
+        thrust's bottom dips under ``lying_deg`` between reps; seated is 10-25 deg).
 
     Results
     -------
