@@ -236,6 +236,20 @@ def test_a_hip_thrust_dip_under_the_lying_tilt_does_not_split_the_block(
     assert p.lying_blocks_[0, 0] == int(10 * FS) and p.lying_blocks_[-1, 1] == int(50 * FS)
 
 
+def test_a_sit_and_the_way_in_and_out_are_marked() -> None:
+    """Quiet seated for 8 s (20 deg from standing) is a sit, widened by 2.5 s each side; a 2-s
+    squat bottom is not."""
+    n = int(40 * FS)
+    tilt = np.zeros(n)
+    tilt[int(10 * FS) : int(18 * FS)] = 20.0
+    tilt[int(30 * FS) : int(32 * FS)] = 20.0
+    up0 = np.array([0.0, 0.0, 1.0])
+    u = Rotation.from_rotvec(np.outer(np.radians(tilt), [0.0, 1.0, 0.0])).apply(up0)
+    p = PostureBouts().detect(u, up0, np.ones(n, dtype=bool), FS)
+    assert p.sits_.tolist() == [[int(7.5 * FS), int(20.5 * FS)]]
+    assert PostureBouts(min_sit_s=10.0).detect(u, up0, np.ones(n, dtype=bool), FS).sits_.size == 0
+
+
 # ---- candidates ------------------------------------------------------------------------------
 
 

@@ -204,6 +204,11 @@ class PostureBouts(BoutAlgorithm):
     hold_deg
         Two pieces of a block join across a dip that stays above this (hysteresis: a hip
         thrust's bottom dips under ``lying_deg`` between reps; seated is 10-25 deg).
+    min_sit_s, sit_margin_s
+        Sits: quiet seated (``standing_deg`` to ``seated_deg``) for at least ``min_sit_s``,
+        widened by ``sit_margin_s`` on each side (sitting down and getting up take 1.5-2.5 s,
+        Schenkman et al. 1990): no rep is looked for there (sitting down on a bench and
+        getting up look like a squat or split squat rep).
 
     Results
     -------
@@ -215,6 +220,8 @@ class PostureBouts(BoutAlgorithm):
         Boolean per sample: inside a lying block.
     lying_blocks_
         (K, 2) start and end (exclusive) sample indices of the lying blocks.
+    sits_
+        (K, 2) start and end (exclusive) sample indices of the sits, margins included.
     """
 
     def __init__(
@@ -225,6 +232,8 @@ class PostureBouts(BoutAlgorithm):
         lying_window_s: float = 6.0,
         min_lying_s: float = 6.0,
         hold_deg: float = 20.0,
+        min_sit_s: float = 4.0,
+        sit_margin_s: float = 2.5,
     ) -> None:
         self.standing_deg = standing_deg
         self.seated_deg = seated_deg
@@ -232,6 +241,8 @@ class PostureBouts(BoutAlgorithm):
         self.lying_window_s = lying_window_s
         self.min_lying_s = min_lying_s
         self.hold_deg = hold_deg
+        self.min_sit_s = min_sit_s
+        self.sit_margin_s = sit_margin_s
 
     def detect(
         self,
@@ -286,4 +297,9 @@ class PostureBouts(BoutAlgorithm):
         self.posture_ = posture
         self.lying_ = lying
         self.lying_blocks_ = runs(lying)
+        sits = runs(posture == 1)
+        sits = sits[(sits[:, 1] - sits[:, 0]) >= int(round(self.min_sit_s * fs))]
+        m = int(round(self.sit_margin_s * fs))
+        self.sits_ = np.c_[np.maximum(sits[:, 0] - m, 0), np.minimum(sits[:, 1] + m, tilt.size)
+                           ].astype(np.int64).reshape(-1, 2)
         return self

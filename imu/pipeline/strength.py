@@ -243,7 +243,7 @@ class StrengthAnalysis(AnalysisAlgorithm):
         assert s.r_es is not None
         cuts = cal.segments_["start"].to_numpy()[1:]
         excluded = bouts.walking_ | bouts.running_
-        for a, b in cal.handling_:  # the sensor was in the hand
+        for a, b in (*cal.handling_, *posture.sits_):  # the sensor in the hand; sits
             excluded[a:b] = True
         return (self.candidates or ExcursionCandidates()).clone().segment(
             posture.tilt_deg_, s.r_es, s.speed, s.acc_z, bouts.quiet_, posture.lying_ & ~excluded,
