@@ -13,6 +13,7 @@ import pytest
 import imu
 from imu.metrics.display import SHOWN, judge_band, shown, value_limits
 from imu.render.terminal import render_tables
+from imu.render.verdicts import strength_findings
 
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "demo"
 
@@ -104,6 +105,22 @@ def test_sections_follow_the_tables() -> None:
     assert "RIGHT hip abductors" in text
     empty = render_tables({"session_id": "e", "activity": "strength"}, {})
     assert "No sets and no running" in empty
+
+
+def test_posterior_tilt_share_is_the_bridges_in_a_mixed_workout() -> None:
+    """Posterior tilt is the goal at a bridge's top: among squats and hinges, the headline
+    counts the bridge-family reps only."""
+    reps = pd.DataFrame({
+        "set": [1, 1, 2, 2, 2], "rep": [1, 2, 1, 2, 3],
+        "exercise": ["glute_bridge"] * 2 + ["squat"] * 3,
+        "tilt_class": ["posterior", "anterior", "posterior", "posterior", "neutral"],
+    })
+    sets = pd.DataFrame({"set": [1, 2], "exercise": ["glute_bridge", "squat"],
+                         "start_s": [0.0, 60.0], "end_s": [10.0, 80.0], "reps": [2, 3]})
+    text = " ".join(f.text for f in strength_findings(sets, reps))
+    assert "1 of 2 bridge and hip-thrust reps (50%) reached posterior tilt" in text
+    only_squats = " ".join(f.text for f in strength_findings(sets[1:], reps[2:]))
+    assert "2 of 3 reps (67%) reached posterior tilt" in only_squats
 
 
 def test_display_rules() -> None:

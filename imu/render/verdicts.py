@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import pandas as pd
 
+from imu.core.exercises import BRIDGE_EXERCISES
 from imu.metrics.display import (
     DROP_ASYMMETRY_DEG,
     DROP_DRIFT_DEG,
@@ -177,14 +178,21 @@ def strength_findings(sets: pd.DataFrame, reps: pd.DataFrame) -> list[Finding]:
     if not n_reps:
         return out
     if "tilt_class" in reps.columns:
-        known = reps["tilt_class"].isin(["posterior", "neutral", "anterior"])
-        post = int((reps["tilt_class"] == "posterior").sum())
-        ant = int((reps["tilt_class"] == "anterior").sum())
+        # posterior tilt is the goal of the bridge family: with bridges among other exercises,
+        # the share is theirs (the summary's posterior_tilt_pct)
+        ex = reps["exercise"] if "exercise" in reps.columns else pd.Series("", index=reps.index)
+        bridge = ex.isin(BRIDGE_EXERCISES)
+        mixed = bool(bridge.any() and not bridge.all())
+        cls = reps.loc[bridge, "tilt_class"] if mixed else reps["tilt_class"]
+        known = cls.isin(["posterior", "neutral", "anterior"])
+        post = int((cls == "posterior").sum())
+        ant = int((cls == "anterior").sum())
         if known.any():
             share = 100.0 * post / int(known.sum())
             level = "good" if share >= 80 else "note" if share >= 50 else "check"
+            kind = "bridge and hip-thrust reps" if mixed else "reps"
             out.append(Finding(
-                f"{post} of {int(known.sum())} reps ({share:.0f}%) reached posterior tilt at "
+                f"{post} of {int(known.sum())} {kind} ({share:.0f}%) reached posterior tilt at "
                 f"the top (tilt +3 deg or more: the pelvis tucked under)."
                 + (f" {ant} tipped into anterior tilt." if ant else ""),
                 level,
