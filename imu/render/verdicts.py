@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from imu.core.exercises import BRIDGE_EXERCISES
+from imu.core.exercises import BRIDGE_EXERCISES, REGISTRY
 from imu.metrics.display import (
     DROP_ASYMMETRY_DEG,
     DROP_DRIFT_DEG,
@@ -82,7 +82,10 @@ def _clock(seconds: float) -> str:
 
 
 def exercise_words(name: Any) -> str:
-    return str(name).replace("_", " ") if isinstance(name, str) and name else ""
+    """The exercise in words (the registry's label; an unknown name with spaces for '_')."""
+    if not isinstance(name, str) or not name:
+        return ""
+    return REGISTRY[name].label if name in REGISTRY else name.replace("_", " ")
 
 
 def has_strength(sets: pd.DataFrame, reps: pd.DataFrame) -> bool:
