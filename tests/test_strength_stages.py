@@ -290,6 +290,33 @@ def test_candidates_are_one_per_rep(butt_wink: bool) -> None:
     assert np.allclose(c["travel_cm"], -45.0 if butt_wink else -10.0, atol=1.0)
 
 
+def test_back_to_back_reps_that_come_back_up_stay_two() -> None:
+    """Two hinge reps with no pause, the tilt back at rest between them, while the band-passed
+    height stays low (it drifts near bigger moves): two candidates, not one tucked-under rep."""
+    t = np.arange(int(20 * FS)) / FS
+    phase = np.zeros_like(t)
+    for a in (7.0, 10.0):
+        m = (t >= a) & (t < a + 3.0)
+        phase[m] = 0.5 - 0.5 * np.cos(2 * np.pi * (t[m] - a) / 3.0)
+    sag = -60.0 * phase
+    r = pelvis_rotation_from_angles_deg(np.zeros_like(t), np.zeros_like(t), sag)
+    ramp = np.clip(np.minimum(t - 7.0, 13.0 - t) / 0.5, 0.0, 1.0)
+    h = -15.0 * ramp  # low from 7.5 s to 12.5 s, both reps and the moment between them
+    up = r.apply([0.0, 0.0, 1.0], inverse=True)
+    tilt = np.degrees(np.arccos(np.clip(up[:, 2], -1, 1)))
+    speed = np.abs(np.gradient(sag, 1 / FS))
+    n = t.size
+
+    def count(**kw: float) -> int:
+        return len(ExcursionCandidates(**kw).segment(
+            tilt, r, speed, np.zeros(n), speed < 1.0, np.zeros(n, bool), np.zeros(n, bool), FS,
+            height_cm=h,
+        ).candidates_)
+
+    assert count() == 2
+    assert count(merge_valley_frac=0.0) == 1  # the hips alone would merge them
+
+
 def test_bridged_gap_removes_the_height_ramp() -> None:
     n = int(30 * FS)
     acc = np.zeros(n)

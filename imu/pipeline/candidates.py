@@ -152,9 +152,9 @@ class ExcursionCandidates(SegmentationAlgorithm):
         Candidates are at least this far apart.
     height_weight
         Upright spans: deg of excursion per cm of hip drop.
-    merge_drop_cm, merge_frac, merge_within_s
-        Upright spans: two tilt peaks are one rep when the hips stay down between them
-        (:meth:`_merge_humps`).
+    merge_drop_cm, merge_frac, merge_within_s, merge_valley_frac
+        Upright spans: two tilt peaks are one rep when the hips stay down between them and
+        the excursion does not come back near its rest level (:meth:`_merge_humps`).
 
     Results
     -------
@@ -177,6 +177,7 @@ class ExcursionCandidates(SegmentationAlgorithm):
         merge_drop_cm: float = 10.0,
         merge_frac: float = 0.35,
         merge_within_s: float = 3.0,
+        merge_valley_frac: float = 0.3,
         height_weight: float = 1.0,
         lying_prominence_deg: float = 4.0,
     ) -> None:
@@ -186,6 +187,7 @@ class ExcursionCandidates(SegmentationAlgorithm):
         self.merge_drop_cm = merge_drop_cm
         self.merge_frac = merge_frac
         self.merge_within_s = merge_within_s
+        self.merge_valley_frac = merge_valley_frac
         self.height_weight = height_weight
         self.lying_prominence_deg = lying_prominence_deg
 
@@ -198,7 +200,10 @@ class ExcursionCandidates(SegmentationAlgorithm):
         one rep (a squat whose pelvis tucks under at the bottom, "butt wink") while the hips
         stay low. Two peaks less than ``merge_within_s`` apart merge when the hips drop by more
         than ``merge_drop_cm`` and, at the tilt valley between the peaks, are within
-        ``merge_frac`` of that drop from their lowest point.
+        ``merge_frac`` of that drop from their lowest point, and the excursion there stays
+        above ``merge_valley_frac`` of the lower peak's rise from the rest (the windows' ends):
+        back-to-back hinge reps come back to the rest between them while the band-passed
+        height, drifting near bigger moves, may not show it.
         """
         if pk.size < 2:
             return pk, prom, wins
@@ -209,9 +214,11 @@ class ExcursionCandidates(SegmentationAlgorithm):
             v = a + int(np.argmin(x[a : b + 1]))
             h_bot = float(h[a : b + 1].min())
             drop = max(float(h[cur[2]]), float(h[wins[i, 1]])) - h_bot
+            rest = min(float(x[cur[2]]), float(x[wins[i, 1]]))
+            held = x[v] - rest >= self.merge_valley_frac * (min(x[a], x[b]) - rest)
             if (b - a) <= self.merge_within_s * fs and drop > self.merge_drop_cm and (
                 h[v] - h_bot < self.merge_frac * drop
-            ):
+            ) and held:
                 if x[b] > x[a]:
                     cur[0] = b
                 cur[1] = max(cur[1], float(prom[i]))
