@@ -142,3 +142,22 @@ def test_centred_mean_shrinks_at_the_ends() -> None:
     m = centred_mean(x, 2)
     assert m[0] == pytest.approx(1.0) and m[1] == pytest.approx(1.5) and m[5] == 5.0
     assert m[-1] == pytest.approx(8.0)
+
+
+def test_a_walk_ending_in_slower_moves_is_still_walking() -> None:
+    """Twelve steps, then two slow moves as the person stops and settles (1.4 s apart): the
+    slow moves end the bout; left in the sequence they spoil its step-to-step likeness and the
+    whole walk is lost (seen in a simulated workout: a 6-s walk to the bench)."""
+    fs = 100.0
+    t = np.arange(int(30 * fs)) / fs
+    fv = np.random.default_rng(0).normal(0.0, 0.005, t.size)
+    steps = 5.0 + 0.56 * np.arange(12)
+    for c in steps:
+        fv += 0.25 * np.exp(-(((t - c) / 0.08) ** 2)) - 0.12 * np.exp(-(((t - c - 0.2) / 0.1) ** 2))
+    for c in (steps[-1] + 1.5, steps[-1] + 2.9):
+        fv += 0.3 * np.exp(-(((t - c) / 0.35) ** 2))
+    acc = np.c_[np.zeros_like(t), np.zeros_like(t), 1.0 + fv]
+    gb = GaitBouts().detect(acc, fs)
+    assert gb.bouts_["gait"].tolist() == ["walk"]
+    assert gb.bouts_["start_s"].iloc[0] < steps[0] and gb.bouts_["end_s"].iloc[0] > steps[-1]
+    assert not GaitBouts(walk_split_ratio=1e9).detect(acc, fs).walking_.any()

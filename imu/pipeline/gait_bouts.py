@@ -22,7 +22,9 @@ without a standing start.
    low-passed at ``walk_lowpass_hz`` (the loading response of each step; McCamley et al. 2012,
    :func:`imu.pipeline.gait_events.walk_step_peaks`) in moving, non-running samples; a walking
    bout is a sequence of at least ``min_walk_steps`` of them, each within ``walk_max_step_s`` of
-   the previous, whose median interval lies in ``walk_step_range_s`` (60-170 steps/min) and
+   the previous and within ``walk_split_ratio`` times the sequence's median interval (the
+   slower moves as someone stops and settles end the bout instead of spoiling its rhythm),
+   whose median interval lies in ``walk_step_range_s`` (60-170 steps/min) and
    whose signal repeats step after step (autocorrelation at one step >= ``walk_min_regularity``;
    Moe-Nilssen & Helbostad 2004 use the same step regularity). A strength rep does not make a
    walking bout: its descent and ascent are not alike (measured on real squat sets: the
@@ -110,9 +112,10 @@ class GaitBouts(BoutAlgorithm):
         ``min_run_flights`` flights are dropped.
     walk_lowpass_hz, walk_min_step_s, walk_prominence_g
         Walking step candidates (:func:`imu.pipeline.gait_events.walk_step_peaks`).
-    walk_step_range_s, walk_max_step_s, min_walk_steps, walk_min_regularity
+    walk_step_range_s, walk_max_step_s, walk_split_ratio, min_walk_steps, walk_min_regularity
         A walking bout: at least ``min_walk_steps`` candidates, each within ``walk_max_step_s``
-        of the previous one, median interval inside ``walk_step_range_s``, and the low-passed
+        of the previous one and within ``walk_split_ratio`` x the median interval of its
+        sequence, median interval inside ``walk_step_range_s``, and the low-passed
         ``f_v`` alike from step to step (autocorrelation at the median interval at least
         ``walk_min_regularity``).
     max_gap_s
@@ -155,6 +158,7 @@ class GaitBouts(BoutAlgorithm):
         walk_prominence_g: float = 0.03,
         walk_step_range_s: tuple[float, float] = (0.35, 1.0),
         walk_max_step_s: float = 1.6,
+        walk_split_ratio: float = 1.6,
         min_walk_steps: int = 4,
         walk_min_regularity: float = 0.5,
         max_gap_s: float = 0.1,
@@ -178,6 +182,7 @@ class GaitBouts(BoutAlgorithm):
         self.walk_prominence_g = walk_prominence_g
         self.walk_step_range_s = walk_step_range_s
         self.walk_max_step_s = walk_max_step_s
+        self.walk_split_ratio = walk_split_ratio
         self.min_walk_steps = min_walk_steps
         self.walk_min_regularity = walk_min_regularity
         self.max_gap_s = max_gap_s
@@ -257,7 +262,16 @@ class GaitBouts(BoutAlgorithm):
         last = np.flatnonzero(np.concatenate([brk, [True]]))
         lo, hi = self.walk_step_range_s
         keep = np.zeros(pk.size, dtype=bool)
+        seqs = []
         for a, b in zip(first, last, strict=True):  # per sequence of candidates: a short loop
+            if b - a + 1 < self.min_walk_steps:
+                continue
+            # an interval far longer than the sequence's median ends a bout there
+            d = np.diff(pk[a : b + 1])
+            cut = np.flatnonzero(d > self.walk_split_ratio * np.median(d))
+            edges = np.r_[a, a + cut + 1]
+            seqs += list(zip(edges, np.r_[a + cut, b], strict=True))
+        for a, b in seqs:
             if b - a + 1 < self.min_walk_steps:
                 continue
             lag = int(np.median(np.diff(pk[a : b + 1])))
