@@ -363,6 +363,13 @@ def test_recognizer_probabilities_and_a_named_exercise(tmp_path: object) -> None
     assert rec.rep_proba_.iloc[2] < 0.5 < rec.rep_proba_.iloc[0]
     named = ExerciseRecognizer(exercise="squat", model_path=path).recognize(c)
     assert list(named.label_) == ["none", "squat", "none"]
+    # a candidate in a lying block is never a rep of an exercise that rests upright
+    lying = c.assign(lying=[0.0, 1.0, 0.0])
+    rec = ExerciseRecognizer(model_path=path).recognize(lying)
+    assert rec.proba_.loc[1, "squat"] == 0.0 and rec.label_.iloc[1] != "squat"
+    assert np.allclose(rec.proba_.sum(axis=1), 1.0)
+    named = ExerciseRecognizer(exercise="squat", model_path=path).recognize(lying)
+    assert list(named.label_) == ["none", "none", "none"]
 
 
 def test_sets_split_at_gaps_and_pauses_and_take_the_votes() -> None:

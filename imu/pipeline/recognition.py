@@ -18,6 +18,11 @@ validation confusion; running it needs only numpy and scipy, as does this module
 When the user names the exercise, every set is that exercise; the model then only separates
 reps from "none" (set-up moves, fidgets, transitions): p(rep) = p(exercise) / (p(exercise) +
 p(none)).
+
+Physics first: a candidate inside a lying block (on the back, on hands and knees, shoulders on
+a bench) is not a rep of an exercise that rests standing or kneeling upright
+(:data:`NOT_LYING`); those probabilities are set to zero and the rest renormalised (a
+single-leg bridge set was once named a split squat, its angles then read 200 deg off).
 """
 
 from __future__ import annotations
@@ -32,12 +37,16 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from imu.core.exercises import EXERCISES
+from imu.core.exercises import EXERCISES, REGISTRY
 from imu.pipeline.base import RecognitionAlgorithm
 
 NONE: Final = "none"
 CLASSES: Final = (*EXERCISES, NONE)
 """The recogniser's classes: the contract's exercises, then "none" (not a rep)."""
+NOT_LYING: Final = tuple(
+    n for n, e in REGISTRY.items() if e.posture in ("standing", "kneeling") and not e.rest_at_bottom
+)
+"""Exercises that rest upright between reps: never reps of a candidate in a lying block."""
 MODEL_FILE: Final = "exercise_recognizer_v1.json"
 """The packaged model (``imu/pipeline/models``)."""
 
@@ -113,6 +122,10 @@ class ExerciseRecognizer(RecognitionAlgorithm):
             p = np.zeros((0, len(classes)))
         proba = pd.DataFrame(p, columns=classes, index=candidates.index)
         proba = proba.reindex(columns=list(CLASSES), fill_value=0.0)
+        if len(proba) and "lying" in candidates:
+            lying = candidates["lying"].to_numpy(dtype=float) > 0.5
+            proba.loc[lying, list(NOT_LYING)] = 0.0
+            proba = proba.div(proba.sum(axis=1).clip(lower=1e-12), axis=0)
         none = proba[NONE].to_numpy()
         if self.exercise is not None:
             ex = proba[self.exercise].to_numpy()
