@@ -289,6 +289,14 @@ def test_vertical_error_fit_removes_orientation_dependent_error() -> None:
     travel_fit = HipTravel().estimate(corrected, t[np.int64(starts)], t[np.int64(ends) - 1], fs)
     assert np.abs(travel_fit.travel_m_ - 0.08).max() < 0.005
     assert np.abs(travel_raw.travel_m_ - 0.08).max() > 0.01  # the error did matter
+    assert not fit.rejected_
+    # an error far outside the priors (a 12 % scale error: the model does not hold, e.g. moves
+    # taken for reps that do not come back) makes a fit that is not applied
+    wild = 9.80665 * (up @ b + up**2 @ np.array([0.12, 0.0, 0.0]))
+    args = (up, np.asarray(starts), np.asarray(ends), still, fs)
+    bad = VerticalErrorFit().fit(true_acc + wild, *args)
+    assert bad.rejected_ and not bad.params_.any()
+    assert VerticalErrorFit(max_sigmas=1e9).fit(true_acc + wild, *args).params_.any()
 
 
 def test_rest_excursion_is_the_angle_from_the_rest_posture() -> None:

@@ -118,11 +118,17 @@ class VerticalErrorFit(ErrorFitAlgorithm):
         Weight of a still run's zero-acceleration equation (m/s^2).
     pad_s
         Each rep's interval is widened by this on both sides.
+    max_sigmas
+        A fit with any parameter beyond this many prior standard deviations is not applied
+        (``rejected_``): the equations do not follow the error model.
 
     Results
     -------
     params_
-        Fitted bias (g, 3) then scale error (3): subtract :meth:`error_m_s2` to correct.
+        Fitted bias (g, 3) then scale error (3): subtract :meth:`error_m_s2` to correct
+        (zeros when rejected).
+    rejected_
+        The fit broke ``max_sigmas``.
     n_reps_used_
         Reps whose two equations were kept.
     """
@@ -135,6 +141,7 @@ class VerticalErrorFit(ErrorFitAlgorithm):
         closure_sigma_m: float = 0.01,
         still_sigma_m_s2: float = 0.02,
         pad_s: float = 0.1,
+        max_sigmas: float = 3.0,
     ) -> None:
         self.bias_sigma_g = bias_sigma_g
         self.scale_sigma = scale_sigma
@@ -142,6 +149,7 @@ class VerticalErrorFit(ErrorFitAlgorithm):
         self.closure_sigma_m = closure_sigma_m
         self.still_sigma_m_s2 = still_sigma_m_s2
         self.pad_s = pad_s
+        self.max_sigmas = max_sigmas
 
     def fit(
         self,
@@ -188,6 +196,7 @@ class VerticalErrorFit(ErrorFitAlgorithm):
             ys.extend((mean_acc / self.still_sigma_m_s2).tolist())
         self.params_ = np.zeros(6)
         self.n_reps_used_ = n_rep_rows // 2
+        self.rejected_ = False
         if not rows:
             return self
         a_mat = np.vstack(rows)
@@ -204,8 +213,12 @@ class VerticalErrorFit(ErrorFitAlgorithm):
             if (new_keep == keep).all():
                 break
             keep = new_keep
-        self.params_ = p
         self.n_reps_used_ = int(keep[:n_rep_rows].reshape(-1, 2).all(axis=1).sum())
+        sigma = np.r_[np.full(3, self.bias_sigma_g), np.full(3, self.scale_sigma)]
+        # a parameter far beyond its prior means the equations break the model (moves taken
+        # for reps that do not come back, a long session's drift): no correction then
+        self.rejected_ = bool((np.abs(p) > self.max_sigmas * sigma).any())
+        self.params_ = np.zeros(6) if self.rejected_ else p
         return self
 
     def error_m_s2(self, up_sensor: NDArray[np.float64]) -> NDArray[np.float64]:
