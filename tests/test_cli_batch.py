@@ -122,14 +122,14 @@ def test_reanalysis_keeps_user_files_and_redraws_the_report(
     assert main(["report", str(folder)]) == 0
     (folder / "notes.txt").write_text("felt strong")
     (folder / "report.html").write_text("old report")
-    (folder / "steps.parquet").write_bytes(b"stale table of an older analysis")
+    (folder / "starts.parquet").write_bytes(b"stale table of an older analysis")
     capsys.readouterr()
     assert main(["analyze", str(BRIDGE), "--out", str(out), "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "re-analysed" in text and "notes.txt" in text and "report.html redrawn" in text
     assert (folder / "notes.txt").read_text() == "felt strong"
     assert (folder / "report.html").read_text().startswith("<!DOCTYPE html>")
-    assert not (folder / "steps.parquet").exists()  # analysis-owned names are replaced
+    assert not (folder / "starts.parquet").exists()  # analysis-owned names are replaced
     assert read_session(folder).summary["n_reps"] == 30
 
 

@@ -210,7 +210,7 @@ def drop_distribution_figure(steps: pd.DataFrame) -> Any:
 
 def session_figures(session: SessionTables) -> list[tuple[str, str, Any]]:
     """(key, caption, figure) for every plot the session's tables allow: strength plots when it
-    has reps, run plots when it has steps (both for a mixed session)."""
+    has reps, run plots when it has running steps (both for a mixed session)."""
     figs: list[tuple[str, str, Any]] = []
     reps, sets, ts = session["reps"], session["sets"], session["timeseries"]
     steps, minutes = session["steps"], session["minutes"]
@@ -236,6 +236,8 @@ def session_figures(session: SessionTables) -> list[tuple[str, str, Any]]:
                 ("tempo", "Up (concentric), hold and down (eccentric) time per rep.",
                  tempo_figure(reps))
             )
+    if "gait" in steps.columns:  # run plots for running steps, not a walk between sets
+        steps = steps[steps["gait"] == "run"]
     if not steps.empty:
         if minutes.empty:
             minutes = minutes_by_clock(steps)
