@@ -29,6 +29,7 @@ from imu.io.chunks import RAW_SUFFIX
 from imu.io.rawfile import read_metadata
 from imu.io.store import REPORT_NAME, session_dir, user_files
 from imu.render.terminal import render
+from imu.render.verdicts import exercise_words
 
 DASK_EXTRA = "pip install 'imu[dask]'"
 """How to get the optional Dask support (``dask[distributed]``, pinned in pyproject.toml)."""
@@ -91,7 +92,7 @@ def summary_line(summary: dict[str, Any]) -> str:
     """One line per session: what it was and its headline numbers."""
     act = str(summary.get("activity") or "?")
     ex = summary.get("exercise")
-    parts = [str(ex).replace("_", " ") if isinstance(ex, str) and ex else act]
+    parts = [exercise_words(ex) or act]
     if summary.get("n_sets"):
         parts.append(f"{int(summary['n_sets'])} sets, {int(summary.get('n_reps') or 0)} reps")
         pct = summary.get("posterior_tilt_pct")
