@@ -96,8 +96,8 @@ def diff_item(mg: Any, kind: str, stored: Any, new: Any) -> tuple[float, list[st
     if stored == new:
         return 0.0, []
     if kind == "text":
-        lines = [f"{p!r} -> {q!r}" for p, q in zip(stored.splitlines(), new.splitlines(), strict=False)
-                 if p != q]
+        pairs = zip(stored.splitlines(), new.splitlines(), strict=False)
+        lines = [f"{p!r} -> {q!r}" for p, q in pairs if p != q]
         return 0.0, lines[:5] or ["line count differs"]
     return 0.0, ["bytes differ"]
 
