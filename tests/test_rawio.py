@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from imu.core.errors import InputError
 from imu.core.session import RawSession
-from imu.io.rawfile import from_dataframe, read_raw, write_raw
+from imu.io.rawfile import ROW_GROUP_ROWS, from_dataframe, read_raw, write_raw
 
 
 def _session(n: int = 400, rate: float = 200.0) -> RawSession:
@@ -90,3 +91,67 @@ def test_not_parquet(tmp_path: Path) -> None:
     p.write_text("t_s,acc_x_g\n0,1\n")
     with pytest.raises(InputError, match="not a readable Parquet file"):
         read_raw(p)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda df: df.drop(columns="acc_y_g"), "missing required column(s): acc_y_g"),
+        (lambda df: df.drop(columns="gyr_z_dps"), "incomplete gyroscope columns"),
+        (lambda df: df.assign(t_s=df["t_s"].where(df.index != 7, 0.0)),
+         "time t_s is not strictly increasing at row 7"),
+        (lambda df: df.assign(acc_x_g=df["acc_x_g"].where(df.index != 9, np.nan)),
+         "NaN or infinite acc value at row 9"),
+        (lambda df: df.assign(acc_y_g=pd.array([None] * 3 + [0.0] * 397, dtype="Float64")),
+         "NaN or infinite acc value at row 0"),
+        (lambda df: df.assign(acc_z_g=df["acc_z_g"] > 0), "column acc_z_g holds booleans"),
+        (lambda df: df.assign(t_s=pd.to_datetime(df["t_s"], unit="s")), "t_s holds timestamps"),
+        (lambda df: df.assign(gyr_x_dps="x"), "column gyr_x_dps holds non-numeric values"),
+        (lambda df: df.assign(seq=df["seq"].astype(float)), "column seq holds non-integers"),
+        (lambda df: df.assign(seq=pd.array([None] + list(range(1, 400)), dtype="Int64")),
+         "column seq holds non-integers"),
+        (lambda df: df.assign(seq=df["seq"][::-1].to_numpy()), "seq is not strictly increasing"),
+        (lambda df: df.iloc[:1], "too few samples (1)"),
+    ],
+)
+def test_bad_files_raise_one_line(tmp_path: Path, mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+    """The file reader (streamed by row groups) refuses what the DataFrame path refuses."""
+    s = _session()
+    df = pd.DataFrame({"t_s": s.t_s})
+    for i, a in enumerate("xyz"):
+        df[f"acc_{a}_g"] = s.acc_g[:, i]
+        df[f"gyr_{a}_dps"] = s.gyr_dps[:, i]  # type: ignore[index]
+    df["seq"] = s.seq
+    path = tmp_path / "bad.raw.parquet"
+    pq.write_table(pa.Table.from_pandas(mutate(df), preserve_index=False), path,
+                   row_group_size=64)
+    with pytest.raises(InputError) as err:
+        read_raw(path)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_row_groups_read_as_one(tmp_path: Path) -> None:
+    """Raw files are written in row groups of ROW_GROUP_ROWS, not dictionary-encoded; a file
+    of many row groups (or of integer columns) reads exactly as the samples written."""
+    n = ROW_GROUP_ROWS * 2 + 123
+    s = _session(n=n)
+    path = write_raw(tmp_path / "s.raw.parquet", s)
+    md = pq.ParquetFile(path).metadata
+    assert md.num_row_groups == 3
+    assert md.row_group(0).num_rows == ROW_GROUP_ROWS
+    assert "PLAIN_DICTIONARY" not in str(md.row_group(0).column(1).encodings)
+    assert "RLE_DICTIONARY" not in str(md.row_group(0).column(1).encodings)
+    back = read_raw(path)
+    np.testing.assert_array_equal(back.t_s, s.t_s)
+    np.testing.assert_array_equal(back.acc_g, s.acc_g.astype(np.float32))
+    np.testing.assert_array_equal(back.gyr_dps, s.gyr_dps.astype(np.float32))  # type: ignore[union-attr]
+    np.testing.assert_array_equal(back.seq, s.seq)
+    assert back.acc_g.dtype == np.float64 and back.acc_g.flags.c_contiguous
+    ints = pa.table({"t_s": s.t_s[:500], **{f"acc_{a}_g": np.full(500, k, dtype=np.int16)
+                                            for k, a in enumerate("xyz")}})
+    pq.write_table(ints.replace_schema_metadata({"imu": json.dumps(s.meta)}),
+                   tmp_path / "i.raw.parquet", row_group_size=100)
+    back = read_raw(tmp_path / "i.raw.parquet", plausible=False)
+    np.testing.assert_array_equal(back.acc_g, np.tile([0.0, 1.0, 2.0], (500, 1)))
+    assert back.gyr_dps is None and back.seq is None

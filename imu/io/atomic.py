@@ -44,10 +44,14 @@ def write_atomic(path: str | Path, write: Callable[[str], None]) -> Path:
     return p
 
 
-def write_parquet_atomic(table: pa.Table, path: str | Path) -> Path:
-    """Write a Parquet file (zstd) atomically."""
+def write_parquet_atomic(table: pa.Table, path: str | Path, row_group_rows: int | None = None,
+                         dictionary: bool = True) -> Path:
+    """Write a Parquet file (zstd) atomically, in row groups of at most ``row_group_rows``
+    (None: pyarrow's default, about a million rows), dictionary-encoded or not."""
     return write_atomic(
-        path, lambda tmp: pq.write_table(table, tmp, compression=PARQUET_COMPRESSION)
+        path, lambda tmp: pq.write_table(table, tmp, compression=PARQUET_COMPRESSION,
+                                         row_group_size=row_group_rows,
+                                         use_dictionary=dictionary)
     )
 
 

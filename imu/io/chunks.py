@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 from imu.core.errors import InputError
 from imu.core.schema import METADATA_KEY
 from imu.io.atomic import write_bytes_atomic, write_parquet_atomic
-from imu.io.rawfile import raw_table
+from imu.io.rawfile import ROW_GROUP_ROWS, raw_table
 
 PARTS_SUFFIX = ".parts"
 RAW_SUFFIX = ".raw.parquet"
@@ -251,7 +251,7 @@ def merge_parts(
     table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta, sort_keys=True)})
     marker = json.dumps({"file": path.name, "rows": table.num_rows}).encode()
     write_bytes_atomic(marker, parts_dir / MERGE_MARKER)
-    write_parquet_atomic(table, path)
+    write_parquet_atomic(table, path, row_group_rows=ROW_GROUP_ROWS, dictionary=False)
     shutil.rmtree(parts_dir, ignore_errors=True)
     return path
 
