@@ -308,11 +308,11 @@ def _extended(x: NDArray, size: int, axis: int, mode: Mode, cval: float) -> NDAr
     xm = np.moveaxis(np.asarray(x), axis, 0)
     n = xm.shape[0]
     before, after = size // 2, size - size // 2 - 1
-    i = np.arange(-before, n + after)
     if mode == "constant":
-        out = np.full((i.size,) + xm.shape[1:], cval, dtype=xm.dtype)
+        out = np.full((n + before + after,) + xm.shape[1:], cval, dtype=xm.dtype)
         out[before : before + n] = xm
         return out
+    i = np.concatenate((np.arange(-before, 0), np.arange(n, n + after)))  # outside samples
     if mode == "nearest":
         j = np.clip(i, 0, n - 1)
     elif mode == "reflect":
@@ -328,7 +328,7 @@ def _extended(x: NDArray, size: int, axis: int, mode: Mode, cval: float) -> NDAr
         j = np.mod(i, n)
     else:
         raise ValueError(f"mode {mode!r} is not supported")
-    return xm[j]
+    return np.concatenate((xm[j[:before]], xm, xm[j[before:]]))
 
 
 def uniform_filter1d(
