@@ -21,10 +21,9 @@ from typing import Final, Self
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.ndimage import minimum_filter1d, uniform_filter1d
-from scipy.signal import butter, sosfiltfilt
 
 from imu.pipeline.base import BoutAlgorithm
+from imu.pipeline.dsp import butter_sos, minimum_filter1d, sosfiltfilt, uniform_filter1d
 from imu.pipeline.gait_bouts import GaitBouts
 from imu.pipeline.signals import clean_mask, moving_std, runs
 
@@ -58,8 +57,8 @@ def gait_masks(
     walking = b.walking_
     if walking.any() and fs > 8.0:
         f = np.sum(acc_g * up_sensor, axis=1)
-        hi = sosfiltfilt(butter(2, [1.2, min(3.5, 0.45 * fs)], "bandpass", fs=fs, output="sos"), f)
-        lo = sosfiltfilt(butter(2, [0.1, 0.9], "bandpass", fs=fs, output="sos"), f)
+        hi = sosfiltfilt(butter_sos(2, [1.2, min(3.5, 0.45 * fs)], "bandpass", fs=fs), f)
+        lo = sosfiltfilt(butter_sos(2, [0.1, 0.9], "bandpass", fs=fs), f)
         w = max(1, int(round(2.0 * fs)))
         rms_hi = np.sqrt(uniform_filter1d(hi * hi, w))
         rms_lo = np.sqrt(uniform_filter1d(lo * lo, w))

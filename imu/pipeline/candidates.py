@@ -18,9 +18,10 @@ groups the candidates into sets. The excursion signal depends on the posture bou
   turns, to either side.
 
 Candidates are peaks of the signal with a prominence of at least ``min_prominence_deg``
-(``scipy.signal.find_peaks``, measured within ``max_rep_s``). Each candidate has a window: from
-the lowest point toward the previous candidate (or where the signal is back within 10 % of the
-prominence, at most ``max_rep_s`` / 2 away) to the same on the other side. Its features
+(:func:`imu.pipeline.dsp.find_peaks`, as scipy's, measured within ``max_rep_s``). Each
+candidate has a window: from the lowest point toward the previous candidate (or where the
+signal is back within 10 % of the prominence, at most ``max_rep_s`` / 2 away) to the same on
+the other side. Its features
 (:data:`FEATURES`) describe posture, range and axis of rotation, vertical travel, closure,
 rhythm and left-right asymmetry, all independent of how the sensor is mounted.
 """
@@ -33,10 +34,10 @@ from typing import Final, Self
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.signal import butter, find_peaks, sosfiltfilt
 from scipy.spatial.transform import Rotation
 
 from imu.pipeline.base import SegmentationAlgorithm
+from imu.pipeline.dsp import butter_sos, find_peaks, sosfiltfilt
 from imu.pipeline.signals import runs
 
 FEATURES: Final = (
@@ -82,8 +83,8 @@ def bandpassed_height_cm(
     integration: right for the shape of reps (0.1-1 Hz), not for absolute height. ``gap``:
     samples inside lost-sample gaps (:func:`bridge_gaps`)."""
     fs = float(sampling_rate_hz)
-    hp = butter(2, hp_hz, "highpass", fs=fs, output="sos")
-    lp = butter(2, min(lp_hz, 0.45 * fs), "lowpass", fs=fs, output="sos")
+    hp = butter_sos(2, hp_hz, "highpass", fs=fs)
+    lp = butter_sos(2, min(lp_hz, 0.45 * fs), "lowpass", fs=fs)
     a = np.asarray(acc_z_m_s2, dtype=float)
     if gap is not None and gap.any():
         a = bridge_gaps(a, gap, fs)

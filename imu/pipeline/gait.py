@@ -33,7 +33,6 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.ndimage import maximum_filter1d
 from scipy.spatial.transform import Rotation
 
 from imu.core.errors import InputError
@@ -52,6 +51,7 @@ from imu.metrics.gait import (
 from imu.metrics.timeseries import timeseries_nearest
 from imu.pipeline.base import AnalysisAlgorithm
 from imu.pipeline.calibration import StandingCalibration
+from imu.pipeline.dsp import maximum_filter1d
 from imu.pipeline.gait_bouts import GaitBouts
 from imu.pipeline.gait_events import (
     RunEvents,

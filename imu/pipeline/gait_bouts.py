@@ -45,9 +45,9 @@ from typing import Self
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
 from imu.pipeline.base import BoutAlgorithm
+from imu.pipeline.dsp import maximum_filter1d, uniform_filter1d
 from imu.pipeline.gait_events import walk_step_peaks
 from imu.pipeline.signals import clean_mask, lowpass, moving_std, runs
 

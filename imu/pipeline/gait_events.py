@@ -43,9 +43,9 @@ from typing import Self
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import find_peaks
 
 from imu.pipeline.base import SegmentationAlgorithm
+from imu.pipeline.dsp import find_peaks
 from imu.pipeline.signals import lowpass
 
 Array = NDArray[np.float64]

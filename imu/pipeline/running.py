@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import butter, sosfiltfilt
 from scipy.spatial.transform import Rotation
 from vqf import BasicVQF
 
 from imu.core.frames import GRAVITY_M_S2, quat_wxyz_to_rotation
+from imu.pipeline.dsp import butter_sos, sosfiltfilt
 
 Array = NDArray[np.float64]
 
@@ -84,7 +84,7 @@ def double_integrate(fv_g: Array, fs: float, highpass_hz: float) -> Array:
     zero-phase 2nd-order high-pass after each integration."""
     if fv_g.size < 16:
         return np.zeros(fv_g.size)
-    sos = butter(2, highpass_hz, btype="highpass", fs=fs, output="sos")
+    sos = butter_sos(2, highpass_hz, "highpass", fs=fs)
     a = (fv_g - np.mean(fv_g)) * GRAVITY_M_S2
     v = sosfiltfilt(sos, np.cumsum(a) / fs)
     return sosfiltfilt(sos, np.cumsum(v) / fs)

@@ -1,4 +1,4 @@
-"""Signal helpers shared by the pipeline's algorithms, in one place (vectorised numpy/scipy).
+"""Signal helpers shared by the pipeline's algorithms, in one place (vectorised numpy).
 
 Filtering (:func:`lowpass`), moving statistics (:func:`moving_std`, :func:`still_mask`),
 boolean masks as runs (:func:`runs`, :func:`clean_mask`), resampling (:func:`uniform_grid`,
@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.ndimage import uniform_filter1d
-from scipy.signal import butter, sosfiltfilt
 
 from imu.core.errors import InputError
 from imu.core.plausibility import max_span_samples
+from imu.pipeline.dsp import butter_sos, sosfiltfilt, uniform_filter1d
 
 # ------------------------------------------------------------------------------ filtering ---
 
@@ -25,7 +24,7 @@ def lowpass(
     """Zero-phase 2nd-order Butterworth low-pass along axis 0 (no-op above Nyquist)."""
     if cutoff_hz >= 0.45 * sampling_rate_hz:
         return np.asarray(x, dtype=float)
-    sos = butter(2, cutoff_hz, fs=sampling_rate_hz, output="sos")
+    sos = butter_sos(2, cutoff_hz, fs=sampling_rate_hz)
     return sosfiltfilt(sos, x, axis=0)
 
 

@@ -1,0 +1,396 @@
+"""Numpy-only equivalents of the few scipy.signal / scipy.ndimage functions the analysis uses.
+
+Importing ``scipy.signal`` costs about 0.8 s (it pulls scipy.stats, interpolate, optimize...)
+and ``scipy.ndimage`` 0.25 s; the analysis needs five functions of them. These reproduce their
+results (same semantics, same edge handling; tests/test_dsp.py compares them with scipy):
+
+* :func:`butter_sos` -- ``scipy.signal.butter(N, Wn, btype, fs=fs, output="sos")``.
+* :func:`sosfiltfilt` -- ``scipy.signal.sosfiltfilt(sos, x, axis)`` (odd padding, steady-state
+  initial conditions), computed exactly as FFT convolutions with the filter's response.
+* :func:`find_peaks` -- ``scipy.signal.find_peaks`` with ``height``, ``distance``,
+  ``prominence`` and ``wlen`` (in :mod:`imu.pipeline.peaks`, re-exported here).
+* :func:`uniform_filter1d`, :func:`minimum_filter1d`, :func:`maximum_filter1d` --
+  ``scipy.ndimage``'s, all boundary modes, ``origin`` 0.
+
+Inputs are assumed free of NaN (scipy's results with NaN are not reproduced).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from imu.pipeline.peaks import PeakPropertyWarning, find_peaks, peak_prominences
+
+__all__ = [
+    "PeakPropertyWarning",
+    "butter_sos",
+    "find_peaks",
+    "maximum_filter1d",
+    "minimum_filter1d",
+    "peak_prominences",
+    "sosfiltfilt",
+    "uniform_filter1d",
+]
+
+Array = NDArray[np.float64]
+Mode = Literal["reflect", "nearest", "mirror", "constant", "wrap"]
+
+# ------------------------------------------------------------------------- filter design ---
+
+_BTYPES = {
+    alias: kind
+    for kind, aliases in (
+        ("lowpass", ("lowpass", "low", "lp", "l")),
+        ("highpass", ("highpass", "high", "hp", "h")),
+        ("bandpass", ("bandpass", "band", "pass", "bp")),
+    )
+    for alias in aliases
+}
+
+
+def butter_sos(
+    order: int, wn: float | ArrayLike, btype: str = "lowpass", *, fs: float | None = None
+) -> Array:
+    """Digital Butterworth filter as second-order sections, as
+    ``scipy.signal.butter(order, wn, btype, fs=fs, output="sos")`` (low-, high- and band-pass):
+    the analog prototype, pre-warping, the bilinear transform and scipy's 'nearest' pole/zero
+    pairing (the poles closest to the unit circle in the last section, the gain in the first).
+    """
+    kind = _BTYPES.get(btype)
+    if kind is None:
+        raise NotImplementedError(f"btype {btype!r} is not implemented")
+    w = np.atleast_1d(np.asarray(wn, dtype=float))
+    if fs is not None:
+        w = 2 * w / fs
+    if np.any(w <= 0) or np.any(w >= 1):
+        raise ValueError("Digital filter critical frequencies must be 0 < Wn < 1 (Wn/(fs/2))")
+    warped = 4.0 * np.tan(np.pi * w / 2.0)
+    m = np.arange(-order + 1, order, 2)
+    p = -np.exp(1j * np.pi * m / (2 * order))
+    z = np.zeros(0, dtype=complex)
+    k = 1.0
+    degree = len(p)
+    if kind in ("lowpass", "highpass"):
+        if w.size != 1:
+            raise ValueError("Must specify a single critical frequency Wn for lowpass or highpass")
+        wo = float(warped[0])
+        if kind == "lowpass":
+            p, k = wo * p, k * wo**degree
+        else:
+            k = k * float(np.real(np.prod(-z) / np.prod(-p)))
+            p, z = wo / p, np.zeros(degree, dtype=complex)
+    else:
+        if w.size != 2:
+            raise ValueError("Wn must specify start and stop frequencies for bandpass")
+        bw = float(warped[1] - warped[0])
+        wo = float(np.sqrt(warped[0] * warped[1]))
+        p_lp = (p * bw / 2).astype(complex)
+        p = np.concatenate((p_lp + np.sqrt(p_lp**2 - wo**2), p_lp - np.sqrt(p_lp**2 - wo**2)))
+        z = np.zeros(degree, dtype=complex)
+        k = k * bw**degree
+    # bilinear transform (fs = 2 after pre-warping)
+    fs2 = 4.0
+    deg = len(p) - len(z)
+    k = k * float(np.real(np.prod(fs2 - z) / np.prod(fs2 - p)))
+    z = np.append((fs2 + z) / (fs2 - z), -np.ones(deg))
+    p = (fs2 + p) / (fs2 - p)
+    return _zpk2sos_nearest(z, p, k)
+
+
+def _cplxreal(z: NDArray[np.complex128]) -> tuple[NDArray[np.complex128], Array]:
+    """One of each complex-conjugate pair (sorted by real part) and the real values (sorted),
+    as scipy's ``_cplxreal`` (for exact conjugate pairs)."""
+    tol = 100 * np.finfo(float).eps
+    z = np.atleast_1d(np.asarray(z, dtype=complex))
+    if z.size == 0:
+        return z, z.real
+    z = z[np.lexsort((abs(z.imag), z.real))]
+    real = abs(z.imag) <= tol * abs(z)
+    zr = z[real].real
+    zc = z[~real]
+    zp, zn = zc[zc.imag > 0], zc[zc.imag < 0]
+    if len(zp) != len(zn):
+        raise ValueError("Array contains complex value with no matching conjugate.")
+    return (zp + zn.conj()) / 2, zr
+
+
+def _nearest_idx(fro: NDArray[np.complex128], to: complex, which: str) -> int:
+    order = np.argsort(np.abs(fro - to))
+    if which == "any":
+        return int(order[0])
+    mask = np.isreal(fro[order])
+    if which == "complex":
+        mask = ~mask
+    return int(order[np.nonzero(mask)[0][0]])
+
+
+def _section(z: list[complex], p: list[complex]) -> Array:
+    s = np.zeros(6)
+    b = np.real(np.poly(z)) if len(z) else np.ones(1)
+    a = np.real(np.poly(p)) if len(p) else np.ones(1)
+    s[3 - len(b) : 3] = b
+    s[6 - len(a) : 6] = a
+    return s
+
+
+def _zpk2sos_nearest(z: NDArray[np.complex128], p: NDArray[np.complex128], k: float) -> Array:
+    """scipy's ``zpk2sos(z, p, k)`` with the default 'nearest' pairing (digital)."""
+    p = np.concatenate((p, np.zeros(max(len(z) - len(p), 0))))
+    z = np.concatenate((z, np.zeros(max(len(p) - len(z), 0))))
+    n_sections = (max(len(p), len(z)) + 1) // 2
+    if len(p) % 2 == 1:
+        p, z = np.append(p, 0.0), np.append(z, 0.0)
+    z = np.concatenate(_cplxreal(z))
+    p = np.concatenate(_cplxreal(p))
+    sos = np.zeros((n_sections, 6))
+
+    def worst(v: NDArray[np.complex128]) -> int:
+        return int(np.argmin(np.abs(1 - np.abs(v))))
+
+    for si in range(n_sections - 1, -1, -1):
+        i1 = worst(p)
+        p1 = p[i1]
+        p = np.delete(p, i1)
+        if np.isreal(p1) and np.isreal(p).sum() == 0:  # last remaining real pole
+            j = _nearest_idx(z, p1, "real")
+            z1 = z[j]
+            z = np.delete(z, j)
+            sos[si] = _section([z1, 0], [p1, 0])
+        elif (
+            len(p) + 1 == len(z)
+            and not np.isreal(p1)
+            and np.isreal(p).sum() == 1
+            and np.isreal(z).sum() == 1
+        ):  # must pair with a complex zero
+            j = _nearest_idx(z, p1, "complex")
+            z1 = z[j]
+            z = np.delete(z, j)
+            sos[si] = _section([z1, z1.conj()], [p1, p1.conj()])
+        else:
+            if np.isreal(p1):
+                real_idx = np.flatnonzero(np.isreal(p))
+                i2 = int(real_idx[worst(p[real_idx])])
+                p2 = p[i2]
+                p = np.delete(p, i2)
+            else:
+                p2 = p1.conj()
+            if len(z) > 0:
+                j = _nearest_idx(z, p1, "any")
+                z1 = z[j]
+                z = np.delete(z, j)
+                if not np.isreal(z1):
+                    sos[si] = _section([z1, z1.conj()], [p1, p2])
+                elif len(z) > 0:
+                    j = _nearest_idx(z, p1, "real")
+                    z2 = z[j]
+                    z = np.delete(z, j)
+                    sos[si] = _section([z1, z2], [p1, p2])
+                else:
+                    sos[si] = _section([z1], [p1, p2])
+            else:
+                sos[si] = _section([], [p1, p2])
+    sos[0][:3] *= k
+    return sos
+
+
+# ------------------------------------------------------------------- zero-phase filtering ---
+
+
+def _response_length(sos: Array) -> int:
+    """Samples after which the impulse response is below ~1e-22 of its scale (from the
+    largest pole modulus, with a margin for repeated and clustered poles)."""
+    r = 0.0
+    for a1, a2 in sos[:, 4:6]:
+        r = max(r, float(np.max(np.abs(np.roots([1.0, a1, a2])), initial=0.0)))
+    if r >= 1.0:
+        raise ValueError("the filter is not stable (a pole on or outside the unit circle)")
+    if r < 1e-3:
+        return 8 * len(sos) + 8
+    return int(math.ceil(1.25 * math.log(1e-22) / math.log(r))) + 8 * len(sos) + 64
+
+
+@functools.lru_cache(maxsize=16)
+def _frequency_response(sos_bytes: bytes, m: int) -> NDArray[np.complex128]:
+    """H(e^{jw}) on the ``m``-point rfft grid, each section evaluated in u = 1 - e^{-jw}
+    (2 sin^2(w/2) + j sin w) with coefficients summed exactly (math.fsum), so that a pole or
+    zero near z = 1 costs no precision at low frequencies."""
+    sos = np.frombuffer(sos_bytes).reshape(-1, 6)
+    w = (2.0 * np.pi / m) * np.arange(m // 2 + 1)
+    s = np.sin(0.5 * w)
+    u = np.empty(w.size, dtype=complex)
+    u.real = 2.0 * s * s
+    u.imag = np.sin(w)
+    h = np.ones(u.size, dtype=complex)
+    for b0, b1, b2, _, a1, a2 in sos:
+        num = (b2 * u - math.fsum((b1, 2.0 * b2))) * u + math.fsum((b0, b1, b2))
+        den = (a2 * u - math.fsum((a1, 2.0 * a2))) * u + math.fsum((1.0, a1, a2))
+        h *= num
+        h /= den
+    h.flags.writeable = False
+    return h
+
+
+def _zero_state(sos: Array, v: Array, length: int) -> Array:
+    """Zero-state response of the filter to ``v`` along axis 0: overlap-save FFT convolution
+    in blocks of a power-of-two length B >= 4 ``length`` (the response's decay): each block's
+    first ``length`` outputs, spoilt by the circular wrap-around, are dropped."""
+    m = v.shape[0]
+    big = 1 << max(int(4 * length - 1).bit_length(), 12)
+    whole = 1 << int(m + length - 1).bit_length()
+    nb_len = min(big, whole)
+    step = nb_len - length
+    h = _frequency_response(np.ascontiguousarray(sos).tobytes(), nb_len)
+    nblocks = -(-m // step)
+    vt = np.moveaxis(v, 0, -1)  # (..., m)
+    padded = np.zeros(vt.shape[:-1] + (nblocks * step + length,))
+    padded[..., length : length + m] = vt
+    blocks = np.lib.stride_tricks.sliding_window_view(padded, nb_len, axis=-1)[..., ::step, :]
+    out = np.fft.irfft(np.fft.rfft(blocks, axis=-1) * h, nb_len, axis=-1)[..., length:]
+    out = out.reshape(vt.shape[:-1] + (-1,))[..., :m]
+    return np.moveaxis(out, -1, 0)
+
+
+def _dc_gain(sos: Array) -> float:
+    g = 1.0
+    for b0, b1, b2, _, a1, a2 in sos:
+        g *= math.fsum((b0, b1, b2)) / math.fsum((1.0, a1, a2))
+    return g
+
+
+def sosfiltfilt(sos: ArrayLike, x: ArrayLike, axis: int = -1) -> Array:
+    """Zero-phase forward-backward filtering, as ``scipy.signal.sosfiltfilt(sos, x, axis)``
+    (defaults: ``padtype='odd'``, ``padlen = 3 * (2 * n_sections + 1 - min(#sos[:, 2] == 0,
+    #sos[:, 5] == 0))``; ValueError when ``x`` is not longer than padlen).
+
+    Each pass starts from the filter's steady state for the first sample (Gustafsson 1996, as
+    scipy's ``sosfilt_zi``): by linearity it is ``G * x0`` (G the DC gain) plus the zero-state
+    response to ``x - x0``, which is a convolution with the impulse response, computed with
+    the FFT (overlap-save blocks) and the exact frequency response on blocks longer than the
+    response's decay (so the circular wrap-around is below 1e-22): no recursion, no loop.
+    """
+    sos = np.atleast_2d(np.asarray(sos, dtype=float))
+    if sos.ndim != 2 or sos.shape[1] != 6:
+        raise ValueError("sos array must be shape (n_sections, 6)")
+    if not np.all(sos[:, 3] == 1.0):
+        raise ValueError("sos[:, 3] should be all ones")
+    x = np.asarray(x, dtype=float)
+    xm = np.moveaxis(x, axis, 0)
+    ntaps = 2 * len(sos) + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
+    edge = 3 * ntaps
+    n = xm.shape[0]
+    if n <= edge:
+        raise ValueError(
+            f"The length of the input vector x must be greater than padlen, which is {edge}."
+        )
+    # odd extension (scipy.signal._arraytools.odd_ext)
+    ext = np.concatenate((2 * xm[:1] - xm[edge:0:-1], xm, 2 * xm[-1:] - xm[-2 : -(edge + 2) : -1]))
+    m = ext.shape[0]
+    length = _response_length(sos)
+    g = _dc_gain(sos)
+    y = g * ext[0] + _zero_state(sos, ext - ext[0], length)
+    y = y[::-1]
+    y = g * y[0] + _zero_state(sos, y - y[0], length)
+    y = y[::-1][edge : m - edge]
+    return np.ascontiguousarray(np.moveaxis(y, 0, axis))
+
+
+# ------------------------------------------------------------------------ moving filters ---
+
+
+def _extended(x: NDArray, size: int, axis: int, mode: Mode, cval: float) -> NDArray:
+    """``x`` moved to axis 0 and extended by size // 2 before and size - size // 2 - 1 after,
+    as scipy.ndimage extends lines (origin 0)."""
+    xm = np.moveaxis(np.asarray(x), axis, 0)
+    n = xm.shape[0]
+    before, after = size // 2, size - size // 2 - 1
+    if mode == "constant":
+        out = np.full((n + before + after,) + xm.shape[1:], cval, dtype=xm.dtype)
+        out[before : before + n] = xm
+        return out
+    i = np.concatenate((np.arange(-before, 0), np.arange(n, n + after)))  # outside samples
+    if mode == "nearest":
+        j = np.clip(i, 0, n - 1)
+    elif mode == "reflect":
+        j = np.mod(i, 2 * n)
+        j = np.where(j >= n, 2 * n - 1 - j, j)
+    elif mode == "mirror":
+        if n == 1:
+            j = np.zeros_like(i)
+        else:
+            j = np.mod(i, 2 * n - 2)
+            j = np.where(j >= n, 2 * n - 2 - j, j)
+    elif mode == "wrap":
+        j = np.mod(i, n)
+    else:
+        raise ValueError(f"mode {mode!r} is not supported")
+    return np.concatenate((xm[j[:before]], xm, xm[j[before:]]))
+
+
+def uniform_filter1d(
+    x: ArrayLike, size: int, axis: int = -1, mode: Mode = "reflect", cval: float = 0.0
+) -> Array:
+    """Moving mean over ``size`` samples, as ``scipy.ndimage.uniform_filter1d`` (float64):
+    the same running sum (first window summed in order, then ``+= in - out`` per sample, in
+    order: np.cumsum, divided by ``size``), so bit for bit the same values."""
+    size = int(size)
+    if size < 1:
+        raise RuntimeError("incorrect filter size")
+    x = np.asarray(x, dtype=float)
+    e = _extended(x, size, axis, mode, cval)
+    n = e.shape[0] - size + 1
+    steps = np.empty((n,) + e.shape[1:])
+    steps[0] = np.cumsum(e[:size], axis=0)[-1]
+    np.subtract(e[size:], e[: n - 1], out=steps[1:])
+    out = np.cumsum(steps, axis=0) / size
+    return np.ascontiguousarray(np.moveaxis(out, 0, axis))
+
+
+def _minmax_filter(
+    x: ArrayLike, size: int, axis: int, mode: Mode, cval: float, acc: np.ufunc
+) -> NDArray:
+    """Moving min/max in O(n) whatever ``size``: van Herk (1992) / Gil & Werman (1993), block
+    prefix and suffix extrema combined at each window."""
+    size = int(size)
+    if size < 1:
+        raise RuntimeError("incorrect filter size")
+    x = np.asarray(x)
+    e = _extended(x, size, axis, mode, cval)
+    if size == 1:
+        return np.ascontiguousarray(np.moveaxis(e, 0, axis))
+    m = e.shape[0]
+    n = m - size + 1
+    nb = -(-m // size)
+    if np.issubdtype(e.dtype, np.integer):
+        info = np.iinfo(e.dtype)
+        fill = info.min if acc is np.maximum else info.max
+    elif e.dtype == bool:
+        fill = acc is np.minimum
+    else:
+        fill = -np.inf if acc is np.maximum else np.inf
+    pad = np.full((nb * size - m,) + e.shape[1:], fill, dtype=e.dtype)
+    blocks = np.concatenate((e, pad)).reshape((nb, size) + e.shape[1:])
+    prefix = acc.accumulate(blocks, axis=1).reshape((nb * size,) + e.shape[1:])
+    suffix = acc.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].reshape(prefix.shape)
+    out = acc(suffix[:n], prefix[size - 1 : size - 1 + n])
+    return np.ascontiguousarray(np.moveaxis(out, 0, axis))
+
+
+def minimum_filter1d(
+    x: ArrayLike, size: int, axis: int = -1, mode: Mode = "reflect", cval: float = 0.0
+) -> NDArray:
+    """Moving minimum over ``size`` samples, as ``scipy.ndimage.minimum_filter1d`` (same
+    dtype, exact)."""
+    return _minmax_filter(x, size, axis, mode, cval, np.minimum)
+
+
+def maximum_filter1d(
+    x: ArrayLike, size: int, axis: int = -1, mode: Mode = "reflect", cval: float = 0.0
+) -> NDArray:
+    """Moving maximum over ``size`` samples, as ``scipy.ndimage.maximum_filter1d`` (same
+    dtype, exact)."""
+    return _minmax_filter(x, size, axis, mode, cval, np.maximum)
