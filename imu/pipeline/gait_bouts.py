@@ -60,16 +60,20 @@ def centred_mean(x: NDArray[np.float64], half: int) -> NDArray[np.float64]:
     size = 2 * half + 1
     total = uniform_filter1d(x, size, axis=0, mode="constant", cval=0.0)
     count = uniform_filter1d(np.ones(x.shape[0]), size, mode="constant", cval=0.0)
-    return total / count.reshape((-1,) + (1,) * (x.ndim - 1))
+    total /= count.reshape((-1,) + (1,) * (x.ndim - 1))
+    return total
 
 
 def principal_up(
-    acc_g: NDArray[np.float64], mask: NDArray[np.bool_], chunk: int
+    acc_g: NDArray[np.float64], mask: NDArray[np.bool_], chunk: int,
+    out: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """First principal axis of the specific force over each True run of ``mask`` (chunks of at
     most ``chunk`` samples; a remainder shorter than a chunk joins the last one), signed towards
-    the mean. Returns (N, 3) axes (NaN outside) and the mask of samples that got one."""
-    up = np.full(acc_g.shape, np.nan)
+    the mean. Returns (N, 3) axes and the mask of samples that got one; the axes are written
+    into ``out`` where found (its other rows untouched), else into a new array, NaN elsewhere."""
+    up = np.full(acc_g.shape, np.nan) if out is None else out
+    has = np.zeros(acc_g.shape[0], dtype=bool)
     for i0, i1 in runs(mask):  # per bout and chunk: a short loop
         c0 = int(i0)
         while c0 < i1:
@@ -79,8 +83,9 @@ def principal_up(
                 _, vecs = np.linalg.eigh(np.cov(seg.T))
                 axis = vecs[:, -1]
                 up[c0:c1] = axis * np.sign(axis @ seg.mean(axis=0) or 1.0)
+                has[c0:c1] = True
             c0 = c1
-    return up, np.isfinite(up[:, 0])
+    return up, has
 
 
 class GaitBouts(BoutAlgorithm):
@@ -204,15 +209,15 @@ class GaitBouts(BoutAlgorithm):
             gap = np.flatnonzero(np.diff(t) > self.max_gap_s)
             ok[gap] = False
             ok[np.minimum(gap + 1, n - 1)] = False
-        mean = centred_mean(acc, max(1, int(round(0.5 * self.up_window_s * fs))))
-        norm = np.linalg.norm(mean, axis=1, keepdims=True)
-        up = mean / np.where(norm > 1e-9, norm, 1.0)
+        up = centred_mean(acc, max(1, int(round(0.5 * self.up_window_s * fs))))
+        norm = np.linalg.norm(up, axis=1, keepdims=True)
+        up /= np.where(norm > 1e-9, norm, 1.0)
+        del norm
         fv = np.einsum("ij,ij->i", acc, up)
         moving, running = self._moving_running(fv, fs, ok)
-        if self.run_up == "pca" and running.any():
-            pc, has = principal_up(acc, running, max(int(self.run_up_window_s * fs), 3))
-            up[has] = pc[has]
-            fv[has] = np.einsum("ij,ij->i", acc[has], up[has])
+        if self.run_up == "pca" and running.any():  # in place: the axes replace the means
+            principal_up(acc, running, max(int(self.run_up_window_s * fs), 3), out=up)
+            fv = np.einsum("ij,ij->i", acc, up)
             moving, running = self._moving_running(fv, fs, ok)
         walking, steps = self._walking(fv, fs, moving & ~running & ok, t)
         self.up_, self.fv_ = up, fv
