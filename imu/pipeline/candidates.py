@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy.signal import butter, find_peaks, sosfiltfilt
-from scipy.spatial.transform import Rotation
 
+from imu.core.rotation import Rotation
 from imu.pipeline.base import SegmentationAlgorithm
 from imu.pipeline.signals import runs
 

@@ -34,9 +34,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy.ndimage import maximum_filter1d
-from scipy.spatial.transform import Rotation
 
 from imu.core.errors import InputError
+from imu.core.rotation import Rotation
 from imu.core.schema import STARTS, STEPS
 from imu.core.session import RawSession
 from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M, PLACEMENTS
