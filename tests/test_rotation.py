@@ -161,6 +161,20 @@ def test_apply_shapes_and_values(inverse: bool) -> None:
         r.apply(v[:3])
 
 
+@pytest.mark.parametrize("inverse", [False, True])
+def test_long_arrays_in_blocks(inverse: bool) -> None:
+    """More rotations than one block of the per-sample loops (and not a multiple of it): apply
+    (many vectors, one vector) and as_matrix still scipy's bit for bit."""
+    q = _quats(20_001, seed=9)
+    r, s = _pair(q)
+    v = np.random.default_rng(10).normal(size=(len(q), 3))
+    np.testing.assert_array_equal(r.apply(v, inverse=inverse), s.apply(v, inverse=inverse))
+    np.testing.assert_array_equal(
+        r.apply([0.0, 0.0, 1.0], inverse=inverse), s.apply([0.0, 0.0, 1.0], inverse=inverse)
+    )
+    np.testing.assert_array_equal(r.as_matrix(), s.as_matrix())
+
+
 def test_inv_and_products() -> None:
     q1, q2 = _quats(seed=0), _quats(seed=1)
     (a, sa), (b, sb) = _pair(q1), _pair(q2)

@@ -32,16 +32,28 @@ from numpy.typing import ArrayLike, NDArray
 Array = NDArray[np.float64]
 
 _AXIS = {"x": 0, "y": 1, "z": 2}
+_BLOCK = 8192
+"""Rotations per block in the per-sample loops: a block's temporaries stay in the CPU cache."""
+_CONJUGATE = np.array([-1.0, -1.0, -1.0, 1.0])
 
 
 def _normalized(q: Array) -> Array:
     """Rows of (N, 4) ``q`` over their norms, ``sqrt(x*x + y*y + z*z + w*w)`` summed left to
-    right as scipy does."""
-    x, y, z, w = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
-    norm = np.sqrt(x * x + y * y + z * z + w * w)
-    if np.any(norm == 0):
-        raise ValueError("Found zero norm quaternions in `quat`.")
-    return q / norm[:, None]
+    right as scipy does (in blocks of the cache's size)."""
+    n = len(q)
+    out = np.empty((n, 4))
+    t, u = np.empty(min(n, _BLOCK)), np.empty(min(n, _BLOCK))
+    for a in range(0, n, _BLOCK):
+        b = min(a + _BLOCK, n)
+        qb, ub = q[a:b], u[: b - a]
+        norm = np.multiply(qb[:, 0], qb[:, 0], out=t[: b - a])
+        for k in (1, 2, 3):
+            norm += np.multiply(qb[:, k], qb[:, k], out=ub)
+        np.sqrt(norm, out=norm)
+        if not norm.all():
+            raise ValueError("Found zero norm quaternions in `quat`.")
+        np.divide(qb, norm[:, None], out=out[a:b])
+    return out
 
 
 def _compose(p: Array, q: Array) -> Array:
@@ -61,27 +73,82 @@ def _compose(p: Array, q: Array) -> Array:
 def _canonical(q: Array) -> Array:
     """Copy of ``q`` with each quaternion's sign chosen so that w > 0 (ties broken by x, y, z
     in turn), as scipy's ``as_quat(canonical=True)``."""
-    x, y, z, w = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    x, y, z, w = np.ascontiguousarray(q.T)
     flip = (w < 0) | ((w == 0) & ((x < 0) | ((x == 0) & ((y < 0) | ((y == 0) & (z < 0))))))
     return np.where(flip[:, None], -q, q)
 
 
-def _matrices(q: Array) -> Array:
-    """(N, 3, 3) rotation matrices of (N, 4) scalar-last unit quaternions."""
-    x, y, z, w = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+def _matrix_rows(q: Array, out: list[Array], t: Array) -> list[Array]:
+    """Rotation matrix elements of (B, 4) unit quaternions into the nine (B,) arrays ``out``
+    (element (i, j) in ``out[3 i + j]``; views allowed), with scipy's expressions in its order;
+    ``t``: a (B,) scratch array."""
+    x, y, z, w = np.ascontiguousarray(q.T)
     x2, y2, z2, w2 = x * x, y * y, z * z, w * w
-    xy, zw, xz, yw, yz, xw = x * y, z * w, x * z, y * w, y * z, x * w
-    m = np.empty((len(q), 3, 3))
-    m[:, 0, 0] = x2 - y2 - z2 + w2
-    m[:, 1, 0] = 2 * (xy + zw)
-    m[:, 2, 0] = 2 * (xz - yw)
-    m[:, 0, 1] = 2 * (xy - zw)
-    m[:, 1, 1] = -x2 + y2 - z2 + w2
-    m[:, 2, 1] = 2 * (yz + xw)
-    m[:, 0, 2] = 2 * (xz + yw)
-    m[:, 1, 2] = 2 * (yz - xw)
-    m[:, 2, 2] = -x2 - y2 + z2 + w2
+    np.subtract(x2, y2, out=t)  # m00 = x2 - y2 - z2 + w2
+    t -= z2
+    np.add(t, w2, out=out[0])
+    np.negative(x2, out=t)  # m11 = -x2 + y2 - z2 + w2
+    t += y2
+    t -= z2
+    np.add(t, w2, out=out[4])
+    np.negative(x2, out=t)  # m22 = -x2 - y2 + z2 + w2
+    t -= y2
+    t += z2
+    np.add(t, w2, out=out[8])
+    ab, cd = x2, y2  # the squares are no longer needed
+    for a, b, c, d, plus, minus in (
+        (x, y, z, w, 3, 1),  # m10 = 2 (xy + zw), m01 = 2 (xy - zw)
+        (x, z, y, w, 2, 6),  # m02 = 2 (xz + yw), m20 = 2 (xz - yw)
+        (y, z, x, w, 7, 5),  # m21 = 2 (yz + xw), m12 = 2 (yz - xw)
+    ):
+        np.multiply(a, b, out=ab)
+        np.multiply(c, d, out=cd)
+        np.add(ab, cd, out=t)
+        np.multiply(t, 2, out=out[plus])
+        np.subtract(ab, cd, out=t)
+        np.multiply(t, 2, out=out[minus])
+    return out
+
+
+def _matrices(q: Array) -> Array:
+    """(N, 3, 3) rotation matrices of (N, 4) scalar-last unit quaternions, as scipy's."""
+    n = len(q)
+    m = np.empty((n, 3, 3))
+    t = np.empty(min(n, _BLOCK))
+    for a in range(0, n, _BLOCK):
+        b = min(a + _BLOCK, n)
+        mb = m[a:b].reshape(b - a, 9)
+        _matrix_rows(q[a:b], [mb[:, k] for k in range(9)], t[: b - a])
     return m
+
+
+def _apply_many(q: Array, v: Array, inverse: bool) -> Array:
+    """Each of (N, 4) quaternions applied to its row of (N, 3) vectors, or all to one (1, 3).
+
+    Without the (N, 3, 3) matrices: the sums of scipy's ``einsum("ijk,ik->ij", m, v)``,
+    evaluated as numpy's einsum does them, (m_j0 v0 + m_j2 v2) + m_j1 v1 on the matrices and in
+    order on their transposes (``inverse``), so the results are scipy's bit for bit; blocks."""
+    n = len(q)
+    out = np.empty((n, 3))
+    rows = np.empty((9, min(n, _BLOCK)))
+    res = np.empty((3, min(n, _BLOCK)))  # the first two terms
+    t = np.empty(min(n, _BLOCK))
+    for a in range(0, n, _BLOCK):
+        b = min(a + _BLOCK, n)
+        m = _matrix_rows(q[a:b], list(rows[:, : b - a]), t[: b - a])
+        vb = np.ascontiguousarray(v[a:b].T) if len(v) > 1 else v.T
+        r, tb = res[:, : b - a], t[: b - a]
+        for j in range(3):
+            if inverse:  # row j of the transpose: m_0j, m_1j, m_2j
+                terms = ((m[j], vb[0]), (m[3 + j], vb[1]), (m[6 + j], vb[2]))
+            else:
+                terms = ((m[3 * j], vb[0]), (m[3 * j + 2], vb[2]), (m[3 * j + 1], vb[1]))
+            np.multiply(terms[0][0], terms[0][1], out=r[j])
+            np.multiply(terms[1][0], terms[1][1], out=tb)
+            r[j] += tb
+            np.multiply(terms[2][0], terms[2][1], out=tb)
+            np.add(r[j], tb, out=out[a:b, j])
+    return out
 
 
 def _quat_from_orthogonal(m: Array) -> Array:
@@ -356,23 +423,22 @@ class Rotation:
         n_v, n_r = len(v), len(self._quat)
         if n_v != 1 and n_r != 1 and n_v != n_r:
             raise ValueError(f"Cannot broadcast {n_r} rotations to {n_v} vectors.")
-        m = _matrices(self._quat)
-        if inverse:
-            m = np.swapaxes(m, -1, -2)
-        if n_v == 1 and n_r == 1:
-            out = np.matmul(m, v[0])
-        elif n_r == 1:
-            # scipy's call (a matmul with these axes), so that the sums round as scipy's do
-            out = np.matmul(m, v, axes=[(-2, -1), (-1, -2), (-1, -2)])[0]
+        if n_r > 1:
+            out = _apply_many(self._quat, v, inverse)
         else:
-            out = np.einsum("ijk,ik->ij", m, v)
+            m = _matrices(self._quat)
+            if inverse:
+                m = np.swapaxes(m, -1, -2)
+            if n_v == 1:
+                out = np.matmul(m, v[0])
+            else:
+                # scipy's call (a matmul with these axes), so that the sums round as scipy's do
+                out = np.matmul(m, v, axes=[(-2, -1), (-1, -2), (-1, -2)])[0]
         return out[0] if self._single and single_vector else out
 
     def inv(self) -> Rotation:
         """The inverse rotations."""
-        q = self._quat.copy()
-        q[:, :3] *= -1
-        return Rotation(q, self._single)
+        return Rotation(self._quat * _CONJUGATE, self._single)
 
     def __mul__(self, other: Any) -> Rotation:
         """Composition ``self * other`` (``other`` first, then ``self``): one and many
@@ -428,7 +494,10 @@ class Rotation:
         numpy gives them: rotations are immutable)."""
         if self._single:
             raise TypeError("Single rotation is not subscriptable.")
-        q = self._quat[indexer]
+        if isinstance(indexer, np.ndarray) and indexer.dtype.kind in "iu":
+            q = np.take(self._quat, indexer, axis=0)
+        else:
+            q = self._quat[indexer]
         return Rotation(q[None, :], True) if q.ndim == 1 else Rotation(q, False)
 
     def __repr__(self) -> str:
