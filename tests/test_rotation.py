@@ -175,6 +175,30 @@ def test_long_arrays_in_blocks(inverse: bool) -> None:
     np.testing.assert_array_equal(r.as_matrix(), s.as_matrix())
 
 
+@pytest.mark.parametrize("inverse", [False, True])
+def test_apply_to_vectors_of_any_memory_layout(inverse: bool) -> None:
+    """numpy's einsum (scipy's apply) sums in another order when the vectors are not contiguous
+    along their last axis (a matrix column, a Fortran-ordered array): still scipy's bits."""
+    r, s = _pair(_quats())
+    big = np.random.default_rng(11).normal(size=(2 * N, 6))
+    m = np.random.default_rng(12).normal(size=(3, 3))
+    layouts = [
+        big[:N, :3],
+        big[::2, :3],
+        big[:N, ::2],
+        np.asfortranarray(big[:N, :3]),
+        m[:, 1],
+        m[1],
+        np.broadcast_to(m[1], (N, 3)).copy(),
+        big[:N, :3].astype(np.float32),
+    ]
+    for v in layouts:
+        np.testing.assert_array_equal(r.apply(v, inverse=inverse), s.apply(v, inverse=inverse))
+        np.testing.assert_array_equal(
+            r[4].apply(v, inverse=inverse), s[4].apply(v, inverse=inverse)
+        )
+
+
 def test_inv_and_products() -> None:
     q1, q2 = _quats(seed=0), _quats(seed=1)
     (a, sa), (b, sb) = _pair(q1), _pair(q2)

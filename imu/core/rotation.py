@@ -125,10 +125,13 @@ def _matrices(q: Array) -> Array:
 def _apply_many(q: Array, v: Array, inverse: bool) -> Array:
     """Each of (N, 4) quaternions applied to its row of (N, 3) vectors, or all to one (1, 3).
 
-    Without the (N, 3, 3) matrices: the sums of scipy's ``einsum("ijk,ik->ij", m, v)``,
-    evaluated as numpy's einsum does them, (m_j0 v0 + m_j2 v2) + m_j1 v1 on the matrices and in
-    order on their transposes (``inverse``), so the results are scipy's bit for bit; blocks."""
+    Without the (N, 3, 3) matrices, in blocks, but with the sums of scipy's
+    ``einsum("ijk,ik->ij", m, v)`` rounded as numpy's einsum rounds them, so that the results
+    are scipy's bit for bit: (m_j0 v0 + m_j2 v2) + m_j1 v1 when both the matrices and the
+    vectors are contiguous along k (scipy's matrices are, their transposes for ``inverse`` are
+    not), else in order (tests/test_rotation.py checks both against scipy)."""
     n = len(q)
+    pairwise = not inverse and v.strides[-1] == v.itemsize
     out = np.empty((n, 3))
     rows = np.empty((9, min(n, _BLOCK)))
     res = np.empty((3, min(n, _BLOCK)))  # the first two terms
@@ -139,14 +142,13 @@ def _apply_many(q: Array, v: Array, inverse: bool) -> Array:
         vb = np.ascontiguousarray(v[a:b].T) if len(v) > 1 else v.T
         r, tb = res[:, : b - a], t[: b - a]
         for j in range(3):
-            if inverse:  # row j of the transpose: m_0j, m_1j, m_2j
-                terms = ((m[j], vb[0]), (m[3 + j], vb[1]), (m[6 + j], vb[2]))
-            else:
-                terms = ((m[3 * j], vb[0]), (m[3 * j + 2], vb[2]), (m[3 * j + 1], vb[1]))
-            np.multiply(terms[0][0], terms[0][1], out=r[j])
-            np.multiply(terms[1][0], terms[1][1], out=tb)
+            # element (j, k) of the matrices, or of their transposes
+            mk = [m[k * 3 + j] if inverse else m[j * 3 + k] for k in range(3)]
+            k0, k1, k2 = (0, 2, 1) if pairwise else (0, 1, 2)
+            np.multiply(mk[k0], vb[k0], out=r[j])
+            np.multiply(mk[k1], vb[k1], out=tb)
             r[j] += tb
-            np.multiply(terms[2][0], terms[2][1], out=tb)
+            np.multiply(mk[k2], vb[k2], out=tb)
             np.add(r[j], tb, out=out[a:b, j])
     return out
 
