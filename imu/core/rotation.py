@@ -9,9 +9,9 @@ analysis path needs, with scipy's conventions and its arithmetic:
 * one rotation ("single") or a stack of them; outputs have scipy's shapes (a single rotation
   applied to a (3,) vector gives (3,), to (N, 3) vectors (N, 3));
 * each operation evaluates the same floating-point expressions in the same order as scipy's
-  Cython backend (scipy 1.17), so results agree bit for bit with scipy's (the tests compare
-  them to 1e-12); ``from_matrix`` is Markley's method choosing the largest of the trace and
-  the diagonal, as scipy's;
+  Cython backend (scipy 1.17), so results agree bit for bit with scipy's (tests/test_rotation.py
+  checks most bit for bit, the rotation vectors and Euler angles to 1e-12); ``from_matrix``
+  is Markley's method choosing the largest of the trace and the diagonal, as scipy's;
 * a product with a scipy Rotation (either side) gives this class: the simulator and the tests
   may pass scipy rotations into the analysis (anything with ``as_quat()`` is accepted).
 
