@@ -27,19 +27,27 @@ consistent with a conventional clinical understanding of the terms. Gait Posture
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.spatial.transform import Rotation
+
+from imu.core.rotation import Rotation
+
+if TYPE_CHECKING:
+    from scipy.spatial.transform import Rotation as ScipyRotation
 
 GRAVITY_M_S2: Final = 9.80665
 """Standard gravity; 1 g of specific force."""
 
+
 def pelvis_rotation_from_angles_deg(
     rotation_deg: ArrayLike, obliquity_deg: ArrayLike, sagittal_deg: ArrayLike
 ) -> Rotation:
-    """Rotation world <- pelvis from the Baker angles: Rz(rotation) Rx(obliquity) Ry(-sagittal)."""
+    """Rotation world <- pelvis from the Baker angles: Rz(rotation) Rx(obliquity) Ry(-sagittal).
+
+    (:class:`imu.core.rotation.Rotation`, whose numbers are scipy's: the simulator uses it with
+    scipy rotations.)"""
     rot, obl, sag = np.broadcast_arrays(
         np.asarray(rotation_deg, dtype=float),
         np.asarray(obliquity_deg, dtype=float),
@@ -56,7 +64,7 @@ def pelvis_rotation_from_angles_deg(
     return Rotation.from_quat(q)
 
 
-def pelvis_angles_deg(r_world_pelvis: Rotation) -> NDArray[np.float64]:
+def pelvis_angles_deg(r_world_pelvis: Rotation | ScipyRotation) -> NDArray[np.float64]:
     """Decompose world <- pelvis rotations into (rotation, obliquity, sagittal) degrees, (N, 3).
 
     Inverse of :func:`pelvis_rotation_from_angles_deg`; singular only at obliquity = +-90 deg.
@@ -70,7 +78,9 @@ def pelvis_angles_deg(r_world_pelvis: Rotation) -> NDArray[np.float64]:
 
 def quat_mul(q1: ArrayLike, q2: ArrayLike) -> NDArray[np.float64]:
     """Hamilton product of scalar-last quaternions, broadcasting over leading axes (for long
-    arrays several times faster than products of scipy Rotations)."""
+    arrays several times faster than products of scipy Rotations). The simulator's; the sums
+    run in another order than in :class:`imu.core.rotation.Rotation`'s product (scipy's), and
+    the simulator's golden data pin this one."""
     x1, y1, z1, w1 = np.moveaxis(np.asarray(q1, dtype=float), -1, 0)
     x2, y2, z2, w2 = np.moveaxis(np.asarray(q2, dtype=float), -1, 0)
     return np.stack(
@@ -85,12 +95,11 @@ def quat_mul(q1: ArrayLike, q2: ArrayLike) -> NDArray[np.float64]:
 
 
 def quat_wxyz_to_rotation(q_wxyz: NDArray[np.float64]) -> Rotation:
-    """scipy Rotation from scalar-first quaternions (VQF's order)."""
-    q = np.asarray(q_wxyz, dtype=float)
-    return Rotation.from_quat(q[..., [1, 2, 3, 0]])
+    """Rotation (:class:`imu.core.rotation.Rotation`) from scalar-first quaternions (VQF's
+    order)."""
+    return Rotation.from_quat(q_wxyz, scalar_first=True)
 
 
-def rotation_to_quat_wxyz(r: Rotation) -> NDArray[np.float64]:
-    """Scalar-first quaternions (VQF's order) from a scipy Rotation."""
-    q = r.as_quat()
-    return q[..., [3, 0, 1, 2]]
+def rotation_to_quat_wxyz(r: Rotation | ScipyRotation) -> NDArray[np.float64]:
+    """Scalar-first quaternions (VQF's order) from a rotation (this package's or scipy's)."""
+    return r.as_quat(scalar_first=True)

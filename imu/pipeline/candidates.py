@@ -34,8 +34,8 @@ from typing import Final, Self
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.spatial.transform import Rotation
 
+from imu.core.rotation import Rotation
 from imu.pipeline.base import SegmentationAlgorithm
 from imu.pipeline.dsp import butter_sos, find_peaks, sosfiltfilt
 from imu.pipeline.signals import runs

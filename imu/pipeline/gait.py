@@ -33,9 +33,9 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.spatial.transform import Rotation
 
 from imu.core.errors import InputError
+from imu.core.rotation import Rotation
 from imu.core.schema import STARTS, STEPS
 from imu.core.session import RawSession
 from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M, PLACEMENTS

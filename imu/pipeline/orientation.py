@@ -14,10 +14,10 @@ from typing import Any, Self
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial.transform import Rotation
 from vqf import offlineVQF
 
 from imu.core.frames import GRAVITY_M_S2, quat_wxyz_to_rotation
+from imu.core.rotation import Rotation
 from imu.pipeline.base import OrientationAlgorithm
 
 

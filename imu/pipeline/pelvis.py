@@ -18,9 +18,9 @@ from typing import Self
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial.transform import Rotation
 
 from imu.core.frames import pelvis_angles_deg
+from imu.core.rotation import Rotation
 from imu.pipeline.base import OrientationAlgorithm
 
 

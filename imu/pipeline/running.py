@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial.transform import Rotation
 from vqf import BasicVQF
 
 from imu.core.frames import GRAVITY_M_S2, quat_wxyz_to_rotation
+from imu.core.rotation import Rotation
 from imu.pipeline.dsp import butter_sos, sosfiltfilt
 
 Array = NDArray[np.float64]

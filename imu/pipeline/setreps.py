@@ -27,9 +27,9 @@ from typing import Final
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.spatial.transform import Rotation
 
 from imu.core.exercises import REGISTRY
+from imu.core.rotation import Rotation
 from imu.pipeline.pelvis import (
     dominant_axis,
     frame_from_forward,

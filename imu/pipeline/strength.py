@@ -31,12 +31,12 @@ from typing import Any, Final, Self
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.spatial.transform import Rotation
 
 from imu.core.errors import InputError
 from imu.core.exercises import REGISTRY
 from imu.core.frames import GRAVITY_M_S2
 from imu.core.options import check_option
+from imu.core.rotation import Rotation
 from imu.core.schema import REPS, SETS
 from imu.core.session import RawSession
 from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M

@@ -18,9 +18,9 @@ from typing import Self
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial.transform import Rotation
 
 from imu.core.frames import GRAVITY_M_S2
+from imu.core.rotation import Rotation
 from imu.pipeline.base import ErrorFitAlgorithm, TravelAlgorithm
 from imu.pipeline.signals import runs
 
