@@ -221,3 +221,17 @@ def test_light_modules_stay_light(module: str) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"{module} pulls in {out.stdout.strip()}"
+
+
+def test_analysis_process_imports_no_scipy() -> None:
+    """``imu analyze FILE`` loads numpy, pyarrow, pandas and VQF only (issue 12, start-up):
+    scipy (1 s of imports), matplotlib, scikit-learn and Dask stay out of the analysis
+    process; the filters, peaks and rotations it needs are imu.pipeline.dsp / peaks and
+    imu.core.rotation (tested against scipy in tests/test_dsp.py and tests/test_rotation.py)."""
+    code = (
+        "import sys, imu.cli, imu.analysis, imu.batch, imu.commands.analyze, imu.render.terminal; "
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'scipy', 'matplotlib', 'sklearn', 'dask', 'distributed'}); print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"the analysis process pulls in {out.stdout.strip()}"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -205,12 +203,3 @@ def test_moving_filters_long_and_integer():
     const = np.full(50, 7.0)
     expected = ndimage.uniform_filter1d(const, 9)
     np.testing.assert_array_equal(dsp.uniform_filter1d(const, 9), expected)
-
-
-def test_analysis_imports_neither_scipy_signal_nor_ndimage():
-    code = (
-        "import sys, imu.analysis; "
-        "print(sorted(m for m in sys.modules if m.startswith(('scipy.signal', 'scipy.ndimage'))))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
