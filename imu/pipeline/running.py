@@ -104,10 +104,11 @@ def pelvis_angles(
     f_ref = r_es[ref].apply(fwd_s).mean(axis=0)
     heading = float(np.arctan2(f_ref[1], f_ref[0]))
     c, s = np.cos(heading), np.sin(heading)
+    out = np.empty((len(zr), 3))  # rotation, obliquity, sagittal: filled column by column
     left_e = r_es.apply(left_s)  # the pelvis left axis in the earth frame
-    obliquity = np.arcsin(np.clip(left_e[:, 2], -1.0, 1.0))
-    rotation = np.unwrap(np.arctan2(-(c * left_e[:, 0] + s * left_e[:, 1]),
-                                    -s * left_e[:, 0] + c * left_e[:, 1]))
+    out[:, 1] = np.arcsin(np.clip(left_e[:, 2], -1.0, 1.0))
+    out[:, 0] = np.unwrap(np.arctan2(-(c * left_e[:, 0] + s * left_e[:, 1]),
+                                     -s * left_e[:, 0] + c * left_e[:, 1]))
     del left_e
-    sagittal = -np.arctan2(-(zr @ fwd_s), zr @ up_s)
-    return np.degrees(np.stack([rotation, obliquity, sagittal], axis=1))
+    out[:, 2] = -np.arctan2(-(zr @ fwd_s), zr @ up_s)
+    return np.degrees(out, out=out)
