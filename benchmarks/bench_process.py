@@ -53,9 +53,10 @@ BAR_HELP_S = 0.3
 SEED = 1201
 """Evaluation seeds: >= 1000 (tests use < 1000)."""
 
-IMPORTS = ("numpy", "pyarrow.parquet", "pandas", "scipy.signal", "scipy.spatial.transform",
-           "vqf", "imu.analysis")
-"""The modules the analysis imports, in the order it first needs them."""
+IMPORTS = ("numpy", "pyarrow.parquet", "pandas", "vqf", "imu.analysis", "imu.cli",
+           "imu.commands.analyze")
+"""The modules the analysis process imports, in the order it first needs them (no scipy:
+tests/test_architecture.py; scipy.signal alone would cost 1.2 s and 100 MB)."""
 
 VQF_CHILD = r"""
 import sys, time, json
