@@ -177,6 +177,8 @@ def peak_prominences(
         raise ValueError("peak index out of bounds")
     w = -1 if wlen is None else int(wlen)
     n = x.size
+    if 2 <= w and nq * (w // 2 + 1) <= _WINDOW_CELLS:
+        return _prominences_in_window(x, peaks, w // 2)
     starts, ends, up = _runs(x)
     rv = x[starts]
     nr = rv.size
@@ -230,6 +232,38 @@ def peak_prominences(
     if np.any(prom == 0):
         warnings.warn("some peaks have a prominence of 0", PeakPropertyWarning, stacklevel=2)
     return prom, left_base, right_base
+
+
+_WINDOW_CELLS = 1 << 22
+"""Largest peaks x half-window matrix :func:`_prominences_in_window` builds (32 MB)."""
+
+
+def _prominences_in_window(
+    x: Array, peaks: NDArray[np.int64], half: int
+) -> tuple[Array, NDArray[np.int64], NDArray[np.int64]]:
+    """:func:`peak_prominences` when a window bounds the search (``wlen`` >= 2): scipy's two
+    scans per peak as one matrix of the ``half + 1`` samples on each side, walking away from
+    the peak; a scan stops before the first sample above the peak or at the window's edge, and
+    its base is the first lowest sample scanned (the nearest to the peak)."""
+    n = x.size
+    xp = x[peaks]
+    steps = np.arange(half + 1)
+    prom_side = []
+    bases = []
+    for sign in (-1, 1):
+        idx = peaks[:, None] + sign * steps[None, :]
+        inside = (idx >= 0) & (idx < n)
+        v = np.where(inside, x[np.clip(idx, 0, n - 1)], np.inf)
+        stop = np.argmax(v > xp[:, None], axis=1)  # every row ends above the peak (inf)
+        stop = np.where((v > xp[:, None]).any(axis=1), stop, half + 1)
+        v[steps[None, :] >= stop[:, None]] = np.inf
+        k = np.argmin(v, axis=1)
+        prom_side.append(v[np.arange(peaks.size), k])
+        bases.append(peaks + sign * k)
+    prom = xp - np.maximum(prom_side[0], prom_side[1])
+    if np.any(prom == 0):
+        warnings.warn("some peaks have a prominence of 0", PeakPropertyWarning, stacklevel=3)
+    return prom, bases[0].astype(np.int64), bases[1].astype(np.int64)
 
 
 def _bisect(
