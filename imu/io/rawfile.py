@@ -102,7 +102,7 @@ def read_raw(path: str | Path, *, plausible: bool = True) -> RawSession:
         wanted = ["t_s", *ACC_COLUMNS, *(GYR_COLUMNS if gyr_present else ()),
                   *(["seq"] if has_seq else [])]
         at = 0
-        for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=wanted):
+        for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=wanted, use_threads=False):
             b = at + batch.num_rows
             t[at:b] = _floats(batch.column("t_s"))
             for i, c in enumerate(ACC_COLUMNS):
