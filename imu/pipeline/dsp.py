@@ -376,6 +376,8 @@ def sosfiltfilt(sos: ArrayLike, x: ArrayLike, axis: int = -1) -> Array:
     response to ``x - x0``, which is a convolution with the impulse response, computed with
     the FFT (overlap-save blocks) and the exact frequency response on blocks longer than the
     response's decay (so the circular wrap-around is below 1e-22): no recursion, no loop.
+    Signals at least 8 times the decay take both passes as one convolution with |H|^2 and an
+    exact correction of the last samples (:func:`_filtfilt_zero_phase`): half the FFTs.
     """
     sos = np.atleast_2d(np.asarray(sos, dtype=float))
     if sos.ndim != 2 or sos.shape[1] != 6:
