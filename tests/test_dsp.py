@@ -80,6 +80,26 @@ def test_sosfiltfilt_long_signal(order, wn, btype):
     assert _close(signal.sosfiltfilt(sos, x), dsp.sosfiltfilt(sos, x), x)
 
 
+@pytest.mark.parametrize("order,wn,btype", DESIGNS)
+@pytest.mark.parametrize("fs", [52.0, 200.0])
+def test_sosfiltfilt_one_convolution_form(order, wn, btype, fs, monkeypatch):
+    """The one-convolution form (used for signals much longer than the response's decay) down
+    to the shortest signal it can take (its end correction spans all but a few samples)."""
+    monkeypatch.setattr(dsp, "_ZERO_PHASE_MIN_RATIO", 0)
+    rng = np.random.default_rng(int(fs) + 1)
+    sos = signal.butter(order, wn, btype, fs=fs, output="sos")
+    padlen = 3 * (2 * len(sos) + 1)
+    shortest = dsp._fast_size(2 * dsp._response_length(sos)) - 2 * padlen
+    for n in (shortest, shortest + 1, shortest + 777, 3 * shortest + 5):
+        x = _signal(rng, n, fs)
+        assert _close(signal.sosfiltfilt(sos, x), dsp.sosfiltfilt(sos, x), x)
+    x2 = _signal(rng, shortest + 301, fs, ncol=3)
+    assert _close(signal.sosfiltfilt(sos, x2, axis=0), dsp.sosfiltfilt(sos, x2, axis=0), x2)
+    assert _close(signal.sosfiltfilt(sos, x2.T), dsp.sosfiltfilt(sos, x2.T), x2)
+    x3 = _signal(rng, 2 * shortest, fs, ncol=2).reshape(-1, 2, 1)
+    assert _close(signal.sosfiltfilt(sos, x3, axis=0), dsp.sosfiltfilt(sos, x3, axis=0), x3)
+
+
 def test_sosfiltfilt_constant_and_too_short():
     sos = signal.butter(2, [0.1, 0.9], "bandpass", fs=100.0, output="sos")
     x = np.full(50, 2.5)
