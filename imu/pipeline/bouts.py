@@ -160,7 +160,8 @@ def _runs_table(
     r = r[(r[:, 1] - r[:, 0]) >= max(min_len, 1)]
     src = acc_g if up_sensor is None else up_sensor
     cs = np.vstack([np.zeros((1, 3)), np.cumsum(src, axis=0)])
-    csn = np.concatenate([[0.0], np.cumsum(np.linalg.norm(acc_g, axis=1))])
+    acc_norm = np.linalg.norm(acc_g, axis=1)
+    csn = np.concatenate([[0.0], np.cumsum(acc_norm)])
     length = np.maximum(r[:, 1] - r[:, 0], 1).astype(float)
     # the means leave out the run's edges: the centred window calls a sample quiet up to half a
     # window into the next movement
@@ -171,8 +172,9 @@ def _runs_table(
     u = mean / np.maximum(norm, 1e-12)
     spread = np.zeros(len(r))
     for k, (a, b) in enumerate(r):  # largest angle of a sample's direction from the run's mean
-        d = src[a:b] @ u[k] / np.maximum(np.linalg.norm(src[a:b], axis=1), 1e-12)
-        spread[k] = float(np.degrees(np.arccos(np.clip(d.min(), -1.0, 1.0))))
+        n_ab = acc_norm[a:b] if up_sensor is None else np.linalg.norm(src[a:b], axis=1)
+        d = src[a:b] @ u[k] / np.maximum(n_ab, 1e-12)
+        spread[k] = float(np.degrees(np.arccos(min(max(float(d.min()), -1.0), 1.0))))
     return pd.DataFrame(
         {
             "start": r[:, 0].astype(np.int64),

@@ -263,7 +263,7 @@ class RepSegmentation(SegmentationAlgorithm):
             lock = np.r_[0.5 * (e[:-1] + s[1:]), 0.5 * (e[-1] + self._final_hold_end(
                 w, e[-1], min(w.size - 1, int(e[-1]) + int(self.max_rep_s * fs)), fs))]
         k = np.arange(peaks.size)
-        df = pd.DataFrame({
+        cols = {
             "set": np.full(peaks.size, set_no, dtype=np.int64),
             "rep": (k + 1).astype(np.int64),
             "start_s": t0_s + s / fs,
@@ -275,7 +275,9 @@ class RepSegmentation(SegmentationAlgorithm):
             "extreme_idx": peaks,
             "fallback_start": fb[:, 0],
             "fallback_end": fb[:, 1],
-        })
-        self.reps_ = df[[*REP_PHASE_COLUMNS, "extreme_idx", "fallback_start", "fallback_end"]]
+        }
+        # built in its final column order: no reordering copy
+        order = (*REP_PHASE_COLUMNS, "extreme_idx", "fallback_start", "fallback_end")
+        self.reps_ = pd.DataFrame({c: cols[c] for c in order})
         self.phases_ = ph
         return self

@@ -22,11 +22,12 @@ between reps, not a rep: it is dropped, smallest first (:func:`drop_wobbles`).
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from typing import Final, TypeAlias
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from imu.core.exercises import REGISTRY
 from imu.core.rotation import Rotation
@@ -41,13 +42,26 @@ MIN_PROMINENCE: Final = 0.15
 """An extreme rising less than this share of the set's typical prominence is not a rep."""
 LEAN_SIGN: Final = {"standing": -1.0, "kneeling": -1.0, "prone": -1.0, "supine": 1.0}
 """forward = LEAN_SIGN[posture] x the direction the pelvis leans in the set's tilted posture."""
+Members: TypeAlias = pd.DataFrame | Mapping[str, ArrayLike]
+"""A set's rep candidates: their columns ``lo``, ``hi`` and ``peak`` (sample indices), as a
+table or as arrays by name (the strength stage passes arrays: no per-set table)."""
+
+
+def _ids(members: Members, name: str) -> NDArray[np.int64]:
+    """One column of ``members`` as sample indices."""
+    return np.asarray(members[name], dtype=np.int64)
+
+
+def _ends(members: Members) -> NDArray[np.int64]:
+    """The candidates' window ends: all starts, then all ends."""
+    return np.r_[_ids(members, "lo"), _ids(members, "hi")]
 
 
 def set_frame(
     exercise: str,
     up_sensor: NDArray[np.float64],
     neutral_up: NDArray[np.float64],
-    members: pd.DataFrame,
+    members: Members,
     gyr_dps: NDArray[np.float64] | None = None,
 ) -> Rotation:
     """pelvis <- sensor of a set (module docstring). ``members``: the set's candidates (``lo``,
@@ -56,11 +70,11 @@ def set_frame(
     more precisely than the lean; the lean gives its sign)."""
     posture = REGISTRY[exercise].posture
     if posture in ("supine", "prone"):
-        ends = np.r_[members["lo"].to_numpy(dtype=np.int64), members["hi"].to_numpy(dtype=np.int64)]
+        ends = _ends(members)
         u = up_sensor[ends]  # the rest posture between the reps
         w = np.ones(len(u))
     else:
-        idx = members["peak"].to_numpy(dtype=np.int64)
+        idx = _ids(members, "peak")
         u = up_sensor[idx]
         w = np.clip(1.0 - u @ neutral_up, 1e-6, None)  # weight the most tilted extremes
     d = LEAN_SIGN[posture] * (tilt_direction(u, neutral_up) * w[:, None]).sum(axis=0)
@@ -71,25 +85,25 @@ def set_frame(
     return frame_from_forward(neutral_up, d)
 
 
-def neutral_from_tops(up_sensor: NDArray[np.float64], members: pd.DataFrame) -> NDArray[np.float64]:
+def neutral_from_tops(up_sensor: NDArray[np.float64], members: Members) -> NDArray[np.float64]:
     """Last-resort neutral for an upright set in a mounting without any reference: world-up at
     the rest between the reps (the candidates' window ends, where an upright rep stands)."""
-    idx = np.r_[members["lo"].to_numpy(dtype=np.int64), members["hi"].to_numpy(dtype=np.int64)]
+    idx = _ends(members)
     u = up_sensor[idx].mean(axis=0)
     return u / np.linalg.norm(u)
 
 
 def lying_excursion_deg(
-    r_earth_sensor: Rotation, members: pd.DataFrame, lo: int, hi: int
+    r_earth_sensor: Rotation, members: Members, lo: int, hi: int
 ) -> NDArray[np.float64]:
     """A lying set's signed excursion on ``[lo, hi)``: the rotation from the set's rest (the
     mean orientation at its candidates' window ends) projected on the mean direction of the
     rotation at their extremes (deg; reps peak positive). Per set, so the two sides of a
     unilateral exercise in one lying block do not mix, and signed, so a rest a degree or two
     off the reference does not fold the signal."""
-    ends = np.r_[members["lo"].to_numpy(dtype=np.int64), members["hi"].to_numpy(dtype=np.int64)]
+    ends = _ends(members)
     ref = r_earth_sensor[ends].mean()
-    pk = members["peak"].to_numpy(dtype=np.int64)
+    pk = _ids(members, "peak")
     d = (ref.inv() * r_earth_sensor[pk]).as_rotvec().mean(axis=0)
     d /= max(float(np.linalg.norm(d)), 1e-12)
     rv = (ref.inv() * r_earth_sensor[lo:hi]).as_rotvec()
@@ -101,7 +115,7 @@ def set_signal(
     up_sensor: NDArray[np.float64],
     mounting: Rotation,
     r_earth_sensor: Rotation,
-    members: pd.DataFrame,
+    members: Members,
     height_cm: NDArray[np.float64],
     height_weight: float,
     lo: int,
@@ -123,13 +137,13 @@ def set_signal(
     return sag, obl, x
 
 
-def set_extremes(exercise: str, x: NDArray[np.float64], members: pd.DataFrame, lo: int
+def set_extremes(exercise: str, x: NDArray[np.float64], members: Members, lo: int
                  ) -> NDArray[np.int64]:
     """Sample indices (relative to ``lo``) of the reps' extremes (module docstring)."""
     e = REGISTRY[exercise]
-    m_lo = members["lo"].to_numpy(dtype=np.int64) - lo
-    m_hi = members["hi"].to_numpy(dtype=np.int64) - lo
-    m_pk = members["peak"].to_numpy(dtype=np.int64) - lo
+    m_lo = _ids(members, "lo") - lo
+    m_hi = _ids(members, "hi") - lo
+    m_pk = _ids(members, "peak") - lo
     n = x.size
     if e.rest_at_bottom and e.posture not in ("supine", "prone"):
         out = [a + int(np.argmax(x[a : b + 1])) for a, b in zip(m_pk[:-1], m_pk[1:], strict=True)

@@ -268,37 +268,44 @@ class StrengthAnalysis(AnalysisAlgorithm):
 
     def s9_reps(self, s: Session, cands: ExcursionCandidates, sets: SetGrouping,
                 cal: NeutralCalibration) -> tuple[pd.DataFrame, pd.DataFrame, dict[int, Any]]:
-        """Per set: pelvis frame, extremes and phases. Returns reps, sets and per-set frames."""
+        """Per set: pelvis frame, extremes and phases. Returns reps, sets and per-set frames.
+
+        The columns the loop reads are taken out of the tables once, and the reps table is put
+        together once at the end (per-set pandas indexing cost more than the sets' numerics)."""
         c = cands.candidates_
-        spans = cands.spans_
-        seg = cal.segments_
+        c_lo, c_hi, c_pk = (c[k].to_numpy(dtype=np.int64) for k in ("lo", "hi", "peak"))
+        span_start = cands.spans_["start"].to_numpy()
+        span_end = cands.spans_["end"].to_numpy()
+        seg_start = cal.segments_["start"].to_numpy()
+        seg_source = cal.segments_["source"].to_numpy()
         up_n = s.extra["neutral_up"]
-        segmenter = self.segmentation or RepSegmentation()
+        segmenter = (self.segmentation or RepSegmentation()).clone()  # same parameters per set
         t0 = float(s.grid.t_s[0])
-        rep_tables, set_rows, frames = [], [], {}
-        set_list = sets.sets_.to_dict("records")
-        bounds = [
-            (int(c["lo"].iloc[r["members"][0]]), int(c["hi"].iloc[r["members"][-1]]))
-            for r in set_list
-        ]
-        for k, r in enumerate(set_list):
-            ex = str(r["exercise"])
-            members = c.iloc[r["members"]]
-            span = spans.iloc[int(r["span"])]
-            lo = max(int(span["start"]), bounds[k][0] - int(6 * s.fs),
+        margin = int(6 * s.fs)
+        set_list = list(zip(sets.sets_["exercise"], sets.sets_["members"], sets.sets_["span"],
+                            strict=True))
+        bounds = [(int(c_lo[m[0]]), int(c_hi[m[-1]])) for _, m, _ in set_list]
+        rep_tables: list[pd.DataFrame] = []
+        rep_ex, rep_angle, rep_mount = [], [], []
+        set_rows, frames = [], {}
+        for k, (name, idx, span) in enumerate(set_list):
+            ex = str(name)
+            idx = np.asarray(idx, dtype=np.int64)
+            members = {"lo": c_lo[idx], "hi": c_hi[idx], "peak": c_pk[idx]}
+            lo = max(int(span_start[int(span)]), bounds[k][0] - margin,
                      bounds[k - 1][1] if k else 0)
-            hi = min(int(span["end"]), bounds[k][1] + int(6 * s.fs) + 1,
+            hi = min(int(span_end[int(span)]), bounds[k][1] + margin + 1,
                      bounds[k + 1][0] if k + 1 < len(bounds) else s.grid.n)
-            mount = int(np.searchsorted(seg["start"].to_numpy(), members["peak"].iloc[0],
-                                        side="right") - 1)
-            neutral = up_n[int(members["peak"].iloc[0])]
-            if seg["source"].iloc[mount] == "none":
+            pk0 = members["peak"][0]
+            mount = int(np.searchsorted(seg_start, pk0, side="right") - 1)
+            neutral = up_n[int(pk0)]
+            if seg_source[mount] == "none":
                 # no standing, no gait, no clear upright arc: a set of upright reps repeated at
                 # least three times stands at its tops; anything else has no reference
-                if REGISTRY[ex].posture in ("supine", "prone") or len(members) < 3:
+                if REGISTRY[ex].posture in ("supine", "prone") or idx.size < 3:
                     continue
                 neutral = neutral_from_tops(s.up, members)
-            first, last = int(members["lo"].iloc[0]), int(members["hi"].iloc[-1])
+            first, last = int(members["lo"][0]), int(members["hi"][-1])
             frame = set_frame(ex, s.up, neutral, members, s.gyr[first:last])
             sag, obl, x = set_signal(ex, s.up, frame, s.r_es, members, s.extra["height_bp_cm"],
                                      cands.height_weight, lo, hi)
@@ -306,20 +313,27 @@ class StrengthAnalysis(AnalysisAlgorithm):
             if peaks.size == 0:
                 continue
             no = len(set_rows) + 1
-            rs = segmenter.clone().segment(
+            reps = segmenter.segment(
                 x, s.speed[lo:hi], s.fs, peaks, REGISTRY[ex].rest_at_bottom,
                 t0_s=t0 + lo / s.fs, set_no=no,
-            )
-            reps = rs.reps_.copy()
-            reps["exercise"] = ex
+            ).reps_
+            n_reps = len(reps)
             lock_i = (reps["lockout_s"].to_numpy() - t0) * s.fs - lo
-            reps["pelvis_angle_deg"] = np.interp(lock_i, np.arange(sag.size), sag)
-            reps["mounting"] = mount
             rep_tables.append(reps)
-            set_rows.append({"set": no, "exercise": ex, "start_s": float(reps["start_s"].iloc[0]),
-                             "end_s": float(reps["end_s"].iloc[-1]), "reps": int(len(reps))})
+            rep_ex.append(np.full(n_reps, ex, dtype=object))
+            rep_angle.append(np.interp(lock_i, np.arange(sag.size), sag))
+            rep_mount.append(np.full(n_reps, mount, dtype=np.int64))
+            set_rows.append({"set": no, "exercise": ex,
+                             "start_s": float(reps["start_s"].to_numpy()[0]),
+                             "end_s": float(reps["end_s"].to_numpy()[-1]), "reps": n_reps})
             frames[no] = {"frame": frame, "lo": lo, "hi": hi, "mounting": mount}
-        reps = pd.concat(rep_tables, ignore_index=True) if rep_tables else pd.DataFrame()
+        if rep_tables:
+            reps = pd.concat(rep_tables, ignore_index=True)
+            reps["exercise"] = np.concatenate(rep_ex)
+            reps["pelvis_angle_deg"] = np.concatenate(rep_angle)
+            reps["mounting"] = np.concatenate(rep_mount)
+        else:
+            reps = pd.DataFrame()
         return reps, pd.DataFrame(set_rows, columns=list(SETS.names)), frames
 
     def s10_metrics(self, s: Session, reps: pd.DataFrame, frames: dict[int, Any],

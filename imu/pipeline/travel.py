@@ -40,6 +40,12 @@ def centre_vertical_acc_m_s2(
     return a_sensor_z - lever_acc
 
 
+def _clamp(v: float, lo: float, hi: float) -> float:
+    """``v`` limited to ``[lo, hi]`` (a scalar ``np.clip`` without its per-call overhead; NaN
+    stays NaN)."""
+    return min(max(v, lo), hi)
+
+
 def anchored_height_m(
     acc_z_m_s2: NDArray[np.float64], a: int, b: int, sampling_rate_hz: float
 ) -> NDArray[np.float64]:
@@ -264,14 +270,14 @@ class HipTravel(TravelAlgorithm):
         travel = np.full(len(start_s), np.nan)
         rise = np.full(len(start_s), np.nan)
         for k, (s, e) in enumerate(zip(start_s, end_s, strict=True)):
-            a = int(np.clip(np.floor((s - t0_s - self.pad_s) * fs), 0, n - 1))
-            b = int(np.clip(np.ceil((e - t0_s + self.pad_s) * fs), 0, n - 1))
+            a = int(_clamp(np.floor((s - t0_s - self.pad_s) * fs), 0, n - 1))
+            b = int(_clamp(np.ceil((e - t0_s + self.pad_s) * fs), 0, n - 1))
             if b - a < 2:
                 continue
             h = anchored_height_m(acc_z_m_s2, a, b, fs)
             t = a + np.arange(h.size)
-            ia = int(np.clip(round((s - t0_s) * fs) - a, 0, h.size - 1))
-            ib = int(np.clip(round((e - t0_s) * fs) - a, 0, h.size - 1))
+            ia = int(_clamp(round((s - t0_s) * fs) - a, 0, h.size - 1))
+            ib = int(_clamp(round((e - t0_s) * fs) - a, 0, h.size - 1))
             travel[k] = float(np.ptp(h[ia : ib + 1])) if ib > ia else 0.0
             if lockout_s is not None:
                 h_lock = float(np.interp((lockout_s[k] - t0_s) * fs, t, h))
