@@ -11,8 +11,6 @@ and a rogue central (a plain Bumble central speaking the protocol).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io
 import logging
 import types
 from typing import Any
@@ -21,6 +19,7 @@ import numpy as np
 import pytest
 from bleak.exc import BleakError
 from bumble.link import LocalLink
+from cli_runner import cli
 
 from imu.ble import discovery, pairing
 from imu.ble.bumble_backend import BumbleRadio
@@ -33,7 +32,6 @@ from imu.ble.client import (
 )
 from imu.ble.pairing import PairingRefusedError, pair_sensor
 from imu.ble.stack import OutOfRange, fast_bumble_formatting
-from imu.cli import main
 from imu.core.errors import InputError
 from imu.device import protocol as P
 from imu.device.chip import SampleBlock
@@ -47,16 +45,6 @@ fast_bumble_formatting()
 
 FAST = dict(scan_timeout_s=3.0, watchdog_s=1.0, sync_interval_s=0.25, backoff_initial_s=0.05,
             settle_s=0.3)
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    return code, out.getvalue(), err.getvalue()
 
 
 async def impostor(link: LocalLink, name: str, address: str = "F0:F0:F0:F0:F0:66",

@@ -5,8 +5,6 @@ status 2, and unit slips are errors instead of confident nonsense.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import resource
@@ -19,11 +17,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cli_runner import cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import imu
-from imu.cli import main
 from imu.core.errors import InputError
 from imu.core.options import IDENTIFIER_MAX_LEN, check_identifier, check_option
 from imu.core.plausibility import MAX_GAP_S, max_span_samples
@@ -40,13 +38,8 @@ BRIDGE = ROOT / "fixtures" / "demo" / "bridge_session.raw.parquet"
 def run_cli(*args: str, limit_as: int | None = None) -> subprocess.CompletedProcess[str]:
     """``imu ARGS``: in this process (fast), or in a child under an address-space limit."""
     if limit_as is None:
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                code = main(list(args))
-            except SystemExit as exc:  # argparse's own errors exit from the parser
-                code = int(exc.code or 0)
-        return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+        code, out, err = cli(*args)
+        return subprocess.CompletedProcess(args, code, out, err)
 
     def limits() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit_as, limit_as))

@@ -5,9 +5,7 @@ recover, and a kill during the final merge leaves no duplicate.
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import io
 import os
 import resource
 import signal
@@ -18,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import cli
 
-from imu.cli import main
 from imu.core.session import RawSession
 from imu.device.chip import ACC_LSB_G, GYR_LSB_DPS
 from imu.io import chunks
@@ -63,16 +61,6 @@ def imu(*args: str, fsize: int | None = None) -> subprocess.Popen[str]:
 
     return subprocess.Popen([sys.executable, "-m", "imu.cli", *args], cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limits)
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    return code, out.getvalue(), err.getvalue()
 
 
 def exact_prefix(path: Path, src: RawSession) -> RawSession:
