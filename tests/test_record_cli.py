@@ -17,9 +17,9 @@ import pytest
 
 from imu.cli import main
 from imu.core.session import RawSession
-from imu.device.chip import ACC_LSB_G, GYR_LSB_DPS
 from imu.io.chunks import recover_leftovers
 from imu.io.rawfile import read_raw, write_raw
+from imu.testing.recordings import random_recording
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE = 104
@@ -28,15 +28,12 @@ RATE = 104
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> RawSession:
     """A 60 s recording of random counts (any loss or reordering shows in an exact compare)."""
-    rng = np.random.default_rng(7)
-    n = 60 * RATE
-    acc = rng.integers(-32768, 32768, (n, 3)).astype(np.int16)
-    gyr = rng.integers(-32768, 32768, (n, 3)).astype(np.int16)
+    rec = random_recording(60 * RATE, RATE, seed=7)  # +-8 g, +-1000 deg/s
     raw = RawSession(
-        t_s=np.arange(n) / RATE,
-        acc_g=(acc * ACC_LSB_G[8]).astype(np.float32).astype(np.float64),
-        gyr_dps=(gyr * GYR_LSB_DPS[1000]).astype(np.float32).astype(np.float64),
-        seq=np.arange(n, dtype=np.int64),
+        t_s=rec.t_s,
+        acc_g=rec.acc_g.astype(np.float64),
+        gyr_dps=rec.gyr_dps.astype(np.float64),
+        seq=np.arange(len(rec.t_s), dtype=np.int64),
         meta={"sample_rate_hz": float(RATE), "acc_range_g": 8, "gyr_range_dps": 1000,
               "placement": "sacrum", "activity": "strength", "exercise": "hip_thrust"},
     )
