@@ -233,6 +233,8 @@ class GaitAnalysis(AnalysisAlgorithm):
         fv = fv_s
         if zr is not None and self.mounting_ is not None:  # the pelvis centre, events again
             fv = pelvis_centre_fv(fv_s, zr, self.mounting_.inv().apply(offset), fs)
+        del fv_s
+        gb.release_signals()  # "up" and f_v of the bouts have served (memory: docs/scale.md)
         ic, to, is_run = self._events(fv, gb, valid, fs)
         if zr is None and self.mounting_ is not None:
             # no gyroscope: in flight the accelerometer reads only the sensor's tangential
@@ -241,9 +243,11 @@ class GaitAnalysis(AnalysisAlgorithm):
             if np.linalg.norm(lever) > 1e-3:
                 cues["flight"] = -(acc @ self.mounting_.inv().apply(lever / np.linalg.norm(lever)))
         side = self._sides(ic, to, is_run, valid, cues, fs)  # 7
-        height = double_integrate(fv, fs, self.highpass_hz)  # 8
-        angles = self._angles(r_es, zr, cal, gb, ic, is_run, t.size)
-        del r_es, zr
+        del cues
+        angles = self._angles(r_es, zr, cal, gb, ic, is_run, t.size)  # 8
+        del r_es, zr  # each per-sample signal is released once used (docs/scale.md)
+        height = double_integrate(fv, fs, self.highpass_hz)
+        del fv
         if gyr is None:
             notes.append("no gyroscope: pelvic drop, rotation and tilt not available; vertical "
                          "oscillation is that of the sensor")
@@ -290,7 +294,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         gait = gb.walking_ | gb.running_
         if gyr is not None and gait.any():
             bias = cal.gyro_bias_dps_ if cal is not None else gait_gyro_bias(gyr, gb.up_, gait)
-            r_es = vqf_orientation(acc, gyr - bias, fs)
+            r_es = vqf_orientation(acc, gyr, fs, bias)
             zr = z_row(r_es)
             fv_s = np.einsum("ij,ij->i", zr, acc)
             up_mean = zr[gait].mean(axis=0)

@@ -226,6 +226,13 @@ class GaitBouts(BoutAlgorithm):
         self.bouts_ = _bouts_table(self.walking_, self.running_, t)
         return self
 
+    def release_signals(self) -> Self:
+        """Drop the per-sample ``up_`` and ``fv_`` (32 bytes a sample) when only the bouts
+        and the steps are needed further (the gait analysis, once its pelvis frame is found)."""
+        self.__dict__.pop("up_", None)
+        self.__dict__.pop("fv_", None)
+        return self
+
     # -- pieces -----------------------------------------------------------------------------
     def _moving_running(
         self, fv: NDArray[np.float64], fs: float, ok: NDArray[np.bool_]

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 from vqf import BasicVQF
 
-from imu.core.frames import GRAVITY_M_S2, quat_wxyz_to_rotation
+from imu.core.frames import GRAVITY_M_S2
 from imu.core.rotation import Rotation
 from imu.pipeline.dsp import butter_sos, sosfiltfilt
 
@@ -45,14 +45,28 @@ def gait_gyro_bias(gyr_dps: Array, up: Array, mask: NDArray[np.bool_]) -> Array:
     return m - (m @ u) * u
 
 
-def vqf_orientation(acc_g: Array, gyr_dps: Array, fs: float) -> Rotation:
-    """Earth <- sensor with BasicVQF (forward batch) on a bias-corrected gyroscope; full VQF is
-    ~2x and offline VQF ~5x slower for the same gait figures."""
+VQF_CHUNK = 65_536
+"""Samples per ``updateBatch`` call of :func:`vqf_orientation`: the filter's state carries from
+chunk to chunk (the same numbers as one call), its inputs and outputs stay a few MB."""
+
+
+def vqf_orientation(
+    acc_g: Array, gyr_dps: Array, fs: float, gyro_bias_dps: Array | None = None
+) -> Rotation:
+    """Earth <- sensor with BasicVQF (forward batch) on the gyroscope minus ``gyro_bias_dps``;
+    full VQF is ~2x and offline VQF ~5x slower for the same gait figures. Run in chunks of
+    ``VQF_CHUNK`` samples into one quaternion array (bounded temporaries, no copy)."""
     v = BasicVQF(1.0 / fs)
-    out = v.updateBatch(
-        np.ascontiguousarray(np.radians(gyr_dps)), np.ascontiguousarray(acc_g * GRAVITY_M_S2)
-    )
-    return quat_wxyz_to_rotation(out["quat6D"])
+    n = len(acc_g)
+    q = np.empty((n, 4))  # scalar last, as Rotation stores them
+    for a in range(0, n, VQF_CHUNK):  # a few chunks: the filter's own loop is in C++
+        gyr = gyr_dps[a : a + VQF_CHUNK]
+        if gyro_bias_dps is not None:
+            gyr = gyr - gyro_bias_dps
+        out = v.updateBatch(np.ascontiguousarray(np.radians(gyr)),
+                            np.ascontiguousarray(acc_g[a : a + VQF_CHUNK] * GRAVITY_M_S2))
+        q[a : a + VQF_CHUNK] = out["quat6D"][:, [1, 2, 3, 0]]
+    return Rotation.from_quat(q, copy=False)
 
 
 def z_row(r: Rotation) -> Array:
@@ -90,6 +104,10 @@ def double_integrate(fv_g: Array, fs: float, highpass_hz: float) -> Array:
     return sosfiltfilt(sos, np.cumsum(v) / fs)
 
 
+ANGLE_BLOCK = 65_536
+"""Samples per block of :func:`pelvis_angles` (bounded temporaries on a long recording)."""
+
+
 def pelvis_angles(
     r_es: Rotation, zr: Array, mounting: Rotation, reference: NDArray[np.bool_]
 ) -> Array:
@@ -100,15 +118,24 @@ def pelvis_angles(
     needs are computed (the earth-frame images of the pelvis axes)."""
     m_inv = mounting.inv().as_matrix()  # columns: the pelvis axes in the sensor frame
     fwd_s, left_s, up_s = m_inv[:, 0], m_inv[:, 1], m_inv[:, 2]
-    ref = np.flatnonzero(reference) if reference.any() else np.arange(len(r_es))
-    f_ref = r_es[ref].apply(fwd_s).mean(axis=0)
+    n = len(zr)
+    ref = np.flatnonzero(reference) if reference.any() else np.arange(n)
+    # the mean earth-frame forward axis of the reference, its rows summed in order block by
+    # block (the running sum heads each block: the same sum as one mean over all rows)
+    total = np.zeros((0, 3))
+    for a in range(0, ref.size, ANGLE_BLOCK):
+        total = np.vstack([total, r_es[ref[a : a + ANGLE_BLOCK]].apply(fwd_s)]).sum(
+            axis=0, keepdims=True)
+    f_ref = total[0] / ref.size
     heading = float(np.arctan2(f_ref[1], f_ref[0]))
     c, s = np.cos(heading), np.sin(heading)
-    out = np.empty((len(zr), 3))  # rotation, obliquity, sagittal: filled column by column
-    left_e = r_es.apply(left_s)  # the pelvis left axis in the earth frame
-    out[:, 1] = np.arcsin(np.clip(left_e[:, 2], -1.0, 1.0))
-    out[:, 0] = np.unwrap(np.arctan2(-(c * left_e[:, 0] + s * left_e[:, 1]),
-                                     -s * left_e[:, 0] + c * left_e[:, 1]))
-    del left_e
+    out = np.empty((n, 3))  # rotation, obliquity, sagittal: filled column by column
+    for a in range(0, n, ANGLE_BLOCK):
+        left_e = r_es[a : a + ANGLE_BLOCK].apply(left_s)  # pelvis left axis, earth frame
+        b = a + len(left_e)
+        out[a:b, 1] = np.arcsin(np.clip(left_e[:, 2], -1.0, 1.0))
+        out[a:b, 0] = np.arctan2(-(c * left_e[:, 0] + s * left_e[:, 1]),
+                                 -s * left_e[:, 0] + c * left_e[:, 1])
+    out[:, 0] = np.unwrap(out[:, 0])
     out[:, 2] = -np.arctan2(-(zr @ fwd_s), zr @ up_s)
     return np.degrees(out, out=out)
