@@ -479,7 +479,9 @@ class GaitAnalysis(AnalysisAlgorithm):
         if zr is not None and gyr is not None:
             if self.mounting_ is not None:
                 left = self.mounting_.inv().apply([0.0, 1.0, 0.0])
-                cues["sway"] = acc @ left - zr @ left
+                sway = acc @ left
+                sway -= zr @ left
+                cues["sway"] = sway
             cues["yaw"] = np.einsum("ij,ij->i", gyr, zr)
         elif fwd is not None:
             ml = np.cross(gb.up_, fwd)  # the local lateral axis (left)

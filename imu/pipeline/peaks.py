@@ -50,9 +50,14 @@ def _local_maxima(x: Array) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArr
     if x.size < 3:
         e = np.zeros(0, dtype=np.int64)
         return e, e, e
-    starts, ends, up = _runs(x)
+    # the runs of :func:`_runs` without their start and end arrays (a smooth signal has a run
+    # per sample): run k >= 1 spans nz[k-1] + 1 .. nz[k]
+    d = np.diff(x)
+    nz = np.flatnonzero(d)
+    up = (d > 0)[nz]
+    del d
     k = np.flatnonzero(up[:-1] & ~up[1:]) + 1
-    left, right = starts[k], ends[k]
+    left, right = nz[k - 1] + 1, nz[k]
     return (left + right) // 2, left, right
 
 

@@ -82,7 +82,12 @@ def lever_vertical_m_s2(zr: Array, r_sensor_m: Array, fs: float) -> Array:
     if rz.size < 3:
         out[:] = 0.0
         return out
-    out[1:-1] = (rz[2:] - 2.0 * rz[1:-1] + rz[:-2]) * fs * fs
+    mid = out[1:-1]  # (rz[2:] - 2 rz[1:-1] + rz[:-2]) fs fs, in place
+    np.multiply(rz[1:-1], 2.0, out=mid)
+    np.subtract(rz[2:], mid, out=mid)
+    mid += rz[:-2]
+    mid *= fs
+    mid *= fs
     out[0], out[-1] = out[1], out[-2]
     return out
 

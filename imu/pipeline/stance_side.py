@@ -72,8 +72,13 @@ def forward_axis(
     m = acc_g.shape[0] // k * k
     if m < 4 * k:
         k, m = 1, acc_g.shape[0]
-    h = (acc_g[:m] - fv_g[:m, None] * up[:m]).reshape(-1, k, 3).mean(axis=1)
-    u_sub = up[:m].reshape(-1, k, 3).mean(axis=1)
+    h, u_sub = np.empty((m // k, 3)), np.empty((m // k, 3))
+    rows = 8192 * k  # in blocks: the (N, 3) horizontal force is never whole
+    for a in range(0, m, rows):
+        b = min(a + rows, m)
+        h[a // k : b // k] = (acc_g[a:b] - fv_g[a:b, None] * up[a:b]).reshape(-1, k, 3).mean(
+            axis=1)
+        u_sub[a // k : b // k] = up[a:b].reshape(-1, k, 3).mean(axis=1)
     g_sub = gait[:m].reshape(-1, k).all(axis=1)
     if not g_sub.any():
         return None
@@ -105,7 +110,9 @@ def forward_axis(
 
 def step_means(x: Array, a: NDArray[np.int64], b: NDArray[np.int64]) -> Array:
     """Mean of ``x`` over ``[a_k, b_k)`` per step (cumulative sums; at least one sample)."""
-    c = np.concatenate([[0.0], np.cumsum(x)])
+    c = np.empty(x.size + 1)
+    c[0] = 0.0
+    np.cumsum(x, out=c[1:])
     b = np.maximum(b, a + 1)
     return (c[b] - c[a]) / (b - a)
 
