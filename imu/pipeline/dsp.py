@@ -462,7 +462,9 @@ def uniform_filter1d(
     steps = np.empty((n,) + e.shape[1:])
     steps[0] = np.cumsum(e[:size], axis=0)[-1]
     np.subtract(e[size:], e[: n - 1], out=steps[1:])
-    out = np.cumsum(steps, axis=0) / size
+    del e
+    out = np.cumsum(steps, axis=0, out=steps)  # in place: two signals' worth at most
+    out /= size
     return np.ascontiguousarray(np.moveaxis(out, 0, axis))
 
 
@@ -488,10 +490,16 @@ def _minmax_filter(
         fill = acc is np.minimum
     else:
         fill = -np.inf if acc is np.maximum else np.inf
-    pad = np.full((nb * size - m,) + e.shape[1:], fill, dtype=e.dtype)
-    blocks = np.concatenate((e, pad)).reshape((nb, size) + e.shape[1:])
-    prefix = acc.accumulate(blocks, axis=1).reshape((nb * size,) + e.shape[1:])
-    suffix = acc.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].reshape(prefix.shape)
+    rest = e.shape[1:]
+    buf = np.empty((nb * size,) + rest, dtype=e.dtype)
+    buf[:m] = e
+    buf[m:] = fill
+    del e
+    # suffix extrema: the blocks of the reversed buffer are the blocks reversed (a view)
+    suffix = acc.accumulate(buf[::-1].reshape((nb, size) + rest), axis=1).reshape(buf.shape)
+    suffix = suffix[::-1]
+    prefix = acc.accumulate(buf.reshape((nb, size) + rest), axis=1, out=buf.reshape(
+        (nb, size) + rest)).reshape(buf.shape)  # in place
     out = acc(suffix[:n], prefix[size - 1 : size - 1 + n])
     return np.ascontiguousarray(np.moveaxis(out, 0, axis))
 

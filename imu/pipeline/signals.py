@@ -33,7 +33,11 @@ def moving_std(x: NDArray[np.float64], window: int) -> NDArray[np.float64]:
     window = max(int(window), 1)
     m = uniform_filter1d(x, window, axis=0, mode="nearest")
     m2 = uniform_filter1d(x * x, window, axis=0, mode="nearest")
-    return np.sqrt(np.maximum(m2 - m * m, 0.0))
+    m *= m  # in place: sqrt(max(m2 - m m, 0))
+    m2 -= m
+    del m
+    np.maximum(m2, 0.0, out=m2)
+    return np.sqrt(m2, out=m2)
 
 
 def still_mask(
