@@ -56,15 +56,28 @@ def box_means(
     t_s: NDArray[np.float64], x: NDArray[np.float64], rate_hz: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Bin centres and box means of ``x`` (N, C) sampled at ``t_s`` on a grid at ``rate_hz``."""
-    t = np.asarray(t_s, dtype=float)
-    x = np.asarray(x, dtype=float)
+    rows = np.ascontiguousarray(np.asarray(x, dtype=float).T)
+    return _box_means_rows(np.asarray(t_s, dtype=float), rows, rate_hz)
+
+
+def _box_means_rows(
+    t: NDArray[np.float64], rows: NDArray[np.float64], rate_hz: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`box_means` of the channels as contiguous rows (C, N): the trapezoids and their
+    running sums along contiguous memory, all channels in one call (the same operations in
+    the same order per channel, so the same values)."""
     dt = np.diff(t)
     n = int(np.floor((t[-1] - t[0]) * rate_hz + 1e-9))
     edges = t[0] + np.arange(n + 1) / rate_hz
-    out = np.empty((n, x.shape[1]))
-    for j in range(x.shape[1]):
-        cum = np.concatenate([[0.0], np.cumsum(0.5 * (x[1:, j] + x[:-1, j]) * dt)])
-        out[:, j] = np.diff(np.interp(edges, t, cum)) * rate_hz
+    trap = rows[:, 1:] + rows[:, :-1]
+    trap *= 0.5
+    trap *= dt
+    cum = np.empty((rows.shape[0], t.size))
+    cum[:, 0] = 0.0
+    np.cumsum(trap, axis=1, out=cum[:, 1:])
+    out = np.empty((n, rows.shape[0]))
+    for j in range(rows.shape[0]):
+        out[:, j] = np.diff(np.interp(edges, t, cum[j])) * rate_hz
     return 0.5 * (edges[:-1] + edges[1:]), out
 
 
@@ -79,10 +92,12 @@ def internal_grid(
     """Resample a recording to the internal grid (module docstring)."""
     rate = internal_rate_hz(sampling_rate_hz, target_hz)
     t = np.asarray(t_s, dtype=float)
-    data = np.asarray(acc_g, dtype=float)
+    acc = np.asarray(acc_g, dtype=float)
+    rows = np.empty((3 if gyr_dps is None else 6, t.size))  # channels as contiguous rows
+    rows[:3] = acc.T
     if gyr_dps is not None:
-        data = np.hstack([data, np.asarray(gyr_dps, dtype=float)])
-    tc, out = box_means(t, data, rate)
+        rows[3:] = np.asarray(gyr_dps, dtype=float).T
+    tc, out = _box_means_rows(t, rows, rate)
     dt = np.diff(t)
     med = float(np.median(dt)) if dt.size else 1.0 / rate
     gap = np.zeros(tc.size, dtype=bool)
