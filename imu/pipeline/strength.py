@@ -80,6 +80,7 @@ class Session:
     r_es: Rotation | None = None
     up: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 3)))
     speed: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    acc_up: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     acc_z: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -202,14 +203,17 @@ class StrengthAnalysis(AnalysisAlgorithm):
         up = r_es.apply(np.array([0.0, 0.0, 1.0]), inverse=True)
         s.acc, s.gyr, s.strict_still, s.r_es, s.up = acc, gyr, strict, r_es, up
         s.speed = np.linalg.norm(gyr, axis=1)
-        s.acc_z = (np.sum(acc * up, axis=1) - 1.0) * GRAVITY_M_S2
+        s.acc_up = np.sum(acc * up, axis=1)  # specific force along world-up (g)
+        s.acc_z = (s.acc_up - 1.0) * GRAVITY_M_S2
         s.extra |= {"gyro_bias_dps": bias.tolist(), "acc_bias_g": refine.bias_g_.tolist(),
                     "acc_scale": refine.scale_.tolist()}
         return s
 
     def s3_bouts(self, s: Session) -> ActivityBouts:
         """Quiet, walking and running samples; quiet runs and gait bouts."""
-        return (self.bouts or ActivityBouts()).clone().detect(s.acc, s.gyr, s.up, s.fs)
+        return (self.bouts or ActivityBouts()).clone().detect(
+            s.acc, s.gyr, s.up, s.fs, speed_dps=s.speed, vertical_g=s.acc_up
+        )
 
     def s4_calibration(self, s: Session, bouts: ActivityBouts) -> NeutralCalibration:
         """Mounting segments and neutral up per mounting (InputError: no reference at all)."""
