@@ -251,7 +251,7 @@ class StrengthAnalysis(AnalysisAlgorithm):
             excluded[a:b] = True
         return (self.candidates or ExcursionCandidates()).clone().segment(
             posture.tilt_deg_, s.r_es, s.speed, s.acc_z, bouts.quiet_, posture.lying_ & ~excluded,
-            excluded, s.fs, boundaries=cuts, height_cm=s.extra["height_bp_cm"],
+            excluded, s.fs, boundaries=cuts, height_cm=s.extra["height_bp_cm"], up_sensor=s.up,
         )
 
     def s7_recognition(self, cands: ExcursionCandidates, exercise: str | None
