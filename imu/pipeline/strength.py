@@ -365,16 +365,21 @@ class StrengthAnalysis(AnalysisAlgorithm):
         reps["hip_travel_cm"] = trav.travel_m_ * 100.0
         reps["hip_rise_cm"] = trav.rise_m_ * 100.0
         tilt = np.full(len(reps), np.nan)
-        for name in pd.unique(reps["exercise"]):
-            m = (reps["exercise"] == name).to_numpy()
-            tilt[m] = tilt_deg(reps["pelvis_angle_deg"].to_numpy()[m], str(name),
-                               trav.rise_m_[m], trunk)
+        names = reps["exercise"].to_numpy()
+        angle = reps["pelvis_angle_deg"].to_numpy()
+        for name in pd.unique(names):
+            m = names == name
+            tilt[m] = tilt_deg(angle[m], str(name), trav.rise_m_[m], trunk)
         reps["tilt_deg"] = tilt
         reps["tilt_class"] = tilt_class(tilt)
         a = np.clip(np.floor(start).astype(int), 0, s.grid.n - 1)
         b = np.clip(np.ceil(end).astype(int), 0, s.grid.n - 1)
-        reps["peak_speed_dps"] = [float(s.speed[i : j + 1].max(initial=0.0))
-                                  for i, j in zip(a, b, strict=True)]
+        # max(speed[a:b + 1], initial=0) per rep: the reps' samples in one flat index (the
+        # reps may share their boundary samples), one reduceat
+        size = b - a + 1
+        first = np.concatenate([[0], np.cumsum(size)[:-1]])
+        idx = np.arange(int(size.sum())) - np.repeat(first - a, size)
+        reps["peak_speed_dps"] = np.maximum(np.maximum.reduceat(s.speed[idx], first), 0.0)
         return reps
 
     def s11_timeseries(self, s: Session, cal: NeutralCalibration, frames: dict[int, Any],
