@@ -56,27 +56,37 @@ def box_means(
     t_s: NDArray[np.float64], x: NDArray[np.float64], rate_hz: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Bin centres and box means of ``x`` (N, C) sampled at ``t_s`` on a grid at ``rate_hz``."""
-    rows = np.ascontiguousarray(np.asarray(x, dtype=float).T)
-    return _box_means_rows(np.asarray(t_s, dtype=float), rows, rate_hz)
+    t = np.asarray(t_s, dtype=float)
+    return _box_means(t, _trapezoids(t, [np.asarray(x, dtype=float)]), rate_hz)
 
 
-def _box_means_rows(
-    t: NDArray[np.float64], rows: NDArray[np.float64], rate_hz: float
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """:func:`box_means` of the channels as contiguous rows (C, N): the trapezoids and their
-    running sums along contiguous memory, all channels in one call (the same operations in
-    the same order per channel, so the same values)."""
+def _trapezoids(t: NDArray[np.float64], blocks: list[NDArray[np.float64]]
+                ) -> NDArray[np.float64]:
+    """``0.5 * (x[1:] + x[:-1]) * dt`` of the columns of the (N, C_i) ``blocks``, as (C, N - 1)
+    contiguous rows (one channel per row: the running sums then run along memory)."""
     dt = np.diff(t)
-    n = int(np.floor((t[-1] - t[0]) * rate_hz + 1e-9))
-    edges = t[0] + np.arange(n + 1) / rate_hz
-    trap = rows[:, 1:] + rows[:, :-1]
+    trap = np.empty((sum(b.shape[1] for b in blocks), t.size - 1))
+    c = 0
+    for b in blocks:
+        np.add(b[1:].T, b[:-1].T, out=trap[c : c + b.shape[1]])
+        c += b.shape[1]
     trap *= 0.5
     trap *= dt
-    cum = np.empty((rows.shape[0], t.size))
+    return trap
+
+
+def _box_means(t: NDArray[np.float64], trap: NDArray[np.float64], rate_hz: float
+               ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`box_means` from the channels' trapezoids (:func:`_trapezoids`): all channels'
+    running sums in one call, the same operations in the same order per channel as one
+    channel at a time, so the same values."""
+    n = int(np.floor((t[-1] - t[0]) * rate_hz + 1e-9))
+    edges = t[0] + np.arange(n + 1) / rate_hz
+    cum = np.empty((trap.shape[0], t.size))
     cum[:, 0] = 0.0
     np.cumsum(trap, axis=1, out=cum[:, 1:])
-    out = np.empty((n, rows.shape[0]))
-    for j in range(rows.shape[0]):
+    out = np.empty((n, trap.shape[0]))
+    for j in range(trap.shape[0]):
         out[:, j] = np.diff(np.interp(edges, t, cum[j])) * rate_hz
     return 0.5 * (edges[:-1] + edges[1:]), out
 
@@ -92,12 +102,10 @@ def internal_grid(
     """Resample a recording to the internal grid (module docstring)."""
     rate = internal_rate_hz(sampling_rate_hz, target_hz)
     t = np.asarray(t_s, dtype=float)
-    acc = np.asarray(acc_g, dtype=float)
-    rows = np.empty((3 if gyr_dps is None else 6, t.size))  # channels as contiguous rows
-    rows[:3] = acc.T
+    blocks = [np.asarray(acc_g, dtype=float)]
     if gyr_dps is not None:
-        rows[3:] = np.asarray(gyr_dps, dtype=float).T
-    tc, out = _box_means_rows(t, rows, rate)
+        blocks.append(np.asarray(gyr_dps, dtype=float))
+    tc, out = _box_means(t, _trapezoids(t, blocks), rate)
     dt = np.diff(t)
     med = float(np.median(dt)) if dt.size else 1.0 / rate
     gap = np.zeros(tc.size, dtype=bool)
