@@ -117,7 +117,11 @@ class RepSegmentation(SegmentationAlgorithm):
     -------
     reps_
         One row per rep: ``imu.core.schema.REP_PHASE_COLUMNS`` (set, rep, start, end, lockout
-        and the phase durations, s) plus ``extreme_idx``, ``fallback_start``, ``fallback_end``.
+        and the phase durations, s) plus ``extreme_idx``, ``fallback_start``, ``fallback_end``
+        (the table of ``rep_columns_``, made on first use).
+    rep_columns_
+        The same columns as arrays by name, in that order (a caller that joins many sets
+        makes one table, not one per set).
     phases_
         (K, 4) fractional sample indices: start and end of the phase into each extreme and of
         the phase out of it.
@@ -286,8 +290,16 @@ class RepSegmentation(SegmentationAlgorithm):
             "fallback_start": fb[:, 0],
             "fallback_end": fb[:, 1],
         }
-        # built in its final column order: no reordering copy
+        # in the table's final column order: no reordering copy
         order = (*REP_PHASE_COLUMNS, "extreme_idx", "fallback_start", "fallback_end")
-        self.reps_ = pd.DataFrame({c: cols[c] for c in order})
+        self.rep_columns_ = {c: cols[c] for c in order}
+        self._reps: pd.DataFrame | None = None
         self.phases_ = ph
         return self
+
+    @property
+    def reps_(self) -> pd.DataFrame:
+        """The reps table (class docstring), made from ``rep_columns_`` on first use."""
+        if getattr(self, "_reps", None) is None:
+            self._reps = pd.DataFrame(self.rep_columns_)
+        return self._reps

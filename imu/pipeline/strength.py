@@ -275,7 +275,8 @@ class StrengthAnalysis(AnalysisAlgorithm):
         """Per set: pelvis frame, extremes and phases. Returns reps, sets and per-set frames.
 
         The columns the loop reads are taken out of the tables once, and the reps table is put
-        together once at the end (per-set pandas indexing cost more than the sets' numerics)."""
+        together once at the end from the sets' columns (per-set pandas tables and indexing
+        cost more than the sets' numerics)."""
         c = cands.candidates_
         c_lo, c_hi, c_pk = (c[k].to_numpy(dtype=np.int64) for k in ("lo", "hi", "peak"))
         span_start = cands.spans_["start"].to_numpy()
@@ -289,7 +290,7 @@ class StrengthAnalysis(AnalysisAlgorithm):
         set_list = list(zip(sets.sets_["exercise"], sets.sets_["members"], sets.sets_["span"],
                             strict=True))
         bounds = [(int(c_lo[m[0]]), int(c_hi[m[-1]])) for _, m, _ in set_list]
-        rep_tables: list[pd.DataFrame] = []
+        rep_tables: list[dict[str, NDArray]] = []
         rep_ex, rep_angle, rep_mount = [], [], []
         set_rows, frames = [], {}
         for k, (name, idx, span) in enumerate(set_list):
@@ -320,19 +321,20 @@ class StrengthAnalysis(AnalysisAlgorithm):
             reps = segmenter.segment(
                 x, s.speed[lo:hi], s.fs, peaks, REGISTRY[ex].rest_at_bottom,
                 t0_s=t0 + lo / s.fs, set_no=no,
-            ).reps_
-            n_reps = len(reps)
-            lock_i = (reps["lockout_s"].to_numpy() - t0) * s.fs - lo
+            ).rep_columns_
+            n_reps = len(reps["rep"])
+            lock_i = (reps["lockout_s"] - t0) * s.fs - lo
             rep_tables.append(reps)
             rep_ex.append(np.full(n_reps, ex, dtype=object))
             rep_angle.append(np.interp(lock_i, np.arange(sag.size), sag))
             rep_mount.append(np.full(n_reps, mount, dtype=np.int64))
             set_rows.append({"set": no, "exercise": ex,
-                             "start_s": float(reps["start_s"].to_numpy()[0]),
-                             "end_s": float(reps["end_s"].to_numpy()[-1]), "reps": n_reps})
+                             "start_s": float(reps["start_s"][0]),
+                             "end_s": float(reps["end_s"][-1]), "reps": n_reps})
             frames[no] = {"frame": frame, "lo": lo, "hi": hi, "mounting": mount}
-        if rep_tables:
-            reps = pd.concat(rep_tables, ignore_index=True)
+        if rep_tables:  # one table of all sets' reps
+            reps = pd.DataFrame({c: np.concatenate([r[c] for r in rep_tables])
+                                 for c in rep_tables[0]})
             reps["exercise"] = np.concatenate(rep_ex)
             reps["pelvis_angle_deg"] = np.concatenate(rep_angle)
             reps["mounting"] = np.concatenate(rep_mount)
