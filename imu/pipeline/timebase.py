@@ -57,14 +57,37 @@ def box_means(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Bin centres and box means of ``x`` (N, C) sampled at ``t_s`` on a grid at ``rate_hz``."""
     t = np.asarray(t_s, dtype=float)
-    x = np.asarray(x, dtype=float)
+    return _box_means(t, _trapezoids(t, [np.asarray(x, dtype=float)]), rate_hz)
+
+
+def _trapezoids(t: NDArray[np.float64], blocks: list[NDArray[np.float64]]
+                ) -> NDArray[np.float64]:
+    """``0.5 * (x[1:] + x[:-1]) * dt`` of the columns of the (N, C_i) ``blocks``, as (C, N - 1)
+    contiguous rows (one channel per row: the running sums then run along memory)."""
     dt = np.diff(t)
+    trap = np.empty((sum(b.shape[1] for b in blocks), t.size - 1))
+    c = 0
+    for b in blocks:
+        np.add(b[1:].T, b[:-1].T, out=trap[c : c + b.shape[1]])
+        c += b.shape[1]
+    trap *= 0.5
+    trap *= dt
+    return trap
+
+
+def _box_means(t: NDArray[np.float64], trap: NDArray[np.float64], rate_hz: float
+               ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`box_means` from the channels' trapezoids (:func:`_trapezoids`): all channels'
+    running sums in one call, the same operations in the same order per channel as one
+    channel at a time, so the same values."""
     n = int(np.floor((t[-1] - t[0]) * rate_hz + 1e-9))
     edges = t[0] + np.arange(n + 1) / rate_hz
-    out = np.empty((n, x.shape[1]))
-    for j in range(x.shape[1]):
-        cum = np.concatenate([[0.0], np.cumsum(0.5 * (x[1:, j] + x[:-1, j]) * dt)])
-        out[:, j] = np.diff(np.interp(edges, t, cum)) * rate_hz
+    cum = np.empty((trap.shape[0], t.size))
+    cum[:, 0] = 0.0
+    np.cumsum(trap, axis=1, out=cum[:, 1:])
+    out = np.empty((n, trap.shape[0]))
+    for j in range(trap.shape[0]):
+        out[:, j] = np.diff(np.interp(edges, t, cum[j])) * rate_hz
     return 0.5 * (edges[:-1] + edges[1:]), out
 
 
@@ -79,10 +102,10 @@ def internal_grid(
     """Resample a recording to the internal grid (module docstring)."""
     rate = internal_rate_hz(sampling_rate_hz, target_hz)
     t = np.asarray(t_s, dtype=float)
-    data = np.asarray(acc_g, dtype=float)
+    blocks = [np.asarray(acc_g, dtype=float)]
     if gyr_dps is not None:
-        data = np.hstack([data, np.asarray(gyr_dps, dtype=float)])
-    tc, out = box_means(t, data, rate)
+        blocks.append(np.asarray(gyr_dps, dtype=float))
+    tc, out = _box_means(t, _trapezoids(t, blocks), rate)
     dt = np.diff(t)
     med = float(np.median(dt)) if dt.size else 1.0 / rate
     gap = np.zeros(tc.size, dtype=bool)
