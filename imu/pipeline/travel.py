@@ -49,28 +49,23 @@ def _clamp(v: float, lo: float, hi: float) -> float:
 def anchored_height_m(
     acc_z_m_s2: NDArray[np.float64], a: int, b: int, sampling_rate_hz: float
 ) -> NDArray[np.float64]:
-    """Height (m) over samples ``a..b`` (inclusive) with zero velocity at both ends.
-
-    Trapezoidal integration; the velocity's linear trend to its end value is removed.
-    """
-    dt = 1.0 / float(sampling_rate_hz)
-    acc = acc_z_m_s2[a : b + 1]
-    if acc.size < 2:
-        return np.zeros(acc.size)
-    v = np.concatenate([[0.0], np.cumsum(0.5 * (acc[1:] + acc[:-1])) * dt])
-    v -= np.linspace(0.0, v[-1], v.size)
-    return np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1])) * dt])
+    """Height (m) over samples ``a..b`` (inclusive) with zero velocity at both ends:
+    :func:`anchored_heights_m` of one interval."""
+    b = min(int(b), acc_z_m_s2.size - 1)
+    return anchored_heights_m(acc_z_m_s2, np.array([int(a)]), np.array([b]), sampling_rate_hz)[0]
 
 
 def anchored_heights_m(
     acc_z_m_s2: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64],
     sampling_rate_hz: float,
 ) -> list[NDArray[np.float64]]:
-    """:func:`anchored_height_m` over each ``a[k]..b[k]``, the same values: the intervals in
-    buckets of similar length (at most twice the samples), each one padded matrix whose rows
-    are integrated along the rows (``np.cumsum`` along a row adds in order, as on the row
-    alone); the velocity trend is ``np.linspace(0, v[-1], n)`` as numpy computes it (``i *
-    step + 0``, the last value ``v[-1]``; ``i / (n - 1) * v[-1] + 0`` when the step is 0)."""
+    """Height (m) over samples ``a[k]..b[k]`` (inclusive, within the signal) with zero velocity
+    at both ends, for every k: trapezoidal integration of the acceleration, the velocity's
+    linear trend to its end value removed (``i * step`` with ``step = v_end / (n - 1)``, the
+    last value exactly ``v_end``; ``i / (n - 1) * v_end`` when the step underflows to 0: numpy's
+    ``linspace(0, v_end, n)``), integrated again. The intervals go in buckets of similar length
+    (at most twice the samples), each a padded matrix integrated along its rows (a running sum
+    along a row adds in order, as on the row alone)."""
     dt = 1.0 / float(sampling_rate_hz)
     a = np.asarray(a, dtype=np.int64)
     size = np.asarray(b, dtype=np.int64) - a + 1
