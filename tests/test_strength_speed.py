@@ -7,6 +7,7 @@ import numpy as np
 
 from imu.pipeline.segmentation import _enter, _first_below, _last_below, _zone_edge
 from imu.pipeline.setreps import prominences
+from imu.pipeline.signals import row_max
 from imu.pipeline.timebase import box_means
 from imu.pipeline.travel import anchored_height_m, anchored_heights_m
 
@@ -101,3 +102,11 @@ def test_crossing_searches_equal_flatnonzero() -> None:
                 off = max((int(bad[0]) - 1) if bad.size else seg.size - 1, 0)
                 ref = c - off if step < 0 else c + off
                 assert _zone_edge(w, c, lim, level, step, below) == ref
+
+
+def test_row_max_is_numpys_row_maximum() -> None:
+    rng = np.random.default_rng(5)
+    for k in (1, 3, 6):
+        x = rng.normal(size=(1000, k))
+        x[rng.integers(0, 1000, 20), rng.integers(0, k, 20)] = np.nan  # NaN propagates alike
+        assert row_max(x).tobytes() == x.max(axis=1).tobytes()

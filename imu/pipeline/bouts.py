@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from imu.pipeline.base import BoutAlgorithm
 from imu.pipeline.dsp import butter_sos, minimum_filter1d, sosfiltfilt, uniform_filter1d
 from imu.pipeline.gait_bouts import GaitBouts
-from imu.pipeline.signals import clean_mask, moving_std, runs
+from imu.pipeline.signals import clean_mask, runs, still_mask
 
 TILT_CLASSES: Final = ("standing", "seated", "bent", "lying")
 """Coarse posture codes of :attr:`PostureBouts.posture_` (index = code), from the tilt alone;
@@ -130,11 +130,8 @@ class ActivityBouts(BoutAlgorithm):
         fs = float(sampling_rate_hz)
         w = max(1, int(round(self.window_s * fs)))
         speed = np.linalg.norm(gyr_dps, axis=1) if speed_dps is None else speed_dps
-        quiet = (
-            (_max3(moving_std(gyr_dps, w)) < self.gyr_std_dps)
-            & (_max3(moving_std(acc_g, w)) < self.acc_std_g)
-            & (uniform_filter1d(speed, w, mode="nearest") < self.speed_dps)
-        )
+        quiet = still_mask(acc_g, gyr_dps, fs, self.window_s, self.gyr_std_dps, self.acc_std_g) & (
+            uniform_filter1d(speed, w, mode="nearest") < self.speed_dps)
         walking, running = gait_masks(acc_g, up_sensor, fs, self.gait, vertical_g=vertical_g)
         quiet &= ~(walking | running)
         self.quiet_ = quiet
@@ -153,11 +150,6 @@ class ActivityBouts(BoutAlgorithm):
             pd.concat(gait, ignore_index=True).sort_values("start").reset_index(drop=True)
         )
         return self
-
-
-def _max3(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``x.max(axis=1)`` of an (N, 3) array, column by column (the same values, 25x faster)."""
-    return np.maximum(np.maximum(x[:, 0], x[:, 1]), x[:, 2])
 
 
 class _RunSums:
