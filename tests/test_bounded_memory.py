@@ -81,3 +81,18 @@ def test_gait_bouts_release_their_signals(run_raw) -> None:  # noqa: ANN001
     assert gb.release_signals() is gb
     assert not hasattr(gb, "up_") and not hasattr(gb, "fv_")
     assert np.array_equal(gb.running_, running_before) and len(gb.bouts_)
+
+
+def test_unwrap_in_place_is_numpys_unwrap() -> None:
+    rng = np.random.default_rng(8)
+    for trial in range(60):
+        n = int(rng.integers(1, 2500))
+        x = np.cumsum(rng.normal(scale=rng.choice([0.1, 1.0, 3.0]), size=n))
+        x = np.mod(x + np.pi, 2 * np.pi) - np.pi
+        if trial % 4 == 0:  # jumps of exactly +-pi: numpy's boundary rule
+            x[rng.integers(0, n, n // 10)] = rng.choice([np.pi, -np.pi, 0.0])
+        ref = np.unwrap(x)
+        for block in (1, 2, 7, 100, 5000):
+            y = x.copy()
+            running.unwrap_in_place(y, block)
+            assert y.tobytes() == ref.tobytes(), (trial, block)

@@ -17,10 +17,12 @@ docs/running.md; each is a function or algorithm a reader can run alone):
    specific force ``f_v`` of the sensor: earth-up from the orientation, else ``GaitBouts.up_``.
 5. Events (:mod:`imu.pipeline.gait_events`): running steps from the stance pulses, walking
    steps from the loading peaks.
-6. Pelvis frame from the gait (:func:`imu.pipeline.stance_side.forward_axis`), the sensor's
-   lateral offset and so its side (:func:`imu.pipeline.stance_side.lateral_offset_m`, gyroscope
-   only), then the pelvis centre (:func:`imu.pipeline.running.pelvis_centre_fv`) and the events
-   again on the centre's ``f_v``.
+6. Pelvis frame from the gait (:func:`imu.pipeline.stance_side.forward_axis`; its data, the
+   horizontal force at ~50 Hz, taken before the orientation so that the bouts' per-sample "up"
+   can go), the sensor's lateral offset and so its side
+   (:func:`imu.pipeline.stance_side.lateral_offset_m`, gyroscope only), then the pelvis
+   centre (:func:`imu.pipeline.running.pelvis_centre_fv`) and the events again on the
+   centre's ``f_v``.
 7. Stance sides (:func:`imu.pipeline.stance_side.side_scores`, ``alternating_sides``).
 8. Vertical oscillation, pelvis angles and drop per step; bouts of steps and cadence; run
    starts; summary (:mod:`imu.metrics.gait`).
@@ -82,8 +84,10 @@ from imu.pipeline.signals import (
 )
 from imu.pipeline.stance_side import (
     SIDE_CUES,
+    HorizontalForce,
     alternating_sides,
-    forward_axis,
+    forward_axis_of,
+    horizontal_force,
     lateral_offset_m,
     side_scores,
 )
@@ -225,18 +229,24 @@ class GaitAnalysis(AnalysisAlgorithm):
         gb = (self.bouts or GaitBouts()).clone().detect(acc, fs, valid=valid)  # 2
         self.gait_bouts_ = gb
         cal = self._calibrate(acc, gyr, fs)  # 3
+        # the forward-axis fit's data at ~50 Hz: the bouts' "up" and f_v need not stay
+        force = horizontal_force(acc, gb.fv_, gb.up_, gb.walking_ | gb.running_, fs)
         r_es, zr, fv_s, up_sensor = self._orientation(acc, gyr, gb, cal, fs)  # 4
         ic, to, is_run = self._events(fv_s, gb, valid, fs, first_pass=True)  # 5
-        cues = self._pelvis_frame(acc, gyr, zr, gb, up_sensor, ic, to, is_run, valid, fs)  # 6
+        cues = self._pelvis_frame(acc, gyr, zr, gb, force, up_sensor, ic, to, is_run, valid,
+                                  fs)  # 6
         side = self._sides(ic, to, is_run, valid, cues, fs)
         offset = self._placement(fv_s, zr, ic, side, is_run, fs)
         fv = fv_s
         if zr is not None and self.mounting_ is not None:  # the pelvis centre, events again
             fv = pelvis_centre_fv(fv_s, zr, self.mounting_.inv().apply(offset), fs)
-        del fv_s
+        del fv_s, force
         gb.release_signals()  # "up" and f_v of the bouts have served (memory: docs/scale.md)
+        angles = self._angles(r_es, zr, cal, gb, t.size)  # 8 (the frame is final)
+        oriented = zr is not None
+        del r_es, zr  # each per-sample signal is released once used (docs/scale.md)
         ic, to, is_run = self._events(fv, gb, valid, fs)
-        if zr is None and self.mounting_ is not None:
+        if not oriented and self.mounting_ is not None:
             # no gyroscope: in flight the accelerometer reads only the sensor's tangential
             # acceleration from the pelvis turning about up (free fall, no sway)
             lever = np.array([-offset[1], offset[0], 0.0])
@@ -244,8 +254,7 @@ class GaitAnalysis(AnalysisAlgorithm):
                 cues["flight"] = -(acc @ self.mounting_.inv().apply(lever / np.linalg.norm(lever)))
         side = self._sides(ic, to, is_run, valid, cues, fs)  # 7
         del cues
-        angles = self._angles(r_es, zr, cal, gb, ic, is_run, t.size)  # 8
-        del r_es, zr  # each per-sample signal is released once used (docs/scale.md)
+        self._level_obliquity(angles, cal, ic, is_run)
         height = double_integrate(fv, fs, self.highpass_hz)
         del fv
         if gyr is None:
@@ -294,6 +303,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         gait = gb.walking_ | gb.running_
         if gyr is not None and gait.any():
             bias = cal.gyro_bias_dps_ if cal is not None else gait_gyro_bias(gyr, gb.up_, gait)
+            gb.release_signals()  # from here on the orientation gives up and f_v
             r_es = vqf_orientation(acc, gyr, fs, bias)
             zr = z_row(r_es)
             fv_s = np.einsum("ij,ij->i", zr, acc)
@@ -305,13 +315,14 @@ class GaitAnalysis(AnalysisAlgorithm):
         return r_es, zr, fv_s, up
 
     def _pelvis_frame(
-        self, acc: Array, gyr: Array | None, zr: Array | None, gb: GaitBouts, up: Array,
-        ic: Array, to: Array, is_run: NDArray[np.bool_], valid: NDArray[np.bool_], fs: float,
+        self, acc: Array, gyr: Array | None, zr: Array | None, gb: GaitBouts,
+        force: HorizontalForce, up: Array, ic: Array, to: Array, is_run: NDArray[np.bool_],
+        valid: NDArray[np.bool_], fs: float,
     ) -> dict[str, Array]:
         """6. The pelvis frame from the gait (sets ``mounting_``, ``braking_evidence_``,
-        ``handedness_check_``) and the side cues in it."""
-        gait = gb.walking_ | gb.running_
-        found = forward_axis(acc, gb.fv_, gb.up_, ic, to, is_run, gait, fs)
+        ``handedness_check_``) and the side cues in it; ``force``: the fit's data
+        (:func:`imu.pipeline.stance_side.horizontal_force`)."""
+        found = forward_axis_of(force, ic, to, is_run, fs)
         fwd, self.braking_evidence_ = found if found is not None else (None, float("nan"))
         self.handedness_check_ = float("nan")
         self.mounting_ = None
@@ -332,22 +343,29 @@ class GaitAnalysis(AnalysisAlgorithm):
 
     def _angles(
         self, r_es: Rotation | None, zr: Array | None, cal: StandingCalibration | None,
-        gb: GaitBouts, ic: Array, is_run: NDArray[np.bool_], n: int,
+        gb: GaitBouts, n: int,
     ) -> Array:
         """8. Pelvis angles (NaN without the gyroscope). Neutral: the standing, else the gait
-        (sagittal: the mean over the strides; obliquity: its median at the contacts of the
-        running, else of the walking, where the pelvis passes level)."""
+        (sagittal: the mean over the strides; obliquity: :meth:`_level_obliquity` once the
+        steps are known)."""
         if r_es is None or zr is None or self.mounting_ is None:
             return np.full((n, 3), np.nan)
         ref = np.zeros(n, dtype=bool)
         if cal is not None:
             ref[cal.still_slice_] = True
-        angles = pelvis_angles(r_es, zr, self.mounting_, ref if ref.any() else (
+        return pelvis_angles(r_es, zr, self.mounting_, ref if ref.any() else (
             gb.walking_ | gb.running_))
-        if cal is None and ic.size:
+
+    @staticmethod
+    def _level_obliquity(
+        angles: Array, cal: StandingCalibration | None, ic: Array, is_run: NDArray[np.bool_]
+    ) -> None:
+        """In place: without a standing start, the obliquity's neutral is its median at the
+        contacts of the running, else of the walking, where the pelvis passes level."""
+        if cal is None and ic.size and np.isfinite(angles[:, 1]).any():
+            n = angles.shape[0]
             at = np.clip(np.round(ic[is_run] if is_run.any() else ic).astype(np.int64), 0, n - 1)
             angles[:, 1] -= float(np.nanmedian(angles[at, 1]))
-        return angles
 
     def _events(
         self, fv: Array, gb: GaitBouts, valid: NDArray[np.bool_], fs: float,

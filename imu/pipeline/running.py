@@ -141,6 +141,36 @@ def pelvis_angles(
         out[a:b, 1] = np.arcsin(np.clip(left_e[:, 2], -1.0, 1.0))
         out[a:b, 0] = np.arctan2(-(c * left_e[:, 0] + s * left_e[:, 1]),
                                  -s * left_e[:, 0] + c * left_e[:, 1])
-    out[:, 0] = np.unwrap(out[:, 0])
-    out[:, 2] = -np.arctan2(-(zr @ fwd_s), zr @ up_s)
+    unwrap_in_place(out[:, 0])
+    sag = zr @ fwd_s  # -arctan2(-(zr fwd), zr up), in place
+    np.negative(sag, out=sag)
+    np.arctan2(sag, zr @ up_s, out=sag)
+    np.negative(sag, out=out[:, 2])
+    del sag
     return np.degrees(out, out=out)
+
+
+def unwrap_in_place(p: Array, block: int | None = None) -> None:
+    """``p[:] = np.unwrap(p)`` (period 2 pi) block by block: numpy's arithmetic, the running sum
+    of the corrections carried from block to block (so the same sums), and no temporary of
+    the whole signal (``np.unwrap`` holds five)."""
+    block = block or ANGLE_BLOCK
+    period = 2 * np.pi
+    high, low = period / 2, -period / 2
+    total, prev = None, None  # corrections so far; the original value before the block
+    for a in range(0, p.size, block):
+        seg = p[a : a + block]
+        orig = seg.copy()
+        if prev is None:  # the first sample stays
+            dd, dst, src = np.diff(orig), seg[1:], orig[1:]
+        else:
+            dd, dst, src = np.diff(np.concatenate(([prev], orig))), seg, orig
+        ddmod = np.mod(dd - low, period) + low
+        np.copyto(ddmod, high, where=(ddmod == low) & (dd > 0))
+        ph = ddmod - dd
+        np.copyto(ph, 0, where=np.abs(dd) < high)
+        cs = ph.cumsum() if total is None else np.concatenate(([total], ph)).cumsum()[1:]
+        dst[:] = src + cs
+        if cs.size:
+            total = cs[-1]
+        prev = orig[-1]

@@ -56,38 +56,31 @@ def box_means(
     t_s: NDArray[np.float64], x: NDArray[np.float64], rate_hz: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Bin centres and box means of ``x`` (N, C) sampled at ``t_s`` on a grid at ``rate_hz``."""
-    t = np.asarray(t_s, dtype=float)
-    return _box_means(t, _trapezoids(t, [np.asarray(x, dtype=float)]), rate_hz)
+    return _box_means(np.asarray(t_s, dtype=float), [np.asarray(x, dtype=float)], rate_hz)
 
 
-def _trapezoids(t: NDArray[np.float64], blocks: list[NDArray[np.float64]]
-                ) -> NDArray[np.float64]:
-    """``0.5 * (x[1:] + x[:-1]) * dt`` of the columns of the (N, C_i) ``blocks``, as (C, N - 1)
-    contiguous rows (one channel per row: the running sums then run along memory)."""
-    dt = np.diff(t)
-    trap = np.empty((sum(b.shape[1] for b in blocks), t.size - 1))
-    c = 0
-    for b in blocks:
-        np.add(b[1:].T, b[:-1].T, out=trap[c : c + b.shape[1]])
-        c += b.shape[1]
-    trap *= 0.5
-    trap *= dt
-    return trap
-
-
-def _box_means(t: NDArray[np.float64], trap: NDArray[np.float64], rate_hz: float
+def _box_means(t: NDArray[np.float64], blocks: list[NDArray[np.float64]], rate_hz: float
                ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """:func:`box_means` from the channels' trapezoids (:func:`_trapezoids`): all channels'
-    running sums in one call, the same operations in the same order per channel as one
-    channel at a time, so the same values."""
+    """:func:`box_means` of the columns of the (N, C_i) ``blocks`` side by side: per channel,
+    the trapezoids ``0.5 (x[1:] + x[:-1]) dt``, their running sum and its interpolation at
+    the bin edges, in two scratch rows reused channel after channel (the input rate's
+    temporaries stay two signals' worth, not two per channel)."""
     n = int(np.floor((t[-1] - t[0]) * rate_hz + 1e-9))
     edges = t[0] + np.arange(n + 1) / rate_hz
-    cum = np.empty((trap.shape[0], t.size))
-    cum[:, 0] = 0.0
-    np.cumsum(trap, axis=1, out=cum[:, 1:])
-    out = np.empty((n, trap.shape[0]))
-    for j in range(trap.shape[0]):
-        out[:, j] = np.diff(np.interp(edges, t, cum[j])) * rate_hz
+    dt = np.diff(t)
+    trap = np.empty(t.size - 1)
+    cum = np.empty(t.size)
+    cum[0] = 0.0
+    out = np.empty((n, sum(b.shape[1] for b in blocks)))
+    j = 0
+    for b in blocks:
+        for c in range(b.shape[1]):
+            np.add(b[1:, c], b[:-1, c], out=trap)
+            trap *= 0.5
+            trap *= dt
+            np.cumsum(trap, out=cum[1:])
+            out[:, j] = np.diff(np.interp(edges, t, cum)) * rate_hz
+            j += 1
     return 0.5 * (edges[:-1] + edges[1:]), out
 
 
@@ -105,7 +98,7 @@ def internal_grid(
     blocks = [np.asarray(acc_g, dtype=float)]
     if gyr_dps is not None:
         blocks.append(np.asarray(gyr_dps, dtype=float))
-    tc, out = _box_means(t, _trapezoids(t, blocks), rate)
+    tc, out = _box_means(t, blocks, rate)
     dt = np.diff(t)
     med = float(np.median(dt)) if dt.size else 1.0 / rate
     gap = np.zeros(tc.size, dtype=bool)
