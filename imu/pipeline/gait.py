@@ -60,6 +60,7 @@ from imu.pipeline.gait_events import (
     WalkEvents,
     merge_events,
     step_bouts,
+    step_ranges,
     walk_toe_off,
     window_std,
 )
@@ -68,6 +69,7 @@ from imu.pipeline.run_starts import run_starts
 from imu.pipeline.running import (
     double_integrate,
     gait_gyro_bias,
+    level_obliquity,
     lever_vertical_m_s2,
     pelvis_angles,
     pelvis_centre_fv,
@@ -254,7 +256,8 @@ class GaitAnalysis(AnalysisAlgorithm):
                 cues["flight"] = -(acc @ self.mounting_.inv().apply(lever / np.linalg.norm(lever)))
         side = self._sides(ic, to, is_run, valid, cues, fs)  # 7
         del cues
-        self._level_obliquity(angles, cal, ic, is_run)
+        if cal is None:  # no standing: the obliquity's neutral from the gait
+            level_obliquity(angles, ic, is_run)
         height = double_integrate(fv, fs, self.highpass_hz)
         del fv
         if gyr is None:
@@ -333,7 +336,7 @@ class GaitAnalysis(AnalysisAlgorithm):
             # weak braking evidence for the forward sign: the sway and the turn of the pelvis
             # agree on the stance side only for the true left axis
             sc = side_scores({"sway": cues["sway"], "yaw": cues["yaw"]},
-                             *self._step_ranges(ic, is_run, valid, fs))
+                             *step_ranges(ic, is_run, valid, fs))
             self.handedness_check_ = float(np.mean(sc["sway"] * sc["yaw"]))
             if self.handedness_check_ < 0 and self.braking_evidence_ < self.min_braking_evidence:
                 self.mounting_ = mounting_from_axes(up, -np.cross(up, fwd))
@@ -346,8 +349,8 @@ class GaitAnalysis(AnalysisAlgorithm):
         gb: GaitBouts, n: int,
     ) -> Array:
         """8. Pelvis angles (NaN without the gyroscope). Neutral: the standing, else the gait
-        (sagittal: the mean over the strides; obliquity: :meth:`_level_obliquity` once the
-        steps are known)."""
+        (sagittal: the mean over the strides; obliquity: once the steps are known,
+        :func:`~imu.pipeline.running.level_obliquity`)."""
         if r_es is None or zr is None or self.mounting_ is None:
             return np.full((n, 3), np.nan)
         ref = np.zeros(n, dtype=bool)
@@ -355,17 +358,6 @@ class GaitAnalysis(AnalysisAlgorithm):
             ref[cal.still_slice_] = True
         return pelvis_angles(r_es, zr, self.mounting_, ref if ref.any() else (
             gb.walking_ | gb.running_))
-
-    @staticmethod
-    def _level_obliquity(
-        angles: Array, cal: StandingCalibration | None, ic: Array, is_run: NDArray[np.bool_]
-    ) -> None:
-        """In place: without a standing start, the obliquity's neutral is its median at the
-        contacts of the running, else of the walking, where the pelvis passes level."""
-        if cal is None and ic.size and np.isfinite(angles[:, 1]).any():
-            n = angles.shape[0]
-            at = np.clip(np.round(ic[is_run] if is_run.any() else ic).astype(np.int64), 0, n - 1)
-            angles[:, 1] -= float(np.nanmedian(angles[at, 1]))
 
     def _events(
         self, fv: Array, gb: GaitBouts, valid: NDArray[np.bool_], fs: float,
@@ -516,7 +508,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         """Stance side per step (sets ``side_source_``): running steps from the first cue of
         ``side_cues`` the recording has, walking steps from the first but ``flight``."""
         n = valid.size
-        a, b, bout = self._step_ranges(ic, is_run, valid, fs)
+        a, b, bout = step_ranges(ic, is_run, valid, fs)
         score = np.full(ic.size, np.nan)
         used = []
         for steps, allowed in ((is_run, self.side_cues),
@@ -537,20 +529,6 @@ class GaitAnalysis(AnalysisAlgorithm):
             return np.full(ic.size, "", dtype=str)
         self.side_source_ = ", ".join(used)
         return alternating_sides(ic / fs, score, self.side_half_window)
-
-    @staticmethod
-    def _step_ranges(
-        ic: Array, is_run: NDArray[np.bool_], valid: NDArray[np.bool_], fs: float
-    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-        """Sample range of each step (contact to next contact; the last of a bout: the median
-        step) and its bout number."""
-        n = valid.size
-        bout, last = step_bouts(ic, is_run, valid, fs)
-        d = np.append(np.diff(ic), np.nan)
-        med = float(np.median(d[~last])) if (~last).any() else 0.5 * fs
-        a = np.clip(np.round(ic).astype(np.int64), 0, n - 1)
-        b = np.clip(a + np.round(np.where(last, med, d)).astype(np.int64), 0, n)
-        return a, b, bout
 
     def _tables(
         self, steps: pd.DataFrame, t: Array, fs: float, angles: Array, height: Array,

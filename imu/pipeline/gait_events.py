@@ -357,6 +357,19 @@ def step_bouts(
                           | (bad[i_ic[1:]] - bad[i_ic[:-1]] > 0)])
     return (np.cumsum(new) - 1).astype(np.int64), np.concatenate([new[1:], [True]])
 
+def step_ranges(
+    ic: Array, is_run: NDArray[np.bool_], valid: NDArray[np.bool_], fs: float
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Sample range of each step (contact to next contact; the last of a bout: the median
+    step) and its bout number (:func:`step_bouts`)."""
+    n = valid.size
+    bout, last = step_bouts(ic, is_run, valid, fs)
+    d = np.append(np.diff(ic), np.nan)
+    med = float(np.median(d[~last])) if (~last).any() else 0.5 * fs
+    a = np.clip(np.round(ic).astype(np.int64), 0, n - 1)
+    b = np.clip(a + np.round(np.where(last, med, d)).astype(np.int64), 0, n)
+    return a, b, bout
+
 
 def merge_events(ric: Array, rto: Array, wic: Array, wto: Array, fs: float
            ) -> tuple[Array, Array, NDArray[np.bool_]]:

@@ -150,6 +150,16 @@ def pelvis_angles(
     return np.degrees(out, out=out)
 
 
+def level_obliquity(angles: Array, ic: Array, is_run: NDArray[np.bool_]) -> None:
+    """In place: the obliquity (column 1 of :func:`pelvis_angles`) less its median at the
+    contacts ``ic`` (fractional sample indices) of the running steps, else of all steps: the
+    pelvis passes level there (the neutral without a standing start)."""
+    if ic.size and np.isfinite(angles[:, 1]).any():
+        n = angles.shape[0]
+        at = np.clip(np.round(ic[is_run] if is_run.any() else ic).astype(np.int64), 0, n - 1)
+        angles[:, 1] -= float(np.nanmedian(angles[at, 1]))
+
+
 def unwrap_in_place(p: Array, block: int | None = None) -> None:
     """``p[:] = np.unwrap(p)`` (period 2 pi) block by block: numpy's arithmetic, the running sum
     of the corrections carried from block to block (so the same sums), and no temporary of
