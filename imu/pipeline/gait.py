@@ -180,7 +180,8 @@ class GaitAnalysis(AnalysisAlgorithm):
     side_source_
         The side cue used, or why there is none.
     gait_bouts_
-        The fitted :class:`~imu.pipeline.gait_bouts.GaitBouts`.
+        The fitted :class:`~imu.pipeline.gait_bouts.GaitBouts`, its per-sample ``up_`` and
+        ``fv_`` released once used (``release_signals``: memory bounded, docs/scale.md).
     """
 
     def __init__(
