@@ -9,6 +9,7 @@ import pytest
 from scipy import ndimage, signal
 
 from imu.pipeline import dsp
+from imu.pipeline.peaks import _prominences_in_window
 
 # (order, Wn, btype) as the analysis designs them, at the sampling rates it meets
 DESIGNS = [
@@ -240,3 +241,39 @@ def test_moving_filters_long_and_integer():
     const = np.full(50, 7.0)
     expected = ndimage.uniform_filter1d(const, 9)
     np.testing.assert_array_equal(dsp.uniform_filter1d(const, 9), expected)
+
+
+def _scan(x: np.ndarray, peaks: np.ndarray, half: int) -> tuple[np.ndarray, ...]:
+    """scipy's two scans per peak, one sample at a time."""
+    prom, lb, rb = [], [], []
+    for p in peaks:
+        side = []
+        for step in (-1, 1):
+            best, base, i = x[p], p, p
+            while 0 <= i + step < x.size and abs(i + step - p) <= half and x[i + step] <= x[p]:
+                i += step
+                if x[i] < best:
+                    best, base = x[i], i
+            side.append((best, base))
+        prom.append(x[p] - max(side[0][0], side[1][0]))
+        lb.append(side[0][1])
+        rb.append(side[1][1])
+    return np.array(prom), np.array(lb, dtype=np.int64), np.array(rb, dtype=np.int64)
+
+
+def test_prominences_in_window_as_the_scans() -> None:
+    rng = np.random.default_rng(4)
+    for k in range(300):
+        n = int(rng.integers(1, 200))
+        x = (rng.integers(0, 4, size=n).astype(float) if k % 2 else
+             np.cumsum(rng.normal(size=n)))  # plateaus and ties, or a random walk
+        if k % 5 == 0:
+            x[rng.random(n) < 0.05] = np.inf
+        peaks = np.sort(rng.integers(0, n, size=int(rng.integers(1, 12))))
+        half = int(rng.integers(1, 40))
+        with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+            warnings.simplefilter("ignore")  # prominences of 0
+            got = _prominences_in_window(x, peaks, half)
+        ref = _scan(x, peaks, half)
+        assert all(g.dtype == r.dtype and g.tobytes() == r.tobytes()
+                   for g, r in zip(got, ref, strict=True)), k
