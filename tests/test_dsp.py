@@ -9,6 +9,7 @@ import pytest
 from scipy import ndimage, signal
 
 from imu.pipeline import dsp
+from imu.pipeline.peaks import _prominences_in_window
 
 # (order, Wn, btype) as the analysis designs them, at the sampling rates it meets
 DESIGNS = [
@@ -98,6 +99,23 @@ def test_sosfiltfilt_one_convolution_form(order, wn, btype, fs, monkeypatch):
     assert _close(signal.sosfiltfilt(sos, x2.T), dsp.sosfiltfilt(sos, x2.T), x2)
     x3 = _signal(rng, 2 * shortest, fs, ncol=2).reshape(-1, 2, 1)
     assert _close(signal.sosfiltfilt(sos, x3, axis=0), dsp.sosfiltfilt(sos, x3, axis=0), x3)
+
+
+@pytest.mark.parametrize("order,wn,btype", [DESIGNS[0], DESIGNS[5]])
+def test_sosfiltfilt_blocks_grouped_change_no_number(order, wn, btype, monkeypatch):
+    """The overlap-save blocks are transformed a group at a time (bounded temporaries): one
+    block per call gives the same numbers bit for bit, in 1-D and along either axis of 2-D."""
+    fs = 200.0
+    sos = signal.butter(order, wn, btype, fs=fs, output="sos")
+    rng = np.random.default_rng(11)
+    x, x2 = _signal(rng, 200_003, fs), _signal(rng, 60_001, fs, ncol=3)
+    grouped = [dsp.sosfiltfilt(sos, x), dsp.sosfiltfilt(sos, x2, axis=0),
+               dsp.sosfiltfilt(sos, x2.T)]
+    monkeypatch.setattr(dsp, "_GROUP_SAMPLES", 1)  # one block per FFT call
+    single = [dsp.sosfiltfilt(sos, x), dsp.sosfiltfilt(sos, x2, axis=0),
+              dsp.sosfiltfilt(sos, x2.T)]
+    for a, b in zip(grouped, single, strict=True):
+        assert np.array_equal(a, b)
 
 
 def test_sosfiltfilt_constant_and_too_short():
@@ -223,3 +241,39 @@ def test_moving_filters_long_and_integer():
     const = np.full(50, 7.0)
     expected = ndimage.uniform_filter1d(const, 9)
     np.testing.assert_array_equal(dsp.uniform_filter1d(const, 9), expected)
+
+
+def _scan(x: np.ndarray, peaks: np.ndarray, half: int) -> tuple[np.ndarray, ...]:
+    """scipy's two scans per peak, one sample at a time."""
+    prom, lb, rb = [], [], []
+    for p in peaks:
+        side = []
+        for step in (-1, 1):
+            best, base, i = x[p], p, p
+            while 0 <= i + step < x.size and abs(i + step - p) <= half and x[i + step] <= x[p]:
+                i += step
+                if x[i] < best:
+                    best, base = x[i], i
+            side.append((best, base))
+        prom.append(x[p] - max(side[0][0], side[1][0]))
+        lb.append(side[0][1])
+        rb.append(side[1][1])
+    return np.array(prom), np.array(lb, dtype=np.int64), np.array(rb, dtype=np.int64)
+
+
+def test_prominences_in_window_as_the_scans() -> None:
+    rng = np.random.default_rng(4)
+    for k in range(300):
+        n = int(rng.integers(1, 200))
+        x = (rng.integers(0, 4, size=n).astype(float) if k % 2 else
+             np.cumsum(rng.normal(size=n)))  # plateaus and ties, or a random walk
+        if k % 5 == 0:
+            x[rng.random(n) < 0.05] = np.inf
+        peaks = np.sort(rng.integers(0, n, size=int(rng.integers(1, 12))))
+        half = int(rng.integers(1, 40))
+        with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+            warnings.simplefilter("ignore")  # prominences of 0
+            got = _prominences_in_window(x, peaks, half)
+        ref = _scan(x, peaks, half)
+        assert all(g.dtype == r.dtype and g.tobytes() == r.tobytes()
+                   for g, r in zip(got, ref, strict=True)), k

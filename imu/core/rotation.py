@@ -37,11 +37,11 @@ _BLOCK = 8192
 _CONJUGATE = np.array([-1.0, -1.0, -1.0, 1.0])
 
 
-def _normalized(q: Array) -> Array:
+def _normalized(q: Array, out: Array | None = None) -> Array:
     """Rows of (N, 4) ``q`` over their norms, ``sqrt(x*x + y*y + z*z + w*w)`` summed left to
-    right as scipy does (in blocks of the cache's size)."""
+    right as scipy does (in blocks of the cache's size), into ``out`` (may be ``q``)."""
     n = len(q)
-    out = np.empty((n, 4))
+    out = np.empty((n, 4)) if out is None else out
     t, u = np.empty(min(n, _BLOCK)), np.empty(min(n, _BLOCK))
     for a in range(0, n, _BLOCK):
         b = min(a + _BLOCK, n)
@@ -199,8 +199,12 @@ class Rotation:
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def from_quat(cls, quat: ArrayLike, *, scalar_first: bool = False) -> Rotation:
-        """From (4,) or (N, 4) quaternions (scalar last unless ``scalar_first``); normalised."""
+    def from_quat(
+        cls, quat: ArrayLike, *, scalar_first: bool = False, copy: bool = True
+    ) -> Rotation:
+        """From (4,) or (N, 4) quaternions (scalar last unless ``scalar_first``); normalised.
+        ``copy=False``: a float64 (N, 4) scalar-last array is normalised in place and kept (no
+        second copy of a long recording's orientation)."""
         q = np.asarray(quat, dtype=float)
         if q.ndim not in (1, 2) or q.shape[-1] != 4:
             raise ValueError(f"Expected `quat` to have shape (4,) or (N, 4), got {q.shape}.")
@@ -208,6 +212,8 @@ class Rotation:
         q = np.atleast_2d(q)
         if scalar_first:
             q = q[:, [1, 2, 3, 0]]
+        elif not copy and len(q) and q is quat and q.flags.writeable:
+            return cls(_normalized(q, out=q), single)
         return cls(_normalized(q) if len(q) else q.copy(), single)
 
     @classmethod

@@ -116,6 +116,8 @@ def read_raw(path: str | Path, *, plausible: bool = True) -> RawSession:
                     raise InputError(f"{name}: column seq holds non-integers, expected a counter")
                 seq[at:b] = col.to_numpy(zero_copy_only=False)
             at = b
+        del batch
+        pa.default_memory_pool().release_unused()  # the batches' buffers: back to the system
     except InputError:
         raise
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from imu.pipeline.base import BoutAlgorithm
 from imu.pipeline.dsp import butter_sos, minimum_filter1d, sosfiltfilt, uniform_filter1d
 from imu.pipeline.gait_bouts import GaitBouts
-from imu.pipeline.signals import clean_mask, moving_std, runs
+from imu.pipeline.signals import clean_mask, runs, still_mask
 
 TILT_CLASSES: Final = ("standing", "seated", "bent", "lying")
 """Coarse posture codes of :attr:`PostureBouts.posture_` (index = code), from the tilt alone;
@@ -41,6 +41,7 @@ def gait_masks(
     bouts: GaitBouts | None = None,
     step_band_ratio: float = 2.0,
     step_band_min_g: float = 0.05,
+    vertical_g: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """(walking, running) per sample: THE adapter to the gait bout detector.
 
@@ -50,13 +51,14 @@ def gait_masks(
     where the vertical specific force has its energy in the step band (1.2-3.5 Hz, RMS over 2 s at
     least ``step_band_min_g`` and ``step_band_ratio`` x the RMS at rep frequencies, 0.1-0.9 Hz):
     squats and hinges move the pelvis at < 1 Hz and can look like walking to a spread test.
+    ``vertical_g``: ``np.sum(acc_g * up_sensor, axis=1)`` when the caller has it already.
     """
     fs = float(sampling_rate_hz)
     detector = bouts or GaitBouts()
     b = detector.clone().detect(acc_g, fs)
     walking = b.walking_
     if walking.any() and fs > 8.0:
-        f = np.sum(acc_g * up_sensor, axis=1)
+        f = np.sum(acc_g * up_sensor, axis=1) if vertical_g is None else vertical_g
         hi = sosfiltfilt(butter_sos(2, [1.2, min(3.5, 0.45 * fs)], "bandpass", fs=fs), f)
         lo = sosfiltfilt(butter_sos(2, [0.1, 0.9], "bandpass", fs=fs), f)
         w = max(1, int(round(2.0 * fs)))
@@ -118,27 +120,30 @@ class ActivityBouts(BoutAlgorithm):
         gyr_dps: NDArray[np.float64],
         up_sensor: NDArray[np.float64],
         sampling_rate_hz: float,
+        speed_dps: NDArray[np.float64] | None = None,
+        vertical_g: NDArray[np.float64] | None = None,
     ) -> Self:
         """Label the samples; ``gyr_dps`` bias-corrected, ``up_sensor`` world-up in the sensor
-        frame per sample (from the orientation)."""
+        frame per sample (from the orientation). ``speed_dps`` (``np.linalg.norm(gyr_dps,
+        axis=1)``) and ``vertical_g`` (``np.sum(acc_g * up_sensor, axis=1)``): the same values
+        when the caller has them already (None: computed here)."""
         fs = float(sampling_rate_hz)
         w = max(1, int(round(self.window_s * fs)))
-        speed = np.linalg.norm(gyr_dps, axis=1)
-        quiet = (
-            (moving_std(gyr_dps, w).max(axis=1) < self.gyr_std_dps)
-            & (moving_std(acc_g, w).max(axis=1) < self.acc_std_g)
-            & (uniform_filter1d(speed, w, mode="nearest") < self.speed_dps)
-        )
-        walking, running = gait_masks(acc_g, up_sensor, fs, self.gait)
+        speed = np.linalg.norm(gyr_dps, axis=1) if speed_dps is None else speed_dps
+        quiet = still_mask(acc_g, gyr_dps, fs, self.window_s, self.gyr_std_dps, self.acc_std_g) & (
+            uniform_filter1d(speed, w, mode="nearest") < self.speed_dps)
+        walking, running = gait_masks(acc_g, up_sensor, fs, self.gait, vertical_g=vertical_g)
         quiet &= ~(walking | running)
         self.quiet_ = quiet
         self.walking_ = walking
         self.running_ = running
-        self.quiet_runs_ = _runs_table(quiet, acc_g, None, self.min_quiet_s * fs,
+        acc_sums = _RunSums(acc_g, acc_g)
+        self.quiet_runs_ = _runs_table(quiet, acc_sums, self.min_quiet_s * fs,
                                        trim_n=int(round(0.75 * w)))
+        up_sums = _RunSums(up_sensor, acc_g, acc_sums.acc_norm_cs)
         gait = []
         for name, mask in (("walk", walking), ("run", running)):
-            t = _runs_table(mask, acc_g, up_sensor, 1.0)
+            t = _runs_table(mask, up_sums, 1.0)
             t["gait"] = name
             gait.append(t)
         self.gait_runs_ = (
@@ -147,21 +152,29 @@ class ActivityBouts(BoutAlgorithm):
         return self
 
 
-def _runs_table(
-    mask: NDArray[np.bool_],
-    acc_g: NDArray[np.float64],
-    up_sensor: NDArray[np.float64] | None,
-    min_len: float,
-    trim_n: int = 0,
-) -> pd.DataFrame:
-    """Runs of ``mask`` with their mean direction of ``up_sensor`` (else of the specific force)
-    and mean specific-force norm."""
+class _RunSums:
+    """What :func:`_runs_table` reads of a direction signal ``src`` (N, 3) and of the specific
+    force, computed once for all its calls: running sums of ``src`` and of the specific-force
+    norm, and the norm of ``src`` per sample (row by row, so the same values as on any slice)."""
+
+    def __init__(self, src: NDArray[np.float64], acc_g: NDArray[np.float64],
+                 acc_norm_cs: NDArray[np.float64] | None = None) -> None:
+        self.src = src
+        self.cs = np.vstack([np.zeros((1, 3)), np.cumsum(src, axis=0)])
+        self.src_norm = np.linalg.norm(src, axis=1)
+        if acc_norm_cs is None:
+            acc_norm = self.src_norm if src is acc_g else np.linalg.norm(acc_g, axis=1)
+            acc_norm_cs = np.concatenate([[0.0], np.cumsum(acc_norm)])
+        self.acc_norm_cs = acc_norm_cs
+
+
+def _runs_table(mask: NDArray[np.bool_], sums: _RunSums, min_len: float, trim_n: int = 0
+                ) -> pd.DataFrame:
+    """Runs of ``mask`` with their mean direction of ``sums.src`` and mean specific-force
+    norm."""
     r = runs(mask)
     r = r[(r[:, 1] - r[:, 0]) >= max(min_len, 1)]
-    src = acc_g if up_sensor is None else up_sensor
-    cs = np.vstack([np.zeros((1, 3)), np.cumsum(src, axis=0)])
-    acc_norm = np.linalg.norm(acc_g, axis=1)
-    csn = np.concatenate([[0.0], np.cumsum(acc_norm)])
+    src, cs, csn = sums.src, sums.cs, sums.acc_norm_cs
     length = np.maximum(r[:, 1] - r[:, 0], 1).astype(float)
     # the means leave out the run's edges: the centred window calls a sample quiet up to half a
     # window into the next movement
@@ -171,10 +184,16 @@ def _runs_table(
     norm = np.linalg.norm(mean, axis=1, keepdims=True)
     u = mean / np.maximum(norm, 1e-12)
     spread = np.zeros(len(r))
-    for k, (a, b) in enumerate(r):  # largest angle of a sample's direction from the run's mean
-        n_ab = acc_norm[a:b] if up_sensor is None else np.linalg.norm(src[a:b], axis=1)
-        d = src[a:b] @ u[k] / np.maximum(n_ab, 1e-12)
-        spread[k] = float(np.degrees(np.arccos(min(max(float(d.min()), -1.0), 1.0))))
+    if len(r):  # largest angle of a sample's direction from the run's mean
+        # one matrix-vector product per run (the same BLAS call as on the run alone)
+        dots = np.concatenate([src[i:j] @ u[k] for k, (i, j) in enumerate(r.tolist())])
+        edge = np.zeros(mask.size + 1, dtype=np.int8)
+        edge[r[:, 0]] = 1
+        edge[r[:, 1]] = -1
+        inside = np.cumsum(edge[:-1], dtype=np.int8) > 0
+        d = dots / np.maximum(sums.src_norm[inside], 1e-12)
+        first = np.concatenate([[0], np.cumsum(r[:, 1] - r[:, 0])[:-1]])
+        spread = np.degrees(np.arccos(np.clip(np.minimum.reduceat(d, first), -1.0, 1.0)))
     return pd.DataFrame(
         {
             "start": r[:, 0].astype(np.int64),

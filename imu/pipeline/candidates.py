@@ -282,11 +282,13 @@ class ExcursionCandidates(SegmentationAlgorithm):
         sampling_rate_hz: float,
         boundaries: NDArray[np.int64] | None = None,
         height_cm: NDArray[np.float64] | None = None,
+        up_sensor: NDArray[np.float64] | None = None,
     ) -> Self:
         """Candidates in every posture span. ``tilt_deg`` from neutral per sample; ``excluded``
         samples (gait) belong to no span; ``boundaries`` (sample indices, e.g. mounting
         changes) split spans; ``height_cm`` the band-passed height (default: from
-        ``acc_z_m_s2``, :func:`bandpassed_height_cm`)."""
+        ``acc_z_m_s2``, :func:`bandpassed_height_cm`); ``up_sensor`` world-up in the sensor
+        frame, ``r_earth_sensor.apply([0, 0, 1], inverse=True)`` (None: computed here)."""
         fs = float(sampling_rate_hz)
         n = tilt_deg.size
         x = np.zeros(n)
@@ -309,8 +311,9 @@ class ExcursionCandidates(SegmentationAlgorithm):
                     x[a:b] = tilt_deg[a:b] - self.height_weight * h[a:b]
                     spans.append((a, b, False, a, a))
         spans.sort()
-        up = r_earth_sensor.apply(np.array([0.0, 0.0, 1.0]), inverse=True)
-        rows = []
+        up = (r_earth_sensor.apply(np.array([0.0, 0.0, 1.0]), inverse=True)
+              if up_sensor is None else up_sensor)
+        rows: list[dict[str, NDArray]] = []  # one table at the end, not one per span
         for si, (a, b, is_lying, _, _) in enumerate(spans):
             pk, prom = self._peaks(x[a:b], fs, is_lying)
             if pk.size == 0:
@@ -320,31 +323,23 @@ class ExcursionCandidates(SegmentationAlgorithm):
             if not is_lying:
                 pk, prom, wins = self._merge_humps(x, h, pk, prom, wins, fs)
             feats = self._features(x, tilt_deg, h, speed_dps, r_earth_sensor, up, pk, wins, fs)
-            feats["lying"] = float(is_lying)
-            feats["span"] = si
+            feats["lying"] = np.full(pk.size, float(is_lying))
+            feats["span"] = np.full(pk.size, si, dtype=np.int64)
             feats["peak"] = pk
             feats["lo"] = wins[:, 0]
             feats["hi"] = wins[:, 1]
             feats["prominence_deg"] = prom
-            feats["yaw_deg"] = self._yaw(r_earth_sensor, up, pk, wins)
-            rows.append(pd.DataFrame(feats))
+            rows.append(feats)
         cols = ["span", "peak", "lo", "hi", "prominence_deg", "yaw_deg", *FEATURES]
         self.candidates_ = (
-            pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+            pd.DataFrame({c: np.concatenate([f[c] for f in rows]) for c in cols}) if rows
+            else pd.DataFrame(columns=cols)
         )
         self.excursion_ = x
         self.spans_ = pd.DataFrame(
             spans, columns=["start", "end", "lying", "rest_start", "rest_end"]
         )
         return self
-
-    @staticmethod
-    def _yaw(r: Rotation, up: NDArray[np.float64], pk: NDArray[np.int64],
-             wins: NDArray[np.int64]) -> NDArray[np.float64]:
-        """Signed rotation about the vertical from the window's start to the extreme (deg):
-        unilateral work turns the pelvis toward one side, the other leg toward the other."""
-        rv = (r[wins[:, 0]].inv() * r[pk]).as_rotvec()
-        return np.degrees(np.sum(rv * up[wins[:, 0]], axis=1))
 
     def _features(
         self, x: NDArray[np.float64], tilt: NDArray[np.float64], h: NDArray[np.float64],
@@ -358,25 +353,34 @@ class ExcursionCandidates(SegmentationAlgorithm):
         rel_hi = (r[hi].inv() * r[pk]).as_rotvec()
         amp = np.degrees(0.5 * (np.linalg.norm(rel_lo, axis=1) + np.linalg.norm(rel_hi, axis=1)))
         # rotation about the vertical (yaw) as a share of the rotation, rest -> extreme
-        yaw = np.degrees(np.abs(np.sum(rel_lo * up[lo], axis=1)))
-        ext_h = np.zeros(pk.size)  # the height furthest from the window's ends
-        for i, (a, b) in enumerate(zip(lo, hi, strict=True)):
-            seg = h[a : b + 1] - 0.5 * (h[a] + h[b])
-            ext_h[i] = h[a + int(np.argmax(np.abs(seg)))]
+        # ``yaw_deg``: signed, from the window's start to the extreme (unilateral work turns
+        # the pelvis toward one side, the other leg toward the other); its size is exact after
+        # the conversion to degrees, so its abs is the share's numerator
+        yaw_signed = np.degrees(np.sum(rel_lo * up[lo], axis=1))
+        yaw = np.abs(yaw_signed)
+        # every window's samples in one flat index (windows may overlap)
+        size = hi - lo + 1
+        first = np.concatenate([[0], np.cumsum(size)[:-1]])
+        idx = np.arange(int(size.sum())) - np.repeat(first - lo, size)
+        # the height furthest from the window's ends (the first such sample, as np.argmax)
+        dev = np.abs(h[idx] - np.repeat(0.5 * (h[lo] + h[hi]), size))
+        far = np.flatnonzero((dev == np.repeat(np.maximum.reduceat(dev, first), size))
+                             | np.isnan(dev))
+        ext_h = h[idx[far[np.searchsorted(far, first)]]]
         d_lo, d_hi = ext_h - h[lo], ext_h - h[hi]
         same = np.sign(d_lo) == np.sign(d_hi)
         travel = np.where(same, np.sign(d_lo) * np.minimum(np.abs(d_lo), np.abs(d_hi)), 0.0)
-        ext_hold = np.zeros(pk.size)
-        end_speed = np.zeros(pk.size)
-        peak_speed = np.zeros(pk.size)
-        for i, (p, a, b) in enumerate(zip(pk, lo, hi, strict=True)):
-            seg = x[a : b + 1]
-            amp_x = x[p] - min(x[a], x[b])
-            ext_hold[i] = float(np.sum(seg >= x[p] - 0.1 * max(amp_x, 1e-6))) / fs
-            sp = speed[a : b + 1]
-            peak_speed[i] = float(sp.max())
-            k = max(1, int(0.2 * fs))
-            end_speed[i] = 0.5 * (sp[:k].mean() + sp[-k:].mean()) / max(peak_speed[i], 1e-6)
+        # Python's min/max of two floats, element by element
+        x_lo, x_hi = x[lo], x[hi]
+        amp_x = x[pk] - np.where(x_hi < x_lo, x_hi, x_lo)
+        near = x[idx] >= np.repeat(x[pk] - 0.1 * np.where(1e-6 > amp_x, 1e-6, amp_x), size)
+        ext_hold = np.add.reduceat(near.astype(np.int64), first) / fs
+        peak_speed = np.maximum.reduceat(speed[idx], first)
+        k = max(1, int(0.2 * fs))
+        # the means over the first and last k samples, window by window (np.mean's own order)
+        ends = np.array([speed[a : min(a + k, b + 1)].mean() + speed[max(a, b + 1 - k) : b + 1]
+                         .mean() for a, b in zip(lo.tolist(), hi.tolist(), strict=True)])
+        end_speed = 0.5 * ends / np.where(1e-6 > peak_speed, 1e-6, peak_speed)
         t_pk = pk / fs
         gap_prev = np.minimum(np.r_[np.inf, np.diff(t_pk)], 20.0)
         gap_next = np.minimum(np.r_[np.diff(t_pk), np.inf], 20.0)
@@ -386,6 +390,7 @@ class ExcursionCandidates(SegmentationAlgorithm):
         same_prev[gap_prev >= 20.0] = 3.0
         same_next[gap_next >= 20.0] = 3.0
         return {
+            "yaw_deg": yaw_signed,
             "tilt_rest_deg": t_rest,
             "tilt_ext_deg": t_ext,
             "dtilt_deg": t_ext - t_rest,

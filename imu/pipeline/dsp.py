@@ -309,6 +309,10 @@ def _filtfilt_two_pass(sos: Array, ext: Array, length: int, g: float) -> Array:
     return y[::-1]
 
 
+_GROUP_SAMPLES = 1 << 18
+"""Samples of overlap-save blocks transformed per FFT call in :func:`_filtfilt_zero_phase`
+(each block is transformed alone: the grouping changes no number, only the temporaries)."""
+
 # the one-convolution form is used when the extended signal is at least this many times the
 # response's decay (for shorter ones the end correction costs about as much as a pass)
 _ZERO_PHASE_MIN_RATIO = 8
@@ -343,10 +347,16 @@ def _filtfilt_zero_phase(sos: Array, xt: Array, edge: int, length: int, g: float
     np.subtract(xt, e0, out=d[..., edge : edge + n])
     np.subtract(2 * xt[..., -1:] - xt[..., -2 : -(edge + 2) : -1], e0, out=d[..., edge + n :])
     blocks = np.lib.stride_tricks.sliding_window_view(padded, nb_len, axis=-1)[..., ::step, :]
-    spec = np.fft.rfft(blocks, axis=-1)
-    spec *= _power_response(sos_bytes, nb_len)
-    z = np.fft.irfft(spec, nb_len, axis=-1)[..., length : nb_len - length]
-    z = z.reshape(xt.shape[:-1] + (-1,))[..., :m]
+    power = _power_response(sos_bytes, nb_len)
+    z = np.empty(xt.shape[:-1] + (nblocks * step,))
+    group = max(1, _GROUP_SAMPLES // nb_len)  # blocks per FFT call: bounded temporaries
+    for k in range(0, nblocks, group):
+        spec = np.fft.rfft(blocks[..., k : k + group, :], axis=-1)
+        spec *= power
+        kept = np.fft.irfft(spec, nb_len, axis=-1)[..., length : nb_len - length]
+        z[..., k * step : k * step + kept.shape[-2] * step] = kept.reshape(
+            xt.shape[:-1] + (-1,))
+    z = z[..., :m]
     z += g * g * e0
     # the end: forward pass over d's last N samples (the first N - L outputs lack history)
     n_end = _fast_size(2 * length)
@@ -452,7 +462,9 @@ def uniform_filter1d(
     steps = np.empty((n,) + e.shape[1:])
     steps[0] = np.cumsum(e[:size], axis=0)[-1]
     np.subtract(e[size:], e[: n - 1], out=steps[1:])
-    out = np.cumsum(steps, axis=0) / size
+    del e
+    out = np.cumsum(steps, axis=0, out=steps)  # in place: two signals' worth at most
+    out /= size
     return np.ascontiguousarray(np.moveaxis(out, 0, axis))
 
 
@@ -478,10 +490,16 @@ def _minmax_filter(
         fill = acc is np.minimum
     else:
         fill = -np.inf if acc is np.maximum else np.inf
-    pad = np.full((nb * size - m,) + e.shape[1:], fill, dtype=e.dtype)
-    blocks = np.concatenate((e, pad)).reshape((nb, size) + e.shape[1:])
-    prefix = acc.accumulate(blocks, axis=1).reshape((nb * size,) + e.shape[1:])
-    suffix = acc.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].reshape(prefix.shape)
+    rest = e.shape[1:]
+    buf = np.empty((nb * size,) + rest, dtype=e.dtype)
+    buf[:m] = e
+    buf[m:] = fill
+    del e
+    # suffix extrema: the blocks of the reversed buffer are the blocks reversed (a view)
+    suffix = acc.accumulate(buf[::-1].reshape((nb, size) + rest), axis=1).reshape(buf.shape)
+    suffix = suffix[::-1]
+    prefix = acc.accumulate(buf.reshape((nb, size) + rest), axis=1, out=buf.reshape(
+        (nb, size) + rest)).reshape(buf.shape)  # in place
     out = acc(suffix[:n], prefix[size - 1 : size - 1 + n])
     return np.ascontiguousarray(np.moveaxis(out, 0, axis))
 

@@ -17,10 +17,12 @@ docs/running.md; each is a function or algorithm a reader can run alone):
    specific force ``f_v`` of the sensor: earth-up from the orientation, else ``GaitBouts.up_``.
 5. Events (:mod:`imu.pipeline.gait_events`): running steps from the stance pulses, walking
    steps from the loading peaks.
-6. Pelvis frame from the gait (:func:`imu.pipeline.stance_side.forward_axis`), the sensor's
-   lateral offset and so its side (:func:`imu.pipeline.stance_side.lateral_offset_m`, gyroscope
-   only), then the pelvis centre (:func:`imu.pipeline.running.pelvis_centre_fv`) and the events
-   again on the centre's ``f_v``.
+6. Pelvis frame from the gait (:func:`imu.pipeline.stance_side.forward_axis`; its data, the
+   horizontal force at ~50 Hz, taken before the orientation so that the bouts' per-sample "up"
+   can go), the sensor's lateral offset and so its side
+   (:func:`imu.pipeline.stance_side.lateral_offset_m`, gyroscope only), then the pelvis
+   centre (:func:`imu.pipeline.running.pelvis_centre_fv`) and the events again on the
+   centre's ``f_v``.
 7. Stance sides (:func:`imu.pipeline.stance_side.side_scores`, ``alternating_sides``).
 8. Vertical oscillation, pelvis angles and drop per step; bouts of steps and cadence; run
    starts; summary (:mod:`imu.metrics.gait`).
@@ -58,6 +60,7 @@ from imu.pipeline.gait_events import (
     WalkEvents,
     merge_events,
     step_bouts,
+    step_ranges,
     walk_toe_off,
     window_std,
 )
@@ -66,6 +69,7 @@ from imu.pipeline.run_starts import run_starts
 from imu.pipeline.running import (
     double_integrate,
     gait_gyro_bias,
+    level_obliquity,
     lever_vertical_m_s2,
     pelvis_angles,
     pelvis_centre_fv,
@@ -82,8 +86,10 @@ from imu.pipeline.signals import (
 )
 from imu.pipeline.stance_side import (
     SIDE_CUES,
+    HorizontalForce,
     alternating_sides,
-    forward_axis,
+    forward_axis_of,
+    horizontal_force,
     lateral_offset_m,
     side_scores,
 )
@@ -174,7 +180,8 @@ class GaitAnalysis(AnalysisAlgorithm):
     side_source_
         The side cue used, or why there is none.
     gait_bouts_
-        The fitted :class:`~imu.pipeline.gait_bouts.GaitBouts`.
+        The fitted :class:`~imu.pipeline.gait_bouts.GaitBouts`, its per-sample ``up_`` and
+        ``fv_`` released once used (``release_signals``: memory bounded, docs/scale.md).
     """
 
     def __init__(
@@ -225,25 +232,35 @@ class GaitAnalysis(AnalysisAlgorithm):
         gb = (self.bouts or GaitBouts()).clone().detect(acc, fs, valid=valid)  # 2
         self.gait_bouts_ = gb
         cal = self._calibrate(acc, gyr, fs)  # 3
+        # the forward-axis fit's data at ~50 Hz: the bouts' "up" and f_v need not stay
+        force = horizontal_force(acc, gb.fv_, gb.up_, gb.walking_ | gb.running_, fs)
         r_es, zr, fv_s, up_sensor = self._orientation(acc, gyr, gb, cal, fs)  # 4
         ic, to, is_run = self._events(fv_s, gb, valid, fs, first_pass=True)  # 5
-        cues = self._pelvis_frame(acc, gyr, zr, gb, up_sensor, ic, to, is_run, valid, fs)  # 6
+        cues = self._pelvis_frame(acc, gyr, zr, gb, force, up_sensor, ic, to, is_run, valid,
+                                  fs)  # 6
         side = self._sides(ic, to, is_run, valid, cues, fs)
         offset = self._placement(fv_s, zr, ic, side, is_run, fs)
         fv = fv_s
         if zr is not None and self.mounting_ is not None:  # the pelvis centre, events again
             fv = pelvis_centre_fv(fv_s, zr, self.mounting_.inv().apply(offset), fs)
+        del fv_s, force
+        gb.release_signals()  # "up" and f_v of the bouts have served (memory: docs/scale.md)
+        angles = self._angles(r_es, zr, cal, gb, t.size)  # 8 (the frame is final)
+        oriented = zr is not None
+        del r_es, zr  # each per-sample signal is released once used (docs/scale.md)
         ic, to, is_run = self._events(fv, gb, valid, fs)
-        if zr is None and self.mounting_ is not None:
+        if not oriented and self.mounting_ is not None:
             # no gyroscope: in flight the accelerometer reads only the sensor's tangential
             # acceleration from the pelvis turning about up (free fall, no sway)
             lever = np.array([-offset[1], offset[0], 0.0])
             if np.linalg.norm(lever) > 1e-3:
                 cues["flight"] = -(acc @ self.mounting_.inv().apply(lever / np.linalg.norm(lever)))
         side = self._sides(ic, to, is_run, valid, cues, fs)  # 7
-        height = double_integrate(fv, fs, self.highpass_hz)  # 8
-        angles = self._angles(r_es, zr, cal, gb, ic, is_run, t.size)
-        del r_es, zr
+        del cues
+        if cal is None:  # no standing: the obliquity's neutral from the gait
+            level_obliquity(angles, ic, is_run)
+        height = double_integrate(fv, fs, self.highpass_hz)
+        del fv
         if gyr is None:
             notes.append("no gyroscope: pelvic drop, rotation and tilt not available; vertical "
                          "oscillation is that of the sensor")
@@ -290,7 +307,8 @@ class GaitAnalysis(AnalysisAlgorithm):
         gait = gb.walking_ | gb.running_
         if gyr is not None and gait.any():
             bias = cal.gyro_bias_dps_ if cal is not None else gait_gyro_bias(gyr, gb.up_, gait)
-            r_es = vqf_orientation(acc, gyr - bias, fs)
+            gb.release_signals()  # from here on the orientation gives up and f_v
+            r_es = vqf_orientation(acc, gyr, fs, bias)
             zr = z_row(r_es)
             fv_s = np.einsum("ij,ij->i", zr, acc)
             up_mean = zr[gait].mean(axis=0)
@@ -301,13 +319,14 @@ class GaitAnalysis(AnalysisAlgorithm):
         return r_es, zr, fv_s, up
 
     def _pelvis_frame(
-        self, acc: Array, gyr: Array | None, zr: Array | None, gb: GaitBouts, up: Array,
-        ic: Array, to: Array, is_run: NDArray[np.bool_], valid: NDArray[np.bool_], fs: float,
+        self, acc: Array, gyr: Array | None, zr: Array | None, gb: GaitBouts,
+        force: HorizontalForce, up: Array, ic: Array, to: Array, is_run: NDArray[np.bool_],
+        valid: NDArray[np.bool_], fs: float,
     ) -> dict[str, Array]:
         """6. The pelvis frame from the gait (sets ``mounting_``, ``braking_evidence_``,
-        ``handedness_check_``) and the side cues in it."""
-        gait = gb.walking_ | gb.running_
-        found = forward_axis(acc, gb.fv_, gb.up_, ic, to, is_run, gait, fs)
+        ``handedness_check_``) and the side cues in it; ``force``: the fit's data
+        (:func:`imu.pipeline.stance_side.horizontal_force`)."""
+        found = forward_axis_of(force, ic, to, is_run, fs)
         fwd, self.braking_evidence_ = found if found is not None else (None, float("nan"))
         self.handedness_check_ = float("nan")
         self.mounting_ = None
@@ -318,7 +337,7 @@ class GaitAnalysis(AnalysisAlgorithm):
             # weak braking evidence for the forward sign: the sway and the turn of the pelvis
             # agree on the stance side only for the true left axis
             sc = side_scores({"sway": cues["sway"], "yaw": cues["yaw"]},
-                             *self._step_ranges(ic, is_run, valid, fs))
+                             *step_ranges(ic, is_run, valid, fs))
             self.handedness_check_ = float(np.mean(sc["sway"] * sc["yaw"]))
             if self.handedness_check_ < 0 and self.braking_evidence_ < self.min_braking_evidence:
                 self.mounting_ = mounting_from_axes(up, -np.cross(up, fwd))
@@ -328,22 +347,18 @@ class GaitAnalysis(AnalysisAlgorithm):
 
     def _angles(
         self, r_es: Rotation | None, zr: Array | None, cal: StandingCalibration | None,
-        gb: GaitBouts, ic: Array, is_run: NDArray[np.bool_], n: int,
+        gb: GaitBouts, n: int,
     ) -> Array:
         """8. Pelvis angles (NaN without the gyroscope). Neutral: the standing, else the gait
-        (sagittal: the mean over the strides; obliquity: its median at the contacts of the
-        running, else of the walking, where the pelvis passes level)."""
+        (sagittal: the mean over the strides; obliquity: once the steps are known,
+        :func:`~imu.pipeline.running.level_obliquity`)."""
         if r_es is None or zr is None or self.mounting_ is None:
             return np.full((n, 3), np.nan)
         ref = np.zeros(n, dtype=bool)
         if cal is not None:
             ref[cal.still_slice_] = True
-        angles = pelvis_angles(r_es, zr, self.mounting_, ref if ref.any() else (
+        return pelvis_angles(r_es, zr, self.mounting_, ref if ref.any() else (
             gb.walking_ | gb.running_))
-        if cal is None and ic.size:
-            at = np.clip(np.round(ic[is_run] if is_run.any() else ic).astype(np.int64), 0, n - 1)
-            angles[:, 1] -= float(np.nanmedian(angles[at, 1]))
-        return angles
 
     def _events(
         self, fv: Array, gb: GaitBouts, valid: NDArray[np.bool_], fs: float,
@@ -475,7 +490,9 @@ class GaitAnalysis(AnalysisAlgorithm):
         if zr is not None and gyr is not None:
             if self.mounting_ is not None:
                 left = self.mounting_.inv().apply([0.0, 1.0, 0.0])
-                cues["sway"] = acc @ left - zr @ left
+                sway = acc @ left
+                sway -= zr @ left
+                cues["sway"] = sway
             cues["yaw"] = np.einsum("ij,ij->i", gyr, zr)
         elif fwd is not None:
             ml = np.cross(gb.up_, fwd)  # the local lateral axis (left)
@@ -492,7 +509,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         """Stance side per step (sets ``side_source_``): running steps from the first cue of
         ``side_cues`` the recording has, walking steps from the first but ``flight``."""
         n = valid.size
-        a, b, bout = self._step_ranges(ic, is_run, valid, fs)
+        a, b, bout = step_ranges(ic, is_run, valid, fs)
         score = np.full(ic.size, np.nan)
         used = []
         for steps, allowed in ((is_run, self.side_cues),
@@ -513,20 +530,6 @@ class GaitAnalysis(AnalysisAlgorithm):
             return np.full(ic.size, "", dtype=str)
         self.side_source_ = ", ".join(used)
         return alternating_sides(ic / fs, score, self.side_half_window)
-
-    @staticmethod
-    def _step_ranges(
-        ic: Array, is_run: NDArray[np.bool_], valid: NDArray[np.bool_], fs: float
-    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-        """Sample range of each step (contact to next contact; the last of a bout: the median
-        step) and its bout number."""
-        n = valid.size
-        bout, last = step_bouts(ic, is_run, valid, fs)
-        d = np.append(np.diff(ic), np.nan)
-        med = float(np.median(d[~last])) if (~last).any() else 0.5 * fs
-        a = np.clip(np.round(ic).astype(np.int64), 0, n - 1)
-        b = np.clip(a + np.round(np.where(last, med, d)).astype(np.int64), 0, n)
-        return a, b, bout
 
     def _tables(
         self, steps: pd.DataFrame, t: Array, fs: float, angles: Array, height: Array,

@@ -203,14 +203,17 @@ class GaitBouts(BoutAlgorithm):
         fs = float(sampling_rate_hz)
         acc = np.asarray(acc_g, dtype=float)
         n = acc.shape[0]
-        t = np.arange(n) / fs if t_s is None else np.asarray(t_s, dtype=float)
+        t = None if t_s is None else np.asarray(t_s, dtype=float)  # None: sample index / fs
         ok = np.ones(n, dtype=bool) if valid is None else np.asarray(valid, dtype=bool).copy()
-        if n > 1:  # a time gap ends every bout: the samples on both sides of it are not gait
-            gap = np.flatnonzero(np.diff(t) > self.max_gap_s)
+        if n > 1 and (t is not None or 2.0 / fs >= self.max_gap_s):
+            # a time gap ends every bout: the samples on both sides of it are not gait
+            gap = np.flatnonzero(np.diff(np.arange(n) / fs if t is None else t) > self.max_gap_s)
             ok[gap] = False
             ok[np.minimum(gap + 1, n - 1)] = False
         up = centred_mean(acc, max(1, int(round(0.5 * self.up_window_s * fs))))
-        norm = np.linalg.norm(up, axis=1, keepdims=True)
+        norm = np.empty((n, 1))
+        for a in range(0, n, 65_536):  # row norms in blocks: no (N, 3) square of "up"
+            norm[a : a + 65_536] = np.linalg.norm(up[a : a + 65_536], axis=1, keepdims=True)
         up /= np.where(norm > 1e-9, norm, 1.0)
         del norm
         fv = np.einsum("ij,ij->i", acc, up)
@@ -223,7 +226,14 @@ class GaitBouts(BoutAlgorithm):
         self.up_, self.fv_ = up, fv
         self.moving_, self.running_, self.walking_ = moving, running, walking & ~running
         self.walk_steps_ = steps
-        self.bouts_ = _bouts_table(self.walking_, self.running_, t)
+        self.bouts_ = _bouts_table(self.walking_, self.running_, t, fs)
+        return self
+
+    def release_signals(self) -> Self:
+        """Drop the per-sample ``up_`` and ``fv_`` (32 bytes a sample) when only the bouts
+        and the steps are needed further (the gait analysis, once its pelvis frame is found)."""
+        self.__dict__.pop("up_", None)
+        self.__dict__.pop("fv_", None)
         return self
 
     # -- pieces -----------------------------------------------------------------------------
@@ -248,7 +258,8 @@ class GaitBouts(BoutAlgorithm):
         return moving, run
 
     def _walking(
-        self, fv: NDArray[np.float64], fs: float, mask: NDArray[np.bool_], t: NDArray[np.float64]
+        self, fv: NDArray[np.float64], fs: float, mask: NDArray[np.bool_],
+        t: NDArray[np.float64] | None,
     ) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
         """Walking samples and the step candidates of the walking bouts."""
         walking = np.zeros(fv.size, dtype=bool)
@@ -259,7 +270,7 @@ class GaitBouts(BoutAlgorithm):
         pk = pk[mask[pk]]
         if pk.size < self.min_walk_steps:
             return walking, none
-        dt = np.diff(t[pk])
+        dt = np.diff(_times(t, pk, fs))
         # a new sequence after a long interval or a stretch that is not moving / is running
         inval = np.concatenate([[0], np.cumsum(~mask)])
         brk = (dt > self.walk_max_step_s) | (inval[pk[1:]] - inval[pk[:-1]] > 0)
@@ -290,6 +301,13 @@ class GaitBouts(BoutAlgorithm):
         return walking & mask, pk[keep].astype(np.int64)
 
 
+def _times(t: NDArray[np.float64] | None, idx: NDArray[np.int64] | int, fs: float
+           ) -> NDArray[np.float64]:
+    """Times of sample indices: ``t[idx]``, or ``idx / fs`` without sample times (the values
+    of ``np.arange(n) / fs`` at ``idx``, without that array)."""
+    return np.asarray(idx) / fs if t is None else t[idx]
+
+
 def _autocorrelation(x: NDArray[np.float64], lag: int) -> float:
     """Correlation coefficient of ``x`` with itself ``lag`` samples later (-1 if too short)."""
     if lag <= 0 or x.size < lag + 3:
@@ -300,11 +318,12 @@ def _autocorrelation(x: NDArray[np.float64], lag: int) -> float:
 
 
 def _bouts_table(
-    walking: NDArray[np.bool_], running: NDArray[np.bool_], t: NDArray[np.float64]
+    walking: NDArray[np.bool_], running: NDArray[np.bool_], t: NDArray[np.float64] | None,
+    fs: float,
 ) -> pd.DataFrame:
     """One row per walking or running bout (``BOUT_COLUMNS``), in time order."""
     rows = [
-        (float(t[a]), float(t[b - 1]), gait)
+        (float(_times(t, a, fs)), float(_times(t, b - 1, fs)), gait)
         for gait, mask in (("walk", walking), ("run", running))
         for a, b in runs(mask)
     ]

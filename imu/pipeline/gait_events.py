@@ -57,6 +57,15 @@ def _lowpass(x: Array, cutoff_hz: float, fs: float) -> Array:
     return lowpass(x, cutoff_hz, fs) if x.size > 15 else np.asarray(x, dtype=float)
 
 
+ROW_BLOCK = 1024
+"""Steps per block of the window matrices (:func:`window_rows`) of :class:`RunEvents`."""
+
+
+def _row_blocks(n: int, size: int = ROW_BLOCK) -> list[slice]:
+    """Slices of ``size`` rows covering ``range(n)``."""
+    return [slice(a, min(a + size, n)) for a in range(0, n, size)]
+
+
 def window_rows(start: NDArray[np.int64], stop: NDArray[np.int64], n: int) -> NDArray[np.int64]:
     """Index rows ``[start_k, stop_k)`` padded with -1 (ragged windows as one matrix)."""
     width = int(max(1, np.max(stop - start))) if start.size else 1
@@ -277,29 +286,37 @@ class RunEvents(SegmentationAlgorithm):
         next_pk = np.concatenate([pk[1:], [pk[-1] + h]])
         lo0 = np.maximum(np.maximum(prev_pk, pk - h), 0)
         hi1 = np.minimum(np.minimum(next_pk, pk + h), n - 1)
-        rows = np.arange(pk.size)
-        # flight minima before / after, then the stance maximum between them
-        w0 = window_rows(lo0, pk + 1, n)
-        w1 = window_rows(pk, hi1 + 1, n)
-        i_min0 = w0[rows, np.argmin(np.where(w0 >= 0, f[np.clip(w0, 0, n - 1)], np.inf), 1)]
-        i_min1 = w1[rows, np.argmin(np.where(w1 >= 0, f[np.clip(w1, 0, n - 1)], np.inf), 1)]
-        ws = window_rows(i_min0, i_min1 + 1, n)
-        i_max = ws[rows, np.argmax(np.where(ws >= 0, f[np.clip(ws, 0, n - 1)], -np.inf), 1)]
+        # The windows of a block of steps at a time are index matrices (steps x samples): an
+        # hour's 10,000 steps at once would hold ~100 MB of them; each row is independent.
+        i_min0, i_min1, i_max = (np.empty(pk.size, dtype=np.int64) for _ in range(3))
+        for s in _row_blocks(pk.size):  # flight minima before / after, the stance maximum
+            rows = np.arange(s.stop - s.start)
+            w0 = window_rows(lo0[s], pk[s] + 1, n)
+            w1 = window_rows(pk[s], hi1[s] + 1, n)
+            i_min0[s] = w0[rows, np.argmin(np.where(w0 >= 0, f[np.clip(w0, 0, n - 1)], np.inf), 1)]
+            i_min1[s] = w1[rows, np.argmin(np.where(w1 >= 0, f[np.clip(w1, 0, n - 1)], np.inf), 1)]
+            ws = window_rows(i_min0[s], i_min1[s] + 1, n)
+            i_max[s] = ws[rows, np.argmax(np.where(ws >= 0, f[np.clip(ws, 0, n - 1)], -np.inf), 1)]
         peak = f[i_max]
         b0, b1 = f[i_min0], f[i_min1]
-        # flight level: median of the low part of the interval between pulses
         prev_max = np.maximum(np.concatenate([[0], i_max[:-1]]), np.maximum(i_max - h, 0))
         next_max = np.minimum(np.concatenate([i_max[1:], [n - 1]]), np.minimum(i_max + h, n - 1))
-        b0 = masked_median(f, window_rows(prev_max, i_max + 1, n), b0 + 0.2 * (peak - b0))
-        b1 = masked_median(f, window_rows(i_max, next_max + 1, n), b1 + 0.2 * (peak - b1))
-        ic = crossing(f, window_rows(i_min0, i_max + 1, n), b0 + self.ic_fraction * (peak - b0),
-                      True, True)
-        to = crossing(f, window_rows(i_max, i_min1 + 1, n), b1 + self.to_fraction * (peak - b1),
-                      False, True)
-        # a running step has a flight after its stance: below max_flight_g for min_flight_s
-        w_after = window_rows(i_max, next_max + 1, n)
-        low = (w_after >= 0) & (f[np.clip(w_after, 0, n - 1)] < self.max_flight_g)
-        flight = (b1 <= self.max_flight_g) & (low.sum(axis=1) >= self.min_flight_s * fs)
+        ic, to, flight = np.empty(pk.size), np.empty(pk.size), np.empty(pk.size, dtype=bool)
+        for s in _row_blocks(pk.size):
+            # flight level: median of the low part of the interval between pulses
+            b0[s] = masked_median(f, window_rows(prev_max[s], i_max[s] + 1, n),
+                                  b0[s] + 0.2 * (peak[s] - b0[s]))
+            b1[s] = masked_median(f, window_rows(i_max[s], next_max[s] + 1, n),
+                                  b1[s] + 0.2 * (peak[s] - b1[s]))
+            ic[s] = crossing(f, window_rows(i_min0[s], i_max[s] + 1, n),
+                             b0[s] + self.ic_fraction * (peak[s] - b0[s]), True, True)
+            to[s] = crossing(f, window_rows(i_max[s], i_min1[s] + 1, n),
+                             b1[s] + self.to_fraction * (peak[s] - b1[s]), False, True)
+            # a running step has a flight after its stance: below max_flight_g for min_flight_s
+            w_after = window_rows(i_max[s], next_max[s] + 1, n)
+            low = (w_after >= 0) & (f[np.clip(w_after, 0, n - 1)] < self.max_flight_g)
+            flight[s] = (b1[s] <= self.max_flight_g) & (
+                low.sum(axis=1) >= self.min_flight_s * fs)
         # a stance at the very start or end of the data: its contact or toe-off is not in it
         edge = self.min_edge_s * fs
         flight &= (ic >= edge) & (to <= n - 1 - edge)
@@ -317,8 +334,10 @@ class RunEvents(SegmentationAlgorithm):
 # ------------------------------------------------------------------- steps from events ---
 def window_std(x: Array, a: NDArray[np.int64], b: NDArray[np.int64]) -> Array:
     """Standard deviation of ``x[a_k:b_k]`` per k (cumulative sums)."""
-    c1 = np.concatenate([[0.0], np.cumsum(x)])
-    c2 = np.concatenate([[0.0], np.cumsum(x * x)])
+    c1, c2 = np.empty(x.size + 1), np.empty(x.size + 1)  # no concatenated copies
+    c1[0] = c2[0] = 0.0
+    np.cumsum(x, out=c1[1:])
+    np.cumsum(np.square(x, out=c2[1:]), out=c2[1:])
     m = np.maximum(b - a, 1)
     mean = (c1[b] - c1[a]) / m
     return np.sqrt(np.maximum((c2[b] - c2[a]) / m - mean * mean, 0.0))
@@ -337,6 +356,19 @@ def step_bouts(
     new = np.concatenate([[True], (d > limit) | (is_run[1:] != is_run[:-1])
                           | (bad[i_ic[1:]] - bad[i_ic[:-1]] > 0)])
     return (np.cumsum(new) - 1).astype(np.int64), np.concatenate([new[1:], [True]])
+
+def step_ranges(
+    ic: Array, is_run: NDArray[np.bool_], valid: NDArray[np.bool_], fs: float
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Sample range of each step (contact to next contact; the last of a bout: the median
+    step) and its bout number (:func:`step_bouts`)."""
+    n = valid.size
+    bout, last = step_bouts(ic, is_run, valid, fs)
+    d = np.append(np.diff(ic), np.nan)
+    med = float(np.median(d[~last])) if (~last).any() else 0.5 * fs
+    a = np.clip(np.round(ic).astype(np.int64), 0, n - 1)
+    b = np.clip(a + np.round(np.where(last, med, d)).astype(np.int64), 0, n)
+    return a, b, bout
 
 
 def merge_events(ric: Array, rto: Array, wic: Array, wto: Array, fs: float

@@ -10,6 +10,7 @@ import math
 import warnings
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
 
 Array = NDArray[np.float64]
@@ -50,9 +51,14 @@ def _local_maxima(x: Array) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArr
     if x.size < 3:
         e = np.zeros(0, dtype=np.int64)
         return e, e, e
-    starts, ends, up = _runs(x)
+    # the runs of :func:`_runs` without their start and end arrays (a smooth signal has a run
+    # per sample): run k >= 1 spans nz[k-1] + 1 .. nz[k]
+    d = np.diff(x)
+    nz = np.flatnonzero(d)
+    up = (d > 0)[nz]
+    del d
     k = np.flatnonzero(up[:-1] & ~up[1:]) + 1
-    left, right = starts[k], ends[k]
+    left, right = nz[k - 1] + 1, nz[k]
     return (left + right) // 2, left, right
 
 
@@ -244,26 +250,31 @@ def _prominences_in_window(
     """:func:`peak_prominences` when a window bounds the search (``wlen`` >= 2): scipy's two
     scans per peak as one matrix of the ``half + 1`` samples on each side, walking away from
     the peak; a scan stops before the first sample above the peak or at the window's edge, and
-    its base is the first lowest sample scanned (the nearest to the peak)."""
-    n = x.size
+    its base is the first lowest sample scanned (the nearest to the peak).
+
+    The rows are windows of one array, ``x`` padded with ``half`` infinities on either side
+    (the window's part outside ``x``) followed by the same reversed: a right scan is a window
+    of the first half, a left scan one of the second; both sides in one matrix."""
+    n, nq = x.size, peaks.size
     xp = x[peaks]
-    steps = np.arange(half + 1)
-    prom_side = []
-    bases = []
-    for sign in (-1, 1):
-        idx = peaks[:, None] + sign * steps[None, :]
-        inside = (idx >= 0) & (idx < n)
-        v = np.where(inside, x[np.clip(idx, 0, n - 1)], np.inf)
-        stop = np.argmax(v > xp[:, None], axis=1)  # every row ends above the peak (inf)
-        stop = np.where((v > xp[:, None]).any(axis=1), stop, half + 1)
-        v[steps[None, :] >= stop[:, None]] = np.inf
-        k = np.argmin(v, axis=1)
-        prom_side.append(v[np.arange(peaks.size), k])
-        bases.append(peaks + sign * k)
-    prom = xp - np.maximum(prom_side[0], prom_side[1])
+    pad = np.full(2 * (n + 2 * half), np.inf)
+    pad[half : half + n] = x
+    pad[n + 2 * half :] = pad[n + 2 * half - 1 :: -1]
+    # row r: pad[r : r + half + 1]; right scan of p at p + half, left scan at 2 n + 3 half - 1 - p
+    start = np.concatenate((2 * n + 3 * half - 1 - peaks, peaks + half))
+    v = sliding_window_view(pad, half + 1)[start]
+    top = np.concatenate((xp, xp))[:, None]
+    above = v > top
+    stop = np.argmax(above, axis=1)  # the first sample above the peak, or 0 if none
+    rows = np.arange(2 * nq)
+    stop[~above[rows, stop]] = half + 1  # none: the whole window (the peak itself is not above)
+    np.copyto(v, np.inf, where=np.arange(half + 1) >= stop[:, None])  # from the stop on
+    k = np.argmin(v, axis=1)
+    low = v[rows, k]
+    prom = xp - np.maximum(low[:nq], low[nq:])
     if np.any(prom == 0):
         warnings.warn("some peaks have a prominence of 0", PeakPropertyWarning, stacklevel=3)
-    return prom, bases[0].astype(np.int64), bases[1].astype(np.int64)
+    return prom, (peaks - k[:nq]).astype(np.int64), (peaks + k[nq:]).astype(np.int64)
 
 
 def _bisect(

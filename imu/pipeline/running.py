@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 from vqf import BasicVQF
 
-from imu.core.frames import GRAVITY_M_S2, quat_wxyz_to_rotation
+from imu.core.frames import GRAVITY_M_S2
 from imu.core.rotation import Rotation
 from imu.pipeline.dsp import butter_sos, sosfiltfilt
 
@@ -45,14 +45,28 @@ def gait_gyro_bias(gyr_dps: Array, up: Array, mask: NDArray[np.bool_]) -> Array:
     return m - (m @ u) * u
 
 
-def vqf_orientation(acc_g: Array, gyr_dps: Array, fs: float) -> Rotation:
-    """Earth <- sensor with BasicVQF (forward batch) on a bias-corrected gyroscope; full VQF is
-    ~2x and offline VQF ~5x slower for the same gait figures."""
+VQF_CHUNK = 65_536
+"""Samples per ``updateBatch`` call of :func:`vqf_orientation`: the filter's state carries from
+chunk to chunk (the same numbers as one call), its inputs and outputs stay a few MB."""
+
+
+def vqf_orientation(
+    acc_g: Array, gyr_dps: Array, fs: float, gyro_bias_dps: Array | None = None
+) -> Rotation:
+    """Earth <- sensor with BasicVQF (forward batch) on the gyroscope minus ``gyro_bias_dps``;
+    full VQF is ~2x and offline VQF ~5x slower for the same gait figures. Run in chunks of
+    ``VQF_CHUNK`` samples into one quaternion array (bounded temporaries, no copy)."""
     v = BasicVQF(1.0 / fs)
-    out = v.updateBatch(
-        np.ascontiguousarray(np.radians(gyr_dps)), np.ascontiguousarray(acc_g * GRAVITY_M_S2)
-    )
-    return quat_wxyz_to_rotation(out["quat6D"])
+    n = len(acc_g)
+    q = np.empty((n, 4))  # scalar last, as Rotation stores them
+    for a in range(0, n, VQF_CHUNK):  # a few chunks: the filter's own loop is in C++
+        gyr = gyr_dps[a : a + VQF_CHUNK]
+        if gyro_bias_dps is not None:
+            gyr = gyr - gyro_bias_dps
+        out = v.updateBatch(np.ascontiguousarray(np.radians(gyr)),
+                            np.ascontiguousarray(acc_g[a : a + VQF_CHUNK] * GRAVITY_M_S2))
+        q[a : a + VQF_CHUNK] = out["quat6D"][:, [1, 2, 3, 0]]
+    return Rotation.from_quat(q, copy=False)
 
 
 def z_row(r: Rotation) -> Array:
@@ -68,7 +82,12 @@ def lever_vertical_m_s2(zr: Array, r_sensor_m: Array, fs: float) -> Array:
     if rz.size < 3:
         out[:] = 0.0
         return out
-    out[1:-1] = (rz[2:] - 2.0 * rz[1:-1] + rz[:-2]) * fs * fs
+    mid = out[1:-1]  # (rz[2:] - 2 rz[1:-1] + rz[:-2]) fs fs, in place
+    np.multiply(rz[1:-1], 2.0, out=mid)
+    np.subtract(rz[2:], mid, out=mid)
+    mid += rz[:-2]
+    mid *= fs
+    mid *= fs
     out[0], out[-1] = out[1], out[-2]
     return out
 
@@ -90,6 +109,10 @@ def double_integrate(fv_g: Array, fs: float, highpass_hz: float) -> Array:
     return sosfiltfilt(sos, np.cumsum(v) / fs)
 
 
+ANGLE_BLOCK = 65_536
+"""Samples per block of :func:`pelvis_angles` (bounded temporaries on a long recording)."""
+
+
 def pelvis_angles(
     r_es: Rotation, zr: Array, mounting: Rotation, reference: NDArray[np.bool_]
 ) -> Array:
@@ -100,15 +123,64 @@ def pelvis_angles(
     needs are computed (the earth-frame images of the pelvis axes)."""
     m_inv = mounting.inv().as_matrix()  # columns: the pelvis axes in the sensor frame
     fwd_s, left_s, up_s = m_inv[:, 0], m_inv[:, 1], m_inv[:, 2]
-    ref = np.flatnonzero(reference) if reference.any() else np.arange(len(r_es))
-    f_ref = r_es[ref].apply(fwd_s).mean(axis=0)
+    n = len(zr)
+    ref = np.flatnonzero(reference) if reference.any() else np.arange(n)
+    # the mean earth-frame forward axis of the reference, its rows summed in order block by
+    # block (the running sum heads each block: the same sum as one mean over all rows)
+    total = np.zeros((0, 3))
+    for a in range(0, ref.size, ANGLE_BLOCK):
+        total = np.vstack([total, r_es[ref[a : a + ANGLE_BLOCK]].apply(fwd_s)]).sum(
+            axis=0, keepdims=True)
+    f_ref = total[0] / ref.size
     heading = float(np.arctan2(f_ref[1], f_ref[0]))
     c, s = np.cos(heading), np.sin(heading)
-    out = np.empty((len(zr), 3))  # rotation, obliquity, sagittal: filled column by column
-    left_e = r_es.apply(left_s)  # the pelvis left axis in the earth frame
-    out[:, 1] = np.arcsin(np.clip(left_e[:, 2], -1.0, 1.0))
-    out[:, 0] = np.unwrap(np.arctan2(-(c * left_e[:, 0] + s * left_e[:, 1]),
-                                     -s * left_e[:, 0] + c * left_e[:, 1]))
-    del left_e
-    out[:, 2] = -np.arctan2(-(zr @ fwd_s), zr @ up_s)
+    out = np.empty((n, 3))  # rotation, obliquity, sagittal: filled column by column
+    for a in range(0, n, ANGLE_BLOCK):
+        left_e = r_es[a : a + ANGLE_BLOCK].apply(left_s)  # pelvis left axis, earth frame
+        b = a + len(left_e)
+        out[a:b, 1] = np.arcsin(np.clip(left_e[:, 2], -1.0, 1.0))
+        out[a:b, 0] = np.arctan2(-(c * left_e[:, 0] + s * left_e[:, 1]),
+                                 -s * left_e[:, 0] + c * left_e[:, 1])
+    unwrap_in_place(out[:, 0])
+    sag = zr @ fwd_s  # -arctan2(-(zr fwd), zr up), in place
+    np.negative(sag, out=sag)
+    np.arctan2(sag, zr @ up_s, out=sag)
+    np.negative(sag, out=out[:, 2])
+    del sag
     return np.degrees(out, out=out)
+
+
+def level_obliquity(angles: Array, ic: Array, is_run: NDArray[np.bool_]) -> None:
+    """In place: the obliquity (column 1 of :func:`pelvis_angles`) less its median at the
+    contacts ``ic`` (fractional sample indices) of the running steps, else of all steps: the
+    pelvis passes level there (the neutral without a standing start)."""
+    if ic.size and np.isfinite(angles[:, 1]).any():
+        n = angles.shape[0]
+        at = np.clip(np.round(ic[is_run] if is_run.any() else ic).astype(np.int64), 0, n - 1)
+        angles[:, 1] -= float(np.nanmedian(angles[at, 1]))
+
+
+def unwrap_in_place(p: Array, block: int | None = None) -> None:
+    """``p[:] = np.unwrap(p)`` (period 2 pi) block by block: numpy's arithmetic, the running sum
+    of the corrections carried from block to block (so the same sums), and no temporary of
+    the whole signal (``np.unwrap`` holds five)."""
+    block = block or ANGLE_BLOCK
+    period = 2 * np.pi
+    high, low = period / 2, -period / 2
+    total, prev = None, None  # corrections so far; the original value before the block
+    for a in range(0, p.size, block):
+        seg = p[a : a + block]
+        orig = seg.copy()
+        if prev is None:  # the first sample stays
+            dd, dst, src = np.diff(orig), seg[1:], orig[1:]
+        else:
+            dd, dst, src = np.diff(np.concatenate(([prev], orig))), seg, orig
+        ddmod = np.mod(dd - low, period) + low
+        np.copyto(ddmod, high, where=(ddmod == low) & (dd > 0))
+        ph = ddmod - dd
+        np.copyto(ph, 0, where=np.abs(dd) < high)
+        cs = ph.cumsum() if total is None else np.concatenate(([total], ph)).cumsum()[1:]
+        dst[:] = src + cs
+        if cs.size:
+            total = cs[-1]
+        prev = orig[-1]

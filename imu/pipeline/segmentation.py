@@ -35,14 +35,23 @@ from imu.core.schema import REP_PHASE_COLUMNS
 from imu.pipeline.base import SegmentationAlgorithm
 
 
+def _first_true(m: NDArray[np.bool_]) -> int:
+    """Index of the first True of ``m``, -1 if none (``argmax`` stops at the first True: no
+    scan of the whole window, unlike ``flatnonzero``)."""
+    if m.size == 0:
+        return -1
+    j = int(m.argmax())
+    return j if m[j] else -1
+
+
 def _first_below(w: NDArray[np.float64], a: int, b: int, level: float) -> float | None:
     """Fractional index of the first downward crossing of ``level`` in [a, b]; None if none."""
     if b < a:
         return None
-    j = np.flatnonzero(w[a : b + 1] < level)
-    if j.size == 0:
+    j = _first_true(w[a : b + 1] < level)
+    if j < 0:
         return None
-    j0 = a + int(j[0])
+    j0 = a + j
     if j0 == a:
         return float(a)
     return j0 - 1 + (w[j0 - 1] - level) / max(w[j0 - 1] - w[j0], 1e-12)
@@ -52,10 +61,11 @@ def _last_below(w: NDArray[np.float64], a: int, b: int, level: float) -> float |
     """Fractional index of the last upward crossing of ``level`` in [a, b]; None if none."""
     if b < a:
         return None
-    j = np.flatnonzero(w[a : b + 1] < level)
-    if j.size == 0:
+    m = w[a : b + 1] < level
+    j = _first_true(m[::-1])
+    if j < 0:
         return None
-    j0 = a + int(j[-1])
+    j0 = a + m.size - 1 - j
     if j0 == b:
         return float(b)
     return j0 + (level - w[j0]) / max(w[j0 + 1] - w[j0], 1e-12)
@@ -66,18 +76,18 @@ def _zone_edge(x: NDArray[np.float64], c: int, limit: int, level: float, step: i
     """From ``c`` toward ``limit``, the last index of the contiguous run where x <= level
     (``below``) or x >= level; ``c`` itself if it is not in the run."""
     seg = x[limit : c + 1][::-1] if step < 0 else x[c : limit + 1]
-    bad = np.flatnonzero(seg > level) if below else np.flatnonzero(seg < level)
-    off = max((int(bad[0]) - 1) if bad.size else seg.size - 1, 0)
+    bad = _first_true(seg > level if below else seg < level)
+    off = max((bad - 1) if bad >= 0 else seg.size - 1, 0)
     return c - off if step < 0 else c + off
 
 
 def _enter(x: NDArray[np.float64], c: int, limit: int, level: float, step: int) -> int:
     """From ``c`` toward ``limit``, the first index where x <= level (else ``limit``)."""
     seg = x[limit : c + 1][::-1] if step < 0 else x[c : limit + 1]
-    j = np.flatnonzero(seg <= level)
-    if j.size == 0:
+    j = _first_true(seg <= level)
+    if j < 0:
         return limit
-    return c - int(j[0]) if step < 0 else c + int(j[0])
+    return c - j if step < 0 else c + j
 
 
 class RepSegmentation(SegmentationAlgorithm):
@@ -107,7 +117,11 @@ class RepSegmentation(SegmentationAlgorithm):
     -------
     reps_
         One row per rep: ``imu.core.schema.REP_PHASE_COLUMNS`` (set, rep, start, end, lockout
-        and the phase durations, s) plus ``extreme_idx``, ``fallback_start``, ``fallback_end``.
+        and the phase durations, s) plus ``extreme_idx``, ``fallback_start``, ``fallback_end``
+        (the table of ``rep_columns_``, made on first use).
+    rep_columns_
+        The same columns as arrays by name, in that order (a caller that joins many sets
+        makes one table, not one per set).
     phases_
         (K, 4) fractional sample indices: start and end of the phase into each extreme and of
         the phase out of it.
@@ -276,8 +290,16 @@ class RepSegmentation(SegmentationAlgorithm):
             "fallback_start": fb[:, 0],
             "fallback_end": fb[:, 1],
         }
-        # built in its final column order: no reordering copy
+        # in the table's final column order: no reordering copy
         order = (*REP_PHASE_COLUMNS, "extreme_idx", "fallback_start", "fallback_end")
-        self.reps_ = pd.DataFrame({c: cols[c] for c in order})
+        self.rep_columns_ = {c: cols[c] for c in order}
+        self._reps: pd.DataFrame | None = None
         self.phases_ = ph
         return self
+
+    @property
+    def reps_(self) -> pd.DataFrame:
+        """The reps table (class docstring), made from ``rep_columns_`` on first use."""
+        if getattr(self, "_reps", None) is None:
+            self._reps = pd.DataFrame(self.rep_columns_)
+        return self._reps

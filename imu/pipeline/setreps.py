@@ -160,10 +160,15 @@ def prominences(x: NDArray[np.float64], peaks: NDArray[np.int64]) -> NDArray[np.
     """Rise of ``x`` at each peak above the lowest point between it and each neighbouring peak,
     the smaller of the two sides; the outer sides of the first and last peak (the rest before
     and after the set, perhaps cut by the set's limits) do not count."""
-    left = np.r_[np.inf, [x[b] - x[a : b + 1].min() for a, b in zip(peaks[:-1], peaks[1:],
-                                                                       strict=True)]]
-    right = np.r_[[x[a] - x[a : b + 1].min() for a, b in zip(peaks[:-1], peaks[1:],
-                                                             strict=True)], np.inf]
+    peaks = np.asarray(peaks, dtype=np.int64)
+    if peaks.size < 2:
+        return np.full(1, np.inf)
+    if np.any(np.diff(peaks) <= 0):  # not ascending: one window at a time
+        low = np.array([x[a : b + 1].min() for a, b in zip(peaks[:-1], peaks[1:], strict=True)])
+    else:  # min(x[a:b + 1]) of consecutive peaks: one reduceat over [a, b), then x[b]
+        low = np.minimum(np.minimum.reduceat(x, peaks)[:-1], x[peaks[1:]])
+    left = np.r_[np.inf, x[peaks[1:]] - low]
+    right = np.r_[x[peaks[:-1]] - low, np.inf]
     return np.minimum(left, right)
 
 

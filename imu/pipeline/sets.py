@@ -118,8 +118,10 @@ class SetGrouping(SegmentationAlgorithm):
                else np.zeros(n))
         p_ex = proba[list(EXERCISES)].to_numpy()[order] if n else np.zeros((0, len(EXERCISES)))
         q = runs(quiet)
-        if len(q):
-            still = np.array([np.ptp(excursion_deg[a:b]) for a, b in q])
+        if len(q):  # np.ptp per quiet run, all runs in one pass (disjoint, ascending)
+            x = np.append(np.asarray(excursion_deg), 0.0)  # the last run may end at the end
+            edges = q.ravel()
+            still = (np.maximum.reduceat(x, edges)[0::2] - np.minimum.reduceat(x, edges)[0::2])
             q = q[still <= self.pause_range_deg]
         groups: list[list[int]] = []
         cur: list[int] = []
@@ -240,10 +242,14 @@ class SetGrouping(SegmentationAlgorithm):
         if min(abs(yj), abs(yi)) >= self.side_yaw_deg and np.sign(yj) != np.sign(yi):
             return True  # unilateral work, the other side
         if len(q):
-            lo = np.clip(q[:, 0], a, b)
-            hi = np.clip(q[:, 1], a, b)
+            # the longest quiet run within [a, b] (the runs are disjoint and ascending: only
+            # those from the first ending after a to the last starting before b overlap it)
+            k0 = int(np.searchsorted(q[:, 1], a, side="right"))
+            k1 = int(np.searchsorted(q[:, 0], b, side="left"))
+            overlap = (int((np.minimum(q[k0:k1, 1], b) - np.maximum(q[k0:k1, 0], a)).max())
+                       if k1 > k0 else 0)
             # the quiet mask reaches half its 0.4-s window into the moves on either side
-            if (hi - lo).max() > (self.split_pause_s + 0.4) * fs:
+            if overlap > (self.split_pause_s + 0.4) * fs:
                 return True
         if exercise is None:
             pj, pi = p_ex[j], p_ex[i]

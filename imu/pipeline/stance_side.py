@@ -37,6 +37,8 @@ Posture 10:30-47 (pelvis rotation and the leading leg).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -54,6 +56,40 @@ def _unit_rows(v: Array) -> Array:
     return v / np.where(n > 1e-12, n, 1.0)
 
 
+class HorizontalForce(NamedTuple):
+    """The data of the forward-axis fit at ~50 Hz (:func:`horizontal_force`)."""
+
+    h: Array
+    """(M, 3) block means of the horizontal specific force (sensor frame, g)."""
+    up: Array
+    """(M, 3) block means of the local up."""
+    gait: NDArray[np.bool_]
+    """Blocks wholly inside the gait."""
+    k: int
+    """Samples per block."""
+
+
+def horizontal_force(
+    acc_g: Array, fv_g: Array, up: Array, gait: NDArray[np.bool_], fs: float
+) -> HorizontalForce:
+    """The specific force minus its part along the local ``up`` (``fv_g`` along it), and up
+    itself, as means over blocks of ``k`` samples (~50 Hz: the braking pattern is below 10 Hz;
+    computed block by block, never whole at the sample rate); ``gait``: the samples that take
+    part in the fit. The session-long ``up`` and ``fv_g`` can go once this is taken."""
+    k = max(1, int(round(fs / 50.0)))
+    m = acc_g.shape[0] // k * k
+    if m < 4 * k:
+        k, m = 1, acc_g.shape[0]
+    h, u_sub = np.empty((m // k, 3)), np.empty((m // k, 3))
+    rows = 8192 * k
+    for a in range(0, m, rows):
+        b = min(a + rows, m)
+        h[a // k : b // k] = (acc_g[a:b] - fv_g[a:b, None] * up[a:b]).reshape(-1, k, 3).mean(
+            axis=1)
+        u_sub[a // k : b // k] = up[a:b].reshape(-1, k, 3).mean(axis=1)
+    return HorizontalForce(h, u_sub, gait[:m].reshape(-1, k).all(axis=1), k)
+
+
 def forward_axis(
     acc_g: Array, fv_g: Array, up: Array, ic: Array, to: Array, is_run: NDArray[np.bool_],
     gait: NDArray[np.bool_], fs: float,
@@ -64,18 +100,19 @@ def forward_axis(
 
     ``up`` (N, 3) and ``fv_g`` the local up and the specific force along it; ``ic``, ``to``:
     contact and toe-off (fractional sample indices, time order); ``is_run`` per step; ``gait``
-    the samples that take part in the principal-axis fit."""
+    the samples that take part in the principal-axis fit. :func:`horizontal_force` then
+    :func:`forward_axis_of`."""
     if ic.size < 4 or not gait.any():
         return None
-    # the fit on a ~50 Hz subsample (block means): the braking pattern is below 10 Hz
-    k = max(1, int(round(fs / 50.0)))
-    m = acc_g.shape[0] // k * k
-    if m < 4 * k:
-        k, m = 1, acc_g.shape[0]
-    h = (acc_g[:m] - fv_g[:m, None] * up[:m]).reshape(-1, k, 3).mean(axis=1)
-    u_sub = up[:m].reshape(-1, k, 3).mean(axis=1)
-    g_sub = gait[:m].reshape(-1, k).all(axis=1)
-    if not g_sub.any():
+    return forward_axis_of(horizontal_force(acc_g, fv_g, up, gait, fs), ic, to, is_run, fs)
+
+
+def forward_axis_of(
+    force: HorizontalForce, ic: Array, to: Array, is_run: NDArray[np.bool_], fs: float
+) -> tuple[Array, float] | None:
+    """:func:`forward_axis` from the block means of :func:`horizontal_force`."""
+    h, u_sub, g_sub, k = force
+    if ic.size < 4 or not g_sub.any():
         return None
     fk = fs / k
     step = float(np.median(np.diff(ic))) / fs
@@ -105,7 +142,9 @@ def forward_axis(
 
 def step_means(x: Array, a: NDArray[np.int64], b: NDArray[np.int64]) -> Array:
     """Mean of ``x`` over ``[a_k, b_k)`` per step (cumulative sums; at least one sample)."""
-    c = np.concatenate([[0.0], np.cumsum(x)])
+    c = np.empty(x.size + 1)
+    c[0] = 0.0
+    np.cumsum(x, out=c[1:])
     b = np.maximum(b, a + 1)
     return (c[b] - c[a]) / (b - a)
 

@@ -80,6 +80,7 @@ class Session:
     r_es: Rotation | None = None
     up: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 3)))
     speed: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    acc_up: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     acc_z: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -202,14 +203,17 @@ class StrengthAnalysis(AnalysisAlgorithm):
         up = r_es.apply(np.array([0.0, 0.0, 1.0]), inverse=True)
         s.acc, s.gyr, s.strict_still, s.r_es, s.up = acc, gyr, strict, r_es, up
         s.speed = np.linalg.norm(gyr, axis=1)
-        s.acc_z = (np.sum(acc * up, axis=1) - 1.0) * GRAVITY_M_S2
+        s.acc_up = np.sum(acc * up, axis=1)  # specific force along world-up (g)
+        s.acc_z = (s.acc_up - 1.0) * GRAVITY_M_S2
         s.extra |= {"gyro_bias_dps": bias.tolist(), "acc_bias_g": refine.bias_g_.tolist(),
                     "acc_scale": refine.scale_.tolist()}
         return s
 
     def s3_bouts(self, s: Session) -> ActivityBouts:
         """Quiet, walking and running samples; quiet runs and gait bouts."""
-        return (self.bouts or ActivityBouts()).clone().detect(s.acc, s.gyr, s.up, s.fs)
+        return (self.bouts or ActivityBouts()).clone().detect(
+            s.acc, s.gyr, s.up, s.fs, speed_dps=s.speed, vertical_g=s.acc_up
+        )
 
     def s4_calibration(self, s: Session, bouts: ActivityBouts) -> NeutralCalibration:
         """Mounting segments and neutral up per mounting (InputError: no reference at all)."""
@@ -247,7 +251,7 @@ class StrengthAnalysis(AnalysisAlgorithm):
             excluded[a:b] = True
         return (self.candidates or ExcursionCandidates()).clone().segment(
             posture.tilt_deg_, s.r_es, s.speed, s.acc_z, bouts.quiet_, posture.lying_ & ~excluded,
-            excluded, s.fs, boundaries=cuts, height_cm=s.extra["height_bp_cm"],
+            excluded, s.fs, boundaries=cuts, height_cm=s.extra["height_bp_cm"], up_sensor=s.up,
         )
 
     def s7_recognition(self, cands: ExcursionCandidates, exercise: str | None
@@ -271,7 +275,8 @@ class StrengthAnalysis(AnalysisAlgorithm):
         """Per set: pelvis frame, extremes and phases. Returns reps, sets and per-set frames.
 
         The columns the loop reads are taken out of the tables once, and the reps table is put
-        together once at the end (per-set pandas indexing cost more than the sets' numerics)."""
+        together once at the end from the sets' columns (per-set pandas tables and indexing
+        cost more than the sets' numerics)."""
         c = cands.candidates_
         c_lo, c_hi, c_pk = (c[k].to_numpy(dtype=np.int64) for k in ("lo", "hi", "peak"))
         span_start = cands.spans_["start"].to_numpy()
@@ -285,7 +290,7 @@ class StrengthAnalysis(AnalysisAlgorithm):
         set_list = list(zip(sets.sets_["exercise"], sets.sets_["members"], sets.sets_["span"],
                             strict=True))
         bounds = [(int(c_lo[m[0]]), int(c_hi[m[-1]])) for _, m, _ in set_list]
-        rep_tables: list[pd.DataFrame] = []
+        rep_tables: list[dict[str, NDArray]] = []
         rep_ex, rep_angle, rep_mount = [], [], []
         set_rows, frames = [], {}
         for k, (name, idx, span) in enumerate(set_list):
@@ -316,19 +321,20 @@ class StrengthAnalysis(AnalysisAlgorithm):
             reps = segmenter.segment(
                 x, s.speed[lo:hi], s.fs, peaks, REGISTRY[ex].rest_at_bottom,
                 t0_s=t0 + lo / s.fs, set_no=no,
-            ).reps_
-            n_reps = len(reps)
-            lock_i = (reps["lockout_s"].to_numpy() - t0) * s.fs - lo
+            ).rep_columns_
+            n_reps = len(reps["rep"])
+            lock_i = (reps["lockout_s"] - t0) * s.fs - lo
             rep_tables.append(reps)
             rep_ex.append(np.full(n_reps, ex, dtype=object))
             rep_angle.append(np.interp(lock_i, np.arange(sag.size), sag))
             rep_mount.append(np.full(n_reps, mount, dtype=np.int64))
             set_rows.append({"set": no, "exercise": ex,
-                             "start_s": float(reps["start_s"].to_numpy()[0]),
-                             "end_s": float(reps["end_s"].to_numpy()[-1]), "reps": n_reps})
+                             "start_s": float(reps["start_s"][0]),
+                             "end_s": float(reps["end_s"][-1]), "reps": n_reps})
             frames[no] = {"frame": frame, "lo": lo, "hi": hi, "mounting": mount}
-        if rep_tables:
-            reps = pd.concat(rep_tables, ignore_index=True)
+        if rep_tables:  # one table of all sets' reps
+            reps = pd.DataFrame({c: np.concatenate([r[c] for r in rep_tables])
+                                 for c in rep_tables[0]})
             reps["exercise"] = np.concatenate(rep_ex)
             reps["pelvis_angle_deg"] = np.concatenate(rep_angle)
             reps["mounting"] = np.concatenate(rep_mount)
@@ -361,16 +367,21 @@ class StrengthAnalysis(AnalysisAlgorithm):
         reps["hip_travel_cm"] = trav.travel_m_ * 100.0
         reps["hip_rise_cm"] = trav.rise_m_ * 100.0
         tilt = np.full(len(reps), np.nan)
-        for name in pd.unique(reps["exercise"]):
-            m = (reps["exercise"] == name).to_numpy()
-            tilt[m] = tilt_deg(reps["pelvis_angle_deg"].to_numpy()[m], str(name),
-                               trav.rise_m_[m], trunk)
+        names = reps["exercise"].to_numpy()
+        angle = reps["pelvis_angle_deg"].to_numpy()
+        for name in pd.unique(names):
+            m = names == name
+            tilt[m] = tilt_deg(angle[m], str(name), trav.rise_m_[m], trunk)
         reps["tilt_deg"] = tilt
         reps["tilt_class"] = tilt_class(tilt)
         a = np.clip(np.floor(start).astype(int), 0, s.grid.n - 1)
         b = np.clip(np.ceil(end).astype(int), 0, s.grid.n - 1)
-        reps["peak_speed_dps"] = [float(s.speed[i : j + 1].max(initial=0.0))
-                                  for i, j in zip(a, b, strict=True)]
+        # max(speed[a:b + 1], initial=0) per rep: the reps' samples in one flat index (the
+        # reps may share their boundary samples), one reduceat
+        size = b - a + 1
+        first = np.concatenate([[0], np.cumsum(size)[:-1]])
+        idx = np.arange(int(size.sum())) - np.repeat(first - a, size)
+        reps["peak_speed_dps"] = np.maximum(np.maximum.reduceat(s.speed[idx], first), 0.0)
         return reps
 
     def s11_timeseries(self, s: Session, cal: NeutralCalibration, frames: dict[int, Any],

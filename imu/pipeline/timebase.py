@@ -56,15 +56,31 @@ def box_means(
     t_s: NDArray[np.float64], x: NDArray[np.float64], rate_hz: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Bin centres and box means of ``x`` (N, C) sampled at ``t_s`` on a grid at ``rate_hz``."""
-    t = np.asarray(t_s, dtype=float)
-    x = np.asarray(x, dtype=float)
-    dt = np.diff(t)
+    return _box_means(np.asarray(t_s, dtype=float), [np.asarray(x, dtype=float)], rate_hz)
+
+
+def _box_means(t: NDArray[np.float64], blocks: list[NDArray[np.float64]], rate_hz: float
+               ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`box_means` of the columns of the (N, C_i) ``blocks`` side by side: per channel,
+    the trapezoids ``0.5 (x[1:] + x[:-1]) dt``, their running sum and its interpolation at
+    the bin edges, in two scratch rows reused channel after channel (the input rate's
+    temporaries stay two signals' worth, not two per channel)."""
     n = int(np.floor((t[-1] - t[0]) * rate_hz + 1e-9))
     edges = t[0] + np.arange(n + 1) / rate_hz
-    out = np.empty((n, x.shape[1]))
-    for j in range(x.shape[1]):
-        cum = np.concatenate([[0.0], np.cumsum(0.5 * (x[1:, j] + x[:-1, j]) * dt)])
-        out[:, j] = np.diff(np.interp(edges, t, cum)) * rate_hz
+    dt = np.diff(t)
+    trap = np.empty(t.size - 1)
+    cum = np.empty(t.size)
+    cum[0] = 0.0
+    out = np.empty((n, sum(b.shape[1] for b in blocks)))
+    j = 0
+    for b in blocks:
+        for c in range(b.shape[1]):
+            np.add(b[1:, c], b[:-1, c], out=trap)
+            trap *= 0.5
+            trap *= dt
+            np.cumsum(trap, out=cum[1:])
+            out[:, j] = np.diff(np.interp(edges, t, cum)) * rate_hz
+            j += 1
     return 0.5 * (edges[:-1] + edges[1:]), out
 
 
@@ -79,10 +95,10 @@ def internal_grid(
     """Resample a recording to the internal grid (module docstring)."""
     rate = internal_rate_hz(sampling_rate_hz, target_hz)
     t = np.asarray(t_s, dtype=float)
-    data = np.asarray(acc_g, dtype=float)
+    blocks = [np.asarray(acc_g, dtype=float)]
     if gyr_dps is not None:
-        data = np.hstack([data, np.asarray(gyr_dps, dtype=float)])
-    tc, out = box_means(t, data, rate)
+        blocks.append(np.asarray(gyr_dps, dtype=float))
+    tc, out = _box_means(t, blocks, rate)
     dt = np.diff(t)
     med = float(np.median(dt)) if dt.size else 1.0 / rate
     gap = np.zeros(tc.size, dtype=bool)

@@ -49,17 +49,51 @@ def _clamp(v: float, lo: float, hi: float) -> float:
 def anchored_height_m(
     acc_z_m_s2: NDArray[np.float64], a: int, b: int, sampling_rate_hz: float
 ) -> NDArray[np.float64]:
-    """Height (m) over samples ``a..b`` (inclusive) with zero velocity at both ends.
+    """Height (m) over samples ``a..b`` (inclusive) with zero velocity at both ends:
+    :func:`anchored_heights_m` of one interval."""
+    b = min(int(b), acc_z_m_s2.size - 1)
+    return anchored_heights_m(acc_z_m_s2, np.array([int(a)]), np.array([b]), sampling_rate_hz)[0]
 
-    Trapezoidal integration; the velocity's linear trend to its end value is removed.
-    """
+
+def anchored_heights_m(
+    acc_z_m_s2: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64],
+    sampling_rate_hz: float,
+) -> list[NDArray[np.float64]]:
+    """Height (m) over samples ``a[k]..b[k]`` (inclusive, within the signal) with zero velocity
+    at both ends, for every k: trapezoidal integration of the acceleration, the velocity's
+    linear trend to its end value removed (``i * step`` with ``step = v_end / (n - 1)``, the
+    last value exactly ``v_end``; ``i / (n - 1) * v_end`` when the step underflows to 0: numpy's
+    ``linspace(0, v_end, n)``), integrated again. The intervals go in buckets of similar length
+    (at most twice the samples), each a padded matrix integrated along its rows (a running sum
+    along a row adds in order, as on the row alone)."""
     dt = 1.0 / float(sampling_rate_hz)
-    acc = acc_z_m_s2[a : b + 1]
-    if acc.size < 2:
-        return np.zeros(acc.size)
-    v = np.concatenate([[0.0], np.cumsum(0.5 * (acc[1:] + acc[:-1])) * dt])
-    v -= np.linspace(0.0, v[-1], v.size)
-    return np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1])) * dt])
+    a = np.asarray(a, dtype=np.int64)
+    size = np.asarray(b, dtype=np.int64) - a + 1
+    out: list[NDArray[np.float64]] = [np.zeros(max(int(m), 0)) for m in size]
+    ok = np.flatnonzero(size >= 2)
+    bucket = np.ceil(np.log2(np.maximum(size[ok], 2))).astype(np.int64)
+    for level in np.unique(bucket):
+        ks = ok[bucket == level]
+        m = int(size[ks].max())
+        acc = acc_z_m_s2[np.minimum(a[ks, None] + np.arange(m), acc_z_m_s2.size - 1)]
+        v = np.zeros((ks.size, m))
+        v[:, 1:] = np.cumsum(0.5 * (acc[:, 1:] + acc[:, :-1]), axis=1) * dt
+        rows = np.arange(ks.size)
+        last = size[ks] - 1
+        v_end = v[rows, last]
+        step = v_end / last
+        trend = np.arange(m, dtype=float) * step[:, None]
+        zero = step == 0  # numpy's linspace for a zero (subnormal) step
+        if zero.any():
+            trend[zero] = np.arange(m, dtype=float) / last[zero, None] * v_end[zero, None]
+        trend += 0.0
+        trend[rows, last] = v_end
+        v -= trend
+        h = np.zeros((ks.size, m))
+        h[:, 1:] = np.cumsum(0.5 * (v[:, 1:] + v[:, :-1]), axis=1) * dt
+        for r, k in enumerate(ks.tolist()):
+            out[k] = h[r, : size[k]]
+    return out
 
 
 def session_height_m(
@@ -181,14 +215,15 @@ class VerticalErrorFit(ErrorFitAlgorithm):
             if b - a < 3:
                 continue
             w = np.full(b - a + 1, dt)
-            w[[0, -1]] *= 0.5
-            lever = (b - a) * dt - np.arange(b - a + 1) * dt  # (T - t): position at T
+            w[0] *= 0.5
+            w[-1] *= 0.5
+            wl = w * ((b - a) * dt - np.arange(b - a + 1) * dt)  # lever (T - t): position at T
             seg_phi = phi[a : b + 1]
             seg_acc = acc_z_m_s2[a : b + 1]
             rows.append((w @ seg_phi) / self.velocity_sigma_m_s)
             ys.append(float(w @ seg_acc) / self.velocity_sigma_m_s)
-            rows.append(((w * lever) @ seg_phi) / self.closure_sigma_m)
-            ys.append(float((w * lever) @ seg_acc) / self.closure_sigma_m)
+            rows.append((wl @ seg_phi) / self.closure_sigma_m)
+            ys.append(float(wl @ seg_acc) / self.closure_sigma_m)
         n_rep_rows = len(rows)
         st = runs(still)
         st = st[(st[:, 1] - st[:, 0]) >= 2]
@@ -269,12 +304,17 @@ class HipTravel(TravelAlgorithm):
         n = acc_z_m_s2.size
         travel = np.full(len(start_s), np.nan)
         rise = np.full(len(start_s), np.nan)
-        for k, (s, e) in enumerate(zip(start_s, end_s, strict=True)):
+        bounds = []
+        for s, e in zip(start_s, end_s, strict=True):
             a = int(_clamp(np.floor((s - t0_s - self.pad_s) * fs), 0, n - 1))
             b = int(_clamp(np.ceil((e - t0_s + self.pad_s) * fs), 0, n - 1))
-            if b - a < 2:
-                continue
-            h = anchored_height_m(acc_z_m_s2, a, b, fs)
+            bounds.append((a, b))
+        ab = np.asarray(bounds, dtype=np.int64).reshape(-1, 2)
+        used = np.flatnonzero(ab[:, 1] - ab[:, 0] >= 2)
+        heights = anchored_heights_m(acc_z_m_s2, ab[used, 0], ab[used, 1], fs)
+        for k, h in zip(used.tolist(), heights, strict=True):
+            s, e = start_s[k], end_s[k]
+            a = int(ab[k, 0])
             t = a + np.arange(h.size)
             ia = int(_clamp(round((s - t0_s) * fs) - a, 0, h.size - 1))
             ib = int(_clamp(round((e - t0_s) * fs) - a, 0, h.size - 1))

@@ -1,0 +1,98 @@
+"""The blocked and chunked forms that bound the analysis's temporaries (issue 12) give the
+numbers of the one-piece forms bit for bit: VQF in chunks, run events in blocks of steps,
+pelvis angles in blocks, quaternions normalised in place, and the bouts' released signals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from vqf import BasicVQF
+
+import imu.pipeline.gait_events as gait_events
+import imu.pipeline.running as running
+from imu.core.frames import GRAVITY_M_S2
+from imu.core.rotation import Rotation
+from imu.pipeline.gait_bouts import GaitBouts
+from imu.pipeline.gait_events import RunEvents
+from imu.sim import simulate_run
+
+FS = 200.0
+
+
+@pytest.fixture(scope="module")
+def run_raw():  # noqa: ANN201 - a RawSession
+    return simulate_run(duration_s=60.0, sample_rate_hz=FS, seed=41, placement="left_hip").raw
+
+
+def test_vqf_in_chunks_is_one_batch(run_raw, monkeypatch) -> None:  # noqa: ANN001
+    acc, gyr = run_raw.acc_g, run_raw.gyr_dps
+    bias = np.array([0.3, -0.2, 0.1])
+    whole = BasicVQF(1.0 / FS).updateBatch(
+        np.ascontiguousarray(np.radians(gyr - bias)),
+        np.ascontiguousarray(acc * GRAVITY_M_S2))["quat6D"]
+    monkeypatch.setattr(running, "VQF_CHUNK", 997)  # chunks that end anywhere
+    r = running.vqf_orientation(acc, gyr, FS, bias)
+    expected = Rotation.from_quat(whole, scalar_first=True).as_quat()
+    assert np.array_equal(r.as_quat(), expected)
+
+
+def test_from_quat_in_place_only_when_asked() -> None:
+    rng = np.random.default_rng(3)
+    q = rng.normal(size=(50, 4))
+    kept = q.copy()
+    copied = Rotation.from_quat(q)
+    assert np.array_equal(q, kept)  # the default copies
+    inplace = Rotation.from_quat(q, copy=False)
+    assert np.array_equal(inplace.as_quat(), copied.as_quat())
+    assert np.array_equal(q, copied.as_quat())  # normalised where it was, not copied
+    single = np.array([0.0, 0.0, 0.0, 2.0])
+    assert np.array_equal(Rotation.from_quat(single, copy=False).as_quat(), [0, 0, 0, 1.0])
+
+
+def test_run_events_in_blocks_of_steps(run_raw, monkeypatch) -> None:  # noqa: ANN001
+    fv = GaitBouts().detect(run_raw.acc_g, FS).fv_
+    mask = np.ones(fv.size, dtype=bool)
+    one = RunEvents().segment(fv, FS, mask)
+    monkeypatch.setattr(gait_events, "ROW_BLOCK", 7)
+    blocked = RunEvents().segment(fv, FS, mask)
+    assert one.peak_idx_.size > 3 * 7
+    for name in ("peak_idx_", "ic_idx_", "to_idx_", "peak_g_", "base_before_g_",
+                 "base_after_g_"):
+        assert np.array_equal(getattr(one, name), getattr(blocked, name), equal_nan=True), name
+
+
+def test_pelvis_angles_in_blocks(run_raw, monkeypatch) -> None:  # noqa: ANN001
+    r = running.vqf_orientation(run_raw.acc_g, run_raw.gyr_dps, FS)
+    zr = running.z_row(r)
+    mounting = Rotation.from_euler("xyz", [10.0, -20.0, 95.0], degrees=True)
+    ref = np.zeros(len(zr), dtype=bool)
+    ref[1000:7000] = True
+    one = running.pelvis_angles(r, zr, mounting, ref)
+    monkeypatch.setattr(running, "ANGLE_BLOCK", 1001)
+    assert np.array_equal(running.pelvis_angles(r, zr, mounting, ref), one)
+    none = np.zeros(len(zr), dtype=bool)  # no reference: every sample is
+    assert np.array_equal(running.pelvis_angles(r, zr, mounting, none),
+                          running.pelvis_angles(r, zr, mounting, ~none))
+
+
+def test_gait_bouts_release_their_signals(run_raw) -> None:  # noqa: ANN001
+    gb = GaitBouts().detect(run_raw.acc_g, FS)
+    running_before = gb.running_.copy()
+    assert gb.release_signals() is gb
+    assert not hasattr(gb, "up_") and not hasattr(gb, "fv_")
+    assert np.array_equal(gb.running_, running_before) and len(gb.bouts_)
+
+
+def test_unwrap_in_place_is_numpys_unwrap() -> None:
+    rng = np.random.default_rng(8)
+    for trial in range(60):
+        n = int(rng.integers(1, 2500))
+        x = np.cumsum(rng.normal(scale=rng.choice([0.1, 1.0, 3.0]), size=n))
+        x = np.mod(x + np.pi, 2 * np.pi) - np.pi
+        if trial % 4 == 0:  # jumps of exactly +-pi: numpy's boundary rule
+            x[rng.integers(0, n, n // 10)] = rng.choice([np.pi, -np.pi, 0.0])
+        ref = np.unwrap(x)
+        for block in (1, 2, 7, 100, 5000):
+            y = x.copy()
+            running.unwrap_in_place(y, block)
+            assert y.tobytes() == ref.tobytes(), (trial, block)
