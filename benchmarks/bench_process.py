@@ -134,6 +134,7 @@ def bench_analyze(sessions: list[tuple], repeat: int, tmp: Path) -> tuple[bool, 
             f"{'x batch':>7s}  bars")
     lines.append(head)
     peak_by: dict[tuple[str, int], float] = {}
+    samples_by: dict[tuple[str, int], int] = {}
     for activity, hours, path, n in sessions:
         walls, peaks = [], []
         for k in range(repeat):
@@ -152,6 +153,7 @@ def bench_analyze(sessions: list[tuple], repeat: int, tmp: Path) -> tuple[bool, 
         ratio = vqf_wall / wall  # analysis speed / VQF process speed on the same samples
         ratio_batch = min(vqf_batch) / wall  # ... / updateBatch alone
         peak_by[(activity, hours)] = peak
+        samples_by[(activity, hours)] = n
         bars = []
         good = speed >= BAR_SAMPLES_PER_S
         bars.append(f"speed {'ok' if good else 'MISS'}")
@@ -170,9 +172,11 @@ def bench_analyze(sessions: list[tuple], repeat: int, tmp: Path) -> tuple[bool, 
             growth = two / one - 1.0
             good = growth <= BAR_TWO_HOURS
             ok &= good
+            per_sample = (two - one) * 1e6 / (samples_by[(activity, 2)] - samples_by[(activity, 1)])
             lines.append(f"{activity}: two hours' peak RSS {two:.0f} MB vs one hour's {one:.0f} "
                          f"MB: {100 * growth:+.0f} % (bar <= +{100 * BAR_TWO_HOURS:.0f} %): "
-                         f"{'ok' if good else 'MISS'}")
+                         f"{'ok' if good else 'MISS'}; it grows by {per_sample:.0f} bytes a "
+                         "sample")
     lines.append(f"VQF proc s: VQF in a process (start-up, reading the file, updateBatch); "
                  f"VQF batch s: updateBatch alone; x proc, x batch: the analysis's speed as a "
                  f"fraction of those (on the same samples). "
