@@ -132,7 +132,7 @@ class GaitBouts(BoutAlgorithm):
         (N, 3) unit "up" in the sensor frame per sample (moving mean; principal axis in
         running).
     fv_
-        (N,) vertical specific force along ``up_`` (g).
+        (N,) vertical specific force along ``up_`` (g). Both go with :meth:`release_signals`.
     moving_, running_, walking_
         Bool per sample; running and walking never overlap.
     walk_steps_

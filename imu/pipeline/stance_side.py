@@ -5,7 +5,9 @@
   specific force high-passed at 0.75 x the step frequency (the stride-frequency sway goes, the
   step-frequency braking and propulsion stay); its sign makes each stance start with braking
   (correlation with ``-sin(2 pi tau / T)``, T = contact time in running, step time in walking;
-  Cavanagh & Lafortune 1980; Zijlstra & Hof 2003). Left = up x forward.
+  Cavanagh & Lafortune 1980; Zijlstra & Hof 2003). Left = up x forward. In two steps when the
+  gait analysis needs its per-sample signals gone early: :func:`horizontal_force` (the fit's
+  data as ~50 Hz block means) then :func:`forward_axis_of`.
 * :func:`side_scores` -- one number per step, positive for a left stance, from the cues the
   recording has: ``sway`` (orientation known: the lateral acceleration with gravity removed;
   the pelvis sways over the stance foot and is pushed back towards the midline, so it points
