@@ -131,7 +131,7 @@ def pelvis_angles(
     for a in range(0, ref.size, ANGLE_BLOCK):
         total = np.vstack([total, r_es[ref[a : a + ANGLE_BLOCK]].apply(fwd_s)]).sum(
             axis=0, keepdims=True)
-    f_ref = total[0] / ref.size
+    f_ref = total[0] / ref.size if ref.size else np.full(3, np.nan)  # no samples: no heading
     heading = float(np.arctan2(f_ref[1], f_ref[0]))
     c, s = np.cos(heading), np.sin(heading)
     out = np.empty((n, 3))  # rotation, obliquity, sagittal: filled column by column
