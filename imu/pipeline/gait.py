@@ -278,14 +278,14 @@ class GaitAnalysis(AnalysisAlgorithm):
         gyr_in = None if raw.gyr_dps is None else np.asarray(raw.gyr_dps, dtype=float)
         if int(round((t_in[-1] - t_in[0]) * fs)) + 1 == t_in.size:  # no sample missing
             return t_in[0] + np.arange(t_in.size) / fs, acc_in, gyr_in, np.ones(t_in.size, bool)
-        x = acc_in if gyr_in is None else np.hstack([acc_in, gyr_in])
-        t, xg = uniform_grid(t_in, x, fs)
-        if xg is x:
+        t, acc = uniform_grid(t_in, acc_in, fs)  # each sensor alone: no (N, 6) copy
+        gyr = None if gyr_in is None else uniform_grid(t_in, gyr_in, fs)[1]
+        if acc is acc_in:
             valid = np.ones(t.size, dtype=bool)
         else:
             j = np.clip(np.searchsorted(t_in, t), 1, t_in.size - 1)
             valid = (t_in[j] - t_in[j - 1]) <= self.max_gap_s + 0.5 / fs
-        return t, xg[:, :3], (None if gyr_in is None else xg[:, 3:]), valid
+        return t, acc, gyr, valid
 
     def _calibrate(self, acc: Array, gyr: Array | None, fs: float) -> StandingCalibration | None:
         """3. The opening quiet standing if there is one (sets ``calibration_``)."""
