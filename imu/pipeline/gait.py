@@ -233,7 +233,8 @@ class GaitAnalysis(AnalysisAlgorithm):
         self.gait_bouts_ = gb
         cal = self._calibrate(acc, gyr, fs)  # 3
         # the forward-axis fit's data at ~50 Hz: the bouts' "up" and f_v need not stay
-        force = horizontal_force(acc, gb.fv_, gb.up_, gb.walking_ | gb.running_, fs)
+        gait = gb.walking_ | gb.running_
+        force = horizontal_force(acc, gb.fv_, gb.up_, gait, fs) if gait.any() else None
         r_es, zr, fv_s, up_sensor = self._orientation(acc, gyr, gb, cal, fs)  # 4
         ic, to, is_run = self._events(fv_s, gb, valid, fs, first_pass=True)  # 5
         cues = self._pelvis_frame(acc, gyr, zr, gb, force, up_sensor, ic, to, is_run, valid,
@@ -320,13 +321,13 @@ class GaitAnalysis(AnalysisAlgorithm):
 
     def _pelvis_frame(
         self, acc: Array, gyr: Array | None, zr: Array | None, gb: GaitBouts,
-        force: HorizontalForce, up: Array, ic: Array, to: Array, is_run: NDArray[np.bool_],
+        force: HorizontalForce | None, up: Array, ic: Array, to: Array, is_run: NDArray[np.bool_],
         valid: NDArray[np.bool_], fs: float,
     ) -> dict[str, Array]:
         """6. The pelvis frame from the gait (sets ``mounting_``, ``braking_evidence_``,
         ``handedness_check_``) and the side cues in it; ``force``: the fit's data
-        (:func:`imu.pipeline.stance_side.horizontal_force`)."""
-        found = forward_axis_of(force, ic, to, is_run, fs)
+        (:func:`imu.pipeline.stance_side.horizontal_force`; None without gait)."""
+        found = None if force is None else forward_axis_of(force, ic, to, is_run, fs)
         fwd, self.braking_evidence_ = found if found is not None else (None, float("nan"))
         self.handedness_check_ = float("nan")
         self.mounting_ = None
