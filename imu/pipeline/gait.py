@@ -88,7 +88,7 @@ from imu.pipeline.stance_side import (
     SIDE_CUES,
     HorizontalForce,
     alternating_sides,
-    forward_axis_of,
+    forward_axis,
     horizontal_force,
     lateral_offset_m,
     side_scores,
@@ -327,7 +327,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         """6. The pelvis frame from the gait (sets ``mounting_``, ``braking_evidence_``,
         ``handedness_check_``) and the side cues in it; ``force``: the fit's data
         (:func:`imu.pipeline.stance_side.horizontal_force`; None without gait)."""
-        found = None if force is None else forward_axis_of(force, ic, to, is_run, fs)
+        found = None if force is None else forward_axis(force, ic, to, is_run, fs)
         fwd, self.braking_evidence_ = found if found is not None else (None, float("nan"))
         self.handedness_check_ = float("nan")
         self.mounting_ = None

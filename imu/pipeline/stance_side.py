@@ -5,9 +5,8 @@
   specific force high-passed at 0.75 x the step frequency (the stride-frequency sway goes, the
   step-frequency braking and propulsion stay); its sign makes each stance start with braking
   (correlation with ``-sin(2 pi tau / T)``, T = contact time in running, step time in walking;
-  Cavanagh & Lafortune 1980; Zijlstra & Hof 2003). Left = up x forward. In two steps when the
-  gait analysis needs its per-sample signals gone early: :func:`horizontal_force` (the fit's
-  data as ~50 Hz block means) then :func:`forward_axis_of`.
+  Cavanagh & Lafortune 1980; Zijlstra & Hof 2003). Left = up x forward. Its data come from
+  :func:`horizontal_force` (~50 Hz block means), taken while the per-sample up exists.
 * :func:`side_scores` -- one number per step, positive for a left stance, from the cues the
   recording has: ``sway`` (orientation known: the lateral acceleration with gravity removed;
   the pelvis sways over the stance foot and is pushed back towards the midline, so it points
@@ -93,26 +92,15 @@ def horizontal_force(
 
 
 def forward_axis(
-    acc_g: Array, fv_g: Array, up: Array, ic: Array, to: Array, is_run: NDArray[np.bool_],
-    gait: NDArray[np.bool_], fs: float,
+    force: HorizontalForce, ic: Array, to: Array, is_run: NDArray[np.bool_], fs: float
 ) -> tuple[Array, float] | None:
     """Forward (unit, horizontal to the mean up of the gait) in the sensor frame and the
     strength of the braking evidence for its sign (correlation coefficient, 0..1), or None with
-    fewer than 4 steps.
+    fewer than 4 steps or no gait.
 
-    ``up`` (N, 3) and ``fv_g`` the local up and the specific force along it; ``ic``, ``to``:
-    contact and toe-off (fractional sample indices, time order); ``is_run`` per step; ``gait``
-    the samples that take part in the principal-axis fit. :func:`horizontal_force` then
-    :func:`forward_axis_of`."""
-    if ic.size < 4 or not gait.any():
-        return None
-    return forward_axis_of(horizontal_force(acc_g, fv_g, up, gait, fs), ic, to, is_run, fs)
-
-
-def forward_axis_of(
-    force: HorizontalForce, ic: Array, to: Array, is_run: NDArray[np.bool_], fs: float
-) -> tuple[Array, float] | None:
-    """:func:`forward_axis` from the block means of :func:`horizontal_force`."""
+    ``force``: the fit's data (:func:`horizontal_force` of the specific force, the local up and
+    the gait samples); ``ic``, ``to``: contact and toe-off (fractional sample indices, time
+    order); ``is_run`` per step."""
     h, u_sub, g_sub, k = force
     if ic.size < 4 or not g_sub.any():
         return None
