@@ -210,9 +210,10 @@ class Rotation:
             raise ValueError(f"Expected `quat` to have shape (4,) or (N, 4), got {q.shape}.")
         single = q.ndim == 1
         q = np.atleast_2d(q)
-        if scalar_first:
+        if scalar_first:  # the reordered copy is this rotation's own: normalised in place
             q = q[:, [1, 2, 3, 0]]
-        elif not copy and len(q) and q is quat and q.flags.writeable:
+            return cls(_normalized(q, out=q) if len(q) else q, single)
+        if not copy and len(q) and q is quat and q.flags.writeable:
             return cls(_normalized(q, out=q), single)
         return cls(_normalized(q) if len(q) else q.copy(), single)
 

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from vqf import offlineVQF
 
-from imu.core.frames import GRAVITY_M_S2
+from imu.core.frames import GRAVITY_M_S2, quat_wxyz_to_rotation
 from imu.core.rotation import Rotation
 from imu.pipeline.base import OrientationAlgorithm
 
@@ -52,10 +52,7 @@ class VqfOrientation(OrientationAlgorithm):
         acc = np.ascontiguousarray(np.asarray(acc_g, dtype=np.float64) * GRAVITY_M_S2)
         out = offlineVQF(gyr, acc, None, 1.0 / float(sampling_rate_hz), self.vqf_params)
         self.quat_wxyz_ = out["quat6D"]
-        q = np.empty(out["quat6D"].shape)  # scalar last, normalised in place: no second copy
-        q[:, :3] = out["quat6D"][:, 1:]
-        q[:, 3] = out["quat6D"][:, 0]
-        self.orientation_: Rotation = Rotation.from_quat(q, copy=False)
+        self.orientation_: Rotation = quat_wxyz_to_rotation(out["quat6D"])
         self.gyro_bias_dps_ = np.degrees(out["bias"])
         self.rest_ = out["restDetected"]
         return self
