@@ -58,29 +58,21 @@ def test_prominences_equal_the_window_by_window_form() -> None:
         assert prominences(x, pk).tobytes() == ref.tobytes()
 
 
-def _first_below_ref(w: np.ndarray, a: int, b: int, level: float) -> float | None:
-    """The search as it was, with flatnonzero."""
+def _below_ref(w: np.ndarray, a: int, b: int, level: float, last: bool) -> float | None:
+    """The searches as they were, with flatnonzero: the first downward crossing of ``level``
+    in [a, b], or (``last``) the last upward one."""
     if b < a:
         return None
     j = np.flatnonzero(w[a : b + 1] < level)
     if j.size == 0:
         return None
+    if last:
+        j0 = a + int(j[-1])
+        return float(b) if j0 == b else j0 + (level - w[j0]) / max(w[j0 + 1] - w[j0], 1e-12)
     j0 = a + int(j[0])
     if j0 == a:
         return float(a)
     return j0 - 1 + (w[j0 - 1] - level) / max(w[j0 - 1] - w[j0], 1e-12)
-
-
-def _last_below_ref(w: np.ndarray, a: int, b: int, level: float) -> float | None:
-    if b < a:
-        return None
-    j = np.flatnonzero(w[a : b + 1] < level)
-    if j.size == 0:
-        return None
-    j0 = a + int(j[-1])
-    if j0 == b:
-        return float(b)
-    return j0 + (level - w[j0]) / max(w[j0 + 1] - w[j0], 1e-12)
 
 
 def test_crossing_searches_equal_flatnonzero() -> None:
@@ -89,8 +81,8 @@ def test_crossing_searches_equal_flatnonzero() -> None:
         w = np.round(rng.normal(size=int(rng.integers(1, 40))), 1)
         a, b = (int(v) for v in rng.integers(0, w.size, 2))
         level = float(np.round(rng.normal(), 1))
-        assert _first_below(w, a, b, level) == _first_below_ref(w, a, b, level)
-        assert _last_below(w, a, b, level) == _last_below_ref(w, a, b, level)
+        assert _first_below(w, a, b, level) == _below_ref(w, a, b, level, last=False)
+        assert _last_below(w, a, b, level) == _below_ref(w, a, b, level, last=True)
         c, lim = (int(v) for v in rng.integers(0, w.size, 2))
         for step in (-1, 1):
             seg = w[lim : c + 1][::-1] if step < 0 else w[c : lim + 1]
