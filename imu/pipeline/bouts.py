@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from imu.pipeline.base import BoutAlgorithm
 from imu.pipeline.dsp import butter_sos, minimum_filter1d, sosfiltfilt, uniform_filter1d
 from imu.pipeline.gait_bouts import GaitBouts
-from imu.pipeline.signals import clean_mask, runs, still_mask
+from imu.pipeline.signals import clean_mask, running_sum, runs, still_mask
 
 TILT_CLASSES: Final = ("standing", "seated", "bent", "lying")
 """Coarse posture codes of :attr:`PostureBouts.posture_` (index = code), from the tilt alone;
@@ -164,7 +164,7 @@ class _RunSums:
         self.src_norm = np.linalg.norm(src, axis=1)
         if acc_norm_cs is None:
             acc_norm = self.src_norm if src is acc_g else np.linalg.norm(acc_g, axis=1)
-            acc_norm_cs = np.concatenate([[0.0], np.cumsum(acc_norm)])
+            acc_norm_cs = running_sum(acc_norm)
         self.acc_norm_cs = acc_norm_cs
 
 

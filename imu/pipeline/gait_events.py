@@ -46,7 +46,7 @@ from numpy.typing import NDArray
 
 from imu.pipeline.base import SegmentationAlgorithm
 from imu.pipeline.dsp import find_peaks
-from imu.pipeline.signals import lowpass
+from imu.pipeline.signals import lowpass, running_sum
 
 Array = NDArray[np.float64]
 
@@ -334,10 +334,7 @@ class RunEvents(SegmentationAlgorithm):
 # ------------------------------------------------------------------- steps from events ---
 def window_std(x: Array, a: NDArray[np.int64], b: NDArray[np.int64]) -> Array:
     """Standard deviation of ``x[a_k:b_k]`` per k (cumulative sums)."""
-    c1, c2 = np.empty(x.size + 1), np.empty(x.size + 1)  # no concatenated copies
-    c1[0] = c2[0] = 0.0
-    np.cumsum(x, out=c1[1:])
-    np.cumsum(np.square(x, out=c2[1:]), out=c2[1:])
+    c1, c2 = running_sum(x), running_sum(x * x)
     m = np.maximum(b - a, 1)
     mean = (c1[b] - c1[a]) / m
     return np.sqrt(np.maximum((c2[b] - c2[a]) / m - mean * mean, 0.0))

@@ -174,11 +174,21 @@ def segment_range(
     return segment_max(x, a, b) - segment_min(x, a, b)
 
 
+def running_sum(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``[0, x0, x0 + x1, ...]`` (``x.size + 1`` values, summed in order as ``np.cumsum``),
+    written into one array: no concatenated copy of a long signal. Window sums are
+    differences of it."""
+    c = np.empty(x.size + 1)
+    c[0] = 0.0
+    np.cumsum(x, out=c[1:])
+    return c
+
+
 def segment_mean(
     x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
 ) -> NDArray[np.float64]:
     """mean(x[a_k : b_k + 1]) per k (cumulative sums)."""
-    cs = np.concatenate([[0.0], np.cumsum(x)])
+    cs = running_sum(x)
     return (cs[b + 1] - cs[a]) / (b + 1 - a)
 
 

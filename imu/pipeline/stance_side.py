@@ -44,7 +44,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from imu.core.frames import GRAVITY_M_S2
-from imu.pipeline.signals import lowpass
+from imu.pipeline.signals import lowpass, running_sum
 
 Array = NDArray[np.float64]
 
@@ -132,9 +132,7 @@ def forward_axis(
 
 def step_means(x: Array, a: NDArray[np.int64], b: NDArray[np.int64]) -> Array:
     """Mean of ``x`` over ``[a_k, b_k)`` per step (cumulative sums; at least one sample)."""
-    c = np.empty(x.size + 1)
-    c[0] = 0.0
-    np.cumsum(x, out=c[1:])
+    c = running_sum(x)
     b = np.maximum(b, a + 1)
     return (c[b] - c[a]) / (b - a)
 
