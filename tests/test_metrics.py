@@ -219,16 +219,16 @@ def test_the_two_timeseries() -> None:
     t = 5.0 + np.arange(102) / fs  # 5.00 .. 6.01 s
     angles = np.stack([t, 2 * t, 3 * t], axis=1)  # rotation, obliquity, sagittal
     height = 0.01 * t
-    a = timeseries_interpolated(t, angles, height)
+    a = timeseries_interpolated(t, angles, height).to_pandas()
     assert list(a.columns) == list(TIMESERIES.names)
     assert len(a) == 26 and a["t_s"].iloc[-1] == pytest.approx(6.0)
     np.testing.assert_allclose(np.diff(a["t_s"]), 0.04)
     np.testing.assert_allclose(a["sagittal_deg"], 3 * a["t_s"])
     np.testing.assert_allclose(a["rotation_deg"], a["t_s"])
     np.testing.assert_allclose(a["height_cm"], a["t_s"])  # m -> cm
-    b = timeseries_nearest(t, angles, height, fs)
+    b = timeseries_nearest(t, angles, height, fs).to_pandas()
     assert list(b.columns) == list(TIMESERIES.names)
     assert np.isin(b["t_s"], t).all()  # input sample times, not interpolated
     np.testing.assert_allclose(b["t_s"], a["t_s"])
     np.testing.assert_allclose(b["obliquity_deg"], 2 * b["t_s"])
-    assert list(empty_timeseries().columns) == list(TIMESERIES.names)
+    assert empty_timeseries().schema.equals(TIMESERIES)

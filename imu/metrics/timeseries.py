@@ -1,6 +1,9 @@
 """The 25 Hz time series of a session (``imu.core.schema.TIMESERIES``): pelvis angles and the
 pelvis-centre height, for plots.
 
+Both return an Arrow table (:data:`imu.core.schema.TIMESERIES`); pandas is not needed to make
+it (the analysis process runs without pandas, docs/scale.md).
+
 Two definitions are in use today and kept apart under honest names (same results as before):
 :func:`timeseries_interpolated` (strength: linear interpolation onto an exact 25 Hz grid) and
 :func:`timeseries_nearest` (running: the nearest input sample to each 25 Hz tick).
@@ -9,7 +12,7 @@ Two definitions are in use today and kept apart under honest names (same results
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 from numpy.typing import NDArray
 
 from imu.core.schema import TIMESERIES, TIMESERIES_RATE_HZ
@@ -21,19 +24,19 @@ def _frame(
     obliquity: NDArray[np.float64],
     rotation: NDArray[np.float64],
     height_cm: NDArray[np.float64],
-) -> pd.DataFrame:
+) -> pa.Table:
     values = (t_s, sagittal, obliquity, rotation, height_cm)
-    return pd.DataFrame(dict(zip(TIMESERIES.names, values, strict=True)))
+    return pa.table(dict(zip(TIMESERIES.names, values, strict=True)), schema=TIMESERIES)
 
 
-def empty_timeseries() -> pd.DataFrame:
+def empty_timeseries() -> pa.Table:
     """The time series without rows (float columns)."""
-    return pd.DataFrame({c: pd.Series(dtype=float) for c in TIMESERIES.names})
+    return TIMESERIES.empty_table()
 
 
 def timeseries_interpolated(
     t_s: NDArray[np.float64], angles_deg: NDArray[np.float64], height_m: NDArray[np.float64]
-) -> pd.DataFrame:
+) -> pa.Table:
     """Angles (N, 3: rotation, obliquity, sagittal) and height linearly interpolated at
     ``t_s[0] + k / 25`` s, up to and including the last sample time. ``t_s`` increasing."""
     t_out = np.arange(t_s[0], t_s[-1] + 1e-9, 1.0 / TIMESERIES_RATE_HZ)
@@ -51,7 +54,7 @@ def timeseries_nearest(
     angles_deg: NDArray[np.float64],
     height_m: NDArray[np.float64],
     sampling_rate_hz: float,
-) -> pd.DataFrame:
+) -> pa.Table:
     """The input samples nearest to the ticks ``t_s[0] + k / 25`` s before the last sample time
     (no interpolation: ``t_s`` of the output are input sample times); the signals should be
     low-passed already. ``t_s`` uniform at ``sampling_rate_hz``."""

@@ -574,7 +574,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         summary["note"] = "; ".join(notes)
         self.summary_ = summary
         self.minutes_ = minutes_by_running_time(run) if len(run) else empty_minutes()
-        self.timeseries_ = timeseries_nearest(t, angles, height, fs)
+        self.timeseries_ = timeseries_nearest(t, angles, height, fs).to_pandas()
 
     def _braking(self, run: pd.DataFrame, acc: Array, t: Array, fs: float) -> float:
         """Mean over running steps of the stance-mean minus stance-minimum fore-aft specific

@@ -406,7 +406,7 @@ class StrengthAnalysis(AnalysisAlgorithm):
                                                                         ref.stop - a), s.fs)
             angles[a:b] = po.angles_deg_
         height = session_height_m(s.extra.get("acc_z_centre", s.acc_z), still, s.fs)
-        return timeseries_interpolated(s.grid.t_s, angles, height)
+        return timeseries_interpolated(s.grid.t_s, angles, height).to_pandas()
 
     # -- main ---------------------------------------------------------------------------------
     def analyze(self, raw: RawSession, sampling_rate_hz: float) -> Self:
@@ -449,7 +449,7 @@ class StrengthAnalysis(AnalysisAlgorithm):
         """No gyroscope: no pelvis angles, so no reps (empty tables, documented)."""
         self.reps_ = pd.DataFrame({c: pd.Series(dtype=float) for c in REPS_OUTPUT_COLUMNS})
         self.sets_ = pd.DataFrame({c: pd.Series(dtype=float) for c in SETS.names})
-        self.timeseries_ = empty_timeseries()
+        self.timeseries_ = empty_timeseries().to_pandas()
         self.summary_ = self._summary(exercise, None)
         self.diagnostics_ = {"note": "no gyroscope: strength analysis needs angular rate"}
         return self
