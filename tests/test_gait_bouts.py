@@ -13,7 +13,7 @@ import pytest
 
 from imu.core.vocabulary import GAITS
 from imu.io.rawfile import read_raw
-from imu.pipeline.gait_bouts import BOUT_COLUMNS, GaitBouts, centred_mean
+from imu.pipeline.gait_bouts import BOUT_COLUMNS, BOUTS, GaitBouts, centred_mean
 from imu.pipeline.signals import runs
 from imu.sim import simulate
 from imu.sim.running import simulate_run
@@ -50,10 +50,10 @@ def test_running_and_walking_of_a_run(run_sim) -> None:  # type: ignore[no-untyp
     standing = t < 4.5
     assert not (gb.running_ | gb.walking_)[standing].any()
     # the table: walk, run, walk, run, walk in time order
-    assert list(gb.bouts_.columns) == list(BOUT_COLUMNS)
-    assert list(gb.bouts_["gait"]) == ["walk", "run", "walk", "run", "walk"]
-    assert set(gb.bouts_["gait"]) <= set(GAITS)
-    assert np.all(np.diff(gb.bouts_["start_s"]) > 0)
+    assert gb.bouts_.column_names == list(BOUT_COLUMNS) and gb.bouts_.schema == BOUTS
+    assert gb.bouts_["gait"].to_pylist() == ["walk", "run", "walk", "run", "walk"]
+    assert set(gb.bouts_["gait"].to_pylist()) <= set(GAITS)
+    assert np.all(np.diff(gb.bouts_["start_s"].to_numpy()) > 0)
     # up: the pelvis up seen by the sensor (within the running lean and the walking sway)
     up_true = run_sim.mounting.inv().apply([0.0, 0.0, 1.0])
     assert np.median(_angle_deg(gb.up_[inside], up_true)) < 5.0
@@ -87,7 +87,7 @@ def test_real_squat_sets_are_not_walking() -> None:
         raw = read_raw(s.raw_path)
         gb = GaitBouts().detect(raw.acc_g, raw.sample_rate_hz, raw.t_s)
         assert not gb.walking_.any() and not gb.running_.any(), s.name
-        assert gb.bouts_.empty
+        assert gb.bouts_.num_rows == 0
 
 
 def test_real_walks_are_walking() -> None:
@@ -107,7 +107,7 @@ def test_any_rate(rate: float) -> None:
     sim = simulate_run(duration_s=20.0, warmup_walk_s=10.0, cooldown_walk_s=0.0,
                        sample_rate_hz=rate, seed=213)
     gb = GaitBouts().detect(sim.raw.acc_g, rate)
-    assert list(gb.bouts_["gait"]) == ["walk", "run"]
+    assert gb.bouts_["gait"].to_pylist() == ["walk", "run"]
     a, b = sim.truth.summary["run_bouts_s"][0]
     t = sim.raw.t_s
     assert gb.running_[(t > a + 2.0) & (t < b - 2.0)].all()
@@ -123,18 +123,20 @@ def test_a_time_gap_ends_every_bout(run_sim) -> None:  # type: ignore[no-untyped
     assert not gb.running_[i - 1] and not gb.running_[i]
     spans = runs(gb.running_)
     assert ((spans[:, 0] < i) & (spans[:, 1] > i + 1)).sum() == 0
-    assert gb.bouts_["end_s"].lt(t[i]).any() and gb.bouts_["start_s"].gt(t[i - 1]).any()
+    assert (gb.bouts_["end_s"].to_numpy() < t[i]).any()
+    assert (gb.bouts_["start_s"].to_numpy() > t[i - 1]).any()
 
 
 def test_stillness_and_tiny_input_have_no_gait() -> None:
     rng = np.random.default_rng(214)
     acc = np.tile([0.1, 0.2, 0.97], (3000, 1)) + rng.normal(0, 0.005, (3000, 3))
     gb = GaitBouts().detect(acc, 100.0)
-    assert not (gb.walking_ | gb.running_).any() and gb.bouts_.empty
+    assert not (gb.walking_ | gb.running_).any() and gb.bouts_.num_rows == 0
     assert _angle_deg(gb.up_, np.array([0.1, 0.2, 0.97]) / np.linalg.norm([0.1, 0.2, 0.97])).max(
     ) < 1.0
     tiny = GaitBouts().detect(acc[:10], 100.0)
-    assert tiny.walking_.shape == (10,) and tiny.bouts_.empty
+    assert tiny.walking_.shape == (10,) and tiny.bouts_.num_rows == 0
+    assert tiny.bouts_.schema == BOUTS  # the columns and types without rows
 
 
 def test_centred_mean_shrinks_at_the_ends() -> None:
@@ -158,6 +160,7 @@ def test_a_walk_ending_in_slower_moves_is_still_walking() -> None:
         fv += 0.3 * np.exp(-(((t - c) / 0.35) ** 2))
     acc = np.c_[np.zeros_like(t), np.zeros_like(t), 1.0 + fv]
     gb = GaitBouts().detect(acc, fs)
-    assert gb.bouts_["gait"].tolist() == ["walk"]
-    assert gb.bouts_["start_s"].iloc[0] < steps[0] and gb.bouts_["end_s"].iloc[0] > steps[-1]
+    assert gb.bouts_["gait"].to_pylist() == ["walk"]
+    assert gb.bouts_["start_s"].to_numpy()[0] < steps[0]
+    assert gb.bouts_["end_s"].to_numpy()[0] > steps[-1]
     assert not GaitBouts(walk_split_ratio=1e9).detect(acc, fs).walking_.any()

@@ -43,7 +43,7 @@ from __future__ import annotations
 from typing import Self
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 from numpy.typing import NDArray
 
 from imu.pipeline.base import BoutAlgorithm
@@ -51,7 +51,9 @@ from imu.pipeline.dsp import maximum_filter1d, uniform_filter1d
 from imu.pipeline.gait_events import walk_step_peaks
 from imu.pipeline.signals import clean_mask, lowpass, moving_std, runs
 
-BOUT_COLUMNS = ("start_s", "end_s", "gait")
+BOUTS = pa.schema([("start_s", pa.float64()), ("end_s", pa.float64()), ("gait", pa.string())])
+"""The bouts table of :class:`GaitBouts`."""
+BOUT_COLUMNS = tuple(BOUTS.names)
 
 
 def centred_mean(x: NDArray[np.float64], half: int) -> NDArray[np.float64]:
@@ -138,8 +140,8 @@ class GaitBouts(BoutAlgorithm):
     walk_steps_
         Sample indices of the walking step candidates inside walking bouts.
     bouts_
-        DataFrame ``start_s``, ``end_s``, ``gait`` (``walk`` | ``run``), one row per bout, in
-        time order (times on ``t_s``, else seconds from the first sample).
+        Arrow table ``start_s``, ``end_s``, ``gait`` (``walk`` | ``run``; :data:`BOUTS`), one
+        row per bout, in time order (times on ``t_s``, else seconds from the first sample).
     """
 
     def __init__(
@@ -320,14 +322,15 @@ def _autocorrelation(x: NDArray[np.float64], lag: int) -> float:
 def _bouts_table(
     walking: NDArray[np.bool_], running: NDArray[np.bool_], t: NDArray[np.float64] | None,
     fs: float,
-) -> pd.DataFrame:
-    """One row per walking or running bout (``BOUT_COLUMNS``), in time order."""
-    rows = [
+) -> pa.Table:
+    """One row per walking or running bout (:data:`BOUTS`), in time order."""
+    rows = sorted(
         (float(_times(t, a, fs)), float(_times(t, b - 1, fs)), gait)
         for gait, mask in (("walk", walking), ("run", running))
         for a, b in runs(mask)
-    ]
-    rows.sort()
-    return pd.DataFrame(rows, columns=list(BOUT_COLUMNS)).astype(
-        {"start_s": "float64", "end_s": "float64", "gait": "str"}
     )
+    if not rows:
+        return BOUTS.empty_table()
+    start, end, gait = zip(*rows, strict=True)
+    return pa.table({"start_s": np.array(start), "end_s": np.array(end), "gait": list(gait)},
+                    schema=BOUTS)
