@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from imu.core.errors import InputError
@@ -187,14 +188,15 @@ def test_run_summary_on_a_hand_made_table() -> None:
 def test_the_two_minute_tables() -> None:
     # 90 s of steps at 120 spm starting 30 s into the recording
     steps = _steps(30.0 + 0.5 * np.arange(180))
-    run_time = minutes_by_running_time(steps)
-    assert list(run_time.columns) == list(MINUTES.names)
-    assert run_time["minute"].tolist() == [1, 2]  # from the first contact
-    assert run_time["start_s"].tolist() == [30.0, 90.0]
-    assert run_time["n_steps"].tolist() == [120, 60]
-    np.testing.assert_allclose(run_time["cadence_spm"], [120.0, 120.0])
-    np.testing.assert_allclose(run_time["gct_balance_left_pct"], 100 * 200 / 420)
-    assert run_time["pelvic_drop_right_deg"].tolist() == [6.0, 6.0]
+    run_time = minutes_by_running_time(pa.Table.from_pandas(steps, preserve_index=False))
+    assert run_time.schema == MINUTES  # an Arrow table (the analysis), MINUTES' types
+    assert minutes_by_running_time(steps).equals(run_time)  # a DataFrame gives the same
+    assert run_time["minute"].to_pylist() == [1, 2]  # from the first contact
+    assert run_time["start_s"].to_pylist() == [30.0, 90.0]
+    assert run_time["n_steps"].to_pylist() == [120, 60]
+    np.testing.assert_allclose(run_time["cadence_spm"].to_numpy(), [120.0, 120.0])
+    np.testing.assert_allclose(run_time["gct_balance_left_pct"].to_numpy(), 100 * 200 / 420)
+    assert run_time["pelvic_drop_right_deg"].to_pylist() == [6.0, 6.0]
     clock = minutes_by_clock(steps)
     assert clock["minute"].tolist() == [0, 1]  # clock minutes of the recording
     assert clock["steps"].tolist() == [60, 120]
@@ -203,11 +205,11 @@ def test_the_two_minute_tables() -> None:
     # a 10 s pause inside a minute: the running-time cadence leaves it out, the clock one not
     c = np.r_[0.5 * np.arange(40), 30.0 + 0.5 * np.arange(40)]  # 20 s, pause, 20 s
     paused = _steps(c)
-    assert minutes_by_running_time(paused)["cadence_spm"].iloc[0] == pytest.approx(120.0)
+    assert minutes_by_running_time(paused)["cadence_spm"][0].as_py() == pytest.approx(120.0)
     assert minutes_by_clock(paused)["cadence_spm"].iloc[0] == pytest.approx(79 / 49.5 * 60)
     # empty inputs
     empty = minutes_by_running_time(steps.iloc[:0])
-    assert empty.empty and list(empty.columns) == list(MINUTES.names)
+    assert empty.num_rows == 0 and empty.column_names == list(MINUTES.names)
     assert minutes_by_clock(steps.iloc[:0]).empty
 
 

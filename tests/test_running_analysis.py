@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from imu.core.errors import InputError
-from imu.core.schema import MINUTES, STARTS_CONTRACT_COLUMNS, STEPS_CONTRACT_COLUMNS, TIMESERIES
+from imu.core.schema import (
+    MINUTES,
+    STARTS,
+    STARTS_CONTRACT_COLUMNS,
+    STEPS,
+    STEPS_CONTRACT_COLUMNS,
+    TIMESERIES,
+)
 from imu.core.session import RawSession
 from imu.core.vocabulary import CALIBRATIONS, GAITS
 from imu.pipeline.activity import detect_activity
@@ -40,7 +47,13 @@ def _variant(raw: RawSession, cut_s: float = 0.0, gyro: bool = True) -> RawSessi
 
 
 def _running(res: GaitAnalysis):  # type: ignore[no-untyped-def]
-    return res.steps_[res.steps_["gait"] == "run"].reset_index(drop=True)
+    """The running steps as a DataFrame (what the simulator's ``score_steps`` reads)."""
+    steps = res.steps_.to_pandas()
+    return steps[steps["gait"] == "run"].reset_index(drop=True)
+
+
+def _col(table, name: str) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return np.asarray(table[name])
 
 
 @pytest.fixture(scope="module")
@@ -85,29 +98,34 @@ def test_steps_events_and_pelvis(
 
 def test_output_tables(analysed: dict[str, tuple[SimSession, GaitAnalysis]]) -> None:
     sim, res = analysed["left_hip"]
-    assert list(res.steps_.columns[: len(STEPS_CONTRACT_COLUMNS)]) == list(STEPS_CONTRACT_COLUMNS)
-    assert set(res.steps_["gait"]) == set(GAITS)  # warm-up and cool-down walking, running
-    assert set(res.steps_["side"]) == {"L", "R"}
-    assert list(res.minutes_.columns) == list(MINUTES.names)
-    assert len(res.minutes_) == 2 and res.minutes_["n_steps"].sum() == len(_running(res))
-    assert np.all(np.abs(res.minutes_["cadence_spm"] - 166.0) < 5.0)
-    assert list(res.starts_.columns[: len(STARTS_CONTRACT_COLUMNS)]) == list(
+    # Arrow tables with the schema's columns and types (NaN stays NaN, no nulls)
+    assert res.steps_.schema == STEPS and res.starts_.schema == STARTS
+    assert res.minutes_.schema == MINUTES and res.timeseries_.schema == TIMESERIES
+    assert res.steps_.column_names[: len(STEPS_CONTRACT_COLUMNS)] == list(STEPS_CONTRACT_COLUMNS)
+    assert all(c.null_count == 0 for c in res.steps_.columns)
+    assert set(_col(res.steps_, "gait")) == set(GAITS)  # warm-up and cool-down walking, running
+    assert set(_col(res.steps_, "side")) == {"L", "R"}
+    assert res.minutes_.column_names == list(MINUTES.names)
+    assert len(res.minutes_) == 2 and _col(res.minutes_, "n_steps").sum() == len(_running(res))
+    assert np.all(np.abs(_col(res.minutes_, "cadence_spm") - 166.0) < 5.0)
+    assert res.starts_.column_names[: len(STARTS_CONTRACT_COLUMNS)] == list(
         STARTS_CONTRACT_COLUMNS)
-    assert len(res.starts_) == 1 and res.starts_["after"].iloc[0] == "walking"
-    assert res.starts_["t_s"].iloc[0] == pytest.approx(_running(res)["contact_s"].iloc[0])
+    assert len(res.starts_) == 1 and _col(res.starts_, "after")[0] == "walking"
+    assert _col(res.starts_, "t_s")[0] == pytest.approx(_running(res)["contact_s"].iloc[0])
     ts = res.timeseries_
-    assert list(ts.columns) == list(TIMESERIES.names)
-    assert np.allclose(np.diff(ts["t_s"]), 0.04)
-    assert ts["t_s"].iloc[-1] == pytest.approx(sim.raw.t_s[-1], abs=0.05)
-    truth = sim.truth.pelvis.set_index("t_s").reindex(ts["t_s"], method="nearest")
+    assert ts.column_names == list(TIMESERIES.names)
+    assert np.allclose(np.diff(_col(ts, "t_s")), 0.04)
+    assert _col(ts, "t_s")[-1] == pytest.approx(sim.raw.t_s[-1], abs=0.05)
+    truth = sim.truth.pelvis.set_index("t_s").reindex(_col(ts, "t_s"), method="nearest")
     for col in ("obliquity_deg", "sagittal_deg"):
-        assert np.nanmedian(np.abs(ts[col].to_numpy() - truth[col].to_numpy())) < 1.0, col
+        assert np.nanmedian(np.abs(_col(ts, col) - truth[col].to_numpy())) < 1.0, col
     # walking cadence of the warm-up and cool-down (the simulator walks at 108 steps/min)
     assert res.summary_["walk_cadence_spm"] == pytest.approx(108.0, rel=0.03)
-    walk = res.bouts_[res.bouts_["gait"] == "walk"]
-    assert len(walk) == 2 and (walk["n_steps"] >= 12).all()
-    walk_steps = res.steps_[res.steps_["gait"] == "walk"]
-    np.testing.assert_allclose(walk_steps["bout_cadence_spm"], 108.0, rtol=0.04)
+    walk = _col(res.bouts_, "gait") == "walk"
+    assert walk.sum() == 2 and (_col(res.bouts_, "n_steps")[walk] >= 12).all()
+    walk_steps = _col(res.steps_, "gait") == "walk"
+    np.testing.assert_allclose(_col(res.steps_, "bout_cadence_spm")[walk_steps], 108.0,
+                               rtol=0.04)
 
 
 def test_without_standing_start(analysed: dict[str, tuple[SimSession, GaitAnalysis]]) -> None:
@@ -137,9 +155,9 @@ def test_without_gyroscope(placement: str) -> None:
     e, t = res.summary_, sim.truth.summary
     assert e["cadence_spm"] == pytest.approx(t["cadence_spm"], rel=0.01)
     assert e["vo_cm"] == pytest.approx(t["vo_cm"], abs=2.5)
-    assert res.steps_["pelvic_drop_deg"].isna().all()
+    assert np.isnan(_col(res.steps_, "pelvic_drop_deg")).all()
     assert np.isnan(e["pelvic_drop_left_deg"]) and np.isnan(e["pelvic_rotation_deg"])
-    assert res.timeseries_["obliquity_deg"].isna().all()
+    assert np.isnan(_col(res.timeseries_, "obliquity_deg")).all()
     assert "gyroscope" in e["note"] and not e["gyro_present"]
     # a hip without gyroscope: its own rise and fall would fake an asymmetry, so no balance
     assert np.isnan(e["gct_balance_left_pct"]) == (placement != "sacrum")
@@ -172,13 +190,13 @@ def test_walk_breaks_restart_the_run() -> None:
     assert e["cadence_spm"] == pytest.approx(t["cadence_spm"], rel=0.01)
     assert e["drop_drift_deg"] == pytest.approx(t["drop_drift_deg"], abs=1.0)
     assert e["running_time_s"] == pytest.approx(120.0, abs=12.0)
-    assert len(res.starts_) == 3 and (res.starts_["after"] == "walking").all()
+    assert len(res.starts_) == 3 and (_col(res.starts_, "after") == "walking").all()
     bouts = sim.truth.summary["run_bouts_s"]
-    for (a, _), t_start in zip(bouts, res.starts_["t_s"], strict=True):
+    for (a, _), t_start in zip(bouts, _col(res.starts_, "t_s"), strict=True):
         assert a - 1.0 < t_start < a + 3.0  # the first running step of each bout
     assert e["run_start_lead_side"] in ("L", "R", "")
-    walk = res.steps_[res.steps_["gait"] == "walk"]
-    in_breaks = [((walk["contact_s"] > b0 + 2) & (walk["contact_s"] < a1 - 2)).sum()
+    walk = _col(res.steps_, "contact_s")[_col(res.steps_, "gait") == "walk"]
+    in_breaks = [((walk > b0 + 2) & (walk < a1 - 2)).sum()
                  for (_, b0), (a1, _) in zip(bouts[:-1], bouts[1:], strict=True)]
     assert min(in_breaks) >= 20  # 15-30 s of walking at 1.8 steps/s
 
@@ -215,8 +233,10 @@ def test_no_gait_gives_empty_tables() -> None:
     sim = simulate("strength", exercise="glute_bridge", n_sets=1, reps_per_set=6,
                    sample_rate_hz=100.0, seed=94, walking=False)
     res = GaitAnalysis().analyze(sim.raw, 100.0)
-    assert res.steps_.empty and list(res.steps_.columns[:8]) == list(STEPS_CONTRACT_COLUMNS)
-    assert res.starts_.empty and res.minutes_.empty
+    assert res.steps_.num_rows == 0 and res.steps_.schema == STEPS
+    assert res.starts_.num_rows == 0 and res.starts_.schema == STARTS
+    assert res.minutes_.num_rows == 0 and res.minutes_.column_names == list(MINUTES.names)
+    assert res.bouts_.num_rows == 0
     assert res.summary_["n_steps"] == 0 and np.isnan(res.summary_["cadence_spm"])
     assert res.summary_["walk_steps"] == 0 and "no running" in res.summary_["note"]
     assert res.warnings_ == []

@@ -8,13 +8,22 @@ truth uses the same ones.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from numpy.typing import ArrayLike, NDArray
+import pyarrow as pa
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from imu.core.schema import MINUTES
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def column(table: pa.Table | pd.DataFrame, name: str, dtype: DTypeLike = None) -> NDArray[Any]:
+    """Column ``name`` of a steps table as a numpy array (text: objects). The analysis hands
+    on Arrow tables; the simulator's truth and the HTML report DataFrames."""
+    return np.asarray(table[name], dtype=dtype)
 
 
 def pelvic_drop_deg(obliquity_deg: ArrayLike, stance_side: ArrayLike) -> NDArray[np.float64]:
@@ -66,7 +75,7 @@ def _finite_mean(x: NDArray[np.float64]) -> float:
 
 
 def run_summary(
-    steps: pd.DataFrame,
+    steps: pa.Table | pd.DataFrame,
     t_s: NDArray[np.float64] | None = None,
     rotation_deg: NDArray[np.float64] | None = None,
     sagittal_deg: NDArray[np.float64] | None = None,
@@ -88,22 +97,22 @@ def run_summary(
         "pelvic_tilt_range_deg": nan,
         "drop_drift_deg": nan,
     }
-    if steps.empty:
+    if len(steps) == 0:
         return out
-    c = steps["contact_s"].to_numpy(dtype=float)
+    c = column(steps, "contact_s", float)
     dur = np.diff(c)
     ok = (dur > 0.15) & (dur < max_step_s)
     if ok.any():
         out["cadence_spm"] = 60.0 / float(np.mean(dur[ok]))
-    left = (steps["side"] == "L").to_numpy()
-    right = (steps["side"] == "R").to_numpy()
-    gct = steps["gct_ms"].to_numpy(dtype=float)
-    drop = steps["pelvic_drop_deg"].to_numpy(dtype=float)
+    side = column(steps, "side")
+    left, right = side == "L", side == "R"
+    gct = column(steps, "gct_ms", float)
+    drop = column(steps, "pelvic_drop_deg", float)
     mean = _finite_mean
     gl, gr = mean(gct[left]), mean(gct[right])
     out["gct_ms"] = mean(gct)
     out["gct_balance_left_pct"] = 100.0 * gl / (gl + gr) if np.isfinite(gl + gr) else nan
-    out["vo_cm"] = mean(steps["vo_cm"].to_numpy(dtype=float))
+    out["vo_cm"] = mean(column(steps, "vo_cm", float))
     out["pelvic_drop_left_deg"] = mean(drop[left])
     out["pelvic_drop_right_deg"] = mean(drop[right])
     if t_s is not None:
@@ -126,15 +135,13 @@ def run_summary(
     return out
 
 
-# ------------------------------------------------------------------------ per-minute tables ---
 
-
-def empty_minutes() -> pd.DataFrame:
+def empty_minutes() -> pa.Table:
     """The per-minute table without rows (``imu.core.schema.MINUTES`` columns, float)."""
-    return pd.DataFrame({c: pd.Series(dtype=float) for c in MINUTES.names})
+    return pa.schema([(c, pa.float64()) for c in MINUTES.names]).empty_table()
 
 
-def minutes_by_running_time(steps: pd.DataFrame) -> pd.DataFrame:
+def minutes_by_running_time(steps: pa.Table | pd.DataFrame) -> pa.Table:
     """Per-minute table (``imu.core.schema.MINUTES``) in minutes counted from the FIRST CONTACT:
     minute k holds the steps whose contact lies in [c0 + 60 (k - 1), c0 + 60 k) s. This is the
     table the running analysis writes (``minutes.parquet``).
@@ -143,14 +150,14 @@ def minutes_by_running_time(steps: pd.DataFrame) -> pd.DataFrame:
     pauses do not count); contact time, balance, oscillation and drops are means of the finite
     values of the minute's steps. Minutes without steps are left out.
     """
-    if steps.empty:
+    if len(steps) == 0:
         return empty_minutes()
-    c = steps["contact_s"].to_numpy(dtype=float)
+    c = column(steps, "contact_s", float)
     c0 = float(c[0])
     minute = ((c - c0) // 60.0).astype(np.int64)
     nm = int(minute[-1]) + 1
-    left = (steps["side"] == "L").to_numpy()
-    right = (steps["side"] == "R").to_numpy()
+    side = column(steps, "side")
+    left, right = side == "L", side == "R"
 
     def mean(x: NDArray[np.float64], sel: NDArray[np.bool_] | None = None) -> NDArray[np.float64]:
         ok = np.isfinite(x) if sel is None else np.isfinite(x) & sel
@@ -158,37 +165,41 @@ def minutes_by_running_time(steps: pd.DataFrame) -> pd.DataFrame:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.bincount(minute[ok], weights=x[ok], minlength=nm) / n
 
-    step_s = steps["step_s"].to_numpy(dtype=float) if "step_s" in steps else np.full(c.size, np.nan)
-    gct = steps["gct_ms"].to_numpy(dtype=float)
-    drop = steps["pelvic_drop_deg"].to_numpy(dtype=float)
+    names = steps.column_names if isinstance(steps, pa.Table) else steps.columns
+    step_s = column(steps, "step_s", float) if "step_s" in names else np.full(c.size, np.nan)
+    gct = column(steps, "gct_ms", float)
+    drop = column(steps, "pelvic_drop_deg", float)
     gl, gr = mean(gct, left), mean(gct, right)
-    out = pd.DataFrame(
-        {
-            "minute": np.arange(1, nm + 1),
-            "start_s": c0 + 60.0 * np.arange(nm),
-            "n_steps": np.bincount(minute, minlength=nm),
-            "cadence_spm": 60.0 / mean(step_s),
-            "gct_ms": mean(gct),
-            "gct_balance_left_pct": 100.0 * gl / (gl + gr),
-            "vo_cm": mean(steps["vo_cm"].to_numpy(dtype=float)),
-            "pelvic_drop_left_deg": mean(drop, left),
-            "pelvic_drop_right_deg": mean(drop, right),
-        },
-        columns=list(MINUTES.names),
+    n_steps = np.bincount(minute, minlength=nm)
+    values = (
+        np.arange(1, nm + 1),
+        c0 + 60.0 * np.arange(nm),
+        n_steps,
+        60.0 / mean(step_s),
+        mean(gct),
+        100.0 * gl / (gl + gr),
+        mean(column(steps, "vo_cm", float)),
+        mean(drop, left),
+        mean(drop, right),
     )
-    return out[out["n_steps"] > 0].reset_index(drop=True)
+    keep = n_steps > 0
+    return pa.table({name: v[keep] for name, v in zip(MINUTES.names, values, strict=True)},
+                    schema=MINUTES)
 
 
 def minutes_by_clock(steps: pd.DataFrame) -> pd.DataFrame:
     """Per-minute table in CLOCK minutes of the recording: minute m (from 0) holds the steps
     whose contact lies in [60 m, 60 (m + 1)) s of the session clock, whatever the first
-    contact. The HTML report's fallback when a session has no ``minutes.parquet``.
+    contact. The HTML report's fallback when a session has no ``minutes.parquet`` (a
+    DataFrame: pandas is imported here, not by the analysis).
 
     Columns: ``minute``, ``steps`` (count), ``cadence_spm`` = (steps - 1) / (last - first
     contact) x 60 (NaN for a single step; a pause inside the minute lowers it), ``gct_ms``,
     ``vo_cm``, ``pelvic_drop_left_deg``, ``pelvic_drop_right_deg`` (plain means). Empty frame
     without steps.
     """
+    import pandas as pd
+
     if steps.empty:
         return pd.DataFrame()
     m = (steps["contact_s"] // 60).astype(int)
@@ -211,44 +222,85 @@ def minutes_by_clock(steps: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------- bouts, walking, starts ---
 
+BOUTS = pa.schema([("bout", pa.int64()), ("gait", pa.string()), ("start_s", pa.float64()),
+                   ("end_s", pa.float64()), ("n_steps", pa.int64()), ("cadence_spm", pa.float64())])
+"""The table of :func:`cadence_per_bout`."""
 
-def cadence_per_bout(steps: pd.DataFrame) -> pd.DataFrame:
+
+def group_quantile(
+    x: NDArray[np.float64], group: NDArray[np.int64], n_groups: int, q: float
+) -> NDArray[np.float64]:
+    """Quantile ``q`` of the finite ``x`` of each group (``group`` in 0 .. ``n_groups`` - 1),
+    linear between the order statistics as pandas' group quantile computes it (the same bits:
+    ``lo + (hi - lo) * frac``); NaN for a group without finite values."""
+    ok = np.isfinite(x)
+    xs, gs = x[ok], group[ok]
+    if xs.size == 0:
+        return np.full(n_groups, np.nan)
+    xs = xs[np.lexsort((xs, gs))]
+    count = np.bincount(gs, minlength=n_groups)
+    has = count > 0
+    pos = q * (count - 1).astype(np.float64)
+    frac = np.fmod(pos, 1.0)
+    i = np.where(has, np.cumsum(count) - count + pos.astype(np.int64), 0)
+    lo, hi = xs[i], xs[np.where(has & (frac != 0.0), i + 1, i)]
+    return np.where(has, np.where(frac == 0.0, lo, lo + (hi - lo) * frac), np.nan)
+
+
+def cadence_per_bout(steps: pa.Table | pd.DataFrame) -> pa.Table:
     """Per bout of steps (``bout`` column): ``bout``, ``gait``, ``start_s`` / ``end_s`` (first /
     last contact), ``n_steps`` and ``cadence_spm`` = 60 / the mean of the bout's step times
     (``step_s``) inside their interquartile range (robust to gait initiation and termination,
-    turns and a missed or extra step); NaN for a bout of fewer than 3 steps."""
-    cols = {"bout": "int64", "gait": "str", "start_s": "float64", "end_s": "float64",
-            "n_steps": "int64", "cadence_spm": "float64"}
-    if steps.empty:
-        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in cols.items()})
-    g = steps.groupby("bout", sort=True)
-    out = g.agg(gait=("gait", "first"), start_s=("contact_s", "min"), end_s=("contact_s", "max"),
-                n_steps=("contact_s", "size")).reset_index()
-    st = steps["step_s"].astype(float)
-    q1 = g["step_s"].transform("quantile", 0.25)
-    q3 = g["step_s"].transform("quantile", 0.75)
-    mid = st[(st >= q1) & (st <= q3)].groupby(steps["bout"]).mean()
-    cad = 60.0 / out["bout"].map(mid).astype(float)
-    out["cadence_spm"] = np.where(out["n_steps"] >= 3, cad, np.nan)
-    return out[list(cols)]
+    turns and a missed or extra step); NaN for a bout of fewer than 3 steps (:data:`BOUTS`).
+
+    The mean sums each bout's step times in step order with ``np.add.reduceat`` (the bits of
+    pandas' group mean for bout numbers that never decrease, as the analysis numbers them)."""
+    if len(steps) == 0:
+        return BOUTS.empty_table()
+    bout = column(steps, "bout", np.int64)
+    order = np.argsort(bout, kind="stable")  # bouts in order, steps in order within each
+    bout = bout[order]
+    first = np.flatnonzero(np.r_[True, bout[1:] != bout[:-1]])
+    n_steps = np.diff(np.r_[first, bout.size])
+    group = np.repeat(np.arange(first.size), n_steps)
+    contact = column(steps, "contact_s", float)[order]
+    st = column(steps, "step_s", float)[order]
+    q1 = group_quantile(st, group, first.size, 0.25)
+    q3 = group_quantile(st, group, first.size, 0.75)
+    inside = (st >= q1[group]) & (st <= q3[group])
+    mid = np.full(first.size, np.nan)
+    if inside.any():
+        g_in = group[inside]
+        at = np.flatnonzero(np.r_[True, g_in[1:] != g_in[:-1]])
+        sums = np.add.reduceat(st[inside], at)
+        mid[g_in[at]] = sums / np.diff(at, append=g_in.size).astype(np.float64)
+    return pa.table({
+        "bout": bout[first],
+        "gait": column(steps, "gait")[order][first],
+        "start_s": np.minimum.reduceat(contact, first),
+        "end_s": np.maximum.reduceat(contact, first),
+        "n_steps": n_steps,
+        "cadence_spm": np.where(n_steps >= 3, 60.0 / mid, np.nan),
+    }, schema=BOUTS)
 
 
-def walk_summary(steps: pd.DataFrame, bouts: pd.DataFrame) -> dict[str, Any]:
+def walk_summary(steps: pa.Table | pd.DataFrame, bouts: pa.Table) -> dict[str, Any]:
     """``walk_steps`` (walking steps) and ``walk_cadence_spm``: the walking bouts' cadences
     (:func:`cadence_per_bout`) weighted by their number of step intervals (NaN without)."""
-    walk = steps["gait"] == "walk" if not steps.empty else pd.Series(dtype=bool)
-    b = bouts[(bouts["gait"] == "walk") & np.isfinite(bouts["cadence_spm"].astype(float))]
-    cad = (float(np.average(b["cadence_spm"].astype(float), weights=b["n_steps"] - 1))
-           if len(b) else float("nan"))
-    return {"walk_steps": int(walk.sum()), "walk_cadence_spm": cad}
+    walk_steps = int(np.count_nonzero(column(steps, "gait") == "walk")) if len(steps) else 0
+    cad = column(bouts, "cadence_spm", float)
+    sel = (column(bouts, "gait") == "walk") & np.isfinite(cad)
+    avg = (float(np.average(cad[sel], weights=column(bouts, "n_steps", np.int64)[sel] - 1))
+           if sel.any() else float("nan"))
+    return {"walk_steps": walk_steps, "walk_cadence_spm": avg}
 
 
-def starts_summary(starts: pd.DataFrame) -> dict[str, Any]:
+def starts_summary(starts: pa.Table | pd.DataFrame) -> dict[str, Any]:
     """``run_start_lead_side``: the side of the first step of most starts ('' when there is no
     start with a known side, or a tie); ``run_start_consistency_pct``: the share of the starts
     with a known first side that begin with the lead side (50 in a tie, NaN without)."""
-    first = starts["first_side"] if len(starts) else pd.Series(dtype=str)
-    n_l, n_r = int((first == "L").sum()), int((first == "R").sum())
+    first = column(starts, "first_side") if len(starts) else np.empty(0, dtype=object)
+    n_l, n_r = int(np.count_nonzero(first == "L")), int(np.count_nonzero(first == "R"))
     if n_l + n_r == 0:
         return {"run_start_lead_side": "", "run_start_consistency_pct": float("nan")}
     lead = "L" if n_l > n_r else "R" if n_r > n_l else ""

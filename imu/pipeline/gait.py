@@ -33,16 +33,17 @@ from __future__ import annotations
 from typing import Any, Self
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 from numpy.typing import NDArray
 
 from imu.core.errors import InputError
 from imu.core.rotation import Rotation
-from imu.core.schema import STARTS, STEPS
+from imu.core.schema import STEPS
 from imu.core.session import RawSession
 from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M, PLACEMENTS
 from imu.metrics.gait import (
     cadence_per_bout,
+    column,
     empty_minutes,
     minutes_by_running_time,
     pelvic_drop_deg,
@@ -95,12 +96,6 @@ from imu.pipeline.stance_side import (
 )
 
 Array = NDArray[np.float64]
-_DTYPES = {"int64": "int64", "string": "str", "double": "float64", "bool": "bool"}
-
-
-def empty_table(schema: Any) -> pd.DataFrame:
-    """A table of ``schema`` (``imu.core.schema``) without rows."""
-    return pd.DataFrame({f.name: pd.Series(dtype=_DTYPES[str(f.type)]) for f in schema})
 
 
 class GaitAnalysis(AnalysisAlgorithm):
@@ -151,7 +146,7 @@ class GaitAnalysis(AnalysisAlgorithm):
     Results
     -------
     steps_
-        One row per step: ``imu.core.schema.STEPS``.
+        One row per step: ``imu.core.schema.STEPS`` (an Arrow table, as every table here).
     bouts_
         One row per bout of steps: ``bout``, ``gait``, ``start_s``, ``end_s``, ``n_steps``,
         ``cadence_spm`` (:func:`imu.metrics.gait.cadence_per_bout`).
@@ -444,10 +439,12 @@ class GaitAnalysis(AnalysisAlgorithm):
     def _steps(
         self, t: Array, fs: float, ic: Array, to: Array, is_run: NDArray[np.bool_],
         valid: NDArray[np.bool_], side: NDArray[np.str_], obliquity: Array, height: Array,
-    ) -> pd.DataFrame:
+    ) -> dict[str, NDArray[Any]] | None:
+        """The columns of the steps table (``imu.core.schema.STEPS`` but ``bout_cadence_spm``;
+        None without steps)."""
         n = t.size
         if ic.size == 0:
-            return empty_table(STEPS)
+            return None
         i_ic = np.clip(np.round(ic).astype(np.int64), 0, n - 1)
         bout, last = step_bouts(ic, is_run, valid, fs)
         d = np.diff(ic) / fs
@@ -466,7 +463,7 @@ class GaitAnalysis(AnalysisAlgorithm):
             drop_r = segment_max(pelvic_drop_deg(obliquity, "R"), i_ic, i_to)
             drop = np.where(side == "L", drop_l, np.where(side == "R", drop_r, np.nan))
         flight = np.where(is_run & ~last, (np.append(t_ic[1:], np.nan) - t_to) * 1000.0, np.nan)
-        steps = pd.DataFrame({
+        return {
             "step": np.arange(1, ic.size + 1, dtype=np.int64),
             "gait": np.where(is_run, "run", "walk"),
             "side": side,
@@ -478,8 +475,7 @@ class GaitAnalysis(AnalysisAlgorithm):
             "flight_ms": flight,
             "step_s": step_s,
             "bout": bout.astype(np.int64),
-        })
-        return steps
+        }
 
     def _cues(
         self, acc: Array, gyr: Array | None, zr: Array | None, gb: GaitBouts, fwd: Array | None
@@ -533,59 +529,65 @@ class GaitAnalysis(AnalysisAlgorithm):
         return alternating_sides(ic / fs, score, self.side_half_window)
 
     def _tables(
-        self, steps: pd.DataFrame, t: Array, fs: float, angles: Array, height: Array,
-        acc: Array, has_gyro: bool, notes: list[str],
+        self, cols: dict[str, NDArray[Any]] | None, t: Array, fs: float, angles: Array,
+        height: Array, acc: Array, has_gyro: bool, notes: list[str],
     ) -> None:
-        self.bouts_ = cadence_per_bout(steps)
-        if len(steps):  # the cadence of each step's bout (walking: the bout cadence asked for)
-            steps["bout_cadence_spm"] = steps["bout"].map(
-                self.bouts_.set_index("bout")["cadence_spm"]).astype(float)
+        """The tables and the summary from the steps' columns (None: no steps)."""
+        steps = run = STEPS.empty_table()
+        self.bouts_ = cadence_per_bout(steps if cols is None else pa.table(cols))
+        if cols is not None:  # the cadence of each step's bout (walking: the one asked for)
+            at = np.searchsorted(self.bouts_["bout"].to_numpy(), cols["bout"])
+            cols["bout_cadence_spm"] = self.bouts_["cadence_spm"].to_numpy()[at]
+            steps = pa.table(cols, schema=STEPS)
+            is_run = cols["gait"] == "run"
+            run = pa.table({k: v[is_run] for k, v in cols.items()}, schema=STEPS)
         self.steps_ = steps
-        run = steps[steps["gait"] == "run"].reset_index(drop=True) if len(steps) else steps
-        starts = run_starts(steps, self.restart_gap_s, self.half_step_ratio)
-        self.starts_ = starts if len(starts) else empty_table(STARTS)
+        self.starts_ = run_starts(steps, self.restart_gap_s, self.half_step_ratio)
+        n_run = run.num_rows
         summary: dict[str, Any] = run_summary(run, t, angles[:, 0], angles[:, 2])
-        if not has_gyro and self.placement_ != "sacrum" and len(run):
+        if not has_gyro and self.placement_ != "sacrum" and n_run:
             summary["gct_balance_left_pct"] = float("nan")
             notes.append("no gyroscope on a hip: no contact-time balance (the hip's own rise and "
                          "fall in each stance, not the runner, would make an asymmetry)")
-        summary |= walk_summary(steps, self.bouts_) if len(steps) else {
+        summary |= walk_summary(steps, self.bouts_) if steps.num_rows else {
             "walk_steps": 0, "walk_cadence_spm": float("nan")}
         summary |= starts_summary(self.starts_)
         gb = self.gait_bouts_
+        flight = column(run, "flight_ms", float)
         summary |= {
             "gyro_present": has_gyro,
             "calibration": self.calibration_,
             "placement_detected": self.placement_detected_ or "",
             "sensor_lateral_offset_cm": 100.0 * self.lateral_offset_m_,
-            "side_source": self.side_source_ if len(steps) else "no steps",
-            "n_steps": int(len(run)),
-            "running_time_s": float(np.nansum(run["step_s"])) if len(run) else 0.0,
+            "side_source": self.side_source_ if steps.num_rows else "no steps",
+            "n_steps": n_run,
+            "running_time_s": float(np.nansum(column(run, "step_s", float))) if n_run else 0.0,
             "walking_time_s": float(gb.walking_.sum()) / fs,
-            "first_contact_s": float(run["contact_s"].iloc[0]) if len(run) else float("nan"),
-            "flight_ms": float(np.nanmean(run["flight_ms"])) if run["flight_ms"].notna().any()
+            "first_contact_s": float(column(run, "contact_s", float)[0]) if n_run
+            else float("nan"),
+            "flight_ms": float(np.nanmean(flight)) if (~np.isnan(flight)).any()
             else float("nan"),
             "braking_peak_g": self._braking(run, acc, t, fs),
         }
-        if not len(run):
+        if not n_run:
             notes.insert(0, "no running found: no steps with a flight phase")
         else:
-            notes.append(f"{len(run)} running steps in {summary['running_time_s']:.0f} s")
+            notes.append(f"{n_run} running steps in {summary['running_time_s']:.0f} s")
         summary["note"] = "; ".join(notes)
         self.summary_ = summary
-        self.minutes_ = minutes_by_running_time(run) if len(run) else empty_minutes()
-        self.timeseries_ = timeseries_nearest(t, angles, height, fs).to_pandas()
+        self.minutes_ = minutes_by_running_time(run) if n_run else empty_minutes()
+        self.timeseries_ = timeseries_nearest(t, angles, height, fs)
 
-    def _braking(self, run: pd.DataFrame, acc: Array, t: Array, fs: float) -> float:
+    def _braking(self, run: pa.Table, acc: Array, t: Array, fs: float) -> float:
         """Mean over running steps of the stance-mean minus stance-minimum fore-aft specific
         force (the braking peak), g."""
-        if self.mounting_ is None or run.empty:
+        if self.mounting_ is None or run.num_rows == 0:
             return float("nan")
         a_fwd = lowpass(acc @ self.mounting_.inv().apply([1.0, 0.0, 0.0]), self.lowpass_hz, fs)
         n = t.size
-        i0 = np.clip(np.round((run["contact_s"].to_numpy() - t[0]) * fs).astype(np.int64), 0,
+        i0 = np.clip(np.round((column(run, "contact_s", float) - t[0]) * fs).astype(np.int64), 0,
                      n - 1)
-        i1 = np.clip(np.round((run["toe_off_s"].to_numpy() - t[0]) * fs).astype(np.int64), 0,
+        i1 = np.clip(np.round((column(run, "toe_off_s", float) - t[0]) * fs).astype(np.int64), 0,
                      n - 1)
         i1 = np.maximum(i1, i0)
         return float(np.nanmean(segment_mean(a_fwd, i0, i1) - segment_min(a_fwd, i0, i1)))

@@ -13,25 +13,32 @@ steps.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+
+from imu.core.schema import STARTS
+from imu.metrics.gait import column
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
-def run_starts(steps: pd.DataFrame, restart_gap_s: float = 2.0,
-               half_step_ratio: float = 0.8, n_following: int = 8) -> pd.DataFrame:
+def run_starts(steps: pa.Table | pd.DataFrame, restart_gap_s: float = 2.0,
+               half_step_ratio: float = 0.8, n_following: int = 8) -> pa.Table:
     """One row per start of running (``imu.core.schema.STARTS``) from a steps table (``gait``,
     ``side``, ``contact_s``, ``step_s``)."""
-    cols = ["start", "t_s", "first_side", "second_side", "half_step", "first_step_s", "after"]
-    if steps.empty or not (steps["gait"] == "run").any():
-        return pd.DataFrame(columns=cols)
-    c_all = steps["contact_s"].to_numpy(dtype=float)
-    run = (steps["gait"] == "run").to_numpy()
+    run = column(steps, "gait") == "run" if len(steps) else np.zeros(0, dtype=bool)
+    if not run.any():
+        return STARTS.empty_table()
+    c_all = column(steps, "contact_s", float)
     idx = np.flatnonzero(run)
     c = c_all[idx]
     begin = np.concatenate([[True], np.diff(c) > restart_gap_s])
     rows = []
-    sides_all = steps["side"].to_numpy()
-    for k, i in enumerate(np.flatnonzero(begin)):  # one per start: a short loop
+    sides_all = column(steps, "side")
+    for i in np.flatnonzero(begin):  # one per start: a short loop
         end = np.flatnonzero(begin[i + 1:])
         j_end = i + 1 + int(end[0]) if end.size else c.size
         seq = idx[i:j_end]
@@ -48,16 +55,17 @@ def run_starts(steps: pd.DataFrame, restart_gap_s: float = 2.0,
             first, half = before, True
         second = first + 1
         came = c_all[(c_all < c_all[first]) & (c_all >= c_all[first] - restart_gap_s) & ~run]
-        rows.append({
-            "start": k + 1,
-            "t_s": float(c_all[first]),
-            "first_side": str(sides_all[first]),
-            "second_side": str(sides_all[second]),
-            "half_step": half,
-            "first_step_s": float(c_all[second] - c_all[first]),
-            "after": "walking" if came.size else "standing",
-        })
-    out = pd.DataFrame(rows, columns=cols)
-    out["start"] = np.arange(1, len(out) + 1, dtype=np.int64)
-    return out.astype({"start": "int64", "t_s": "float64", "half_step": "bool",
-                       "first_step_s": "float64"})
+        rows.append((float(c_all[first]), str(sides_all[first]), str(sides_all[second]), half,
+                     float(c_all[second] - c_all[first]), "walking" if came.size else "standing"))
+    if not rows:
+        return STARTS.empty_table()
+    t_s, first_side, second_side, half_step, first_step_s, after = zip(*rows, strict=True)
+    return pa.table({
+        "start": np.arange(1, len(rows) + 1, dtype=np.int64),
+        "t_s": np.array(t_s, dtype=np.float64),
+        "first_side": list(first_side),
+        "second_side": list(second_side),
+        "half_step": np.array(half_step, dtype=bool),
+        "first_step_s": np.array(first_step_s, dtype=np.float64),
+        "after": list(after),
+    }, schema=STARTS)
