@@ -106,7 +106,8 @@ def strict_match(tc: np.ndarray, ec: np.ndarray, tol: float = 0.06) -> tuple[flo
 def score(sim: SimSession, res: GaitAnalysis) -> dict[str, float]:
     """Step, side and pelvis figures of one analysis against the simulator's truth."""
     truth = sim.truth.steps
-    run = res.steps_[res.steps_["gait"] == "run"].reset_index(drop=True)
+    steps = res.steps_.to_pandas()  # the analysis' Arrow table, scored as the truth's frames
+    run = steps[steps["gait"] == "run"].reset_index(drop=True)
     s = score_steps(truth, run)
     ts, es = sim.truth.summary, res.summary_
     r60, p60 = strict_match(truth["contact_s"].to_numpy(), run["contact_s"].to_numpy())
@@ -222,14 +223,14 @@ def gait_sessions() -> None:
         sim = simulate_gait(seed=GAIT_SEED0 + i, placement=placement, sample_rate_hz=rate,
                             with_gyro=gyro, standing_s=standing)
         res = GaitAnalysis(placement=placement).analyze(sim.raw, rate)
-        tr, st = sim.truth.steps, res.steps_
+        tr, st = sim.truth.steps, res.steps_.to_pandas()  # Arrow, scored as the truth's
         run = score_steps(tr[tr["gait"] == "run"].reset_index(drop=True),
                           st[st["gait"] == "run"].reset_index(drop=True))
         wr, wp = strict_match(tr.loc[tr["gait"] == "walk", "contact_s"].to_numpy(),
                               st.loc[st["gait"] == "walk", "contact_s"].to_numpy(), 0.15)
         ar, ap = strict_match(tr["contact_s"].to_numpy(), st["contact_s"].to_numpy(), 0.15)
         ts, es = sim.truth.summary, res.summary_
-        t_st, e_st = sim.truth.starts, res.starts_
+        t_st, e_st = sim.truth.starts, res.starts_.to_pandas()
         d = np.abs(e_st["t_s"].to_numpy()[None, :] - t_st["t_s"].to_numpy()[:, None])
         k = d.argmin(axis=1) if d.size else np.zeros(0, int)
         found = d[np.arange(len(t_st)), k] <= 0.25 if d.size else np.zeros(len(t_st), bool)
