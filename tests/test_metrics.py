@@ -72,23 +72,26 @@ def test_posterior_tilt_share_two_honest_definitions() -> None:
     )
     # summary definition: every bridge rep counts (also the one without a class): 2 of 4
     assert posterior_tilt_pct(reps) == 50.0
+    assert posterior_tilt_pct(pa.Table.from_pandas(reps)) == 50.0
     # sessions definition (what trends read): bridge reps WITH a class: 2 of 3
     stats = rep_stats(reps.assign(start_s=0.0, end_s=1.0))
     assert (stats["posterior_reps"], stats["bridge_reps"]) == (2.0, 3.0)
     assert np.isnan(posterior_tilt_pct(_reps(["squat"], ["posterior"])))
     assert np.isnan(posterior_tilt_pct(_reps([], [])))
+    assert np.isnan(posterior_tilt_pct(pa.table({"exercise": pa.array([], pa.string()),
+                                                 "tilt_class": pa.array([], pa.string())})))
 
 
-def _set(tilts: list[float], durations: list[float], set_no: int = 1) -> pd.DataFrame:
+def _set(tilts: list[float], durations: list[float], set_no: int = 1) -> pa.Table:
     start = 10.0 * set_no + np.cumsum(np.r_[0.0, np.asarray(durations, dtype=float) + 1.0])
     start = start[: len(durations)]
-    return pd.DataFrame(
+    return pa.table(
         {
-            "set": set_no,
-            "rep": np.arange(1, len(tilts) + 1),
+            "set": np.full(len(tilts), set_no, dtype=np.int64),
+            "rep": np.arange(1, len(tilts) + 1, dtype=np.int64),
             "start_s": start,
-            "end_s": start + np.asarray(durations),
-            "tilt_deg": tilts,
+            "end_s": start + np.asarray(durations, dtype=float),
+            "tilt_deg": np.asarray(tilts, dtype=float),
         }
     )
 
@@ -99,10 +102,13 @@ def test_form_break_rule() -> None:
     # baseline tilt 5, duration 2: 1.9 is 3.1 below (break), 2.0 is 3.0 below (not: "more
     # than"), NaN never flags, +35 % tempo flags
     assert fb["form_break"].tolist() == [False, False, False, True, False, False, True]
-    np.testing.assert_allclose(fb["tilt_change_deg"].iloc[3:5], [-3.1, -3.0])
-    assert fb["form_reason"].iloc[3] == "tilt 3 deg below the set's first reps"
-    assert fb["form_reason"].iloc[6] == "35% slower than the set's first reps"
-    assert fb.index.equals(reps.index)
+    np.testing.assert_allclose(fb["tilt_change_deg"][3:5], [-3.1, -3.0])
+    assert fb["form_reason"][3] == "tilt 3 deg below the set's first reps"
+    assert fb["form_reason"][6] == "35% slower than the set's first reps"
+    assert all(len(v) == reps.num_rows for v in fb.values())
+    # a DataFrame (the simulated month's) gets the same, row by row
+    fb_df = form_breaks(reps.to_pandas())
+    assert all(np.array_equal(fb_df[k], fb[k]) for k in ("form_break", "form_reason"))
     # a set no longer than the baseline never flags; empty tables give empty columns
     assert not form_breaks(_set([5.0, -2.0, -2.0], [2.0, 9.0, 9.0]))["form_break"].any()
     # ... but an anterior lockout is a break wherever it is (the form never says "ok" to it)
@@ -110,14 +116,17 @@ def test_form_break_rule() -> None:
         False, True, True,
     ]
     empty = form_breaks(_set([], []))
-    assert empty.empty and empty["form_break"].dtype == bool
+    assert all(len(v) == 0 for v in empty.values()) and empty["form_break"].dtype == bool
     with pytest.raises(InputError, match="baseline_reps"):
         form_breaks(reps, baseline_reps=0)
     with pytest.raises(InputError, match="tilt_deg"):
-        form_breaks(reps.drop(columns="tilt_deg"))
+        form_breaks(reps.drop_columns(["tilt_deg"]))
     out = add_form_break(reps, tilt_drop_deg=3.05)
-    assert out["form_break"].tolist() == fb["form_break"].tolist()
-    assert "form_break" not in reps.columns
+    assert out["form_break"].to_pylist() == fb["form_break"].tolist()
+    assert "form_break" not in reps.column_names
+    out_df = add_form_break(reps.to_pandas(), tilt_drop_deg=3.05)
+    assert out_df["form_break"].tolist() == fb["form_break"].tolist()
+    assert out_df["form_reason"].tolist() == out["form_reason"].to_pylist()
 
 
 # ---- gait ------------------------------------------------------------------------------------

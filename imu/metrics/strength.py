@@ -7,10 +7,11 @@ ones, so "tilt" or "form break" means one thing everywhere.
 
 from __future__ import annotations
 
-from typing import Final
+import warnings
+from typing import Any, Final
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 from numpy.typing import ArrayLike, NDArray
 
 from imu.core.errors import InputError
@@ -57,20 +58,41 @@ def tilt_class(tilt_deg: ArrayLike) -> NDArray[np.str_]:
     return out
 
 
-def posterior_tilt_pct(reps: pd.DataFrame) -> float:
+def _names(table: Any) -> list[str]:
+    """Column names of an Arrow table, a DataFrame or arrays by name."""
+    names = getattr(table, "column_names", None)
+    return list(names if names is not None else getattr(table, "columns", table))
+
+
+def _column(table: Any, name: str) -> NDArray[Any]:
+    """One column of an Arrow table, a DataFrame or arrays by name, as a numpy array (text:
+    object array, null -> None)."""
+    col = table[name]
+    if isinstance(col, pa.ChunkedArray):
+        return col.to_numpy()
+    return np.asarray(col)
+
+
+def _n_rows(table: Any) -> int:
+    names = _names(table)
+    return len(_column(table, names[0])) if names else 0
+
+
+def posterior_tilt_pct(reps: Any) -> float:
     """Share (%) of a session's bridge-family reps whose lockout tilt class is 'posterior'.
 
     The denominator is EVERY bridge rep, also one without a tilt class (NaN tilt); NaN without
     bridge reps. This is the strength summary's ``posterior_tilt_pct``. The per-session rep
     statistics of :mod:`imu.metrics.sessions` (``posterior_reps / bridge_reps``, what trends
     read) count only bridge reps WITH a tilt class; the two agree whenever every tilt is known.
+    ``reps``: an Arrow table, a DataFrame or arrays by name (``exercise``, ``tilt_class``).
     """
-    if not len(reps):
+    if not _n_rows(reps):
         return float("nan")
-    bridges = reps[reps["exercise"].isin(list(BRIDGE_EXERCISES))]
-    if not len(bridges):
+    bridge = np.isin(_column(reps, "exercise"), list(BRIDGE_EXERCISES))
+    if not bridge.any():
         return float("nan")
-    return float(100.0 * (bridges["tilt_class"] == "posterior").mean())
+    return float(100.0 * np.mean(_column(reps, "tilt_class")[bridge] == "posterior"))
 
 
 # ------------------------------------------------------------------------------ form breaks ---
@@ -84,13 +106,13 @@ def _pct(v: float) -> str:
 
 
 def form_breaks(
-    reps: pd.DataFrame,
+    reps: Any,
     baseline_reps: int = 3,
     tilt_drop_deg: float = 3.0,
     tempo_change_frac: float = 0.3,
     anterior_is_break: bool = True,
-) -> pd.DataFrame:
-    """The form-break rule, per rep (on ``reps.index``; docs/trends.md).
+) -> dict[str, NDArray[Any]]:
+    """The form-break rule, per rep (row by row of ``reps``; docs/trends.md).
 
     A rep is a form break, for the first reason that applies (all are listed in the reason):
 
@@ -107,59 +129,58 @@ def form_breaks(
        tilt break), or when its duration differs from the baseline by more than
        ``tempo_change_frac`` of it (slower: a grind; faster: rushed). NaN tilt never flags.
 
-    Columns: ``form_break`` (bool), ``form_reason`` (str, '' when none: what broke, in words a
-    lifter can act on), ``tilt_change_deg`` and ``tempo_change_frac`` (against the baseline).
-    InputError for ``baseline_reps < 1`` or missing columns.
+    ``reps``: an Arrow table, a DataFrame or arrays by name. Returns arrays by name, one entry
+    per rep: ``form_break`` (bool), ``form_reason`` (object array of str, '' when none: what
+    broke, in words a lifter can act on), ``tilt_change_deg`` and ``tempo_change_frac``
+    (against the baseline). InputError for ``baseline_reps < 1`` or missing columns.
     """
     if baseline_reps < 1:
         raise InputError(f"baseline_reps must be >= 1, got {baseline_reps}")
-    missing = [c for c in FORM_BREAK_COLUMNS if c not in reps.columns]
+    names = _names(reps)
+    missing = [c for c in FORM_BREAK_COLUMNS if c not in names]
     if missing:
         raise InputError(f"reps table lacks column(s): {', '.join(missing)}")
-    idx = reps.index
-    if reps.empty:
-        return pd.DataFrame(
-            {
-                "form_break": pd.Series(False, index=idx, dtype=bool),
-                "form_reason": pd.Series("", index=idx, dtype=object),
-                "tilt_change_deg": pd.Series(np.nan, index=idx),
-                "tempo_change_frac": pd.Series(np.nan, index=idx),
-            },
-            index=idx,
-        )
+    set_no = _column(reps, "set")
+    n = len(set_no)
+    if not n:
+        return {"form_break": np.zeros(0, bool), "form_reason": np.zeros(0, object),
+                "tilt_change_deg": np.zeros(0), "tempo_change_frac": np.zeros(0)}
+    rep_no = _column(reps, "rep")
+    tilt = _column(reps, "tilt_deg").astype(float)
+    dur = (_column(reps, "end_s") - _column(reps, "start_s")).astype(float)
+    # per set, reps in order of their rep number (ties: in table order): the position of
+    # each rep within its set
+    sets, inverse = np.unique(set_no, return_inverse=True)
+    order = np.lexsort((rep_no, inverse))
+    size = np.bincount(inverse, minlength=len(sets))
+    first = np.r_[0, np.cumsum(size)[:-1]]
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - np.repeat(first, size) + 1
+    in_base = rank <= baseline_reps
+    b_tilt = np.full(len(sets), np.nan)
+    b_dur = np.full(len(sets), np.nan)
+    with warnings.catch_warnings():  # a set whose baseline tilts are all NaN: NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for k in range(len(sets)):
+            m = in_base & (inverse == k)
+            b_tilt[k], b_dur[k] = np.nanmedian(tilt[m]), np.nanmedian(dur[m])
+    b_tilt, b_dur = b_tilt[inverse], b_dur[inverse]
 
-    df = pd.DataFrame(
-        {
-            "set": reps["set"].to_numpy(),
-            "rep": reps["rep"].to_numpy(),
-            "tilt": pd.to_numeric(reps["tilt_deg"], errors="coerce").to_numpy(float),
-            "dur": (reps["end_s"] - reps["start_s"]).to_numpy(float),
-        }
-    )
-    # Order within set by rep number (the table may come in any order).
-    order = df.groupby("set", sort=False)["rep"].rank(method="first").to_numpy()
-    df["in_base"] = order <= baseline_reps
-    base = df[df["in_base"]].groupby("set")[["tilt", "dur"]].median()
-    n_in_set = df.groupby("set")["rep"].transform("size").to_numpy()
-    b_tilt = df["set"].map(base["tilt"]).to_numpy(float)
-    b_dur = df["set"].map(base["dur"]).to_numpy(float)
-
-    tilt = df["tilt"].to_numpy()
     tilt_change = tilt - b_tilt
     with np.errstate(divide="ignore", invalid="ignore"):
-        tempo_change = np.where(b_dur > 0, df["dur"].to_numpy() / b_dur - 1.0, np.nan)
-    eligible = (~df["in_base"].to_numpy()) & (n_in_set > baseline_reps)
+        tempo_change = np.where(b_dur > 0, dur / b_dur - 1.0, np.nan)
+    eligible = ~in_base & (size[inverse] > baseline_reps)
     anterior = bool(anterior_is_break) & (tilt <= -TILT_CLASS_THRESHOLD_DEG)  # NaN: False
     posterior = tilt >= TILT_CLASS_THRESHOLD_DEG
     tilt_bad = eligible & (tilt_change < -tilt_drop_deg) & ~posterior & ~anterior
     tempo_bad = eligible & (np.abs(tempo_change) > tempo_change_frac)
 
-    if "exercise" in reps.columns:
-        bridge = reps["exercise"].isin(list(BRIDGE_EXERCISES)).to_numpy()
+    if "exercise" in names:
+        bridge = np.isin(_column(reps, "exercise"), list(BRIDGE_EXERCISES))
     else:
-        bridge = np.zeros(len(reps), dtype=bool)
-    reasons = []
-    for i in range(len(df)):
+        bridge = np.zeros(n, dtype=bool)
+    reasons = np.empty(n, dtype=object)
+    for i in range(n):
         why = []
         if anterior[i]:
             why.append("anterior tilt at lockout" + (" (back bend)" if bridge[i] else ""))
@@ -168,23 +189,24 @@ def form_breaks(
         if tempo_bad[i]:
             pace = "slower" if tempo_change[i] > 0 else "faster"
             why.append(f"{_pct(tempo_change[i])} {pace} than the set's first reps")
-        reasons.append("; ".join(why))
-    return pd.DataFrame(
-        {
-            "form_break": anterior | tilt_bad | tempo_bad,
-            "form_reason": pd.Series(reasons, index=idx, dtype=object),
-            "tilt_change_deg": tilt_change,
-            "tempo_change_frac": tempo_change,
-        },
-        index=idx,
-    )
+        reasons[i] = "; ".join(why)
+    return {
+        "form_break": np.asarray(anterior | tilt_bad | tempo_bad, dtype=bool),
+        "form_reason": reasons,
+        "tilt_change_deg": tilt_change,
+        "tempo_change_frac": tempo_change,
+    }
 
 
-def add_form_break(reps: pd.DataFrame, **params: float | int | bool) -> pd.DataFrame:
-    """A copy of ``reps`` with ``form_break`` (bool) and ``form_reason`` (str) columns
-    (:func:`form_breaks` with ``params``)."""
+def add_form_break(reps: Any, **params: float | int | bool) -> Any:
+    """A copy of ``reps`` (an Arrow table or a DataFrame) with ``form_break`` (bool) and
+    ``form_reason`` (str) columns (:func:`form_breaks` with ``params``)."""
     fb = form_breaks(reps, **params)  # type: ignore[arg-type]
+    if isinstance(reps, pa.Table):
+        return reps.append_column("form_break", pa.array(fb["form_break"], pa.bool_())
+                                  ).append_column("form_reason",
+                                                  pa.array(fb["form_reason"], pa.string()))
     out = reps.copy()
-    out["form_break"] = fb["form_break"].astype(bool)
+    out["form_break"] = fb["form_break"]
     out["form_reason"] = fb["form_reason"].astype(str)
     return out
