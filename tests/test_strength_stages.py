@@ -9,13 +9,17 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy.spatial.transform import Rotation
 
 from imu.core.frames import pelvis_angles_deg, pelvis_rotation_from_angles_deg
-from imu.pipeline.bouts import ActivityBouts, PostureBouts, gait_masks
-from imu.pipeline.candidates import ExcursionCandidates, bandpassed_height_cm, bridge_gaps
+from imu.pipeline.bouts import ActivityBouts, PostureBouts, Runs, gait_masks
+from imu.pipeline.candidates import (
+    CANDIDATE_COLUMNS,
+    ExcursionCandidates,
+    bandpassed_height_cm,
+    bridge_gaps,
+)
 from imu.pipeline.neutral import NeutralCalibration, gyro_bias_dps, upright_from_motion
 from imu.pipeline.pelvis import frame_from_forward, sagittal_obliquity_deg, tilt_direction
 from imu.pipeline.recognition import CLASSES, ExerciseRecognizer
@@ -92,10 +96,10 @@ def test_activity_bouts_list_quiet_runs_with_their_gravity() -> None:
     b = ActivityBouts().detect(acc, gyr, up, FS)
     q = b.quiet_runs_
     assert len(q) == 2
-    assert np.allclose(q[["ux", "uy", "uz"]].to_numpy(), [[0.0, 0.6, 0.8]] * 2)
-    assert q["start"].iloc[0] == 0 and q["end"].iloc[1] == n
-    assert (q["spread_deg"] < 1e-6).all()
-    assert not b.walking_.any() and b.gait_runs_.empty
+    assert np.allclose(q.up, [[0.0, 0.6, 0.8]] * 2)
+    assert q.start[0] == 0 and q.end[1] == n
+    assert (q.spread_deg < 1e-6).all()
+    assert not b.walking_.any() and len(b.gait_runs_) == 0
 
 
 def test_gyro_bias_from_still_samples_in_any_posture() -> None:
@@ -114,24 +118,18 @@ UP_B = _unit([0.8, -0.5, 0.3])  # after a re-seat
 SIT = _unit(Rotation.from_rotvec([0.35, 0.0, 0.0]).apply(UP_A))  # 20 deg from standing
 
 
-def _runs(rows: list[tuple[float, float, np.ndarray]], gait: str | None = None) -> pd.DataFrame:
-    out = pd.DataFrame(
-        {
-            "start": [int(a * FS) for a, _, _ in rows],
-            "end": [int(b * FS) for _, b, _ in rows],
-            "ux": [u[0] for *_, u in rows],
-            "uy": [u[1] for *_, u in rows],
-            "uz": [u[2] for *_, u in rows],
-            "acc_norm_g": 1.0,
-            "spread_deg": 0.5,
-        }
+def _runs(rows: list[tuple[float, float, np.ndarray]], gait: str = "") -> Runs:
+    return Runs(
+        start=np.array([int(a * FS) for a, _, _ in rows], dtype=np.int64),
+        end=np.array([int(b * FS) for _, b, _ in rows], dtype=np.int64),
+        up=np.array([u for *_, u in rows], dtype=float).reshape(-1, 3),
+        acc_norm_g=np.ones(len(rows)),
+        spread_deg=np.full(len(rows), 0.5),
+        gait=np.full(len(rows), gait, dtype=object),
     )
-    if gait is not None:
-        out["gait"] = gait
-    return out
 
 
-def _no_gait() -> pd.DataFrame:
+def _no_gait() -> Runs:
     return _runs([], "walk")
 
 
@@ -139,7 +137,7 @@ def test_opening_standing_is_neutral() -> None:
     q = _runs([(0.0, 3.0, UP_A), (20.0, 30.0, SIT), (40.0, 45.0, UP_A)])
     cal = NeutralCalibration().calibrate(q, _no_gait(), int(60 * FS), FS)
     assert cal.calibration_ == "opening_standing" and cal.mounting_changes_ == 0
-    assert np.allclose(cal.segments_[["ux", "uy", "uz"]].iloc[0], UP_A)
+    assert np.allclose(cal.segments_.up[0], UP_A)
 
 
 def test_a_short_opening_falls_back_to_standing_rests_and_a_sit_is_not_a_reseat() -> None:
@@ -147,7 +145,7 @@ def test_a_short_opening_falls_back_to_standing_rests_and_a_sit_is_not_a_reseat(
     walk = _runs([(5.0, 15.0, UP_A)], "walk")
     cal = NeutralCalibration().calibrate(q, walk, int(80 * FS), FS)
     assert cal.calibration_ == "standing_rest" and cal.mounting_changes_ == 0
-    assert np.allclose(cal.segments_[["ux", "uy", "uz"]].iloc[0], UP_A, atol=1e-6)
+    assert np.allclose(cal.segments_.up[0], UP_A, atol=1e-6)
 
 
 def test_walking_is_the_reference_without_standing() -> None:
@@ -162,9 +160,9 @@ def test_a_reseat_between_walks_starts_a_new_mounting() -> None:
     cal = NeutralCalibration().calibrate(q, walk, int(170 * FS), FS)
     assert cal.mounting_changes_ == 1
     seg = cal.segments_
-    assert seg["start"].iloc[1] == int(85 * FS)  # the first rest in the new mounting
-    assert list(seg["source"]) == ["standing_rest", "standing_rest"]
-    assert np.allclose(seg[["ux", "uy", "uz"]].iloc[1], UP_B)
+    assert seg.start[1] == int(85 * FS)  # the first rest in the new mounting
+    assert list(seg.source) == ["standing_rest", "standing_rest"]
+    assert np.allclose(seg.up[1], UP_B)
     assert cal.handling_.tolist() == [[int(70 * FS), int(85 * FS)]]
 
 
@@ -176,8 +174,8 @@ def test_two_reseats_with_one_anchor_between_are_two_mountings() -> None:
     q = _runs([(12.0, 20.0, UP_A), (85.0, 95.0, UP_B), (185.0, 195.0, up_c)])
     cal = NeutralCalibration().calibrate(q, walk, int(220 * FS), FS)
     assert cal.mounting_changes_ == 2
-    assert cal.segments_["start"].tolist() == [0, int(85 * FS), int(185 * FS)]
-    assert np.allclose(cal.segments_[["ux", "uy", "uz"]].iloc[1], UP_B)
+    assert cal.segments_.start.tolist() == [0, int(85 * FS), int(185 * FS)]
+    assert np.allclose(cal.segments_.up[1], UP_B)
     stray = _runs([(0.0, 10.0, UP_A), (100.0, 110.0, UP_B), (200.0, 210.0, UP_A)], "walk")
     cal = NeutralCalibration().calibrate(_runs([(12.0, 20.0, UP_A)]), stray, int(220 * FS), FS)
     assert cal.mounting_changes_ == 0
@@ -281,10 +279,10 @@ def test_candidates_are_one_per_rep(butt_wink: bool) -> None:
         tilt, r, speed, np.zeros(n), speed < 1.0, np.zeros(n, bool), np.zeros(n, bool), FS,
         height_cm=h,
     ).candidates_
-    assert len(c) == 4
+    assert list(c) == list(CANDIDATE_COLUMNS) and c["peak"].size == 4
     bottoms = 5.0 + 5.0 * np.arange(4) + 2.0
     # a tucked-under bottom: the peak is the more tilted of the two humps, within the bottom
-    assert np.allclose(c["peak"].to_numpy() / FS, bottoms, atol=0.7 if butt_wink else 0.05)
+    assert np.allclose(c["peak"] / FS, bottoms, atol=0.7 if butt_wink else 0.05)
     assert not c["lying"].any()
     assert np.allclose(c["tilt_rest_deg"], 0.0, atol=0.5)
     assert np.allclose(c["travel_cm"], -45.0 if butt_wink else -10.0, atol=1.0)
@@ -308,10 +306,10 @@ def test_back_to_back_reps_that_come_back_up_stay_two() -> None:
     n = t.size
 
     def count(**kw: float) -> int:
-        return len(ExcursionCandidates(**kw).segment(
+        return int(ExcursionCandidates(**kw).segment(
             tilt, r, speed, np.zeros(n), speed < 1.0, np.zeros(n, bool), np.zeros(n, bool), FS,
             height_cm=h,
-        ).candidates_)
+        ).candidates_["peak"].size)
 
     assert count() == 2
     assert count(merge_valley_frac=0.0) == 1  # the hips alone would merge them
@@ -356,17 +354,17 @@ def _toy_model(tmp_path: object) -> str:
 
 def test_recognizer_probabilities_and_a_named_exercise(tmp_path: object) -> None:
     path = _toy_model(tmp_path)
-    c = pd.DataFrame({"tilt_rest_deg": [90.0, 0.0, 0.0], "travel_cm": [2.0, 2.0, 0.0]})
+    c = {"tilt_rest_deg": np.array([90.0, 0.0, 0.0]), "travel_cm": np.array([2.0, 2.0, 0.0])}
     rec = ExerciseRecognizer(model_path=path).recognize(c)
     assert list(rec.label_) == ["glute_bridge", "squat", "none"]
-    assert np.allclose(rec.proba_.sum(axis=1), 1.0)
-    assert rec.rep_proba_.iloc[2] < 0.5 < rec.rep_proba_.iloc[0]
+    assert rec.proba_.shape == (3, len(CLASSES)) and np.allclose(rec.proba_.sum(axis=1), 1.0)
+    assert rec.rep_proba_[2] < 0.5 < rec.rep_proba_[0]
     named = ExerciseRecognizer(exercise="squat", model_path=path).recognize(c)
     assert list(named.label_) == ["none", "squat", "none"]
     # a candidate in a lying block is never a rep of an exercise that rests upright
-    lying = c.assign(lying=[0.0, 1.0, 0.0])
+    lying = c | {"lying": np.array([0.0, 1.0, 0.0])}
     rec = ExerciseRecognizer(model_path=path).recognize(lying)
-    assert rec.proba_.loc[1, "squat"] == 0.0 and rec.label_.iloc[1] != "squat"
+    assert rec.proba_[1, CLASSES.index("squat")] == 0.0 and rec.label_[1] != "squat"
     assert np.allclose(rec.proba_.sum(axis=1), 1.0)
     named = ExerciseRecognizer(exercise="squat", model_path=path).recognize(lying)
     assert list(named.label_) == ["none", "none", "none"]
@@ -374,42 +372,41 @@ def test_recognizer_probabilities_and_a_named_exercise(tmp_path: object) -> None
 
 def test_sets_split_at_gaps_and_pauses_and_take_the_votes() -> None:
     peaks = np.array([5, 8, 11, 40, 43, 60]) * FS
-    c = pd.DataFrame({"peak": peaks.astype(int), "span": [0, 0, 0, 0, 0, 1]})
+    c = {"peak": peaks.astype(np.int64), "span": np.array([0, 0, 0, 0, 0, 1])}
     p = np.zeros((6, len(CLASSES)))
     # the middle rep alone would say RDL; the set's votes say hinge
     p[:, CLASSES.index("hip_hinge")] = [0.6, 0.45, 0.6, 0.1, 0.1, 0.1]
     p[:, CLASSES.index("romanian_deadlift")] = [0.4, 0.55, 0.4, 0.1, 0.1, 0.1]
     p[3:, CLASSES.index("squat")] = 0.8
-    proba = pd.DataFrame(p, columns=list(CLASSES))
-    rep = pd.Series([0.9] * 6)
+    rep = np.full(6, 0.9)
     quiet = np.zeros(int(70 * FS), dtype=bool)
     quiet[int(41 * FS) : int(42 * FS)] = True  # a short pause inside the squat set
-    g = SetGrouping().segment(c, proba, rep, quiet, np.zeros(quiet.size), FS)
-    assert list(g.sets_["exercise"]) == ["hip_hinge", "squat", "squat"]
-    assert [len(m) for m in g.sets_["members"]] == [3, 2, 1]
+    g = SetGrouping().segment(c, p, rep, quiet, np.zeros(quiet.size), FS)
+    assert [s.exercise for s in g.sets_] == ["hip_hinge", "squat", "squat"]
+    assert [len(s.members) for s in g.sets_] == [3, 2, 1]
+    assert [s.set for s in g.sets_] == [1, 2, 3]
     quiet[int(41 * FS) : int(42.9 * FS)] = False
     quiet[int(40.2 * FS) : int(42.9 * FS)] = True
-    g2 = SetGrouping(split_pause_s=2.0).segment(c, proba, rep, quiet, np.zeros(quiet.size), FS)
-    assert [len(m) for m in g2.sets_["members"]] == [3, 1, 1, 1]
+    g2 = SetGrouping(split_pause_s=2.0).segment(c, p, rep, quiet, np.zeros(quiet.size), FS)
+    assert [len(s.members) for s in g2.sets_] == [3, 1, 1, 1]
 
 
 def test_a_lone_weak_rep_makes_no_set_a_clear_one_does() -> None:
-    c = pd.DataFrame({"peak": (np.array([10, 40]) * FS).astype(int), "span": [0, 0]})
+    c = {"peak": (np.array([10, 40]) * FS).astype(np.int64), "span": np.array([0, 0])}
     p = np.zeros((2, len(CLASSES)))
     p[0, CLASSES.index("single_leg_rdl")] = 0.37  # sitting down: a weak vote
     p[0, CLASSES.index("single_leg_bridge")] = 0.33
     p[0, CLASSES.index("none")] = 0.30
     p[1, CLASSES.index("deadlift")] = 0.75  # a single deadlift
     p[1, CLASSES.index("none")] = 0.25
-    proba = pd.DataFrame(p, columns=list(CLASSES))
     quiet = np.zeros(int(50 * FS), dtype=bool)
-    g = SetGrouping().segment(c, proba, pd.Series([0.7, 0.75]), quiet, np.zeros(quiet.size), FS)
-    assert list(g.sets_["exercise"]) == ["deadlift"] and g.set_of_candidate_.tolist() == [0, 1]
-    g = SetGrouping(min_single_proba=0.3).segment(c, proba, pd.Series([0.7, 0.75]), quiet,
-                                                  np.zeros(quiet.size), FS)
-    assert list(g.sets_["exercise"]) == ["single_leg_rdl", "deadlift"]
-    named = SetGrouping().segment(c, proba, pd.Series([0.7, 0.75]), quiet, np.zeros(quiet.size),
-                                  FS, exercise="single_leg_rdl")
+    rep = np.array([0.7, 0.75])
+    g = SetGrouping().segment(c, p, rep, quiet, np.zeros(quiet.size), FS)
+    assert [s.exercise for s in g.sets_] == ["deadlift"] and g.set_of_candidate_.tolist() == [0, 1]
+    g = SetGrouping(min_single_proba=0.3).segment(c, p, rep, quiet, np.zeros(quiet.size), FS)
+    assert [s.exercise for s in g.sets_] == ["single_leg_rdl", "deadlift"]
+    named = SetGrouping().segment(c, p, rep, quiet, np.zeros(quiet.size), FS,
+                                  exercise="single_leg_rdl")
     assert named.set_of_candidate_.tolist() == [1, 0]  # named: the weak vote beats 'none'
 
 
@@ -452,7 +449,7 @@ def test_set_frame_sign_follows_the_exercise(exercise: str) -> None:
     sags = np.r_[np.full(50, rest), np.full(10, ext)]
     r_wp = pelvis_rotation_from_angles_deg(np.zeros(60), np.zeros(60), sags)
     u = (r_wp * mounting).apply([0.0, 0.0, 1.0], inverse=True)
-    members = pd.DataFrame({"lo": [0], "hi": [59], "peak": [55]})
+    members = {"lo": np.array([0]), "hi": np.array([59]), "peak": np.array([55])}
     frame = set_frame(exercise, u, up_n, members, (0, 50))
     sag, _ = sagittal_obliquity_deg(u, frame)
     assert np.allclose(sag, sags, atol=1e-6)
@@ -465,7 +462,8 @@ def test_deadlift_extremes_are_the_tops_between_bottoms() -> None:
     x = np.zeros(300)
     x[100:120] = 40.0
     x[200:220] = 40.0  # two tops (standing) between three bottoms
-    members = pd.DataFrame({"lo": [0, 120, 220], "hi": [100, 200, 299], "peak": [50, 160, 260]})
+    members = {"lo": np.array([0, 120, 220]), "hi": np.array([100, 200, 299]),
+               "peak": np.array([50, 160, 260])}
     assert set_extremes("deadlift", x, members, 0).tolist() == [100, 200]
     assert set_extremes("hip_hinge", -x, members, 0).tolist() == [0, 120, 220]
 
@@ -487,7 +485,8 @@ def test_phases_cross_five_percent_and_fall_back_between_back_to_back_reps(
     w = np.abs(np.gradient(x, 1 / FS)) + 0.01
     peaks = np.array([int((a + 1.5) * FS) for a in starts])
     seg = RepSegmentation().segment(x, w, FS, peaks, rest_at_bottom)
-    r = seg.reps_
+    assert seg.reps_.column_names == list(seg.rep_columns_) and seg.reps_.num_rows == 3
+    r = {c: seg.reps_.column(c).to_numpy() for c in seg.reps_.column_names}
     if rest_at_bottom:
         assert np.allclose(r["start_s"], starts, atol=0.05)
         assert np.allclose(r["end_s"], np.add(starts, 3.0), atol=0.05)
@@ -497,7 +496,7 @@ def test_phases_cross_five_percent_and_fall_back_between_back_to_back_reps(
     x2 = 20.0 - 20.0 * np.cos(2 * np.pi * 0.5 * t)
     w2 = np.abs(np.gradient(x2, 1 / FS)) + 5.0
     pk = np.array([int(k * FS) for k in (3, 5, 7, 9)])
-    r2 = RepSegmentation().segment(x2, w2, FS, pk, False).reps_
-    assert r2["fallback_end"].iloc[:-1].all() and r2["fallback_start"].iloc[1:].all()
-    assert np.allclose(r2["end_s"].iloc[:-1], r2["start_s"].iloc[1:].to_numpy())
-    assert np.allclose(r2["end_s"].iloc[:-1], [4.0, 6.0, 8.0], atol=0.05)
+    r2 = RepSegmentation().segment(x2, w2, FS, pk, False).rep_columns_
+    assert r2["fallback_end"][:-1].all() and r2["fallback_start"][1:].all()
+    assert np.allclose(r2["end_s"][:-1], r2["start_s"][1:])
+    assert np.allclose(r2["end_s"][:-1], [4.0, 6.0, 8.0], atol=0.05)

@@ -16,10 +16,10 @@ it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Final, Self
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from imu.pipeline.base import BoutAlgorithm
@@ -69,6 +69,54 @@ def gait_masks(
     return walking & ~b.running_, b.running_
 
 
+@dataclass
+class Runs:
+    """Runs of samples (quiet runs, gait bouts), one entry per run in every array.
+
+    ``start``, ``end``: sample indices (end exclusive); ``up``: (K, 3) mean direction (world-up
+    in the sensor frame, unit); ``acc_norm_g``: mean specific-force norm; ``spread_deg``:
+    largest angle of a sample's direction from the mean; ``gait``: ``walk`` | ``run`` for gait
+    bouts, '' for quiet runs."""
+
+    start: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    end: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    up: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 3)))
+    acc_norm_g: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    spread_deg: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    gait: NDArray[np.object_] = field(default_factory=lambda: np.zeros(0, object))
+
+    def __post_init__(self) -> None:
+        # column-major, as the (K, 3) directions have always been (the products and sums over
+        # them keep their summation order, so their bits)
+        self.up = np.asfortranarray(self.up, dtype=float)
+
+    def __len__(self) -> int:
+        return int(self.start.size)
+
+    @property
+    def length(self) -> NDArray[np.int64]:
+        """Samples per run."""
+        return self.end - self.start
+
+    def take(self, idx: NDArray[np.intp] | NDArray[np.bool_]) -> Runs:
+        """The runs at positions (or mask) ``idx``, in that order."""
+        return Runs(self.start[idx], self.end[idx], self.up[idx], self.acc_norm_g[idx],
+                    self.spread_deg[idx], self.gait[idx])
+
+    def within(self, a: int, b: int) -> Runs:
+        """The runs lying wholly in samples ``[a, b)``."""
+        return self.take((self.start >= a) & (self.end <= b))
+
+    @staticmethod
+    def concat(parts: list[Runs]) -> Runs:
+        """The runs of ``parts`` in one, ordered by start (stable)."""
+        if not parts:
+            return Runs()
+        cat = Runs(*(np.concatenate([getattr(p, f) for p in parts])
+                     for f in ("start", "end", "up", "acc_norm_g", "spread_deg", "gait")))
+        return cat.take(np.argsort(cat.start, kind="stable"))
+
+
 class ActivityBouts(BoutAlgorithm):
     """Quiet, walking and running samples and the quiet runs, in the sensor frame.
 
@@ -89,13 +137,12 @@ class ActivityBouts(BoutAlgorithm):
     quiet_, walking_, running_
         Boolean per sample.
     quiet_runs_
-        One row per quiet run (>= ``min_quiet_s``): ``start``, ``end`` (sample indices, end
-        exclusive), ``ux``, ``uy``, ``uz`` (world-up in the sensor frame, unit), ``acc_norm_g``,
+        The quiet runs (>= ``min_quiet_s``, :class:`Runs`): ``start``, ``end`` (sample
+        indices, end exclusive), ``up`` (world-up in the sensor frame, unit), ``acc_norm_g``,
         ``spread_deg`` (largest angle of world-up within the run from its mean).
     gait_runs_
-        One row per walking or running bout: ``start``, ``end``, ``gait`` (walk | run), ``ux``,
-        ``uy``, ``uz`` (mean world-up in the sensor frame over the bout), ``acc_norm_g``,
-        ``spread_deg``.
+        The walking and running bouts (:class:`Runs`, by start): ``gait`` (walk | run), ``up``
+        (mean world-up in the sensor frame over the bout), ``acc_norm_g``, ``spread_deg``.
     """
 
     def __init__(
@@ -141,14 +188,8 @@ class ActivityBouts(BoutAlgorithm):
         self.quiet_runs_ = _runs_table(quiet, acc_sums, self.min_quiet_s * fs,
                                        trim_n=int(round(0.75 * w)))
         up_sums = _RunSums(up_sensor, acc_g, acc_sums.acc_norm_cs)
-        gait = []
-        for name, mask in (("walk", walking), ("run", running)):
-            t = _runs_table(mask, up_sums, 1.0)
-            t["gait"] = name
-            gait.append(t)
-        self.gait_runs_ = (
-            pd.concat(gait, ignore_index=True).sort_values("start").reset_index(drop=True)
-        )
+        self.gait_runs_ = Runs.concat([_runs_table(mask, up_sums, 1.0, gait=name)
+                                       for name, mask in (("walk", walking), ("run", running))])
         return self
 
 
@@ -168,8 +209,8 @@ class _RunSums:
         self.acc_norm_cs = acc_norm_cs
 
 
-def _runs_table(mask: NDArray[np.bool_], sums: _RunSums, min_len: float, trim_n: int = 0
-                ) -> pd.DataFrame:
+def _runs_table(mask: NDArray[np.bool_], sums: _RunSums, min_len: float, trim_n: int = 0,
+                gait: str = "") -> Runs:
     """Runs of ``mask`` with their mean direction of ``sums.src`` and mean specific-force
     norm."""
     r = runs(mask)
@@ -194,16 +235,13 @@ def _runs_table(mask: NDArray[np.bool_], sums: _RunSums, min_len: float, trim_n:
         d = dots / np.maximum(sums.src_norm[inside], 1e-12)
         first = np.concatenate([[0], np.cumsum(r[:, 1] - r[:, 0])[:-1]])
         spread = np.degrees(np.arccos(np.clip(np.minimum.reduceat(d, first), -1.0, 1.0)))
-    return pd.DataFrame(
-        {
-            "start": r[:, 0].astype(np.int64),
-            "end": r[:, 1].astype(np.int64),
-            "ux": u[:, 0],
-            "uy": u[:, 1],
-            "uz": u[:, 2],
-            "acc_norm_g": (csn[r[:, 1]] - csn[r[:, 0]]) / length if len(r) else np.zeros(0),
-            "spread_deg": spread,
-        }
+    return Runs(
+        start=r[:, 0].astype(np.int64),
+        end=r[:, 1].astype(np.int64),
+        up=u,
+        acc_norm_g=(csn[r[:, 1]] - csn[r[:, 0]]) / length if len(r) else np.zeros(0),
+        spread_deg=spread,
+        gait=np.full(len(r), gait, dtype=object),
     )
 
 

@@ -32,7 +32,6 @@ import warnings
 from typing import Final, Self
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from imu.core.rotation import Rotation
@@ -46,6 +45,10 @@ FEATURES: Final = (
     "end_speed_frac", "peak_speed_dps", "gap_prev_s", "gap_next_s", "same_prev", "same_next",
 )
 """Per-candidate features, in the order the recogniser's model reads them."""
+INDEX_COLUMNS: Final = ("span", "peak", "lo", "hi")
+"""Candidate columns that are indices (int64): posture span, extreme, window start and end."""
+CANDIDATE_COLUMNS: Final = (*INDEX_COLUMNS, "prominence_deg", "yaw_deg", *FEATURES)
+"""The columns of :attr:`ExcursionCandidates.candidates_`, in order."""
 
 
 def bridge_gaps(acc_z_m_s2: NDArray[np.float64], gap: NDArray[np.bool_], sampling_rate_hz: float,
@@ -160,14 +163,15 @@ class ExcursionCandidates(SegmentationAlgorithm):
     Results
     -------
     candidates_
-        One row per candidate: ``span`` (posture span number), ``peak``, ``lo``, ``hi`` (sample
-        indices: extreme, window start and end), ``prominence_deg``, ``yaw_deg`` (signed turn
-        about the vertical into the extreme) and the :data:`FEATURES`.
+        Arrays by name (:data:`CANDIDATE_COLUMNS`), one entry per candidate: ``span`` (posture
+        span number), ``peak``, ``lo``, ``hi`` (sample indices: extreme, window start and end),
+        ``prominence_deg``, ``yaw_deg`` (signed turn about the vertical into the extreme) and
+        the :data:`FEATURES`.
     excursion_
         The excursion signal per sample (deg; 0 where no span applies).
     spans_
-        One row per posture span: ``start``, ``end`` (sample indices), ``lying`` (bool),
-        ``rest_start``, ``rest_end`` (the rest posture used, lying spans).
+        Arrays by name, one entry per posture span: ``start``, ``end`` (sample indices),
+        ``lying`` (bool), ``rest_start``, ``rest_end`` (the rest posture used, lying spans).
     """
 
     def __init__(
@@ -330,15 +334,15 @@ class ExcursionCandidates(SegmentationAlgorithm):
             feats["hi"] = wins[:, 1]
             feats["prominence_deg"] = prom
             rows.append(feats)
-        cols = ["span", "peak", "lo", "hi", "prominence_deg", "yaw_deg", *FEATURES]
-        self.candidates_ = (
-            pd.DataFrame({c: np.concatenate([f[c] for f in rows]) for c in cols}) if rows
-            else pd.DataFrame(columns=cols)
-        )
+        self.candidates_ = {
+            c: np.concatenate([f[c] for f in rows]) if rows
+            else np.zeros(0, np.int64 if c in INDEX_COLUMNS else float)
+            for c in CANDIDATE_COLUMNS
+        }
         self.excursion_ = x
-        self.spans_ = pd.DataFrame(
-            spans, columns=["start", "end", "lying", "rest_start", "rest_end"]
-        )
+        sp = np.asarray(spans, dtype=np.int64).reshape(-1, 5)
+        self.spans_ = {"start": sp[:, 0], "end": sp[:, 1], "lying": sp[:, 2].astype(bool),
+                       "rest_start": sp[:, 3], "rest_end": sp[:, 4]}
         return self
 
     def _features(

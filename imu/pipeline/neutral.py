@@ -22,13 +22,14 @@ posture: at rest the gyroscope reads only its bias).
 
 from __future__ import annotations
 
-from typing import Final, Self
+from dataclasses import dataclass
+from typing import Any, Final, Self
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from imu.pipeline.base import CalibrationAlgorithm
+from imu.pipeline.bouts import Runs
 
 SOURCES: Final = ("opening_standing", "standing_rest", "walking", "gait", "none")
 """What neutral came from (summary ``calibration``, contract section 3), best first."""
@@ -51,6 +52,33 @@ def _unit(v: NDArray[np.float64]) -> NDArray[np.float64]:
 
 def _angle_deg(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.degrees(np.arccos(np.clip(a @ b, -1.0, 1.0)))
+
+
+@dataclass
+class Mountings:
+    """The mounting segments, one entry per segment in every array: ``start``, ``end`` (sample
+    indices, end exclusive), ``up`` (K, 3) neutral up in the sensor frame, ``source``
+    (:data:`SOURCES`, or ``rep_tops`` / ``prior``), ``ref_start``, ``ref_end`` (the standing or
+    gait samples used; -1 when none)."""
+
+    start: NDArray[np.int64]
+    end: NDArray[np.int64]
+    up: NDArray[np.float64]
+    source: NDArray[np.object_]
+    ref_start: NDArray[np.int64]
+    ref_end: NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return int(self.start.size)
+
+    def records(self) -> list[dict[str, Any]]:
+        """One dict per segment (``start``, ``end``, ``ux``, ``uy``, ``uz``, ``source``,
+        ``ref_start``, ``ref_end``; Python numbers)."""
+        return [{"start": int(a), "end": int(b), "ux": float(u[0]), "uy": float(u[1]),
+                 "uz": float(u[2]), "source": str(src), "ref_start": int(r0),
+                 "ref_end": int(r1)}
+                for a, b, u, src, r0, r1 in zip(self.start, self.end, self.up, self.source,
+                                                self.ref_start, self.ref_end, strict=True)]
 
 
 class NeutralCalibration(CalibrationAlgorithm):
@@ -83,8 +111,8 @@ class NeutralCalibration(CalibrationAlgorithm):
     Results
     -------
     segments_
-        One row per mounting: ``start``, ``end`` (sample indices, end exclusive), ``ux``, ``uy``,
-        ``uz`` (neutral up in the sensor frame), ``source`` (:data:`SOURCES`), ``ref_start``,
+        The mountings (:class:`Mountings`): ``start``, ``end`` (sample indices, end exclusive),
+        ``up`` (neutral up in the sensor frame), ``source`` (:data:`SOURCES`), ``ref_start``,
         ``ref_end`` (the standing or gait samples used; -1 when none).
     handling_
         (K, 2) sample indices: from the end of the last rest in the old mounting to the start
@@ -118,33 +146,30 @@ class NeutralCalibration(CalibrationAlgorithm):
         self.closing_anchor = closing_anchor
 
     # -- anchors and mountings -------------------------------------------------------------
-    def _anchors(self, quiet: pd.DataFrame, gait: pd.DataFrame, n: int, fs: float) -> pd.DataFrame:
-        """Upright anchors: gait bouts, the opening and the closing quiet stand."""
-        rows = [gait.assign(kind=gait["gait"])] if len(gait) else []
-        ok = quiet[(np.abs(quiet["acc_norm_g"] - 1.0) <= self.acc_norm_tol_g)
-                   & (quiet["spread_deg"] <= self.max_spread_deg)]
+    def _anchors(self, quiet: Runs, gait: Runs, n: int, fs: float) -> Runs:
+        """Upright anchors: gait bouts, the opening and the closing quiet stand (by start)."""
+        rows = [gait] if len(gait) else []
+        ok = quiet.take((np.abs(quiet.acc_norm_g - 1.0) <= self.acc_norm_tol_g)
+                        & (quiet.spread_deg <= self.max_spread_deg))
         if len(ok):
-            first, last = ok.iloc[0], ok.iloc[-1]
-            if first["start"] <= self.opening_s * fs and (
-                first["end"] - first["start"]
-            ) >= self.short_standing_s * fs:
-                rows.append(ok.iloc[[0]].assign(kind="opening"))
-            if self.closing_anchor and last["end"] >= n - self.opening_s * fs and (
-                last["end"] - last["start"]
-            ) >= 1.5 * fs:
-                rows.append(ok.iloc[[-1]].assign(kind="closing"))
-        if not rows:
-            return pd.DataFrame(columns=["start", "end", "ux", "uy", "uz", "kind"])
-        a = pd.concat(rows, ignore_index=True)
-        return a.sort_values("start").drop_duplicates("start").reset_index(drop=True)
+            first, last = ok.take(np.array([0])), ok.take(np.array([-1]))
+            if first.start[0] <= self.opening_s * fs and (
+                first.length[0] >= self.short_standing_s * fs
+            ):
+                rows.append(first)
+            if self.closing_anchor and last.end[0] >= n - self.opening_s * fs and (
+                last.length[0] >= 1.5 * fs
+            ):
+                rows.append(last)
+        a = Runs.concat(rows)
+        return a.take(np.unique(a.start, return_index=True)[1])  # one anchor per start
 
-    def _boundaries(self, anchors: pd.DataFrame, quiet: pd.DataFrame
-                    ) -> list[tuple[int, int]]:
+    def _boundaries(self, anchors: Runs, quiet: Runs) -> list[tuple[int, int]]:
         """(handling start, new mounting start) sample indices of every mounting change: the
         sensor is in the hand from the end of the last rest in the old mounting."""
         if len(anchors) < 2:
             return []
-        u = anchors[["ux", "uy", "uz"]].to_numpy()
+        u = anchors.up
         out = []
         cur = u[0]
         last_old = 0
@@ -160,18 +185,18 @@ class NeutralCalibration(CalibrationAlgorithm):
                 or _angle_deg(u[j + 1], cur) > self.change_deg
             if not confirmed:
                 continue
-            lo, hi = int(anchors["end"].iloc[last_old]), int(anchors["start"].iloc[j])
-            q = quiet[(quiet["start"] >= lo) & (quiet["end"] <= hi)]
+            lo, hi = int(anchors.end[last_old]), int(anchors.start[j])
+            q = quiet.within(lo, hi)
             cut, hand = hi, lo
             if len(q):
-                qu = q[["ux", "uy", "uz"]].to_numpy()
+                qu = q.up
                 old = np.flatnonzero(_angle_deg(qu, cur) <= self.standing_deg)
                 if old.size:
-                    hand = int(q["end"].iloc[old[-1]])
+                    hand = int(q.end[old[-1]])
                 after = np.arange(len(q)) > (old[-1] if old.size else -1)
                 new = np.flatnonzero(after & (_angle_deg(qu, u[j]) <= self.standing_deg))
                 if new.size:
-                    cut = int(q["start"].iloc[new[0]])
+                    cut = int(q.start[new[0]])
             out.append((min(hand, cut), cut))
             cur = u[j]
             last_old = j
@@ -179,13 +204,13 @@ class NeutralCalibration(CalibrationAlgorithm):
 
     # -- neutral per mounting ---------------------------------------------------------------
     def _neutral(
-        self, q: pd.DataFrame, g: pd.DataFrame, upright: NDArray[np.float64] | None,
+        self, q: Runs, g: Runs, upright: NDArray[np.float64] | None,
         first: bool, start: int, fs: float,
     ) -> tuple[NDArray[np.float64], str, int, int]:
-        length = (q["end"] - q["start"]).to_numpy()
-        qu = q[["ux", "uy", "uz"]].to_numpy()
-        norm_ok = (np.abs(q["acc_norm_g"].to_numpy() - 1.0) <= self.acc_norm_tol_g) & (
-            q["spread_deg"].to_numpy() <= self.max_spread_deg)
+        length = q.length
+        qu = q.up
+        norm_ok = (np.abs(q.acc_norm_g - 1.0) <= self.acc_norm_tol_g) & (
+            q.spread_deg <= self.max_spread_deg)
         if upright is None and len(q):
             upright = self._densest(qu[norm_ok], length[norm_ok]) if norm_ok.any() else None
         if upright is None:
@@ -194,25 +219,25 @@ class NeutralCalibration(CalibrationAlgorithm):
             upright_ok = _angle_deg(qu, upright) <= self.standing_deg
         cand = norm_ok & upright_ok & (length >= self.min_standing_s * fs)
         idx = np.flatnonzero(cand)
-        if idx.size and first and q["start"].iloc[idx[0]] - start <= self.opening_s * fs:
+        if idx.size and first and q.start[idx[0]] - start <= self.opening_s * fs:
             k = idx[0]
-            return qu[k], "opening_standing", int(q["start"].iloc[k]), int(q["end"].iloc[k])
+            return qu[k], "opening_standing", int(q.start[k]), int(q.end[k])
         if idx.size:
             up = self._robust_mean(qu[idx], length[idx])
             k = idx[np.argmax(length[idx])]
-            return up, "standing_rest", int(q["start"].iloc[k]), int(q["end"].iloc[k])
+            return up, "standing_rest", int(q.start[k]), int(q.end[k])
         for kind, source in (("walk", "walking"), ("run", "gait")):
-            gk = g[g["gait"] == kind]
-            if len(gk) and (gk["end"] - gk["start"]).sum() >= 3.0 * fs:
-                w = (gk["end"] - gk["start"]).to_numpy(float)
-                up = _unit((gk[["ux", "uy", "uz"]].to_numpy() * w[:, None]).sum(axis=0))
+            gk = g.take(g.gait == kind)
+            if len(gk) and gk.length.sum() >= 3.0 * fs:
+                w = gk.length.astype(float)
+                up = _unit((gk.up * w[:, None]).sum(axis=0))
                 k = int(np.argmax(w))
-                return up, source, int(gk["start"].iloc[k]), int(gk["end"].iloc[k])
+                return up, source, int(gk.start[k]), int(gk.end[k])
         short = np.flatnonzero(norm_ok & upright_ok & (length >= self.short_standing_s * fs))
         if short.size:
             up = self._robust_mean(qu[short], length[short])
             k = short[np.argmax(length[short])]
-            return up, "standing_rest", int(q["start"].iloc[k]), int(q["end"].iloc[k])
+            return up, "standing_rest", int(q.start[k]), int(q.end[k])
         return np.full(3, np.nan), "none", -1, -1
 
     @staticmethod
@@ -235,8 +260,7 @@ class NeutralCalibration(CalibrationAlgorithm):
         return mean
 
     def calibrate(
-        self, quiet_runs: pd.DataFrame, gait_runs: pd.DataFrame, n_samples: int,
-        sampling_rate_hz: float,
+        self, quiet_runs: Runs, gait_runs: Runs, n_samples: int, sampling_rate_hz: float,
     ) -> Self:
         """From the quiet runs and gait bouts of :class:`~imu.pipeline.bouts.ActivityBouts`
         (a mounting without any reference gets source ``none``: see
@@ -245,34 +269,36 @@ class NeutralCalibration(CalibrationAlgorithm):
         anchors = self._anchors(quiet_runs, gait_runs, n_samples, fs)
         changes = self._boundaries(anchors, quiet_runs)
         edges = [0, *[c for _, c in changes], n_samples]
-        rows = []
+        ups, sources, refs = [], [], []
         for k in range(len(edges) - 1):
             a, b = edges[k], edges[k + 1]
-            q = quiet_runs[(quiet_runs["start"] >= a) & (quiet_runs["end"] <= b)]
-            g = gait_runs[(gait_runs["start"] >= a) & (gait_runs["end"] <= b)]
-            an = anchors[(anchors["start"] >= a) & (anchors["end"] <= b)]
+            an = anchors.within(a, b)
             upright = None
             if len(an):
-                w = (an["end"] - an["start"]).to_numpy(float)
-                upright = _unit((an[["ux", "uy", "uz"]].to_numpy() * w[:, None]).sum(axis=0))
-            up, source, r0, r1 = self._neutral(q, g, upright, k == 0, a, fs)
+                w = an.length.astype(float)
+                upright = _unit((an.up * w[:, None]).sum(axis=0))
+            up, source, r0, r1 = self._neutral(quiet_runs.within(a, b), gait_runs.within(a, b),
+                                               upright, k == 0, a, fs)
             if source == "none" and k == 0 and self.prior_up is not None:
                 up, source = _unit(np.asarray(self.prior_up, dtype=float)), "prior"
-            rows.append({"start": a, "end": b, "ux": up[0], "uy": up[1], "uz": up[2],
-                         "source": source, "ref_start": r0, "ref_end": r1})
-        seg = pd.DataFrame(rows)
-        self.segments_ = seg
+            ups.append(up)
+            sources.append(source)
+            refs.append((r0, r1))
+        ref = np.asarray(refs, dtype=np.int64).reshape(-1, 2)
+        self.segments_ = Mountings(
+            start=np.asarray(edges[:-1], dtype=np.int64), end=np.asarray(edges[1:], np.int64),
+            up=np.asfortranarray(np.asarray(ups, dtype=float).reshape(-1, 3)),
+            source=np.asarray(sources, dtype=object), ref_start=ref[:, 0], ref_end=ref[:, 1],
+        )
         self.handling_ = np.asarray(changes, dtype=np.int64).reshape(-1, 2)
-        self.mounting_changes_ = len(seg) - 1
-        self.calibration_ = str(seg["source"].iloc[0])
+        self.mounting_changes_ = len(self.segments_) - 1
+        self.calibration_ = str(self.segments_.source[0])
         return self
 
     def up_per_sample(self) -> NDArray[np.float64]:
         """(N, 3) neutral up of each sample's mounting (NaN where the mounting has none)."""
         seg = self.segments_
-        n = int(seg["end"].iloc[-1])
-        lengths = (seg["end"] - seg["start"]).to_numpy()
-        return np.repeat(seg[["ux", "uy", "uz"]].to_numpy(), lengths, axis=0)[:n]
+        return np.repeat(seg.up, seg.end - seg.start, axis=0)[: int(seg.end[-1])]
 
 
 NO_REFERENCE: Final = (

@@ -28,14 +28,14 @@ single-leg bridge set was once named a split squat, its angles then read 200 deg
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Self
 
 import numpy as np
-import pandas as pd
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from imu.core.exercises import EXERCISES, REGISTRY
 from imu.pipeline.base import RecognitionAlgorithm
@@ -66,9 +66,16 @@ def load_model(path: str | None = None) -> dict[str, Any]:
     return model
 
 
-def design_matrix(features: pd.DataFrame, model: dict[str, Any]) -> NDArray[np.float64]:
-    """Model inputs: the named feature columns, log1p of the scale features, standardised."""
-    x = features[list(model["features"])].to_numpy(dtype=float).copy()
+def n_rows(table: Mapping[str, ArrayLike]) -> int:
+    """Number of rows of a table given as columns by name (0 without columns)."""
+    return len(np.asarray(table[next(iter(table))])) if len(table) else 0
+
+
+def design_matrix(features: Mapping[str, ArrayLike], model: dict[str, Any]
+                  ) -> NDArray[np.float64]:
+    """Model inputs: the named feature columns (arrays by name, or a table), log1p of the
+    scale features, standardised."""
+    x = np.column_stack([np.asarray(features[f], dtype=float) for f in model["features"]])
     for j, name in enumerate(model["features"]):
         if name in model["log_features"]:
             x[:, j] = np.sign(x[:, j]) * np.log1p(np.abs(x[:, j]))
@@ -98,7 +105,7 @@ class ExerciseRecognizer(RecognitionAlgorithm):
     Results
     -------
     proba_
-        Candidates x :data:`CLASSES` probabilities (DataFrame on the candidates' index).
+        (candidates, :data:`CLASSES`) probabilities.
     rep_proba_
         Probability that each candidate is a rep (of the named exercise when one is given).
     label_
@@ -111,32 +118,33 @@ class ExerciseRecognizer(RecognitionAlgorithm):
         self.exercise = exercise
         self.model_path = model_path
 
-    def recognize(self, candidates: pd.DataFrame) -> Self:
-        """Probabilities for every row of ``candidates`` (the :data:`~imu.pipeline.candidates.
-        FEATURES` columns)."""
+    def recognize(self, candidates: Mapping[str, ArrayLike]) -> Self:
+        """Probabilities for every candidate (arrays by name, or a table, with the
+        :data:`~imu.pipeline.candidates.FEATURES` columns)."""
         model = load_model(self.model_path)
-        classes = list(model["classes"])
-        if len(candidates):
-            p = mlp_proba(design_matrix(candidates, model), model)
-        else:
-            p = np.zeros((0, len(classes)))
-        proba = pd.DataFrame(p, columns=classes, index=candidates.index)
-        proba = proba.reindex(columns=list(CLASSES), fill_value=0.0)
-        if len(proba) and "lying" in candidates:
-            lying = candidates["lying"].to_numpy(dtype=float) > 0.5
-            proba.loc[lying, list(NOT_LYING)] = 0.0
-            proba = proba.div(proba.sum(axis=1).clip(lower=1e-12), axis=0)
-        none = proba[NONE].to_numpy()
+        n = n_rows(candidates)
+        p = mlp_proba(design_matrix(candidates, model), model) if n else None
+        proba = np.zeros((n, len(CLASSES)))
+        for j, c in enumerate(model["classes"]):  # the model's classes in CLASSES' order
+            if c in CLASSES and p is not None:
+                proba[:, CLASSES.index(c)] = p[:, j]
+        if n and "lying" in candidates:
+            lying = np.asarray(candidates["lying"], dtype=float) > 0.5
+            proba[np.ix_(lying, [CLASSES.index(c) for c in NOT_LYING])] = 0.0
+            # the row sums class after class (column-major), as they have always been summed
+            total = np.asfortranarray(proba).sum(axis=1)
+            proba = proba / np.maximum(total, 1e-12)[:, None]
+        none = proba[:, CLASSES.index(NONE)]
         if self.exercise is not None:
-            ex = proba[self.exercise].to_numpy()
+            ex = proba[:, CLASSES.index(self.exercise)]
             rep = ex / np.maximum(ex + none, 1e-12)
-            label = np.where(rep >= 0.5, self.exercise, NONE)
+            label = np.where(rep >= 0.5, self.exercise, NONE).astype(object)
         else:
             rep = 1.0 - none
-            label = np.asarray(CLASSES, dtype=object)[np.argmax(proba.to_numpy(), axis=1)] if len(
-                proba) else np.zeros(0, dtype=object)
+            label = np.asarray(CLASSES, dtype=object)[np.argmax(proba, axis=1)] if n else (
+                np.zeros(0, dtype=object))
         self.proba_ = proba
-        self.rep_proba_ = pd.Series(rep, index=candidates.index)
-        self.label_ = pd.Series(label, index=candidates.index, dtype=object)
+        self.rep_proba_ = rep
+        self.label_ = label
         self.model_version_ = str(model.get("version", ""))
         return self

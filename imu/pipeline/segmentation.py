@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Self
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 from numpy.typing import NDArray
 
 from imu.core.schema import REP_PHASE_COLUMNS
@@ -118,7 +118,7 @@ class RepSegmentation(SegmentationAlgorithm):
     reps_
         One row per rep: ``imu.core.schema.REP_PHASE_COLUMNS`` (set, rep, start, end, lockout
         and the phase durations, s) plus ``extreme_idx``, ``fallback_start``, ``fallback_end``
-        (the table of ``rep_columns_``, made on first use).
+        (an Arrow table of ``rep_columns_``, made on first use).
     rep_columns_
         The same columns as arrays by name, in that order (a caller that joins many sets
         makes one table, not one per set).
@@ -293,13 +293,13 @@ class RepSegmentation(SegmentationAlgorithm):
         # in the table's final column order: no reordering copy
         order = (*REP_PHASE_COLUMNS, "extreme_idx", "fallback_start", "fallback_end")
         self.rep_columns_ = {c: cols[c] for c in order}
-        self._reps: pd.DataFrame | None = None
+        self._reps: pa.Table | None = None
         self.phases_ = ph
         return self
 
     @property
-    def reps_(self) -> pd.DataFrame:
+    def reps_(self) -> pa.Table:
         """The reps table (class docstring), made from ``rep_columns_`` on first use."""
         if getattr(self, "_reps", None) is None:
-            self._reps = pd.DataFrame(self.rep_columns_)
+            self._reps = pa.table(self.rep_columns_)
         return self._reps

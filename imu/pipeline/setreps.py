@@ -26,7 +26,6 @@ from collections.abc import Mapping
 from typing import Final, TypeAlias
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from imu.core.exercises import REGISTRY
@@ -42,9 +41,9 @@ MIN_PROMINENCE: Final = 0.15
 """An extreme rising less than this share of the set's typical prominence is not a rep."""
 LEAN_SIGN: Final = {"standing": -1.0, "kneeling": -1.0, "prone": -1.0, "supine": 1.0}
 """forward = LEAN_SIGN[posture] x the direction the pelvis leans in the set's tilted posture."""
-Members: TypeAlias = pd.DataFrame | Mapping[str, ArrayLike]
-"""A set's rep candidates: their columns ``lo``, ``hi`` and ``peak`` (sample indices), as a
-table or as arrays by name (the strength stage passes arrays: no per-set table)."""
+Members: TypeAlias = Mapping[str, ArrayLike]
+"""A set's rep candidates: their columns ``lo``, ``hi`` and ``peak`` (sample indices), as
+arrays by name."""
 
 
 def _ids(members: Members, name: str) -> NDArray[np.int64]:

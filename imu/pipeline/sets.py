@@ -19,19 +19,34 @@ toward the working side; two reps turning to opposite sides are the two sides' s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Final, Self
 
 import numpy as np
-import pandas as pd
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from imu.core.exercises import EXERCISES
 from imu.pipeline.base import SegmentationAlgorithm
+from imu.pipeline.recognition import CLASSES, NONE, n_rows
 from imu.pipeline.signals import runs
 
 LOOK_ALIKE: Final = {"hip_hinge": ("romanian_deadlift",), "romanian_deadlift": ("hip_hinge",)}
 """Exercises whose reps the recogniser may mix up within one set (same movement, different
 load): a member voting for the look-alike still belongs to the set."""
+
+
+@dataclass(frozen=True)
+class CandidateSet:
+    """A set of rep candidates: ``set`` (1-based), ``exercise``, ``members`` (candidate
+    positions, in time order), ``span`` (posture span), ``confidence`` (mean probability of the
+    set's exercise over its members)."""
+
+    set: int
+    exercise: str
+    members: NDArray[np.int64]
+    span: int
+    confidence: float
 
 
 class SetGrouping(SegmentationAlgorithm):
@@ -67,9 +82,8 @@ class SetGrouping(SegmentationAlgorithm):
     Results
     -------
     sets_
-        One row per set: ``set`` (1-based), ``exercise``, ``members`` (candidate row positions,
-        in time order), ``span``, ``confidence`` (mean probability of the set's exercise over
-        its members).
+        The sets in order (:class:`CandidateSet`: ``set``, ``exercise``, ``members``,
+        ``span``, ``confidence``).
     set_of_candidate_
         Set number per candidate (0: not a rep).
     """
@@ -96,27 +110,29 @@ class SetGrouping(SegmentationAlgorithm):
 
     def segment(
         self,
-        candidates: pd.DataFrame,
-        proba: pd.DataFrame,
-        rep_proba: pd.Series,
+        candidates: Mapping[str, ArrayLike],
+        proba: NDArray[np.float64],
+        rep_proba: ArrayLike,
         quiet: NDArray[np.bool_],
         excursion_deg: NDArray[np.float64],
         sampling_rate_hz: float,
         exercise: str | None = None,
     ) -> Self:
-        """Sets from the candidates (rows in time order within spans), their class
-        probabilities (columns: exercises and "none"), rep probabilities, the quiet samples and
-        the candidates' excursion signal (a pause is quiet AND the excursion stays put: slow
-        reps can look quiet to the gyroscope)."""
+        """Sets from the candidates (arrays by name, in time order within spans), their class
+        probabilities ((candidates, :data:`~imu.pipeline.recognition.CLASSES`)), rep
+        probabilities, the quiet samples and the candidates' excursion signal (a pause is quiet
+        AND the excursion stays put: slow reps can look quiet to the gyroscope)."""
         fs = float(sampling_rate_hz)
-        n = len(candidates)
-        order = np.argsort(candidates["peak"].to_numpy(), kind="stable") if n else np.zeros(0, int)
-        is_rep = rep_proba.to_numpy()[order] >= self.min_rep_proba
-        peaks = candidates["peak"].to_numpy()[order]
-        span = candidates["span"].to_numpy()[order]
-        yaw = (candidates["yaw_deg"].to_numpy()[order] if "yaw_deg" in candidates
-               else np.zeros(n))
-        p_ex = proba[list(EXERCISES)].to_numpy()[order] if n else np.zeros((0, len(EXERCISES)))
+        n = n_rows(candidates)
+        col = {c: np.asarray(candidates[c]) for c in candidates}
+        order = np.argsort(col["peak"], kind="stable") if n else np.zeros(0, int)
+        is_rep = np.asarray(rep_proba)[order] >= self.min_rep_proba
+        peaks = col["peak"][order]
+        span = col["span"][order]
+        yaw = col["yaw_deg"][order] if "yaw_deg" in col else np.zeros(n)
+        proba = np.asarray(proba, dtype=float)
+        p_ex = (proba[:, [CLASSES.index(e) for e in EXERCISES]][order] if n
+                else np.zeros((0, len(EXERCISES))))
         q = runs(quiet)
         if len(q):  # np.ptp per quiet run, all runs in one pass (disjoint, ascending)
             x = np.append(np.asarray(excursion_deg), 0.0)  # the last run may end at the end
@@ -134,13 +150,13 @@ class SetGrouping(SegmentationAlgorithm):
             cur.append(int(i))
         if cur:
             groups.append(cur)
-        rows = []
+        rows: list[CandidateSet] = []
         set_of = np.zeros(n, dtype=np.int64)
-        p_none = proba["none"].to_numpy()[order] if n else np.zeros(0)
-        prom = (candidates["prominence_deg"].to_numpy(dtype=float)[order]
-                if "prominence_deg" in candidates else np.ones(n))
-        feats = {c: candidates[c].to_numpy(dtype=float)[order] if c in candidates else
-                 np.zeros(n) for c in ("amp_deg", "travel_cm", "tilt_ext_deg", "lying")}
+        p_none = proba[:, CLASSES.index(NONE)][order] if n else np.zeros(0)
+        prom = col["prominence_deg"].astype(float)[order] if "prominence_deg" in col else (
+            np.ones(n))
+        feats = {c: col[c].astype(float)[order] if c in col else np.zeros(n)
+                 for c in ("amp_deg", "travel_cm", "tilt_ext_deg", "lying")}
         taken = np.zeros(n, dtype=bool)
         for g in groups:
             taken[np.asarray(g)] = True
@@ -179,11 +195,9 @@ class SetGrouping(SegmentationAlgorithm):
                 members = order[pi]
                 conf = float(p_ex[pi][:, EXERCISES.index(name)].mean())
                 set_of[members] = len(rows) + 1
-                rows.append({"set": len(rows) + 1, "exercise": name,
-                             "members": [int(m) for m in members], "span": int(span[pi[0]]),
-                             "confidence": conf})
-        self.sets_ = pd.DataFrame(rows, columns=["set", "exercise", "members", "span",
-                                                 "confidence"])
+                rows.append(CandidateSet(len(rows) + 1, name, members.astype(np.int64),
+                                         int(span[pi[0]]), conf))
+        self.sets_ = rows
         self.set_of_candidate_ = set_of
         return self
 
