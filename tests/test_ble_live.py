@@ -44,10 +44,10 @@ def test_live_count_is_quick_and_ends_as_the_final_analysis(exercise: str, seed:
     seen = _feed(live, raw, 13)
     final = StrengthAnalysis(placement=raw.meta["placement"]).analyze(raw, raw.sample_rate_hz)
     assert len(final.sets_) == 1 and len(final.reps_) == 5
-    assert [s.exercise for s in live.sets_] == list(final.sets_["exercise"])
+    assert [s.exercise for s in live.sets_] == final.sets_["exercise"].to_pylist()
     assert live.reps_ == 5
     assert not any(r.provisional for r in live.sets_[-1].reps)
-    assert [r.tilt_class for r in live.sets_[-1].reps] == list(final.reps_["tilt_class"])
+    assert [r.tilt_class for r in live.sets_[-1].reps] == final.reps_["tilt_class"].to_pylist()
     # every rep shows within 1 s of its lockout (stream time)
     t = np.array([s for s, _ in seen])
     count = np.array([c for _, c in seen])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,9 +16,9 @@ from scipy.spatial.transform import Rotation
 from test_pipeline_poses import bridge_session
 
 from imu.core.errors import InputError
-from imu.core.schema import REPS_CONTRACT_COLUMNS
+from imu.core.schema import REPS_CONTRACT_COLUMNS, SETS, TIMESERIES
 from imu.core.session import RawSession
-from imu.pipeline.strength import StrengthAnalysis
+from imu.pipeline.strength import REPS_OUTPUT, StrengthAnalysis
 from imu.sim.strength import simulate_strength
 
 REP_COLUMNS = list(REPS_CONTRACT_COLUMNS)
@@ -48,9 +49,15 @@ def _short(exercise: str, seed: int, rate: float = 100.0, **kw: object):  # type
     return simulate_strength(**args)  # type: ignore[arg-type]
 
 
-def _matched(est: pd.DataFrame, tru: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    assert len(est) == len(tru)
-    return est.reset_index(drop=True), tru.reset_index(drop=True)
+def _cols(table: pa.Table) -> dict[str, np.ndarray]:
+    """An Arrow table's columns as numpy arrays by name."""
+    return {c: table.column(c).to_numpy() for c in table.column_names}
+
+
+def _matched(est: pa.Table, tru: pd.DataFrame
+             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    assert est.num_rows == len(tru)
+    return _cols(est), {c: tru[c].to_numpy() for c in tru.columns}
 
 
 @pytest.mark.parametrize(
@@ -61,25 +68,29 @@ def test_end_to_end_accuracy(exercise: str, seed: int) -> None:
     sa = StrengthAnalysis(**_options(sim.raw, with_trunk=True)).analyze(
         sim.raw, sim.raw.sample_rate_hz
     )
-    assert list(sa.reps_.columns[: len(REP_COLUMNS)]) == REP_COLUMNS
-    assert list(sa.sets_["reps"]) == [4, 5]
-    assert set(sa.sets_["exercise"]) == {exercise}
+    assert sa.reps_.column_names[: len(REP_COLUMNS)] == REP_COLUMNS
+    assert sa.reps_.schema == REPS_OUTPUT and sa.sets_.schema == SETS
+    assert sa.sets_["reps"].to_pylist() == [4, 5]
+    assert set(sa.sets_["exercise"].to_pylist()) == {exercise}
     e, t = _matched(sa.reps_, sim.truth.reps)
     assert np.median(np.abs(e["start_s"] - t["start_s"])) < 0.15
     assert np.median(np.abs(e["end_s"] - t["end_s"])) < 0.15
     for col in ("concentric_s", "eccentric_s"):
         assert np.percentile(np.abs(e[col] - t[col]), 90) < 0.3
-    hold_err = (e["top_hold_s"] - t["top_hold_s"]).to_numpy(dtype=float)
-    assert np.array_equal(np.isnan(hold_err), t["top_hold_s"].isna().to_numpy())
+    hold_err = (e["top_hold_s"] - t["top_hold_s"]).astype(float)
+    assert np.array_equal(np.isnan(hold_err), np.isnan(t["top_hold_s"]))
     assert np.nanmedian(np.abs(hold_err)) < 0.15
     assert np.sqrt(np.mean((e["pelvis_angle_deg"] - t["pelvis_angle_deg"]) ** 2)) < 3.0
     assert np.mean(np.abs(e["hip_travel_cm"] - t["hip_travel_cm"])) < 2.5
     assert np.sqrt(np.mean((e["tilt_deg"] - t["tilt_deg"]) ** 2)) < 3.5
     # Sets span their reps; time series at 25 Hz covers the session.
-    assert np.allclose(sa.sets_["start_s"], e.groupby("set")["start_s"].min())
+    first_start = [e["start_s"][e["set"] == k].min() for k in np.unique(e["set"])]
+    assert np.allclose(sa.sets_["start_s"].to_numpy(), first_start)
     ts = sa.timeseries_
-    assert list(ts.columns) == ["t_s", "sagittal_deg", "obliquity_deg", "rotation_deg", "height_cm"]
-    assert np.allclose(np.diff(ts["t_s"]), 0.04)
+    assert ts.column_names == ["t_s", "sagittal_deg", "obliquity_deg", "rotation_deg",
+                               "height_cm"]
+    assert ts.schema == TIMESERIES
+    assert np.allclose(np.diff(ts["t_s"].to_numpy()), 0.04)
     assert sa.summary_["n_reps"] == 9
 
 
@@ -89,8 +100,8 @@ def test_hand_made_bridges_all_rates() -> None:
     for rate in (100.0, 200.0, 400.0):
         raw, truth = bridge_session(rate_hz=rate, seed=5)
         sa = StrengthAnalysis(**_options(raw)).analyze(raw, rate)
-        r = sa.reps_
-        assert len(r) == 5
+        assert sa.reps_.num_rows == 5
+        r = _cols(sa.reps_)
         assert np.allclose(r["pelvis_angle_deg"], truth["angle_deg"], atol=2.0)
         assert np.allclose(r["hip_travel_cm"], truth["travel_cm"], atol=1.5)
         assert np.allclose(r["lockout_s"], truth["lockout_s"], atol=0.1)
@@ -104,16 +115,16 @@ def test_sample_rate_independence_on_simulated_session() -> None:
     out = []
     for rate in (100.0, 200.0, 400.0):
         sim = _short("hip_hinge", 21, rate=rate, n_sets=1, reps_per_set=5, walking=False)
-        out.append(StrengthAnalysis(**_options(sim.raw)).analyze(sim.raw, rate).reps_)
+        out.append(_cols(StrengthAnalysis(**_options(sim.raw)).analyze(sim.raw, rate).reps_))
     for r in out[1:]:
-        assert len(r) == len(out[0]) == 5
+        assert r["rep"].size == out[0]["rep"].size == 5
         assert np.allclose(r["start_s"], out[0]["start_s"], atol=0.05)
         assert np.allclose(r["end_s"], out[0]["end_s"], atol=0.05)
         assert np.allclose(r["pelvis_angle_deg"], out[0]["pelvis_angle_deg"], atol=1.5)
         assert np.allclose(r["hip_travel_cm"], out[0]["hip_travel_cm"], atol=1.5)
 
 
-_REFERENCE: dict[str, pd.DataFrame] = {}
+_REFERENCE: dict[str, dict[str, np.ndarray]] = {}
 
 
 @settings(
@@ -135,7 +146,7 @@ def test_results_independent_of_mounting(q: list[float]) -> None:
         mounting=mounting,
         walking=False,
     )
-    r = StrengthAnalysis(**_options(sim.raw)).analyze(sim.raw, 100.0).reps_
+    r = _cols(StrengthAnalysis(**_options(sim.raw)).analyze(sim.raw, 100.0).reps_)
     if "ref" not in _REFERENCE:
         ref_sim = simulate_strength(
             exercise="single_leg_bridge",
@@ -147,16 +158,16 @@ def test_results_independent_of_mounting(q: list[float]) -> None:
             walking=False,
         )
         ref_sa = StrengthAnalysis(**_options(ref_sim.raw)).analyze(ref_sim.raw, 100.0)
-        _REFERENCE["ref"] = ref_sa.reps_
+        _REFERENCE["ref"] = _cols(ref_sa.reps_)
     ref = _REFERENCE["ref"]
-    assert len(r) == len(ref) == 4
+    assert r["rep"].size == ref["rep"].size == 4
     assert np.allclose(r["start_s"], ref["start_s"], atol=0.05)
     assert np.allclose(r["lockout_s"], ref["lockout_s"], atol=0.05)
     assert np.allclose(r["pelvis_angle_deg"], ref["pelvis_angle_deg"], atol=2.0)
     assert np.allclose(r["hip_travel_cm"], ref["hip_travel_cm"], atol=1.5)
     t = sim.truth.reps
-    assert np.abs(r["pelvis_angle_deg"] - t["pelvis_angle_deg"]).max() < 3.0
-    assert np.abs(r["hip_travel_cm"] - t["hip_travel_cm"]).max() < 2.0
+    assert np.abs(r["pelvis_angle_deg"] - t["pelvis_angle_deg"].to_numpy()).max() < 3.0
+    assert np.abs(r["hip_travel_cm"] - t["hip_travel_cm"].to_numpy()).max() < 2.0
 
 
 def test_without_standing_start_a_later_standing_is_neutral() -> None:
@@ -176,7 +187,7 @@ def test_without_standing_start_a_later_standing_is_neutral() -> None:
     sa = StrengthAnalysis(**_options(cut)).analyze(cut, raw.sample_rate_hz)
     assert full.summary_["calibration"] == "opening_standing"
     assert sa.summary_["calibration"] in ("standing_rest", "walking")
-    assert list(sa.sets_["reps"]) == [4, 5]
+    assert sa.sets_["reps"].to_pylist() == [4, 5]
     e, t = _matched(sa.reps_, sim.truth.reps)
     assert np.sqrt(np.mean((e["pelvis_angle_deg"] - t["pelvis_angle_deg"]) ** 2)) < 3.0
 
@@ -206,16 +217,18 @@ def test_without_exercise_sets_are_classified() -> None:
     raw, _ = bridge_session(rate_hz=100.0, seed=2)
     raw.meta.pop("exercise")
     sa = StrengthAnalysis(**_options(raw)).analyze(raw, 100.0)
-    assert list(sa.sets_["exercise"]) == ["glute_bridge"]
-    assert len(sa.reps_) == 5
-    assert np.all(sa.reps_["pelvis_angle_deg"] > 100)  # supine: posterior, not mirrored
+    assert sa.sets_["exercise"].to_pylist() == ["glute_bridge"]
+    assert sa.reps_.num_rows == 5
+    assert np.all(sa.reps_["pelvis_angle_deg"].to_numpy() > 100)  # supine: posterior
 
 
 def test_without_gyroscope_outputs_are_empty() -> None:
     raw, _ = bridge_session(rate_hz=50.0, n_reps=2)
     raw.gyr_dps = None
     sa = StrengthAnalysis(**_options(raw)).analyze(raw, 50.0)
-    assert sa.reps_.empty and sa.sets_.empty
+    assert sa.reps_.num_rows == 0 and sa.sets_.num_rows == 0
+    assert sa.reps_.schema == REPS_OUTPUT and sa.sets_.schema == SETS
+    assert sa.timeseries_.schema == TIMESERIES and sa.timeseries_.num_rows == 0
     assert sa.summary_["n_reps"] == 0
 
 
@@ -223,9 +236,10 @@ def test_session_without_reps_gives_empty_tables() -> None:
     """Standing, lying down and getting up again: posture changes are not reps."""
     raw, _ = bridge_session(rate_hz=50.0, n_reps=0)
     sa = StrengthAnalysis(**_options(raw)).analyze(raw, 50.0)
-    assert sa.reps_.empty and sa.sets_.empty
+    assert sa.reps_.num_rows == 0 and sa.sets_.num_rows == 0
+    assert sa.reps_.schema == REPS_OUTPUT and sa.sets_.schema == SETS
     assert sa.summary_["n_sets"] == 0
-    assert len(sa.timeseries_) > 0
+    assert sa.timeseries_.num_rows > 0
 
 
 def test_too_short_recording_is_input_error() -> None:
@@ -248,11 +262,12 @@ def test_mixed_session_without_exercise_names_each_set() -> None:
     )
     assert "exercise" not in sim.raw.meta
     sa = StrengthAnalysis(**_options(sim.raw)).analyze(sim.raw, 100.0)
-    assert sa.sets_["exercise"].iloc[0] == "glute_bridge"
+    names = sa.sets_["exercise"].to_pylist()
+    assert names[0] == "glute_bridge"
     # hip hinge and Romanian deadlift are the same movement: they may share a label (issue 9)
-    assert sa.sets_["exercise"].iloc[1] in ("hip_hinge", "romanian_deadlift")
-    assert len(sa.sets_) == 2
-    assert list(sa.sets_["reps"]) == [4, 5]
+    assert names[1] in ("hip_hinge", "romanian_deadlift")
+    assert sa.sets_.num_rows == 2
+    assert sa.sets_["reps"].to_pylist() == [4, 5]
     e, t = _matched(sa.reps_, sim.truth.reps)
     assert np.sqrt(np.mean((e["pelvis_angle_deg"] - t["pelvis_angle_deg"]) ** 2)) < 3.0
 
@@ -269,5 +284,5 @@ def test_sets_with_short_rests_stay_apart() -> None:
         walking=False,
     )
     sa = StrengthAnalysis(**_options(sim.raw)).analyze(sim.raw, 100.0)
-    assert list(sa.sets_["reps"]) == [3, 3, 3]
-    assert np.allclose(sa.sets_["start_s"], sim.truth.sets["start_s"], atol=0.15)
+    assert sa.sets_["reps"].to_pylist() == [3, 3, 3]
+    assert np.allclose(sa.sets_["start_s"].to_numpy(), sim.truth.sets["start_s"], atol=0.15)

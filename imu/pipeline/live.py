@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from imu.core.errors import InputError
 from imu.core.exercises import REGISTRY
@@ -38,7 +37,7 @@ from imu.metrics.strength import tilt_class, tilt_deg
 from imu.pipeline.base import StreamingAlgorithm
 from imu.pipeline.neutral import NeutralCalibration
 from imu.pipeline.signals import runs
-from imu.pipeline.strength import StrengthAnalysis
+from imu.pipeline.strength import Columns, StrengthAnalysis, n_rows
 
 VERDICT = {"posterior": "P", "neutral": "N", "anterior": "A", "": "?"}
 """One letter per rep's tilt class on the live line."""
@@ -191,37 +190,37 @@ class LiveRepCounter(StreamingAlgorithm):
             cands = sa.s6_candidates(s, bouts, cal, posture)
             # a candidate whose window reaches the end of the stream is still moving: its
             # features are not those of a whole rep (the final analysis sees it whole)
-            c = cands.candidates_
-            cands.candidates_ = c[c["hi"] < s.grid.n - 1].reset_index(drop=True)
+            done = cands.candidates_["hi"] < s.grid.n - 1
+            cands.candidates_ = {k: v[done] for k, v in cands.candidates_.items()}
             rec = sa.s7_recognition(cands, self.exercise)
             groups = sa.s8_sets(s, cands, rec, bouts, self.exercise)
             reps, sets, frames = sa.s9_reps(s, cands, groups, cal)
-            if len(reps):
+            if n_rows(reps):
                 reps = sa.s10_metrics(s, reps, frames, sa._checked_options()[1],
                                       float(self.trunk_length_m))
         except InputError:
             return
         seg = cal.segments_
-        src = seg["source"].iloc[-1]
-        if src not in ("none", "rep_tops", "prior"):
-            self._neutral = tuple(float(v) for v in seg[["ux", "uy", "uz"]].iloc[-1])
+        if seg.source[-1] not in ("none", "rep_tops", "prior"):
+            self._neutral = tuple(float(v) for v in seg.up[-1])
         self._merge(raw, reps, sets)
         self._provisional(s, posture, bouts.quiet_, sets, frames)
         self._show_pending(float(raw.t_s[-1]))
         self.analysed_to_s_ = float(raw.t_s[-1])
 
-    def _merge(self, raw: RawSession, reps: pd.DataFrame, sets: pd.DataFrame) -> None:
+    def _merge(self, raw: RawSession, reps: Columns, sets: Columns) -> None:
         boundary = float(raw.t_s[0]) + self.settle_s
         if raw.t_s[0] <= self._t[0][0] + 1e-9:  # the window still holds the whole stream
             boundary = -np.inf
         keep = [h for h in self._history if h[2].lockout_s < boundary]
         new = []
-        for _, r in reps.iterrows():
-            if r["lockout_s"] < boundary:
+        for i in range(n_rows(reps)):
+            lockout = float(reps["lockout_s"][i])
+            if lockout < boundary:
                 continue
-            st = sets[sets["set"] == r["set"]].iloc[0]
-            new.append((float(st["start_s"]), str(st["exercise"]),
-                        LiveRep(float(r["lockout_s"]), str(r["tilt_class"]))))
+            k = int(np.flatnonzero(sets["set"] == reps["set"][i])[0])
+            new.append((float(sets["start_s"][k]), str(sets["exercise"][k]),
+                        LiveRep(lockout, str(reps["tilt_class"][i]))))
         self._history = keep + new
         out: list[LiveSet] = []
         for start, ex, rep in sorted(self._history, key=lambda h: h[2].lockout_s):
@@ -234,7 +233,7 @@ class LiveRepCounter(StreamingAlgorithm):
                 out.append(LiveSet(start, ex, [rep]))
         self.sets_ = out
 
-    def _provisional(self, s: Any, posture: Any, quiet: np.ndarray, sets: pd.DataFrame,
+    def _provisional(self, s: Any, posture: Any, quiet: np.ndarray, sets: Columns,
                      frames: dict[int, Any]) -> None:
         """Count the rep held at lockout now in a lying block (module docstring)."""
         fs, n = s.fs, s.grid.n
@@ -263,9 +262,8 @@ class LiveRepCounter(StreamingAlgorithm):
             return  # this rep is already counted
         amp = 8.0
         ex = ""
-        if same and len(sets):
-            last = sets.iloc[-1]
-            ex = str(last["exercise"])
+        if same and n_rows(sets):
+            ex = str(sets["exercise"][-1])
         sp = s.speed[r1:]
         i_pk = int(np.argmax(x))
         if x[i_pk] < amp or sp[-1] > 0.1 * float(sp.max()) or x[-1] < 0.7 * x[i_pk]:
@@ -273,8 +271,8 @@ class LiveRepCounter(StreamingAlgorithm):
         if posture.tilt_deg_[-1] < posture.lying_deg:
             return  # sitting up, not a rep
         verdict = ""
-        if ex and int(last["set"]) in frames:
-            p = frames[int(last["set"])]["frame"].apply(s.up[-1:])[0]
+        if ex and int(sets["set"][-1]) in frames:
+            p = frames[int(sets["set"][-1])]["frame"].apply(s.up[-1:])[0]
             angle = float(np.degrees(np.arctan2(p[0], p[2])))
             h = s.extra["height_bp_cm"]
             lift = float(h[-1] - h[r1]) / 100.0

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Self
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 from numpy.typing import NDArray
 
 from imu.core.errors import InputError
@@ -67,6 +67,31 @@ REFERENCES: Final = ("opening_standing", "standing_rest", "walking", "gait", "pr
 REPS_OUTPUT_COLUMNS: Final = tuple(c for c in REPS.names if c not in ("form_break", "form_reason"))
 """``reps_`` columns: the reps table (``imu.core.schema.REPS``) without ``form_break`` and
 ``form_reason``, which the form-break stage adds."""
+REPS_OUTPUT: Final = pa.schema([REPS.field(c) for c in REPS_OUTPUT_COLUMNS])
+"""``reps_``'s schema (:data:`REPS_OUTPUT_COLUMNS` in the reps table's types)."""
+
+Columns = dict[str, NDArray[Any]]
+"""A table as arrays by name, in column order (the stages' reps and sets)."""
+
+
+def arrow_table(cols: Columns, schema: pa.Schema) -> pa.Table:
+    """The ``schema`` columns of ``cols`` as an Arrow table in the schema's types (NaN stays
+    NaN; an empty ``cols``: the empty table)."""
+    if not cols:
+        return schema.empty_table()
+    return pa.Table.from_arrays([pa.array(cols[f.name], f.type) for f in schema], schema=schema)
+
+
+def n_rows(cols: Columns) -> int:
+    """Rows of a table given as arrays by name (0 without columns)."""
+    return len(next(iter(cols.values()))) if cols else 0
+
+
+def _mean(x: NDArray[np.float64]) -> float:
+    """Mean over the values that are not NaN (NaN if none), summed with zeros in the NaN's
+    places (pandas' ``Series.mean``: the same bits)."""
+    ok = ~np.isnan(x)
+    return float(np.sum(np.where(ok, x, 0.0)) / ok.sum()) if ok.any() else float("nan")
 
 
 @dataclass
@@ -226,17 +251,18 @@ class StrengthAnalysis(AnalysisAlgorithm):
         """Tilt from neutral, posture codes and lying blocks."""
         up_n = cal.up_per_sample()
         s.extra["height_bp_cm"] = h = bandpassed_height_cm(s.acc_z, s.fs, gap=s.grid.gap)
-        for k, row in cal.segments_.iterrows():
-            if row["source"] != "none":
+        seg = cal.segments_
+        for k in range(len(seg)):
+            if seg.source[k] != "none":
                 continue
-            a, b = int(row["start"]), int(row["end"])
+            a, b = int(seg.start[k]), int(seg.end[k])
             # no standing, no gait: the most upright posture the reps come back to
             up = upright_from_motion(s.up[a:b], h[a:b])
             if up is None:
                 m = s.up[a:b].mean(axis=0)
                 up = m / np.linalg.norm(m)
             else:
-                cal.segments_.loc[k, "source"] = "rep_tops"
+                seg.source[k] = "rep_tops"
             up_n[a:b] = up
         s.extra["neutral_up"] = up_n
         return (self.posture or PostureBouts()).clone().detect(s.up, up_n, bouts.quiet_, s.fs)
@@ -245,7 +271,7 @@ class StrengthAnalysis(AnalysisAlgorithm):
                       posture: PostureBouts) -> ExcursionCandidates:
         """Rep candidates with their features, in every posture span."""
         assert s.r_es is not None
-        cuts = cal.segments_["start"].to_numpy()[1:]
+        cuts = cal.segments_.start[1:]
         excluded = bouts.walking_ | bouts.running_
         for a, b in (*cal.handling_, *posture.sits_):  # the sensor in the hand; sits
             excluded[a:b] = True
@@ -271,24 +297,21 @@ class StrengthAnalysis(AnalysisAlgorithm):
         )
 
     def s9_reps(self, s: Session, cands: ExcursionCandidates, sets: SetGrouping,
-                cal: NeutralCalibration) -> tuple[pd.DataFrame, pd.DataFrame, dict[int, Any]]:
-        """Per set: pelvis frame, extremes and phases. Returns reps, sets and per-set frames.
+                cal: NeutralCalibration) -> tuple[Columns, Columns, dict[int, Any]]:
+        """Per set: pelvis frame, extremes and phases. Returns reps and sets (arrays by name;
+        reps: the segmentation's columns, ``exercise``, ``pelvis_angle_deg``, ``mounting``;
+        sets: :data:`imu.core.schema.SETS`'s) and per-set frames.
 
-        The columns the loop reads are taken out of the tables once, and the reps table is put
-        together once at the end from the sets' columns (per-set pandas tables and indexing
-        cost more than the sets' numerics)."""
+        The reps' columns are put together once at the end from the sets' columns."""
         c = cands.candidates_
-        c_lo, c_hi, c_pk = (c[k].to_numpy(dtype=np.int64) for k in ("lo", "hi", "peak"))
-        span_start = cands.spans_["start"].to_numpy()
-        span_end = cands.spans_["end"].to_numpy()
-        seg_start = cal.segments_["start"].to_numpy()
-        seg_source = cal.segments_["source"].to_numpy()
+        c_lo, c_hi, c_pk = (np.asarray(c[k], dtype=np.int64) for k in ("lo", "hi", "peak"))
+        span_start, span_end = cands.spans_["start"], cands.spans_["end"]
+        seg_start, seg_source = cal.segments_.start, cal.segments_.source
         up_n = s.extra["neutral_up"]
         segmenter = (self.segmentation or RepSegmentation()).clone()  # same parameters per set
         t0 = float(s.grid.t_s[0])
         margin = int(6 * s.fs)
-        set_list = list(zip(sets.sets_["exercise"], sets.sets_["members"], sets.sets_["span"],
-                            strict=True))
+        set_list = [(g.exercise, g.members, g.span) for g in sets.sets_]
         bounds = [(int(c_lo[m[0]]), int(c_hi[m[-1]])) for _, m, _ in set_list]
         rep_tables: list[dict[str, NDArray]] = []
         rep_ex, rep_angle, rep_mount = [], [], []
@@ -332,18 +355,23 @@ class StrengthAnalysis(AnalysisAlgorithm):
                              "start_s": float(reps["start_s"][0]),
                              "end_s": float(reps["end_s"][-1]), "reps": n_reps})
             frames[no] = {"frame": frame, "lo": lo, "hi": hi, "mounting": mount}
+        reps: Columns = {}
         if rep_tables:  # one table of all sets' reps
-            reps = pd.DataFrame({c: np.concatenate([r[c] for r in rep_tables])
-                                 for c in rep_tables[0]})
+            reps = {c: np.concatenate([r[c] for r in rep_tables]) for c in rep_tables[0]}
             reps["exercise"] = np.concatenate(rep_ex)
             reps["pelvis_angle_deg"] = np.concatenate(rep_angle)
             reps["mounting"] = np.concatenate(rep_mount)
-        else:
-            reps = pd.DataFrame()
-        return reps, pd.DataFrame(set_rows, columns=list(SETS.names)), frames
+        sets_cols: Columns = {
+            "set": np.array([r["set"] for r in set_rows], dtype=np.int64),
+            "exercise": np.array([r["exercise"] for r in set_rows], dtype=object),
+            "start_s": np.array([r["start_s"] for r in set_rows], dtype=float),
+            "end_s": np.array([r["end_s"] for r in set_rows], dtype=float),
+            "reps": np.array([r["reps"] for r in set_rows], dtype=np.int64),
+        }
+        return reps, sets_cols, frames
 
-    def s10_metrics(self, s: Session, reps: pd.DataFrame, frames: dict[int, Any],
-                    offset: NDArray[np.float64], trunk: float) -> pd.DataFrame:
+    def s10_metrics(self, s: Session, reps: Columns, frames: dict[int, Any],
+                    offset: NDArray[np.float64], trunk: float) -> Columns:
         """Hip travel (lever arm from each set's frame, vertical error fit), tilt, class."""
         fs, t0 = s.fs, float(s.grid.t_s[0])
         acc_z = s.acc_z.copy()
@@ -353,23 +381,22 @@ class StrengthAnalysis(AnalysisAlgorithm):
             dt = 1.0 / fs
             if hi - lo > 2:
                 acc_z[lo:hi] -= np.gradient(np.gradient(lever, dt), dt)
-        start = (reps["start_s"].to_numpy() - t0) * fs
-        end = (reps["end_s"].to_numpy() - t0) * fs
+        start = (reps["start_s"] - t0) * fs
+        end = (reps["end_s"] - t0) * fs
         vfit = VerticalErrorFit().fit(acc_z, s.up, start, end, s.strict_still, fs)
         if self.vertical_fit:
             acc_z = acc_z - vfit.error_m_s2(s.up)
         s.extra["vertical_error_params"] = vfit.params_.tolist()
         s.extra["acc_z_centre"] = acc_z
         trav = (self.travel or HipTravel()).clone().estimate(
-            acc_z, reps["start_s"].to_numpy(), reps["end_s"].to_numpy(), fs,
-            lockout_s=reps["lockout_s"].to_numpy(), t0_s=t0,
+            acc_z, reps["start_s"], reps["end_s"], fs, lockout_s=reps["lockout_s"], t0_s=t0,
         )
         reps["hip_travel_cm"] = trav.travel_m_ * 100.0
         reps["hip_rise_cm"] = trav.rise_m_ * 100.0
-        tilt = np.full(len(reps), np.nan)
-        names = reps["exercise"].to_numpy()
-        angle = reps["pelvis_angle_deg"].to_numpy()
-        for name in pd.unique(names):
+        names = reps["exercise"]
+        angle = reps["pelvis_angle_deg"]
+        tilt = np.full(names.size, np.nan)
+        for name in dict.fromkeys(names):
             m = names == name
             tilt[m] = tilt_deg(angle[m], str(name), trav.rise_m_[m], trunk)
         reps["tilt_deg"] = tilt
@@ -385,14 +412,15 @@ class StrengthAnalysis(AnalysisAlgorithm):
         return reps
 
     def s11_timeseries(self, s: Session, cal: NeutralCalibration, frames: dict[int, Any],
-                       still: NDArray[np.bool_]) -> pd.DataFrame:
+                       still: NDArray[np.bool_]) -> pa.Table:
         """Pelvis angles and centre height at 25 Hz, per mounting in one frame (display)."""
         assert s.r_es is not None
         n = s.grid.n
         angles = np.zeros((n, 3))
         up_n = s.extra["neutral_up"]
-        for k, row in cal.segments_.iterrows():
-            a, b = int(row["start"]), int(row["end"])
+        seg = cal.segments_
+        for k in range(len(seg)):
+            a, b = int(seg.start[k]), int(seg.end[k])
             mine = [f for f in frames.values() if f["mounting"] == k]
             up = up_n[a]
             if mine:
@@ -400,13 +428,13 @@ class StrengthAnalysis(AnalysisAlgorithm):
             else:
                 left, _ = dominant_axis(s.gyr[a:b], up)
                 frame = mounting_from_axes(up, left)
-            r0, r1 = int(row["ref_start"]), int(row["ref_end"])
+            r0, r1 = int(seg.ref_start[k]), int(seg.ref_end[k])
             ref = slice(r0, r1) if r1 > r0 else slice(a, min(b, a + int(s.fs)))
             po = PelvisOrientation().estimate(s.r_es[a:b], frame, slice(ref.start - a,
                                                                         ref.stop - a), s.fs)
             angles[a:b] = po.angles_deg_
         height = session_height_m(s.extra.get("acc_z_centre", s.acc_z), still, s.fs)
-        return timeseries_interpolated(s.grid.t_s, angles, height).to_pandas()
+        return timeseries_interpolated(s.grid.t_s, angles, height)
 
     # -- main ---------------------------------------------------------------------------------
     def analyze(self, raw: RawSession, sampling_rate_hz: float) -> Self:
@@ -422,23 +450,21 @@ class StrengthAnalysis(AnalysisAlgorithm):
         rec = self.s7_recognition(cands, exercise)
         groups = self.s8_sets(s, cands, rec, bouts, exercise)
         reps, sets, frames = self.s9_reps(s, cands, groups, cal)
-        if not cal.segments_["source"].isin(REFERENCES).any() and not len(sets):
+        if not np.isin(cal.segments_.source, REFERENCES).any() and not n_rows(sets):
             raise InputError(NO_REFERENCE)  # nothing standing, walking or repeating upright
-        if len(reps):
+        if n_rows(reps):
             reps = self.s10_metrics(s, reps, frames, offset, trunk)
-        else:
-            reps = pd.DataFrame({c: pd.Series(dtype=float) for c in REPS_OUTPUT_COLUMNS})
-        self.reps_ = reps[list(REPS_OUTPUT_COLUMNS)].reset_index(drop=True)
-        self.sets_ = sets
+        self.reps_ = arrow_table(reps, REPS_OUTPUT)
+        self.sets_ = arrow_table(sets, SETS)
         self.timeseries_ = self.s11_timeseries(s, cal, frames, bouts.quiet_)
         self.summary_ = self._summary(exercise, cal)
         self.diagnostics_ = {
             **{k: v for k, v in s.extra.items() if k not in ("neutral_up", "acc_z_centre")},
             "internal_rate_hz": s.fs,
-            "mountings": cal.segments_.to_dict("records"),
-            "candidates": int(len(cands.candidates_)),
+            "mountings": cal.segments_.records(),
+            "candidates": int(cands.candidates_["peak"].size),
             "recognizer_model": rec.model_version_,
-            "set_confidence": groups.sets_["confidence"].tolist(),
+            "set_confidence": [g.confidence for g in groups.sets_],
             "walking_s": float(bouts.walking_.sum()) / s.fs,
             "running_s": float(bouts.running_.sum()) / s.fs,
         }
@@ -447,9 +473,9 @@ class StrengthAnalysis(AnalysisAlgorithm):
 
     def _empty(self, exercise: str | None) -> Self:
         """No gyroscope: no pelvis angles, so no reps (empty tables, documented)."""
-        self.reps_ = pd.DataFrame({c: pd.Series(dtype=float) for c in REPS_OUTPUT_COLUMNS})
-        self.sets_ = pd.DataFrame({c: pd.Series(dtype=float) for c in SETS.names})
-        self.timeseries_ = empty_timeseries().to_pandas()
+        self.reps_ = REPS_OUTPUT.empty_table()
+        self.sets_ = SETS.empty_table()
+        self.timeseries_ = empty_timeseries()
         self.summary_ = self._summary(exercise, None)
         self.diagnostics_ = {"note": "no gyroscope: strength analysis needs angular rate"}
         return self
@@ -457,22 +483,21 @@ class StrengthAnalysis(AnalysisAlgorithm):
     def _summary(self, exercise: str | None, cal: NeutralCalibration | None) -> dict[str, Any]:
         r = self.reps_
         ex = exercise
-        if ex is None and len(self.sets_):
-            names = pd.unique(self.sets_["exercise"])
+        if ex is None and self.sets_.num_rows:
+            names = list(dict.fromkeys(self.sets_.column("exercise").to_pylist()))
             ex = str(names[0]) if len(names) == 1 else ""
         out: dict[str, Any] = {
             "exercise": ex,
-            "n_sets": int(len(self.sets_)),
-            "n_reps": int(len(r)),
+            "n_sets": int(self.sets_.num_rows),
+            "n_reps": int(r.num_rows),
             "calibration": _calibration_word(cal),
             "mounting_changes": int(cal.mounting_changes_) if cal is not None else 0,
-            "mean_concentric_s": float(r["concentric_s"].mean()) if len(r) else np.nan,
-            "mean_top_hold_s": float(r["top_hold_s"].mean()) if len(r) else np.nan,
-            "mean_eccentric_s": float(r["eccentric_s"].mean()) if len(r) else np.nan,
-            "mean_pelvis_angle_deg": float(r["pelvis_angle_deg"].mean()) if len(r) else np.nan,
-            "mean_hip_travel_cm": float(r["hip_travel_cm"].mean()) if len(r) else np.nan,
-            "mean_tilt_deg": float(r["tilt_deg"].mean()) if len(r) else np.nan,
         }
+        for key, col in (("mean_concentric_s", "concentric_s"), ("mean_top_hold_s", "top_hold_s"),
+                         ("mean_eccentric_s", "eccentric_s"),
+                         ("mean_pelvis_angle_deg", "pelvis_angle_deg"),
+                         ("mean_hip_travel_cm", "hip_travel_cm"), ("mean_tilt_deg", "tilt_deg")):
+            out[key] = _mean(r.column(col).to_numpy()) if r.num_rows else np.nan
         out["posterior_tilt_pct"] = posterior_tilt_pct(r)
         return out
 
@@ -482,5 +507,5 @@ def _calibration_word(cal: NeutralCalibration | None) -> str:
     of upright sets done without any standing or walking count as standing (docs)."""
     if cal is None:
         return "none"
-    src = str(cal.segments_["source"].iloc[0])
+    src = str(cal.segments_.source[0])
     return "standing_rest" if src in ("rep_tops", "none") else src
