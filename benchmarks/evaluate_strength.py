@@ -141,8 +141,9 @@ def _options(raw: Any) -> dict[str, object]:
 def _tally_session(tally: Tally, sa, sim, ex: str, rate: float, seed: int, placement: str) -> None:  # type: ignore[no-untyped-def]
     tally.sessions += 1
     tally.sets_exact += int(len(sa.sets_) == len(sim.truth.sets))
-    tally.set_counts += set_counts(sa.sets_, sim.truth.sets)
-    m = match_reps(sa.reps_, sim.truth.reps)
+    # the analysis' Arrow tables beside the simulator's truth (DataFrames)
+    tally.set_counts += set_counts(sa.sets_.to_pandas(), sim.truth.sets)
+    m = match_reps(sa.reps_.to_pandas(), sim.truth.reps)
     if not m.empty:
         m["rate"] = rate
         m["seed"] = seed

@@ -153,7 +153,7 @@ def candidates_of(raw: RawSession, reps: pd.DataFrame) -> pd.DataFrame:
     b = sa.s3_bouts(s)
     cal = sa.s4_calibration(s, b)
     po = sa.s5_posture(s, b, cal)
-    c = sa.s6_candidates(s, b, cal, po).candidates_.copy()
+    c = pd.DataFrame(sa.s6_candidates(s, b, cal, po).candidates_)
     t_peak = s.grid.t_s[0] + c["peak"].to_numpy() / s.fs
     c["label"] = label(c, t_peak, reps)
     c["t_s"] = t_peak
