@@ -52,7 +52,11 @@ LAZY_OWN_IMPORTS_ALLOWED = ("imu.commands", "imu.cli", "imu.batch")
 """Where a function may import the package's own code (besides the lazy top-level API, ``imu``):
 the command line (start-up speed) and the batch job (it redraws a saved HTML report, which
 brings matplotlib, only for the sessions that have one)."""
-OPTIONAL_HEAVY = {"matplotlib", "dask", "distributed", "bumble", "bleak", "mpremote", "vqf"}
+OPTIONAL_HEAVY = {"matplotlib", "dask", "distributed", "bumble", "bleak", "mpremote", "vqf",
+                  "pandas"}
+"""Outside libraries a function may import: optional ones, and pandas, which the ``imu analyze``
+process never loads (the DataFrames of the Python API and the readers of stored sessions import
+it when they are used; tests/test_analysis_process.py)."""
 MODULE_LIMIT_LINES = 600
 
 
@@ -224,7 +228,7 @@ def test_light_modules_stay_light(module: str) -> None:
 
 
 def test_analysis_process_imports_no_scipy() -> None:
-    """``imu analyze FILE`` loads numpy, pyarrow, pandas and VQF only (issue 12, start-up):
+    """``imu analyze FILE`` loads numpy, pyarrow and VQF only (issue 12, start-up):
     scipy (1 s of imports), matplotlib, scikit-learn and Dask stay out of the analysis
     process; the filters, peaks and rotations it needs are imu.pipeline.dsp / peaks and
     imu.core.rotation (tested against scipy in tests/test_dsp.py and tests/test_rotation.py)."""

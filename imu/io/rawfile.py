@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from imu.core import arrow
 from imu.core.errors import InputError
 from imu.core.options import check_metadata
 from imu.core.schema import ACC_COLUMNS, GYR_COLUMNS, METADATA_KEY, REQUIRED_RAW_COLUMNS
 from imu.core.session import RawSession
 from imu.io.atomic import write_parquet_atomic
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_METADATA_BYTES = 1 << 20
 """Largest ``imu`` metadata accepted (a real one is a few hundred bytes)."""
@@ -114,7 +117,7 @@ def read_raw(path: str | Path, *, plausible: bool = True) -> RawSession:
                 col = batch.column("seq")
                 if col.null_count:
                     raise InputError(f"{name}: column seq holds non-integers, expected a counter")
-                seq[at:b] = col.to_numpy(zero_copy_only=False)
+                seq[at:b] = arrow.values(col)
             at = b
         del batch
         pa.default_memory_pool().release_unused()  # the batches' buffers: back to the system
@@ -128,8 +131,9 @@ def read_raw(path: str | Path, *, plausible: bool = True) -> RawSession:
 
 def _floats(col: pa.Array) -> np.ndarray:
     """A numeric column's values without a copy where Arrow allows (nulls as NaN: refused by
-    the finiteness check); the caller's float64 array takes them (no float64 temporary)."""
-    return col.to_numpy(zero_copy_only=False)
+    the finiteness check); the caller's float64 array takes them (no float64 temporary).
+    Read from the buffers (:func:`imu.core.arrow.values`): ``to_numpy`` would import pandas."""
+    return arrow.values(col)
 
 
 def _arrow_kind(dtype: pa.DataType) -> str | None:
@@ -170,6 +174,8 @@ def from_dataframe(
 ) -> RawSession:
     """Validate a raw DataFrame (contract columns) and return a :class:`RawSession` (the
     plausibility checks of :mod:`imu.core.plausibility` too, unless ``plausible=False``)."""
+    import pandas as pd
+
     meta = dict(meta or {})
     if "imu" in getattr(df, "attrs", {}) and not meta:
         meta = dict(df.attrs["imu"])
@@ -229,6 +235,8 @@ UNITS = {"t_s": "seconds", **{c: "g" for c in ACC_COLUMNS}, **{c: "deg/s" for c 
 def _column_kind(col: pd.Series) -> str | None:
     """What a column holds when it is not plain numbers (booleans, timestamps, text), else
     None: a boolean would read as 0/1 and a timestamp as nanoseconds without complaint."""
+    import pandas as pd
+
     dtype = col.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return "booleans"

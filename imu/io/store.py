@@ -6,10 +6,12 @@ table is zstd Parquet (:func:`imu.io.atomic.write_parquet_atomic`) whose footer 
 provenance under the ``imu`` key (:data:`imu.core.schema.METADATA_KEY`): package version,
 parameters, session metadata (docs/formats.md).
 
-Columns are written and read with the types of :data:`imu.core.schema.TABLES` (:func:`conform`):
-counts as integers, ``started_at`` as a UTC timestamp, flags as booleans. Re-analysing a session
-replaces the tables analysis writes and keeps everything else in its folder (a saved report,
-the user's notes): :func:`write_session`.
+Columns are written and read with the types of :data:`imu.core.schema.TABLES` (:func:`conform`
+for DataFrames, :func:`typed_table` for the Arrow tables of an analysis): counts as integers,
+``started_at`` as a UTC timestamp, flags as booleans. Writing an analysis needs no pandas (the
+``imu analyze`` process never imports it); reading a session back gives DataFrames.
+Re-analysing a session replaces the tables analysis writes and keeps everything else in its
+folder (a saved report, the user's notes): :func:`write_session`.
 """
 
 from __future__ import annotations
@@ -19,19 +21,23 @@ import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from imu.core import arrow
 from imu.core.errors import InputError
 from imu.core.options import check_identifier
 from imu.core.schema import METADATA_KEY, TABLES
 from imu.core.version import __version__
 from imu.io.atomic import staged_dir, write_parquet_atomic
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SESSION_DIR_PREFIX: Final = "session="
 """Hive-style partition folder: DIR/session=<session_id>/ (one dataset for DuckDB, Spark, Dask)."""
@@ -77,6 +83,8 @@ def conform(df: pd.DataFrame, stem: str) -> pd.DataFrame:
     ``datetime64[us, UTC]``, booleans as ``bool`` (``boolean`` where one is missing). Other
     columns are left as they are. InputError if a value cannot take its column's type (a
     fractional count, a ``started_at`` that is not an ISO 8601 time)."""
+    import pandas as pd
+
     schema = TABLES.get(stem)
     if schema is None or df.empty and not len(df.columns):
         return df
@@ -104,9 +112,13 @@ def conform(df: pd.DataFrame, stem: str) -> pd.DataFrame:
     return out
 
 
-def typed_table(df: pd.DataFrame, stem: str) -> pa.Table:
-    """``df`` as an Arrow table, each column that table ``stem`` defines in its schema type."""
-    table = pa.Table.from_pandas(conform(df, stem), preserve_index=False)
+def typed_table(data: pa.Table | pd.DataFrame, stem: str) -> pa.Table:
+    """``data`` as the Arrow table that is written, each column that table ``stem`` defines in
+    its schema type and float NaN as null (as ``pa.Table.from_pandas`` makes it). An Arrow
+    table is typed without pandas (:func:`_typed`); a DataFrame through :func:`conform`."""
+    if isinstance(data, pa.Table):
+        return _typed(data, stem)
+    table = pa.Table.from_pandas(conform(data, stem), preserve_index=False)
     schema = TABLES.get(stem)
     if schema is None:
         return table
@@ -121,8 +133,68 @@ def typed_table(df: pd.DataFrame, stem: str) -> pa.Table:
     return table
 
 
+def _typed(table: pa.Table, stem: str) -> pa.Table:
+    """An Arrow table with the column types of table ``stem`` (:func:`typed_table`): a column
+    that already has its type is kept as it is, but for float NaN made null."""
+    schema = TABLES.get(stem)
+    columns = {}
+    for name in table.column_names:
+        idx = -1 if schema is None else schema.get_field_index(name)
+        col = table.column(name)
+        want = schema.field(idx).type if idx >= 0 else col.type
+        if want == col.type and not pa.types.is_floating(want):
+            columns[name] = col
+            continue
+        values = arrow.values(col)
+        if want == col.type and not np.isnan(values).any():
+            columns[name] = col
+            continue
+        try:
+            if pa.types.is_timestamp(want) and values.dtype == object:
+                values = np.array([np.datetime64("NaT", "us") if v is None else
+                                   np.datetime64(utc(v).replace(tzinfo=None), "us")
+                                   for v in values], dtype="datetime64[us]")
+            columns[name] = arrow.array(values, want, nan_is_null=True)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{stem} column {name}: {exc}") from None
+    return arrow.table(columns)
+
+
+def utc(value: str | datetime) -> datetime:
+    """An ISO 8601 time (naive: UTC) as a UTC datetime, as ``started_at`` is stored."""
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if when.tzinfo is None:
+        return when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
+
+
+def row_table(row: Mapping[str, Any]) -> pa.Table:
+    """A one-row table of ``row`` with the column types ``pd.DataFrame([row])`` infers (flags
+    bool, integers int64, floats their width, text ``large_string``, None alone ``null``);
+    :func:`typed_table` then gives it the schema's types."""
+    columns: dict[str, pa.Array] = {}
+    for name, v in row.items():
+        if isinstance(v, (bool, np.bool_)):
+            columns[name] = arrow.array(np.array([v], dtype=bool))
+        elif isinstance(v, (int, np.integer)):
+            columns[name] = arrow.array(np.array([v], dtype=np.int64))
+        elif isinstance(v, np.floating):
+            columns[name] = arrow.array(np.array([v]), pa.from_numpy_dtype(v.dtype))
+        elif isinstance(v, float):
+            columns[name] = arrow.array(np.array([v], dtype=np.float64))
+        elif isinstance(v, str):
+            columns[name] = arrow.array([v], pa.large_string())
+        elif v is None:
+            columns[name] = pa.nulls(1)
+        else:  # anything else as pandas would make it (not met in a summary row)
+            import pandas as pd
+
+            columns[name] = pa.Table.from_pandas(pd.DataFrame([{name: v}]))[0]
+    return arrow.table(columns)
+
+
 def session_table(
-    df: pd.DataFrame,
+    df: pa.Table | pd.DataFrame,
     provenance_json: bytes,
     *,
     keep_pandas_metadata: bool = False,
@@ -186,12 +258,13 @@ def inside(root: str | Path, path: str | Path) -> Path:
 def write_session(
     out_dir: str | Path,
     session_id: str,
-    tables: Mapping[str, pd.DataFrame],
+    tables: Mapping[str, pa.Table | pd.DataFrame],
     provenance: Mapping[str, Any],
     *,
     keep_pandas_metadata: bool = False,
 ) -> Path:
-    """Write ``out_dir/session=<id>/<stem>.parquet`` for each table; the folder appears whole or
+    """Write ``out_dir/session=<id>/<stem>.parquet`` for each table (an Arrow table, or a
+    DataFrame: :func:`typed_table`); the folder appears whole or
     not at all. A re-write replaces the tables of the old folder and keeps every other file
     in it (a report, notes: :func:`user_files`). Returns the folder.
 
@@ -255,6 +328,8 @@ class SessionTables:
     """The provenance of ``summary.parquet`` (package version, parameters, session)."""
 
     def __getitem__(self, stem: str) -> pd.DataFrame:
+        import pandas as pd
+
         return self.tables.get(stem, pd.DataFrame())
 
     def __repr__(self) -> str:
