@@ -3,8 +3,9 @@ deteriorated beyond the set's first reps.
 
 The rule itself (an anterior lockout always; per set, a baseline from the first reps, a tilt
 drop out of posterior tilt or a tempo change beyond thresholds; docs/trends.md) is the metric
-:func:`imu.metrics.strength.form_breaks`, shared with the simulated month; this module wraps
-it as an algorithm so that its parameters are recorded in every output file's provenance.
+:func:`imu.metrics.strength.form_breaks`, shared with the simulated month, on arrays
+:func:`imu.metrics.form.form_break_arrays`; this module wraps it as an algorithm so that its
+parameters are recorded in every output file's provenance.
 
 The practice of "stopping a set when form breaks down" (fatigue-related loss of lumbopelvic
 control and tempo) follows e.g. Sanchez-Medina & Gonzalez-Badillo (2011), Med Sci Sports Exerc
@@ -14,11 +15,10 @@ and rep duration, which one hip sensor measures directly.
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
-import pandas as pd
-
-from imu.metrics.strength import FORM_BREAK_COLUMNS, add_form_break, form_breaks
+from imu.metrics.form import form_break_arrays
+from imu.metrics.strength import FORM_BREAK_COLUMNS, add_form_break
 from imu.pipeline.base import FormAlgorithm
 
 REQUIRED_COLUMNS = FORM_BREAK_COLUMNS
@@ -46,7 +46,7 @@ class FormBreakDetector(FormAlgorithm):
     Results
     -------
     form_break_
-        Bool per rep (on the reps' index).
+        Bool per rep (numpy, in the reps' order).
     reasons_
         Why, in words ('' for no break): the ``form_reason`` column of ``reps.parquet``.
     tilt_change_deg_
@@ -67,9 +67,10 @@ class FormBreakDetector(FormAlgorithm):
         self.tempo_change_frac = tempo_change_frac
         self.anterior_is_break = anterior_is_break
 
-    def detect(self, reps: pd.DataFrame) -> Self:
-        """Apply the rule (:func:`imu.metrics.strength.form_breaks`) to a reps table."""
-        fb = form_breaks(
+    def detect(self, reps: Any) -> Self:
+        """Apply the rule (:func:`imu.metrics.form.form_break_arrays`) to a reps table (an
+        Arrow table, or a stored session's DataFrame)."""
+        fb = form_break_arrays(
             reps,
             self.baseline_reps,
             self.tilt_drop_deg,

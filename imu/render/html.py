@@ -129,7 +129,7 @@ def _strength_html(session: SessionTables) -> list[str]:
     if len(reps) and "form_reason" not in reps.columns:  # written before form_reason existed
         why = form_break_reasons(reps, session.meta)
         if why is not None:
-            reps["form_reason"] = why.to_numpy()
+            reps["form_reason"] = np.asarray(why)
     parts = ['<section id="strength">', "<h2>Strength: verdict</h2>",
              _findings(strength_findings(sets, reps))]
     if len(sets):
