@@ -4,7 +4,8 @@ It leads with the verdicts (:mod:`imu.render.verdicts`): for strength work the s
 how many reached posterior tilt, where form broke and why; for a run the metrics against their
 typical ranges and what to act on. Then the tables, labelled in words with units and rounded to
 what the sensor resolves (:mod:`imu.metrics.display`). Sections follow the tables a session
-has, so a mixed session shows both.
+has, so a mixed session shows both. Tables are Arrow tables or DataFrames (numpy columns
+inside: :func:`imu.core.arrow.columns`); the report of an analysis needs no pandas.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+import numpy as np
 
+from imu.core import arrow
 from imu.metrics.display import shown
 from imu.render.verdicts import (
     SOURCES,
     Finding,
     data_notes,
     exercise_words,
+    flags,
     form_words,
     has_run,
     has_strength,
@@ -52,27 +55,30 @@ REP_COLUMNS = (
 def _cell(value: Any, how: str | None, sign: bool = False) -> str:
     if how is not None:
         return shown(how).text(value, unit=False, sign=sign)
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or (isinstance(value, float) and value != value):
         return "-"
     if isinstance(value, float) and float(value).is_integer():
         return str(int(value))
     return str(value)
 
 
-def table(df: pd.DataFrame, columns: tuple[tuple[str, str, str | None], ...]) -> str:
-    """Fixed-width table of the columns ``df`` has: (column, header, rounding column); text
-    columns are left-aligned, numbers right-aligned."""
-    present = [c for c in columns if c[0] in df.columns]
+TEXT_COLUMNS = ("form", "tilt_class", "exercise")
+"""Left-aligned columns; the others are numbers (or like them: times), right-aligned."""
+
+
+def table(data: Any, columns: tuple[tuple[str, str, str | None], ...]) -> str:
+    """Fixed-width table of the columns ``data`` has (a table, or numpy columns by name):
+    (column, header, rounding column); text columns are left-aligned, numbers right-aligned."""
+    c = arrow.columns(data)
+    present = [col for col in columns if col[0] in c]
     cells = [[h for _, h, _ in present]]
-    for rec in df[[c for c, _, _ in present]].itertuples(index=False):
+    for rec in zip(*(c[col].tolist() for col, _, _ in present), strict=True):
         cells.append([
             _cell(v, how, sign=col == "tilt_deg") for v, (col, _, how) in zip(rec, present,
                                                                                strict=True)
         ])
     widths = [max(len(r[i]) for r in cells) for i in range(len(present))]
-    text_cols = {i for i, (c, _, how) in enumerate(present)
-                 if how is None and df[c].dtype == object or c in ("form", "tilt_class",
-                                                                   "exercise")}
+    text_cols = {i for i, (col, _, _) in enumerate(present) if col in TEXT_COLUMNS}
 
     def line(r: list[str]) -> str:
         return "  ".join(
@@ -92,27 +98,31 @@ def _findings(items: list[Finding], width: int = 100) -> list[str]:
     return out
 
 
-def strength_section(sets: pd.DataFrame, reps: pd.DataFrame) -> list[str]:
+def _per_set(set_no: np.ndarray, hits: np.ndarray, sets: np.ndarray) -> list[int]:
+    """For each set number of ``sets``: how many reps of it are ``hits``."""
+    return [int((hits & (set_no == k)).sum()) for k in sets.tolist()]
+
+
+def strength_section(sets: Any, reps: Any) -> list[str]:
     lines = ["", "STRENGTH", *_findings(strength_findings(sets, reps))]
     if len(sets):
-        s = sets.copy()
-        s["exercise"] = [exercise_words(e) or "-" for e in s.get("exercise", "")]
-        s["time"] = [f"{_clock(a)}-{_clock(b)}" for a, b in zip(s["start_s"], s["end_s"],
-                                                                 strict=True)]
-        if len(reps) and "tilt_class" in reps.columns:
-            post = reps.assign(p=reps["tilt_class"] == "posterior").groupby("set")["p"].sum()
-            s["posterior"] = [f"{int(post.get(k, 0))}/{int(n)}" for k, n in zip(s["set"],
-                                                                                  s["reps"],
-                                                                                  strict=True)]
-        if len(reps) and "form_break" in reps.columns:
-            fb = reps.assign(b=reps["form_break"].fillna(False).astype(bool))
-            s["breaks"] = s["set"].map(fb.groupby("set")["b"].sum()).fillna(0).astype(int)
+        s, r = arrow.columns(sets), arrow.columns(reps)
+        s["exercise"] = np.array([exercise_words(e) or "-" for e in
+                                  s.get("exercise", [""] * len(sets))], dtype=object)
+        s["time"] = np.array([f"{_clock(a)}-{_clock(b)}" for a, b in
+                              zip(s["start_s"].tolist(), s["end_s"].tolist(), strict=True)])
+        if len(reps) and "tilt_class" in r:
+            post = _per_set(r["set"], r["tilt_class"] == "posterior", s["set"])
+            s["posterior"] = np.array([f"{p}/{int(n)}" for p, n in
+                                       zip(post, s["reps"].tolist(), strict=True)])
+        if len(reps) and "form_break" in r:
+            s["breaks"] = np.array(_per_set(r["set"], flags(r["form_break"]), s["set"]))
         lines += ["", table(s, (("set", "set", None), ("exercise", "exercise", None),
                                 ("reps", "reps", None), ("posterior", "posterior tilt", None),
                                 ("breaks", "form breaks", None), ("time", "time (min:s)", None)))]
     if len(reps):
-        r = reps.copy()
-        r["form"] = form_words(r)
+        r = arrow.columns(reps)
+        r["form"] = form_words(reps)
         lines += ["", "Reps (tilt at the top: + posterior, the pelvis tucked; - anterior):",
                   table(r, REP_COLUMNS)]
     return lines
@@ -126,7 +136,7 @@ def _clock(seconds: Any) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
-def run_section(summary: Mapping[str, Any], steps: pd.DataFrame) -> list[str]:
+def run_section(summary: Mapping[str, Any], steps: Any) -> list[str]:
     s = dict(summary)
     lines = ["", "RUN", *_findings(run_findings(s, steps))]
     rows = run_rows(s)
@@ -156,10 +166,11 @@ def _wrap(text: str, width: int, indent: str = "") -> str:
     return "\n".join(out)
 
 
-def render_tables(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame]) -> str:
-    """The report of a session given its summary row and tables (by file stem)."""
+def render_tables(summary: Mapping[str, Any], tables: Mapping[str, Any]) -> str:
+    """The report of a session given its summary row and tables (by file stem: Arrow tables
+    or DataFrames)."""
     s = dict(summary)
-    empty = pd.DataFrame()
+    empty: dict[str, np.ndarray] = {}
     sets, reps = tables.get("sets", empty), tables.get("reps", empty)
     steps = tables.get("steps", empty)
     lines = [headline(s) + f"  (session {s.get('session_id', '?')})"]
@@ -174,7 +185,7 @@ def render_tables(summary: Mapping[str, Any], tables: Mapping[str, pd.DataFrame]
 
 
 def render(result: AnalysisResult) -> str:
-    """The terminal report of an analysis result (``imu.report(result)``)."""
-    summary = result.summary.iloc[0].to_dict() if len(result.summary) else {}
-    return render_tables(summary, {"sets": result.sets, "reps": result.reps,
-                                   "steps": result.steps})
+    """The terminal report of an analysis result (``imu.report(result)``), from its Arrow
+    tables (no pandas)."""
+    return render_tables(result.record, {stem: result.table(stem)
+                                         for stem in ("sets", "reps", "steps")})

@@ -1,6 +1,9 @@
 """What a session means, in words a lifter or runner can act on: the verdicts both reports
 (terminal and HTML) lead with.
 
+Tables are Arrow tables (an analysis) or DataFrames (a stored session), read as numpy columns
+(:func:`imu.core.arrow.columns`): the report of ``imu analyze`` needs no pandas.
+
 Which sections a session gets follows from the tables it has, not from one activity word:
 sets and reps give the strength section, running steps (or run metrics in the summary) the run
 section, so a mixed session (a warm-up jog, then sets) gets both. Numbers are rounded to what
@@ -10,11 +13,14 @@ the sensor resolves and judged against the typical ranges of :mod:`imu.metrics.d
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final
 
-import pandas as pd
+import numpy as np
 
+from imu.core import arrow
 from imu.core.exercises import BRIDGE_EXERCISES, REGISTRY
 from imu.metrics.display import (
     DROP_ASYMMETRY_DEG,
@@ -88,15 +94,28 @@ def exercise_words(name: Any) -> str:
     return REGISTRY[name].label if name in REGISTRY else name.replace("_", " ")
 
 
-def has_strength(sets: pd.DataFrame, reps: pd.DataFrame) -> bool:
+def text(value: Any) -> str:
+    """A text cell: '' for a missing value (None, NaN)."""
+    return "" if value is None or isinstance(value, float) and value != value else str(value)
+
+
+def flags(values: np.ndarray) -> np.ndarray:
+    """A flag column as bools: a missing value (None, NaN) is False."""
+    if values.dtype == bool:
+        return values
+    return np.array([v is not None and v == v and bool(v) for v in values.tolist()], dtype=bool)
+
+
+def has_strength(sets: Any, reps: Any) -> bool:
     return len(reps) > 0 or len(sets) > 0
 
 
-def has_run(summary: dict[str, Any], steps: pd.DataFrame) -> bool:
+def has_run(summary: dict[str, Any], steps: Any) -> bool:
     if _finite(summary.get("cadence_spm")):
         return True
-    if len(steps) and "gait" in steps.columns:
-        return bool((steps["gait"] == "run").any())
+    c = arrow.columns(steps) if len(steps) else {}
+    if "gait" in c:
+        return bool((c["gait"] == "run").any())
     return len(steps) > 0 and summary.get("activity") in ("run", "mixed")
 
 
@@ -111,9 +130,9 @@ def headline(summary: dict[str, Any]) -> str:
     parts = [title]
     started = summary.get("started_at")
     if isinstance(started, str) and started:
-        started = pd.Timestamp(started)
-    if isinstance(started, pd.Timestamp) and not pd.isna(started):
-        parts.append(started.tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
+        started = datetime.fromisoformat(started)
+    if isinstance(started, datetime) and started == started:  # NaT is no time
+        parts.append(started.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
                      if started.tzinfo else started.strftime("%Y-%m-%d %H:%M"))
     if _finite(summary.get("duration_s")):
         d = int(round(_num(summary["duration_s"])))
@@ -144,16 +163,15 @@ def data_notes(summary: dict[str, Any]) -> list[Finding]:
 # ---- strength ---------------------------------------------------------------------------------
 
 
-def form_words(reps: pd.DataFrame) -> pd.Series:
+def form_words(reps: Any) -> np.ndarray:
     """Per rep: 'ok' or what broke (the stored ``form_reason``)."""
-    if "form_reason" in reps.columns:
-        why = reps["form_reason"].fillna("").astype(str)
-    else:
-        why = pd.Series("", index=reps.index)
-    broke = reps["form_break"].fillna(False).astype(bool) if "form_break" in reps else None
-    if broke is not None:
-        why = why.where(~broke | (why != ""), "form break")
-    return why.where(why != "", "ok")
+    c = arrow.columns(reps)
+    why = np.array([text(v) for v in c["form_reason"].tolist()] if "form_reason" in c
+                   else [""] * len(reps), dtype=object)
+    if "form_break" in c:
+        why[flags(c["form_break"]) & (why == "")] = "form break"
+    why[why == ""] = "ok"
+    return why
 
 
 FORM_KINDS: Final = (
@@ -170,24 +188,24 @@ def _kinds(reason: str) -> list[str]:
     return found or ["form break"]
 
 
-def strength_findings(sets: pd.DataFrame, reps: pd.DataFrame) -> list[Finding]:
+def strength_findings(sets: Any, reps: Any) -> list[Finding]:
     """Sets and reps, how many reached posterior tilt, where form broke and why."""
     out: list[Finding] = []
     n_sets, n_reps = len(sets), len(reps)
-    names = sorted({exercise_words(e) for e in sets.get("exercise", pd.Series(dtype=str))
-                    if exercise_words(e)})
+    s, c = arrow.columns(sets), arrow.columns(reps)
+    names = sorted({exercise_words(e) for e in s.get("exercise", []) if exercise_words(e)})
     what = f" of {', '.join(names)}" if names else ""
     out.append(Finding(f"{_plural(n_sets, 'set')}{what}, {_plural(n_reps, 'rep')}.", "note"))
     if not n_reps:
         return out
-    if "tilt_class" in reps.columns:
+    if "tilt_class" in c:
         # posterior tilt is the goal of the bridge family: with bridges among other exercises,
         # the share is theirs (the summary's posterior_tilt_pct)
-        ex = reps["exercise"] if "exercise" in reps.columns else pd.Series("", index=reps.index)
-        bridge = ex.isin(BRIDGE_EXERCISES)
+        bridge = np.isin(c.get("exercise", np.full(n_reps, "", dtype=object)),
+                         list(BRIDGE_EXERCISES))
         mixed = bool(bridge.any() and not bridge.all())
-        cls = reps.loc[bridge, "tilt_class"] if mixed else reps["tilt_class"]
-        known = cls.isin(["posterior", "neutral", "anterior"])
+        cls = c["tilt_class"][bridge] if mixed else c["tilt_class"]
+        known = np.isin(cls, ["posterior", "neutral", "anterior"])
         post = int((cls == "posterior").sum())
         ant = int((cls == "anterior").sum())
         if known.any():
@@ -200,30 +218,31 @@ def strength_findings(sets: pd.DataFrame, reps: pd.DataFrame) -> list[Finding]:
                 + (f" {ant} tipped into anterior tilt." if ant else ""),
                 level,
             ))
-    if "form_break" in reps.columns:
-        broke = reps["form_break"].fillna(False).astype(bool)
+    if "form_break" in c:
+        broke = flags(c["form_break"])
         if not broke.any():
             out.append(Finding("Form held in every rep.", "good"))
         else:
             why = form_words(reps)
-            for s, grp in reps[broke].groupby("set", sort=True):
-                kinds = pd.Series(
-                    [k for r in why[grp.index] for k in _kinds(r)], dtype=object
-                ).value_counts()
-                listed = ", ".join(str(int(r)) for r in grp["rep"])
+            set_no, rep = c["set"], c["rep"]
+            first_break = {}
+            for k in sorted({v for v in set_no[broke].tolist() if v == v}):
+                rows = np.flatnonzero(broke & (set_no == k))
+                kinds = Counter(x for r in why[rows] for x in _kinds(r)).most_common()
+                listed = ", ".join(str(int(r)) for r in rep[rows])
                 because = "; ".join(
-                    f"{k}" + (f" ({n} reps)" if n > 1 else "") for k, n in kinds.items()
+                    f"{x}" + (f" ({n} reps)" if n > 1 else "") for x, n in kinds
                 )
-                word = "rep" if len(grp) == 1 else "reps"
-                out.append(Finding(f"Set {int(s)}: form broke in {word} {listed}: {because}.",
+                word = "rep" if len(rows) == 1 else "reps"
+                out.append(Finding(f"Set {int(k)}: form broke in {word} {listed}: {because}.",
                                    "check"))
-            first_break = reps[broke].groupby("set")["rep"].min()
-            late = [int(s) for s, r in first_break.items() if r > 1]
+                first_break[k] = rep[rows].min()
+            late = [int(k) for k, r in first_break.items() if r > 1]
             if late:
                 out.append(Finding(
                     "Stop a set at the first rep whose form breaks: the reps after it train "
                     "the fault (" + ", ".join(
-                        f"set {s} from rep {int(first_break[s])}" for s in late
+                        f"set {k} from rep {int(first_break[k])}" for k in late
                     ) + ").",
                     "check",
                 ))
@@ -256,7 +275,7 @@ def run_rows(summary: dict[str, Any]) -> list[RunRow]:
     return rows
 
 
-def run_findings(summary: dict[str, Any], steps: pd.DataFrame) -> list[Finding]:
+def run_findings(summary: dict[str, Any], steps: Any) -> list[Finding]:
     """Steps, then what to act on: cadence, balance, drop per side and its asymmetry, drift."""
     out: list[Finding] = []
     n = _num(summary.get("n_steps"))
