@@ -23,14 +23,18 @@ session is a run when they find no set and the gait stage found running.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
+from imu.core import arrow
 from imu.core.errors import InputError
 from imu.core.options import SessionOptions, check_options, resolve
 from imu.core.schema import (
@@ -44,52 +48,64 @@ from imu.core.schema import (
 )
 from imu.core.session import RawSession
 from imu.io.rawfile import from_dataframe, read_raw
-from imu.io.store import conform, jsonable, provenance, write_session
+from imu.io.store import (
+    conform,
+    jsonable,
+    provenance,
+    row_table,
+    typed_table,
+    utc,
+    write_session,
+)
 from imu.metrics.sessions import rep_stats
 from imu.pipeline.activity import activity_of_bouts
 from imu.pipeline.form import FormBreakDetector
 from imu.pipeline.gait import GaitAnalysis
 from imu.pipeline.strength import StrengthAnalysis
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-def _empty(names: Sequence[str]) -> pd.DataFrame:
+STEMS = ("sets", "reps", "steps", "starts", "minutes", "timeseries")
+"""The tables of a result besides the summary, by file stem."""
+
+
+def _empty(names: Sequence[str]) -> pa.Table:
     """An empty table with float columns: the tables an activity does not produce."""
-    return pd.DataFrame({c: pd.Series(dtype="float64") for c in names})
+    return arrow.table({c: np.empty(0) for c in names})
+
+
+NONE = arrow.table({})
+"""The table of a stem that does not apply (no columns)."""
 
 
 @dataclass
 class AnalysisResult:
     """Everything one session yields: the contract's tables plus extras, and their provenance.
 
-    The terminal report is :func:`imu.render.terminal.render`; :meth:`write` stores the tables
-    through :func:`imu.io.store.write_session`.
+    The tables are held as Arrow tables (:attr:`arrow`, as the pipelines made them) and the
+    summary as one row (:attr:`row`); ``summary``, ``sets``, ``reps``, ``steps``, ``starts``,
+    ``minutes`` and ``timeseries`` are DataFrames made on first use (pandas is imported only
+    then), with the documented column types (docs/formats.md; :func:`imu.io.store.conform`):
+    counts int64, ``started_at`` a UTC pandas Timestamp, flags bool. The terminal report is
+    :func:`imu.render.terminal.render`; :meth:`write` stores the tables through
+    :func:`imu.io.store.write_session`; neither needs pandas.
     """
 
-    summary: pd.DataFrame
-    sets: pd.DataFrame
-    reps: pd.DataFrame
-    steps: pd.DataFrame
-    minutes: pd.DataFrame = field(default_factory=pd.DataFrame)
-    """Per-minute metrics of a run (empty for strength)."""
-    starts: pd.DataFrame = field(default_factory=pd.DataFrame)
-    """Starts and restarts of running (empty without running)."""
-    timeseries: pd.DataFrame = field(default_factory=pd.DataFrame)
-    """Pelvis angles and height at 25 Hz, for plots."""
+    row: dict[str, Any]
+    """The summary row (contract section 3), as the analysis made it."""
+    arrow: dict[str, pa.Table] = field(default_factory=dict)
+    """The other tables by stem (:data:`STEMS`); a missing one, or one without columns, is
+    a table the session does not have."""
     session: dict[str, Any] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     """One line each, for the user (``imu analyze`` prints ``imu: warning: ...`` on stderr)."""
 
-    def __post_init__(self) -> None:
-        # The documented column types (docs/formats.md): counts int64, started_at a UTC
-        # pandas Timestamp, flags bool; the same types the files are written and read with.
-        for stem in ("summary", "sets", "reps", "steps", "starts", "minutes", "timeseries"):
-            setattr(self, stem, conform(getattr(self, stem), stem))
-
     def __repr__(self) -> str:
-        s = self.summary.iloc[0] if len(self.summary) else pd.Series(dtype=object)
+        s = self.record
         started = s.get("started_at")
-        when = started.strftime("%Y-%m-%d %H:%M UTC") if isinstance(started, pd.Timestamp) else "-"
+        when = started.strftime("%Y-%m-%d %H:%M UTC") if isinstance(started, datetime) else "-"
         what = str(s.get("activity", "?"))
         if isinstance(s.get("exercise"), str) and s.get("exercise"):
             what += f" ({s['exercise']})"
@@ -98,37 +114,72 @@ class AnalysisResult:
         if isinstance(duration, float) and np.isfinite(duration):
             head += f", {duration / 60:.1f} min"
         counts = ", ".join(
-            f"{name} {len(df)} rows" for name, df in self.tables().items() if name != "summary"
+            f"{name} {len(t)} rows" for name, t in self.tables().items() if name != "summary"
         )
         return "\n".join([head + ">", f"  tables: {counts}" if counts else "  tables: summary",
                           "  print(imu.report(result)) for the readable report; "
                           "result.write(DIR) stores the tables"])
 
     @property
+    def record(self) -> dict[str, Any]:
+        """The summary row with ``started_at`` as a UTC datetime (None when unknown)."""
+        started = self.row.get("started_at")
+        return self.row | {"started_at": None if started is None else utc(started)}
+
+    @property
     def session_id(self) -> str:
-        return str(self.summary["session_id"].iloc[0])
+        return str(self.row["session_id"])
 
     @property
     def activity(self) -> str:
-        return str(self.summary["activity"].iloc[0])
+        return str(self.row["activity"])
+
+    def table(self, stem: str) -> pa.Table:
+        """Table ``stem`` as an Arrow table (``summary``: its one typed row)."""
+        if stem == "summary":
+            return typed_table(row_table(self.row), "summary")
+        return self.arrow.get(stem, NONE)
+
+    def frame(self, stem: str) -> pd.DataFrame:
+        """Table ``stem`` as a DataFrame with the documented column types (imports pandas)."""
+        import pandas as pd
+
+        if stem == "summary":
+            return conform(pd.DataFrame([self.row]), "summary")
+        t = self.table(stem)
+        if not t.num_columns:
+            return pd.DataFrame()
+        return conform(t.to_pandas(), stem)
+
+    summary = cached_property(lambda self: self.frame("summary"))
+    sets = cached_property(lambda self: self.frame("sets"))
+    reps = cached_property(lambda self: self.frame("reps"))
+    steps = cached_property(lambda self: self.frame("steps"))
+    minutes = cached_property(lambda self: self.frame("minutes"))
+    """Per-minute metrics of a run (empty for strength)."""
+    starts = cached_property(lambda self: self.frame("starts"))
+    """Starts and restarts of running (empty without running)."""
+    timeseries = cached_property(lambda self: self.frame("timeseries"))
+    """Pelvis angles and height at 25 Hz, for plots."""
 
     def provenance(self) -> dict[str, Any]:
         return provenance(self.parameters, self.session)
 
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """The files this session writes, by stem; strength, gait and run tables as they
-        apply (steps whenever the session has any, and for every run)."""
-        out = {"summary": self.summary}
+    def tables(self) -> dict[str, pa.Table]:
+        """The files this session writes, by stem, as Arrow tables; strength, gait and run
+        tables as they apply (steps whenever the session has any, and for every run)."""
+        out = {"summary": self.table("summary")}
+        steps, starts, series = self.table("steps"), self.table("starts"), self.table("timeseries")
         if self.activity in ("strength", "mixed"):
-            out |= {"sets": self.sets, "reps": self.reps}
-        if self.activity != "strength" or not self.steps.empty:
-            out["steps"] = self.steps
-        if not self.starts.empty:
-            out["starts"] = self.starts
+            out |= {"sets": self.table("sets"), "reps": self.table("reps")}
+        if self.activity != "strength" or steps.num_rows:
+            out["steps"] = steps
+        if starts.num_rows:
+            out["starts"] = starts
         if self.activity != "strength":
-            out["minutes"] = self.minutes
-        if not self.timeseries.empty:
-            out["timeseries"] = self.timeseries
+            out["minutes"] = self.table("minutes")
+        if series.num_rows:
+            out["timeseries"] = series
         return out
 
     def write(self, out_dir: str | Path) -> Path:
@@ -141,7 +192,8 @@ def s2_load(source: str | Path | pd.DataFrame | RawSession) -> RawSession:
     ``.attrs['imu']``) or itself."""
     if isinstance(source, RawSession):
         return source
-    if isinstance(source, pd.DataFrame):
+    pd = sys.modules.get("pandas")  # a DataFrame comes with pandas imported: never import it
+    if pd is not None and isinstance(source, pd.DataFrame):
         return from_dataframe(source, dict(source.attrs.get("imu", {})))
     if isinstance(source, (str, os.PathLike)):
         return read_raw(source)
@@ -188,15 +240,15 @@ def s5_strength(raw: RawSession, options: SessionOptions, placement: str) -> Str
     ).analyze(raw, sampling_rate_hz=options.sample_rate_hz)
 
 
-def s6_form(reps: pd.DataFrame) -> tuple[pd.DataFrame, FormBreakDetector]:
+def s6_form(reps: pa.Table) -> tuple[pa.Table, FormBreakDetector]:
     """Stage 6: the reps with their ``form_break`` flag and ``form_reason``."""
     form = FormBreakDetector()
-    if reps.empty:
-        return reps.assign(form_break=pd.Series(dtype=bool),
-                           form_reason=pd.Series(dtype=str)), form
-    form.detect(reps)
-    return reps.assign(form_break=form.form_break_.to_numpy(dtype=bool),
-                       form_reason=form.reasons_.to_numpy(dtype=object)), form
+    flags, reasons = np.zeros(0, dtype=bool), np.zeros(0, dtype=object)
+    if reps.num_rows:
+        form.detect(reps)
+        flags, reasons = form.form_break_, form.reasons_
+    reps = reps.append_column("form_break", arrow.array(np.asarray(flags, dtype=bool)))
+    return reps.append_column("form_reason", arrow.array(reasons, pa.string())), form
 
 
 def s7_summary(
@@ -204,8 +256,8 @@ def s7_summary(
     options: SessionOptions,
     activity: str,
     placement: str,
-    sets: pd.DataFrame,
-    reps: pd.DataFrame,
+    sets: pa.Table,
+    reps: pa.Table,
     gait: GaitAnalysis,
     strength: dict[str, Any] | None,
 ) -> dict[str, Any]:
@@ -213,7 +265,8 @@ def s7_summary(
     ``strength`` is the strength stages' summary when they made the sets (else None)."""
     exercise = options.exercise
     if exercise is None and activity != "run":
-        names = sets["exercise"].dropna().unique() if not sets.empty else []
+        given = arrow.values(sets.column("exercise")) if sets.num_rows else []
+        names = list(dict.fromkeys(e for e in given if e is not None and e == e))
         exercise = str(names[0]) if len(names) == 1 else ""
     extra = dict(strength or {})
     gait_summary = dict(gait.summary_)
@@ -224,8 +277,8 @@ def s7_summary(
         "activity": activity,
         "exercise": exercise if activity != "run" else None,
         "duration_s": float(raw.t_s[-1] - raw.t_s[0]),
-        "n_sets": int(len(sets)),
-        "n_reps": int(len(reps)),
+        "n_sets": int(sets.num_rows),
+        "n_reps": int(reps.num_rows),
     }
     if activity != "strength" or running:
         summary |= {c: gait_summary.pop(c, np.nan) for c in RUN_SUMMARY_COLUMNS}
@@ -245,18 +298,18 @@ def s7_summary(
     }
     if activity != "strength" or running:
         summary |= {k: v for k, v in gait_summary.items() if k not in summary}
-    elif not gait.steps_.empty:  # walking in a strength session: its steps, not the run's extras
+    elif gait.steps_.num_rows:  # walking in a strength session: its steps, not the run's extras
         summary |= {k: gait_summary[k] for k in WALK_EXTRA_COLUMNS}
     return summary | {k: v for k, v in extra.items() if k not in summary}
 
 
-def s8_result(raw: RawSession, summary: dict[str, Any], tables: dict[str, pd.DataFrame],
+def s8_result(raw: RawSession, summary: dict[str, Any], tables: dict[str, pa.Table],
               parameters: dict[str, Any], warnings: list[str]) -> AnalysisResult:
     """Stage 8: the result (tables, provenance, warnings)."""
     meta = dict(raw.meta)
     meta.setdefault("session_id", raw.session_id)
-    return AnalysisResult(summary=pd.DataFrame([summary]), session=meta, parameters=parameters,
-                          warnings=warnings, **tables)
+    return AnalysisResult(summary, dict(tables), session=meta, parameters=parameters,
+                          warnings=warnings)
 
 
 def analyze(
@@ -280,16 +333,16 @@ def analyze(
                                                               options.sample_rate_hz))
     parameters: dict[str, Any] = options.parameters()
     parameters["gait"] = _params(gait)
-    has_steps = not gait.steps_.empty
+    has_steps = gait.steps_.num_rows > 0
     running = gait.summary_.get("n_steps", 0) > 0
     where = options.placement
     if given_placement is None and has_steps:
         where = gait.placement_  # found from the gait (with a warning)
     warnings = list(gait.warnings_) if has_steps else []
-    tables: dict[str, pd.DataFrame] = {
+    tables: dict[str, pa.Table] = {
         "sets": _empty(columns(SETS)), "reps": _empty(REPS_CONTRACT_COLUMNS),
-        "steps": gait.steps_, "starts": gait.starts_ if running else pd.DataFrame(),
-        "minutes": pd.DataFrame(), "timeseries": pd.DataFrame(),
+        "steps": gait.steps_, "starts": gait.starts_ if running else NONE,
+        "minutes": NONE, "timeseries": NONE,
     }
     act = options.activity
     strength = None
@@ -303,11 +356,11 @@ def analyze(
                 warnings.append("no sets analysed: no reference for neutral (standing, "
                                 "walking or upright reps) anywhere in the session (the steps are)")
         if strength is not None and detected:
-            if len(strength.sets_):
+            if strength.sets_.num_rows:
                 act = "strength"
             elif running:
                 strength, act = None, "run"  # no set: a run
-    if act == "strength" and running and strength is not None and len(strength.sets_):
+    if act == "strength" and running and strength is not None and strength.sets_.num_rows:
         act = "mixed"
     strength_summary = None
     if strength is not None:

@@ -132,8 +132,7 @@ def analyze_one(path: str | Path, out: str | Path, options: dict[str, Any],
 
             write_report(folder)
         text = render(result) if report else ""
-        summary = result.summary.iloc[0].to_dict()
-        return Outcome(str(path), True, str(folder), summary_line(summary), replaced=existed,
+        return Outcome(str(path), True, str(folder), summary_line(result.record), replaced=existed,
                        kept=kept, report=text, warnings=list(result.warnings),
                        seconds=time.perf_counter() - t0, worker=where)
     except InputError as exc:
