@@ -114,7 +114,7 @@ class AnalysisResult:
         if isinstance(duration, float) and np.isfinite(duration):
             head += f", {duration / 60:.1f} min"
         counts = ", ".join(
-            f"{name} {len(t)} rows" for name, t in self.tables().items() if name != "summary"
+            f"{name} {len(t)} rows" for name, t in self.arrow_tables().items() if name != "summary"
         )
         return "\n".join([head + ">", f"  tables: {counts}" if counts else "  tables: summary",
                           "  print(imu.report(result)) for the readable report; "
@@ -165,7 +165,11 @@ class AnalysisResult:
     def provenance(self) -> dict[str, Any]:
         return provenance(self.parameters, self.session)
 
-    def tables(self) -> dict[str, pa.Table]:
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The files this session writes, by stem, as DataFrames (:meth:`arrow_tables`)."""
+        return {stem: getattr(self, stem) for stem in self.arrow_tables()}
+
+    def arrow_tables(self) -> dict[str, pa.Table]:
         """The files this session writes, by stem, as Arrow tables; strength, gait and run
         tables as they apply (steps whenever the session has any, and for every run)."""
         out = {"summary": self.table("summary")}
@@ -184,7 +188,7 @@ class AnalysisResult:
 
     def write(self, out_dir: str | Path) -> Path:
         """Write ``out_dir/session=<id>/*.parquet``; the folder appears whole or not at all."""
-        return write_session(out_dir, self.session_id, self.tables(), self.provenance())
+        return write_session(out_dir, self.session_id, self.arrow_tables(), self.provenance())
 
 
 def s2_load(source: str | Path | pd.DataFrame | RawSession) -> RawSession:

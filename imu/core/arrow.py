@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from numpy.typing import DTypeLike
 
 _NUMPY: dict[pa.DataType, type] = {
     pa.float64(): np.float64, pa.float32(): np.float32, pa.int64(): np.int64,
@@ -105,7 +106,9 @@ def array(values: np.ndarray | Sequence[Any], type: pa.DataType | None = None, *
 def table(columns: Mapping[str, Any], schema: pa.Schema | None = None, *,
           nan_is_null: bool = False) -> pa.Table:
     """A table of ``columns`` (name -> numpy array, list or Arrow array), in their order; with
-    ``schema``, its columns in its order and types."""
+    ``schema``, its columns in its order and types (no columns at all: its empty table)."""
+    if schema is not None and not columns:  # no columns at all: the empty table
+        return empty(schema)
     if schema is None:
         arrays = [c if isinstance(c, (pa.Array, pa.ChunkedArray)) else
                   array(c, nan_is_null=nan_is_null) for c in columns.values()]
@@ -168,6 +171,14 @@ def values(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
         out[~ok] = np.nan
         return out
     return np.array(column.to_pylist(), dtype=object)
+
+
+def column(data: Any, name: str, dtype: DTypeLike = None) -> np.ndarray:
+    """Column ``name`` of an Arrow table (:func:`values`), a DataFrame or arrays by name, as a
+    numpy array (of ``dtype`` when given)."""
+    col = data[name]
+    v = values(col) if isinstance(col, (pa.Array, pa.ChunkedArray)) else np.asarray(col)
+    return v if dtype is None else np.asarray(v, dtype=dtype)
 
 
 def columns(data: Any) -> dict[str, np.ndarray]:

@@ -12,18 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-from numpy.typing import ArrayLike, DTypeLike, NDArray
+from numpy.typing import ArrayLike, NDArray
 
+from imu.core import arrow
+from imu.core.arrow import column
 from imu.core.schema import MINUTES
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-def column(table: pa.Table | pd.DataFrame, name: str, dtype: DTypeLike = None) -> NDArray[Any]:
-    """Column ``name`` of a steps table as a numpy array (text: objects). The analysis hands
-    on Arrow tables; the simulator's truth and the HTML report DataFrames."""
-    return np.asarray(table[name], dtype=dtype)
 
 
 def pelvic_drop_deg(obliquity_deg: ArrayLike, stance_side: ArrayLike) -> NDArray[np.float64]:
@@ -138,7 +134,7 @@ def run_summary(
 
 def empty_minutes() -> pa.Table:
     """The per-minute table without rows (``imu.core.schema.MINUTES`` columns, float)."""
-    return pa.schema([(c, pa.float64()) for c in MINUTES.names]).empty_table()
+    return arrow.empty(pa.schema([(c, pa.float64()) for c in MINUTES.names]))
 
 
 def minutes_by_running_time(steps: pa.Table | pd.DataFrame) -> pa.Table:
@@ -183,8 +179,8 @@ def minutes_by_running_time(steps: pa.Table | pd.DataFrame) -> pa.Table:
         mean(drop, right),
     )
     keep = n_steps > 0
-    return pa.table({name: v[keep] for name, v in zip(MINUTES.names, values, strict=True)},
-                    schema=MINUTES)
+    return arrow.table({name: v[keep] for name, v in zip(MINUTES.names, values, strict=True)},
+                       MINUTES)
 
 
 def minutes_by_clock(steps: pd.DataFrame) -> pd.DataFrame:
@@ -255,9 +251,9 @@ def cadence_per_bout(steps: pa.Table | pd.DataFrame) -> pa.Table:
 
     The mean sums each bout's step times in step order with ``np.add.reduceat`` (the bits of
     pandas' group mean for bout numbers that never decrease, as the analysis numbers them)."""
-    if len(steps) == 0:
-        return BOUTS.empty_table()
     bout = column(steps, "bout", np.int64)
+    if bout.size == 0:
+        return arrow.empty(BOUTS)
     order = np.argsort(bout, kind="stable")  # bouts in order, steps in order within each
     bout = bout[order]
     first = np.flatnonzero(np.r_[True, bout[1:] != bout[:-1]])
@@ -274,14 +270,14 @@ def cadence_per_bout(steps: pa.Table | pd.DataFrame) -> pa.Table:
         at = np.flatnonzero(np.r_[True, g_in[1:] != g_in[:-1]])
         sums = np.add.reduceat(st[inside], at)
         mid[g_in[at]] = sums / np.diff(at, append=g_in.size).astype(np.float64)
-    return pa.table({
+    return arrow.table({
         "bout": bout[first],
         "gait": column(steps, "gait")[order][first],
         "start_s": np.minimum.reduceat(contact, first),
         "end_s": np.maximum.reduceat(contact, first),
         "n_steps": n_steps,
         "cadence_spm": np.where(n_steps >= 3, 60.0 / mid, np.nan),
-    }, schema=BOUTS)
+    }, BOUTS)
 
 
 def walk_summary(steps: pa.Table | pd.DataFrame, bouts: pa.Table) -> dict[str, Any]:

@@ -14,6 +14,8 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import ArrayLike, NDArray
 
+from imu.core import arrow
+from imu.core.arrow import column
 from imu.core.errors import InputError
 from imu.core.exercises import BRIDGE_EXERCISES, REGISTRY
 
@@ -64,18 +66,9 @@ def _names(table: Any) -> list[str]:
     return list(names if names is not None else getattr(table, "columns", table))
 
 
-def _column(table: Any, name: str) -> NDArray[Any]:
-    """One column of an Arrow table, a DataFrame or arrays by name, as a numpy array (text:
-    object array, null -> None)."""
-    col = table[name]
-    if isinstance(col, pa.ChunkedArray):
-        return col.to_numpy()
-    return np.asarray(col)
-
-
 def _n_rows(table: Any) -> int:
     names = _names(table)
-    return len(_column(table, names[0])) if names else 0
+    return len(column(table, names[0])) if names else 0
 
 
 def posterior_tilt_pct(reps: Any) -> float:
@@ -89,10 +82,10 @@ def posterior_tilt_pct(reps: Any) -> float:
     """
     if not _n_rows(reps):
         return float("nan")
-    bridge = np.isin(_column(reps, "exercise"), list(BRIDGE_EXERCISES))
+    bridge = np.isin(column(reps, "exercise"), list(BRIDGE_EXERCISES))
     if not bridge.any():
         return float("nan")
-    return float(100.0 * np.mean(_column(reps, "tilt_class")[bridge] == "posterior"))
+    return float(100.0 * np.mean(column(reps, "tilt_class")[bridge] == "posterior"))
 
 
 # ------------------------------------------------------------------------------ form breaks ---
@@ -140,14 +133,14 @@ def form_breaks(
     missing = [c for c in FORM_BREAK_COLUMNS if c not in names]
     if missing:
         raise InputError(f"reps table lacks column(s): {', '.join(missing)}")
-    set_no = _column(reps, "set")
+    set_no = column(reps, "set")
     n = len(set_no)
     if not n:
         return {"form_break": np.zeros(0, bool), "form_reason": np.zeros(0, object),
                 "tilt_change_deg": np.zeros(0), "tempo_change_frac": np.zeros(0)}
-    rep_no = _column(reps, "rep")
-    tilt = _column(reps, "tilt_deg").astype(float)
-    dur = (_column(reps, "end_s") - _column(reps, "start_s")).astype(float)
+    rep_no = column(reps, "rep")
+    tilt = column(reps, "tilt_deg").astype(float)
+    dur = (column(reps, "end_s") - column(reps, "start_s")).astype(float)
     # per set, reps in order of their rep number (ties: in table order): the position of
     # each rep within its set
     sets, inverse = np.unique(set_no, return_inverse=True)
@@ -176,7 +169,7 @@ def form_breaks(
     tempo_bad = eligible & (np.abs(tempo_change) > tempo_change_frac)
 
     if "exercise" in names:
-        bridge = np.isin(_column(reps, "exercise"), list(BRIDGE_EXERCISES))
+        bridge = np.isin(column(reps, "exercise"), list(BRIDGE_EXERCISES))
     else:
         bridge = np.zeros(n, dtype=bool)
     reasons = np.empty(n, dtype=object)
@@ -203,9 +196,9 @@ def add_form_break(reps: Any, **params: float | int | bool) -> Any:
     ``form_reason`` (str) columns (:func:`form_breaks` with ``params``)."""
     fb = form_breaks(reps, **params)  # type: ignore[arg-type]
     if isinstance(reps, pa.Table):
-        return reps.append_column("form_break", pa.array(fb["form_break"], pa.bool_())
+        return reps.append_column("form_break", arrow.array(fb["form_break"], pa.bool_())
                                   ).append_column("form_reason",
-                                                  pa.array(fb["form_reason"], pa.string()))
+                                                  arrow.array(fb["form_reason"], pa.string()))
     out = reps.copy()
     out["form_break"] = fb["form_break"]
     out["form_reason"] = fb["form_reason"].astype(str)

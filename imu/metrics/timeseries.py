@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from imu.core import arrow
 from imu.core.schema import TIMESERIES, TIMESERIES_RATE_HZ
 
 
@@ -26,12 +27,12 @@ def _frame(
     height_cm: NDArray[np.float64],
 ) -> pa.Table:
     values = (t_s, sagittal, obliquity, rotation, height_cm)
-    return pa.table(dict(zip(TIMESERIES.names, values, strict=True)), schema=TIMESERIES)
+    return arrow.table(dict(zip(TIMESERIES.names, values, strict=True)), TIMESERIES)
 
 
 def empty_timeseries() -> pa.Table:
     """The time series without rows (float columns)."""
-    return TIMESERIES.empty_table()
+    return arrow.empty(TIMESERIES)
 
 
 def timeseries_interpolated(

@@ -3,8 +3,8 @@ deteriorated beyond the set's first reps.
 
 The rule itself (an anterior lockout always; per set, a baseline from the first reps, a tilt
 drop out of posterior tilt or a tempo change beyond thresholds; docs/trends.md) is the metric
-:func:`imu.metrics.strength.form_breaks`, shared with the simulated month, on arrays
-:func:`imu.metrics.form.form_break_arrays`; this module wraps it as an algorithm so that its
+:func:`imu.metrics.strength.form_breaks` (Arrow tables, DataFrames or arrays by name), shared
+with the simulated month; this module wraps it as an algorithm so that its
 parameters are recorded in every output file's provenance.
 
 The practice of "stopping a set when form breaks down" (fatigue-related loss of lumbopelvic
@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Self
 
-from imu.metrics.form import form_break_arrays
-from imu.metrics.strength import FORM_BREAK_COLUMNS, add_form_break
+from imu.metrics.strength import FORM_BREAK_COLUMNS, add_form_break, form_breaks
 from imu.pipeline.base import FormAlgorithm
 
 REQUIRED_COLUMNS = FORM_BREAK_COLUMNS
@@ -68,9 +67,9 @@ class FormBreakDetector(FormAlgorithm):
         self.anterior_is_break = anterior_is_break
 
     def detect(self, reps: Any) -> Self:
-        """Apply the rule (:func:`imu.metrics.form.form_break_arrays`) to a reps table (an
+        """Apply the rule (:func:`imu.metrics.strength.form_breaks`) to a reps table (an
         Arrow table, or a stored session's DataFrame)."""
-        fb = form_break_arrays(
+        fb = form_breaks(
             reps,
             self.baseline_reps,
             self.tilt_drop_deg,

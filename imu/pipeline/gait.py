@@ -36,6 +36,8 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from imu.core import arrow
+from imu.core.arrow import column
 from imu.core.errors import InputError
 from imu.core.rotation import Rotation
 from imu.core.schema import STEPS
@@ -43,7 +45,6 @@ from imu.core.session import RawSession
 from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M, PLACEMENTS
 from imu.metrics.gait import (
     cadence_per_bout,
-    column,
     empty_minutes,
     minutes_by_running_time,
     pelvic_drop_deg,
@@ -533,14 +534,14 @@ class GaitAnalysis(AnalysisAlgorithm):
         height: Array, acc: Array, has_gyro: bool, notes: list[str],
     ) -> None:
         """The tables and the summary from the steps' columns (None: no steps)."""
-        steps = run = STEPS.empty_table()
-        self.bouts_ = cadence_per_bout(steps if cols is None else pa.table(cols))
+        steps = run = arrow.empty(STEPS)
+        self.bouts_ = cadence_per_bout(steps if cols is None else cols)
         if cols is not None:  # the cadence of each step's bout (walking: the one asked for)
-            at = np.searchsorted(self.bouts_["bout"].to_numpy(), cols["bout"])
-            cols["bout_cadence_spm"] = self.bouts_["cadence_spm"].to_numpy()[at]
-            steps = pa.table(cols, schema=STEPS)
+            at = np.searchsorted(column(self.bouts_, "bout"), cols["bout"])
+            cols["bout_cadence_spm"] = column(self.bouts_, "cadence_spm")[at]
+            steps = arrow.table(cols, STEPS)
             is_run = cols["gait"] == "run"
-            run = pa.table({k: v[is_run] for k, v in cols.items()}, schema=STEPS)
+            run = arrow.table({k: v[is_run] for k, v in cols.items()}, STEPS)
         self.steps_ = steps
         self.starts_ = run_starts(steps, self.restart_gap_s, self.half_step_ratio)
         n_run = run.num_rows

@@ -46,6 +46,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from imu.core import arrow
 from imu.pipeline.base import BoutAlgorithm
 from imu.pipeline.dsp import maximum_filter1d, uniform_filter1d
 from imu.pipeline.gait_events import walk_step_peaks
@@ -330,7 +331,7 @@ def _bouts_table(
         for a, b in runs(mask)
     )
     if not rows:
-        return BOUTS.empty_table()
+        return arrow.empty(BOUTS)
     start, end, gait = zip(*rows, strict=True)
-    return pa.table({"start_s": np.array(start), "end_s": np.array(end), "gait": list(gait)},
-                    schema=BOUTS)
+    return arrow.table({"start_s": np.array(start), "end_s": np.array(end), "gait": list(gait)},
+                       BOUTS)

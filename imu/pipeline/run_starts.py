@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
+from imu.core import arrow
+from imu.core.arrow import column
 from imu.core.schema import STARTS
-from imu.metrics.gait import column
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,7 +32,7 @@ def run_starts(steps: pa.Table | pd.DataFrame, restart_gap_s: float = 2.0,
     ``side``, ``contact_s``, ``step_s``)."""
     run = column(steps, "gait") == "run" if len(steps) else np.zeros(0, dtype=bool)
     if not run.any():
-        return STARTS.empty_table()
+        return arrow.empty(STARTS)
     c_all = column(steps, "contact_s", float)
     idx = np.flatnonzero(run)
     c = c_all[idx]
@@ -58,9 +59,9 @@ def run_starts(steps: pa.Table | pd.DataFrame, restart_gap_s: float = 2.0,
         rows.append((float(c_all[first]), str(sides_all[first]), str(sides_all[second]), half,
                      float(c_all[second] - c_all[first]), "walking" if came.size else "standing"))
     if not rows:
-        return STARTS.empty_table()
+        return arrow.empty(STARTS)
     t_s, first_side, second_side, half_step, first_step_s, after = zip(*rows, strict=True)
-    return pa.table({
+    return arrow.table({
         "start": np.arange(1, len(rows) + 1, dtype=np.int64),
         "t_s": np.array(t_s, dtype=np.float64),
         "first_side": list(first_side),

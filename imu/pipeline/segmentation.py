@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from imu.core import arrow
 from imu.core.schema import REP_PHASE_COLUMNS
 from imu.pipeline.base import SegmentationAlgorithm
 
@@ -301,5 +302,5 @@ class RepSegmentation(SegmentationAlgorithm):
     def reps_(self) -> pa.Table:
         """The reps table (class docstring), made from ``rep_columns_`` on first use."""
         if getattr(self, "_reps", None) is None:
-            self._reps = pa.table(self.rep_columns_)
+            self._reps = arrow.table(self.rep_columns_)
         return self._reps

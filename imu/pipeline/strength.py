@@ -32,6 +32,8 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from imu.core import arrow
+from imu.core.arrow import column
 from imu.core.errors import InputError
 from imu.core.exercises import REGISTRY
 from imu.core.frames import GRAVITY_M_S2
@@ -72,14 +74,6 @@ REPS_OUTPUT: Final = pa.schema([REPS.field(c) for c in REPS_OUTPUT_COLUMNS])
 
 Columns = dict[str, NDArray[Any]]
 """A table as arrays by name, in column order (the stages' reps and sets)."""
-
-
-def arrow_table(cols: Columns, schema: pa.Schema) -> pa.Table:
-    """The ``schema`` columns of ``cols`` as an Arrow table in the schema's types (NaN stays
-    NaN; an empty ``cols``: the empty table)."""
-    if not cols:
-        return schema.empty_table()
-    return pa.Table.from_arrays([pa.array(cols[f.name], f.type) for f in schema], schema=schema)
 
 
 def n_rows(cols: Columns) -> int:
@@ -454,8 +448,8 @@ class StrengthAnalysis(AnalysisAlgorithm):
             raise InputError(NO_REFERENCE)  # nothing standing, walking or repeating upright
         if n_rows(reps):
             reps = self.s10_metrics(s, reps, frames, offset, trunk)
-        self.reps_ = arrow_table(reps, REPS_OUTPUT)
-        self.sets_ = arrow_table(sets, SETS)
+        self.reps_ = arrow.table(reps, REPS_OUTPUT)
+        self.sets_ = arrow.table(sets, SETS)
         self.timeseries_ = self.s11_timeseries(s, cal, frames, bouts.quiet_)
         self.summary_ = self._summary(exercise, cal)
         self.diagnostics_ = {
@@ -473,8 +467,8 @@ class StrengthAnalysis(AnalysisAlgorithm):
 
     def _empty(self, exercise: str | None) -> Self:
         """No gyroscope: no pelvis angles, so no reps (empty tables, documented)."""
-        self.reps_ = REPS_OUTPUT.empty_table()
-        self.sets_ = SETS.empty_table()
+        self.reps_ = arrow.empty(REPS_OUTPUT)
+        self.sets_ = arrow.empty(SETS)
         self.timeseries_ = empty_timeseries()
         self.summary_ = self._summary(exercise, None)
         self.diagnostics_ = {"note": "no gyroscope: strength analysis needs angular rate"}
@@ -484,7 +478,7 @@ class StrengthAnalysis(AnalysisAlgorithm):
         r = self.reps_
         ex = exercise
         if ex is None and self.sets_.num_rows:
-            names = list(dict.fromkeys(self.sets_.column("exercise").to_pylist()))
+            names = list(dict.fromkeys(column(self.sets_, "exercise").tolist()))
             ex = str(names[0]) if len(names) == 1 else ""
         out: dict[str, Any] = {
             "exercise": ex,
@@ -497,7 +491,7 @@ class StrengthAnalysis(AnalysisAlgorithm):
                          ("mean_eccentric_s", "eccentric_s"),
                          ("mean_pelvis_angle_deg", "pelvis_angle_deg"),
                          ("mean_hip_travel_cm", "hip_travel_cm"), ("mean_tilt_deg", "tilt_deg")):
-            out[key] = _mean(r.column(col).to_numpy()) if r.num_rows else np.nan
+            out[key] = _mean(column(r, col)) if r.num_rows else np.nan
         out["posterior_tilt_pct"] = posterior_tilt_pct(r)
         return out
 
