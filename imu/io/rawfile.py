@@ -84,7 +84,7 @@ def read_raw(path: str | Path, *, plausible: bool = True) -> RawSession:
         raise InputError(f"{p}: is a directory, expected a .raw.parquet file")
     name = str(p)
     try:
-        pf = pq.ParquetFile(p)
+        pf = pq.ParquetFile(p, pre_buffer=False)  # decoded a page at a time, not whole chunks
         schema = pf.schema_arrow
         meta = schema_metadata(schema, name)
         names = set(schema.names)
