@@ -67,18 +67,23 @@ def array(values: np.ndarray | Sequence[Any], type: pa.DataType | None = None, *
     if pa.types.is_null(t):
         return pa.nulls(n)
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        items = [None if _missing(x) else str(x) for x in v.tolist()]
-        enc = [b"" if x is None else x.encode("utf-8") for x in items]
+        # each distinct value is checked and encoded once (a column holds few: "L", "run")
+        codes: dict[tuple[type, Any], int] = {}
+        idx = np.fromiter((codes.setdefault((x.__class__, x), len(codes)) for x in v.tolist()),
+                          np.int64, n)
+        keys = [x for _, x in codes]
+        miss = np.array([_missing(x) for x in keys], dtype=bool)
+        enc = [b"" if m else str(x).encode("utf-8") for x, m in zip(keys, miss, strict=True)]
         offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, enc), np.int64, n), out=offsets[1:])
+        np.cumsum(np.array([len(e) for e in enc], dtype=np.int64)[idx], out=offsets[1:])
         if pa.types.is_string(t):
             if offsets[-1] >= 2**31:
                 raise ValueError("text column too long for a string array")
             offsets = offsets.astype(np.int32)
-        valid = np.array([x is not None for x in items], dtype=bool)
+        valid = ~miss[idx]
         return pa.Array.from_buffers(
             t, n, [_bits(valid) if not valid.all() else None,
-                   pa.py_buffer(offsets), pa.py_buffer(b"".join(enc))])
+                   pa.py_buffer(offsets), pa.py_buffer(b"".join([enc[i] for i in idx.tolist()]))])
     if v.dtype == object:  # numbers or flags with None: to floats, None as NaN
         valid = np.array([not _missing(x) for x in v.tolist()], dtype=bool)
         fill = [x if ok else 0 for x, ok in zip(v.tolist(), valid, strict=True)]
