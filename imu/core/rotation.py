@@ -503,7 +503,8 @@ class Rotation:
         numpy gives them: rotations are immutable)."""
         if self._single:
             raise TypeError("Single rotation is not subscriptable.")
-        if isinstance(indexer, np.ndarray) and indexer.dtype.kind in "iu":
+        if (isinstance(indexer, np.ndarray) and indexer.dtype.kind in "iu"
+                and self._quat.flags.c_contiguous):  # np.take copies a strided array whole
             q = np.take(self._quat, indexer, axis=0)
         else:
             q = self._quat[indexer]
