@@ -251,6 +251,18 @@ def test_indexing_and_len() -> None:
     assert [x.as_quat().tolist() for x in r[:3]] == [x.as_quat().tolist() for x in s[:3]]
 
 
+def test_indexing_a_strided_stack() -> None:
+    """A stack over a column-major quaternion array (VQF's, reordered scalar-last) is indexed
+    to the same rotations as a C-ordered one: every index kind."""
+    q = _quats()
+    strided = Rotation.from_quat(np.roll(q, 1, axis=1), scalar_first=True)
+    assert not strided._quat.flags.c_contiguous  # the premise: np.take would copy it whole
+    r = Rotation.from_quat(q)
+    idx = np.random.default_rng(7).integers(0, N, 40)
+    for ix in (idx, idx.astype(np.uint32), slice(5, 60, 3), np.arange(N) % 3 == 0, 11):
+        np.testing.assert_array_equal(strided[ix].as_quat(), r[ix].as_quat())
+
+
 def test_mean() -> None:
     q = _quats()[8:]
     r, s = _pair(q)
