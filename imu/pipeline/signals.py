@@ -138,17 +138,12 @@ def block_mean(x: NDArray[np.float64], k: int) -> NDArray[np.float64]:
 def segment_reduce(
     ufunc: np.ufunc, x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
 ) -> NDArray[np.float64]:
-    """``ufunc.reduce`` over ``x[a_k : b_k + 1]`` per k (a_k <= b_k, non-decreasing a)."""
+    """``ufunc.reduce`` over ``x[a_k : b_k + 1]`` per k (a_k <= b_k; the segments may overlap
+    and come in any order): one ``reduceat`` over the index pairs, whose every other result
+    is a segment (the ones between are discarded)."""
     idx = np.empty(2 * a.size, dtype=np.int64)
     idx[0::2] = a
     idx[1::2] = b + 1
-    ok = idx[1:] >= idx[:-1]
-    if not ok.all():  # overlapping segments: fall back to a padded matrix
-        w = int(np.max(b - a)) + 1
-        m = a[:, None] + np.arange(w)[None, :]
-        fill = -np.inf if ufunc is np.maximum else np.inf
-        vals = np.where(m <= b[:, None], x[np.clip(m, 0, x.size - 1)], fill)
-        return ufunc.reduce(vals, axis=1)
     xp = np.append(x, x[-1])
     return ufunc.reduceat(xp, np.minimum(idx, x.size))[0::2]
 
