@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from imu.pipeline import dsp
 from imu.pipeline.signals import segment_max, segment_min
 
 
@@ -28,3 +29,38 @@ def test_segment_reduce_overlapping_as_padded_matrix() -> None:
         assert got.tobytes() == want.tobytes()
         perm = rng.permutation(a.size)  # any order
         assert fn(x, a[perm], b[perm]).tobytes() == want[perm].tobytes()
+
+
+def _minmax_van_herk(x: np.ndarray, size: int, axis: int, mode: str, acc: np.ufunc
+                     ) -> np.ndarray:
+    """The former O(n) form: block prefix and suffix extrema combined at each window."""
+    e = dsp._extended(x, size, axis, mode, 0.0)
+    if size == 1:
+        return np.ascontiguousarray(np.moveaxis(e, 0, axis))
+    m, rest = e.shape[0], e.shape[1:]
+    n, nb = m - size + 1, -(-m // size)
+    if np.issubdtype(e.dtype, np.integer):
+        info = np.iinfo(e.dtype)
+        fill = info.min if acc is np.maximum else info.max
+    else:
+        fill = -np.inf if acc is np.maximum else np.inf
+    buf = np.empty((nb * size,) + rest, dtype=e.dtype)
+    buf[:m], buf[m:] = e, fill
+    suffix = acc.accumulate(buf[::-1].reshape((nb, size) + rest), axis=1).reshape(buf.shape)
+    prefix = acc.accumulate(buf.reshape((nb, size) + rest), axis=1).reshape(buf.shape)
+    out = acc(suffix[::-1][:n], prefix[size - 1 : size - 1 + n])
+    return np.ascontiguousarray(np.moveaxis(out, 0, axis))
+
+
+def test_minmax_filter_doubling_as_van_herk() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3001, 2))
+    x[rng.integers(0, 3001, 20), 0] = np.nan
+    ints = rng.integers(-100, 100, 3001).astype(np.int8)
+    for size in (1, 2, 3, 5, 6, 8, 31, 201, 601, 4000):
+        for mode in ("reflect", "nearest", "constant"):
+            for fn, acc in ((dsp.maximum_filter1d, np.maximum), (dsp.minimum_filter1d, np.minimum)):
+                for arr, axis in ((x, 0), (x.T, 1), (ints, 0)):
+                    got = fn(arr, size, axis=axis, mode=mode)
+                    want = _minmax_van_herk(arr, size, axis, mode, acc)
+                    assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
