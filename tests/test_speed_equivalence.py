@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
+from imu.core import arrow
 from imu.pipeline import dsp
 from imu.pipeline.signals import segment_max, segment_min
 
@@ -64,3 +66,14 @@ def test_minmax_filter_doubling_as_van_herk() -> None:
                     got = fn(arr, size, axis=axis, mode=mode)
                     want = _minmax_van_herk(arr, size, axis, mode, acc)
                     assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+
+
+def test_text_array_by_sort_as_by_dict() -> None:
+    rng = np.random.default_rng(7)
+    words = np.array(["run", "walk", "", "L", "é", "R"])
+    for n in (0, 1, 500):
+        v = words[rng.integers(0, words.size, n)]
+        by_sort, by_dict = arrow.array(v, pa.string()), arrow.array(v.astype(object), pa.string())
+        assert [None if b is None else b.to_pybytes() for b in by_sort.buffers()] == [
+            None if b is None else b.to_pybytes() for b in by_dict.buffers()]
+        assert by_sort.to_pylist() == v.tolist()
