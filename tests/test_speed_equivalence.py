@@ -7,7 +7,7 @@ import pyarrow as pa
 
 from imu.core import arrow
 from imu.pipeline import dsp
-from imu.pipeline.signals import segment_max, segment_min
+from imu.pipeline.signals import block_mean, segment_max, segment_min
 
 
 def _segment_reduce_padded(ufunc: np.ufunc, x: np.ndarray, a: np.ndarray,
@@ -77,3 +77,11 @@ def test_text_array_by_sort_as_by_dict() -> None:
         assert [None if b is None else b.to_pybytes() for b in by_sort.buffers()] == [
             None if b is None else b.to_pybytes() for b in by_dict.buffers()]
         assert by_sort.to_pylist() == v.tolist()
+
+
+def test_block_mean_as_reshaped_mean() -> None:
+    rng = np.random.default_rng(11)
+    for k in (1, 2, 3, 4, 8, 13, 20, 50):
+        x = rng.standard_normal((40 * k + 3, 3)) * 10.0 ** rng.integers(-3, 4, (40 * k + 3, 3))
+        n = x.shape[0] // k
+        assert block_mean(x, k).tobytes() == x[: n * k].reshape(n, k, 3).mean(axis=1).tobytes()
