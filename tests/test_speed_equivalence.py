@@ -7,7 +7,7 @@ import pyarrow as pa
 
 from imu.core import arrow
 from imu.pipeline import dsp
-from imu.pipeline.signals import block_mean, segment_max, segment_min
+from imu.pipeline.signals import block_mean, row_norm, segment_max, segment_min
 
 
 def _segment_reduce_padded(ufunc: np.ufunc, x: np.ndarray, a: np.ndarray,
@@ -85,3 +85,11 @@ def test_block_mean_as_reshaped_mean() -> None:
         x = rng.standard_normal((40 * k + 3, 3)) * 10.0 ** rng.integers(-3, 4, (40 * k + 3, 3))
         n = x.shape[0] // k
         assert block_mean(x, k).tobytes() == x[: n * k].reshape(n, k, 3).mean(axis=1).tobytes()
+
+
+def test_row_norm_as_linalg_norm() -> None:
+    rng = np.random.default_rng(13)
+    for k in (1, 2, 3, 4, 7):
+        x = rng.standard_normal((3000, k)) * 10.0 ** rng.integers(-3, 4, (3000, k))
+        for arr in (x, np.asfortranarray(x), x[::2]):
+            assert row_norm(arr).tobytes() == np.linalg.norm(arr, axis=1).tobytes()

@@ -49,6 +49,16 @@ def row_max(x: NDArray[np.float64]) -> NDArray[np.float64]:
     return out
 
 
+def row_norm(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``np.linalg.norm(x, axis=1)`` of an (N, k) array (k < 8), column by column: the same
+    values (numpy adds fewer than 8 squares in order), ~5x faster for k = 3."""
+    out = np.multiply(x[:, 0], x[:, 0])
+    t = np.empty_like(out)
+    for j in range(1, x.shape[1]):
+        out += np.multiply(x[:, j], x[:, j], out=t)
+    return np.sqrt(out, out=out)
+
+
 def still_mask(
     acc_g: NDArray[np.float64],
     gyr_dps: NDArray[np.float64],
