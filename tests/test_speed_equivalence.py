@@ -7,6 +7,7 @@ import pyarrow as pa
 
 from imu.core import arrow
 from imu.pipeline import dsp
+from imu.pipeline.gait_events import _window_arg, window_rows
 from imu.pipeline.signals import block_mean, row_norm, segment_max, segment_min
 
 
@@ -93,3 +94,17 @@ def test_row_norm_as_linalg_norm() -> None:
         x = rng.standard_normal((3000, k)) * 10.0 ** rng.integers(-3, 4, (3000, k))
         for arr in (x, np.asfortranarray(x), x[::2]):
             assert row_norm(arr).tobytes() == np.linalg.norm(arr, axis=1).tobytes()
+
+
+def test_window_arg_as_index_matrix() -> None:
+    rng = np.random.default_rng(17)
+    f = np.round(rng.standard_normal(4000), 1)  # ties: the first extremum
+    h = 60
+    view = np.lib.stride_tricks.sliding_window_view(np.append(f, np.zeros(2 * h + 1)), 2 * h + 1)
+    start = np.sort(rng.integers(0, f.size, 500))
+    stop = np.minimum(start + rng.integers(1, 2 * h + 2, start.size), f.size)
+    w = window_rows(start, stop, f.size)
+    rows = np.arange(start.size)
+    for fill, arg in ((np.inf, np.argmin), (-np.inf, np.argmax)):
+        want = w[rows, arg(np.where(w >= 0, f[np.clip(w, 0, f.size - 1)], fill), 1)]
+        assert np.array_equal(_window_arg(view, start, stop, fill, arg), want)
