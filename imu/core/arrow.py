@@ -68,10 +68,14 @@ def array(values: np.ndarray | Sequence[Any], type: pa.DataType | None = None, *
         return pa.nulls(n)
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         # each distinct value is checked and encoded once (a column holds few: "L", "run")
-        codes: dict[tuple[type, Any], int] = {}
-        idx = np.fromiter((codes.setdefault((x.__class__, x), len(codes)) for x in v.tolist()),
-                          np.int64, n)
-        keys = [x for _, x in codes]
+        if v.dtype.kind == "U":  # numpy text (never missing): its distinct values by a sort
+            uniq, idx = np.unique(v, return_inverse=True)
+            keys = uniq.tolist()
+        else:
+            codes: dict[tuple[type, Any], int] = {}
+            idx = np.fromiter((codes.setdefault((x.__class__, x), len(codes))
+                               for x in v.tolist()), np.int64, n)
+            keys = [x for _, x in codes]
         miss = np.array([_missing(x) for x in keys], dtype=bool)
         enc = [b"" if m else str(x).encode("utf-8") for x, m in zip(keys, miss, strict=True)]
         offsets = np.zeros(n + 1, dtype=np.int64)

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from imu.pipeline.base import BoutAlgorithm
 from imu.pipeline.dsp import butter_sos, minimum_filter1d, sosfiltfilt, uniform_filter1d
 from imu.pipeline.gait_bouts import GaitBouts
-from imu.pipeline.signals import clean_mask, running_sum, runs, still_mask
+from imu.pipeline.signals import clean_mask, row_norm, running_sum, runs, still_mask
 
 TILT_CLASSES: Final = ("standing", "seated", "bent", "lying")
 """Coarse posture codes of :attr:`PostureBouts.posture_` (index = code), from the tilt alone;
@@ -176,7 +176,7 @@ class ActivityBouts(BoutAlgorithm):
         when the caller has them already (None: computed here)."""
         fs = float(sampling_rate_hz)
         w = max(1, int(round(self.window_s * fs)))
-        speed = np.linalg.norm(gyr_dps, axis=1) if speed_dps is None else speed_dps
+        speed = row_norm(gyr_dps) if speed_dps is None else speed_dps
         quiet = still_mask(acc_g, gyr_dps, fs, self.window_s, self.gyr_std_dps, self.acc_std_g) & (
             uniform_filter1d(speed, w, mode="nearest") < self.speed_dps)
         walking, running = gait_masks(acc_g, up_sensor, fs, self.gait, vertical_g=vertical_g)
@@ -202,9 +202,9 @@ class _RunSums:
                  acc_norm_cs: NDArray[np.float64] | None = None) -> None:
         self.src = src
         self.cs = np.vstack([np.zeros((1, 3)), np.cumsum(src, axis=0)])
-        self.src_norm = np.linalg.norm(src, axis=1)
+        self.src_norm = row_norm(src)
         if acc_norm_cs is None:
-            acc_norm = self.src_norm if src is acc_g else np.linalg.norm(acc_g, axis=1)
+            acc_norm = self.src_norm if src is acc_g else row_norm(acc_g)
             acc_norm_cs = running_sum(acc_norm)
         self.acc_norm_cs = acc_norm_cs
 

@@ -471,36 +471,21 @@ def uniform_filter1d(
 def _minmax_filter(
     x: ArrayLike, size: int, axis: int, mode: Mode, cval: float, acc: np.ufunc
 ) -> NDArray:
-    """Moving min/max in O(n) whatever ``size``: van Herk (1992) / Gil & Werman (1993), block
-    prefix and suffix extrema combined at each window."""
+    """Moving min/max in O(n log size) by doubling: the extremum over 2p samples is that of two
+    neighbouring p-sample extrema, and a window of ``size`` is covered by two overlapping
+    windows of the largest power of two p <= size (a sparse table, one level at a time).
+    Faster than the O(n) van Herk / Gil-Werman scheme for every size numpy meets here (its
+    block scans run along a short axis); an extremum is a selection, so the same values."""
     size = int(size)
     if size < 1:
         raise RuntimeError("incorrect filter size")
-    x = np.asarray(x)
-    e = _extended(x, size, axis, mode, cval)
-    if size == 1:
-        return np.ascontiguousarray(np.moveaxis(e, 0, axis))
-    m = e.shape[0]
-    n = m - size + 1
-    nb = -(-m // size)
-    if np.issubdtype(e.dtype, np.integer):
-        info = np.iinfo(e.dtype)
-        fill = info.min if acc is np.maximum else info.max
-    elif e.dtype == bool:
-        fill = acc is np.minimum
-    else:
-        fill = -np.inf if acc is np.maximum else np.inf
-    rest = e.shape[1:]
-    buf = np.empty((nb * size,) + rest, dtype=e.dtype)
-    buf[:m] = e
-    buf[m:] = fill
-    del e
-    # suffix extrema: the blocks of the reversed buffer are the blocks reversed (a view)
-    suffix = acc.accumulate(buf[::-1].reshape((nb, size) + rest), axis=1).reshape(buf.shape)
-    suffix = suffix[::-1]
-    prefix = acc.accumulate(buf.reshape((nb, size) + rest), axis=1, out=buf.reshape(
-        (nb, size) + rest)).reshape(buf.shape)  # in place
-    out = acc(suffix[:n], prefix[size - 1 : size - 1 + n])
+    e = _extended(np.asarray(x), size, axis, mode, cval)
+    n = e.shape[0] - size + 1
+    p = 1
+    while 2 * p <= size:  # e[i] := extremum of the p-sample window from i
+        e = acc(e[:-p], e[p:])
+        p *= 2
+    out = e if p == size else acc(e[:n], e[size - p : size - p + n])
     return np.ascontiguousarray(np.moveaxis(out, 0, axis))
 
 

@@ -50,7 +50,7 @@ from imu.core import arrow
 from imu.pipeline.base import BoutAlgorithm
 from imu.pipeline.dsp import maximum_filter1d, uniform_filter1d
 from imu.pipeline.gait_events import walk_step_peaks
-from imu.pipeline.signals import clean_mask, lowpass, moving_std, runs
+from imu.pipeline.signals import clean_mask, lowpass, moving_std, row_norm, runs
 
 BOUTS = pa.schema([("start_s", pa.float64()), ("end_s", pa.float64()), ("gait", pa.string())])
 """The bouts table of :class:`GaitBouts`."""
@@ -214,9 +214,7 @@ class GaitBouts(BoutAlgorithm):
             ok[gap] = False
             ok[np.minimum(gap + 1, n - 1)] = False
         up = centred_mean(acc, max(1, int(round(0.5 * self.up_window_s * fs))))
-        norm = np.empty((n, 1))
-        for a in range(0, n, 65_536):  # row norms in blocks: no (N, 3) square of "up"
-            norm[a : a + 65_536] = np.linalg.norm(up[a : a + 65_536], axis=1, keepdims=True)
+        norm = row_norm(up)[:, None]  # column by column: no (N, 3) square of "up"
         up /= np.where(norm > 1e-9, norm, 1.0)
         del norm
         fv = np.einsum("ij,ij->i", acc, up)

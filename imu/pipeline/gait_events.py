@@ -39,6 +39,7 @@ accelerations during human walking. Gait Posture 18:1-10.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Self
 
 import numpy as np
@@ -72,6 +73,17 @@ def window_rows(start: NDArray[np.int64], stop: NDArray[np.int64], n: int) -> ND
     idx = start[:, None] + np.arange(width)[None, :]
     idx[(idx >= stop[:, None]) | (idx < 0) | (idx >= n)] = -1
     return idx
+
+
+def _window_arg(view: Array, start: NDArray[np.int64], stop: NDArray[np.int64],
+                fill: float, arg: Callable[..., NDArray[np.int64]]) -> NDArray[np.int64]:
+    """Sample index of the first minimum (``arg`` np.argmin, ``fill`` +inf) or maximum
+    (np.argmax, -inf) of ``x[start_k:stop_k]`` per k (non-empty windows inside ``x``):
+    ``view`` holds the sliding windows of ``x`` padded at the end, so each row is one
+    contiguous copy (a gather of whole rows, not of single samples)."""
+    width = int(np.max(stop - start))
+    v = np.where(np.arange(width)[None, :] < (stop - start)[:, None], view[start, :width], fill)
+    return start + arg(v, 1)
 
 
 def crossing(x: Array, idx: NDArray[np.int64], level: Array, rising: bool, last: bool) -> Array:
@@ -289,14 +301,13 @@ class RunEvents(SegmentationAlgorithm):
         # The windows of a block of steps at a time are index matrices (steps x samples): an
         # hour's 10,000 steps at once would hold ~100 MB of them; each row is independent.
         i_min0, i_min1, i_max = (np.empty(pk.size, dtype=np.int64) for _ in range(3))
+        # the windows (at most 2 h + 1 samples) as rows of a view of f padded at the end
+        view = np.lib.stride_tricks.sliding_window_view(np.append(f, np.zeros(2 * h + 1)),
+                                                        2 * h + 1)
         for s in _row_blocks(pk.size):  # flight minima before / after, the stance maximum
-            rows = np.arange(s.stop - s.start)
-            w0 = window_rows(lo0[s], pk[s] + 1, n)
-            w1 = window_rows(pk[s], hi1[s] + 1, n)
-            i_min0[s] = w0[rows, np.argmin(np.where(w0 >= 0, f[np.clip(w0, 0, n - 1)], np.inf), 1)]
-            i_min1[s] = w1[rows, np.argmin(np.where(w1 >= 0, f[np.clip(w1, 0, n - 1)], np.inf), 1)]
-            ws = window_rows(i_min0[s], i_min1[s] + 1, n)
-            i_max[s] = ws[rows, np.argmax(np.where(ws >= 0, f[np.clip(ws, 0, n - 1)], -np.inf), 1)]
+            i_min0[s] = _window_arg(view, lo0[s], pk[s] + 1, np.inf, np.argmin)
+            i_min1[s] = _window_arg(view, pk[s], hi1[s] + 1, np.inf, np.argmin)
+            i_max[s] = _window_arg(view, i_min0[s], i_min1[s] + 1, -np.inf, np.argmax)
         peak = f[i_max]
         b0, b1 = f[i_min0], f[i_min1]
         prev_max = np.maximum(np.concatenate([[0], i_max[:-1]]), np.maximum(i_max - h, 0))

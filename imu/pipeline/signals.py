@@ -49,6 +49,16 @@ def row_max(x: NDArray[np.float64]) -> NDArray[np.float64]:
     return out
 
 
+def row_norm(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``np.linalg.norm(x, axis=1)`` of an (N, k) array (k < 8), column by column: the same
+    values (numpy adds fewer than 8 squares in order), ~5x faster for k = 3."""
+    out = np.multiply(x[:, 0], x[:, 0])
+    t = np.empty_like(out)
+    for j in range(1, x.shape[1]):
+        out += np.multiply(x[:, j], x[:, j], out=t)
+    return np.sqrt(out, out=out)
+
+
 def still_mask(
     acc_g: NDArray[np.float64],
     gyr_dps: NDArray[np.float64],
@@ -121,7 +131,9 @@ def uniform_grid(
 
 
 def block_mean(x: NDArray[np.float64], k: int) -> NDArray[np.float64]:
-    """Mean over consecutive blocks of ``k`` samples (drops the incomplete last block)."""
+    """Mean over consecutive blocks of ``k`` samples (drops the incomplete last block), added
+    in order: for (N, C) ``x`` the bits of ``x.reshape(n, k, C).mean(axis=1)`` (numpy adds a
+    middle axis in order too), without its slow reduction over a short axis."""
     x = np.asarray(x, dtype=float)
     if k == 1:
         return x
@@ -138,17 +150,12 @@ def block_mean(x: NDArray[np.float64], k: int) -> NDArray[np.float64]:
 def segment_reduce(
     ufunc: np.ufunc, x: NDArray[np.float64], a: NDArray[np.int64], b: NDArray[np.int64]
 ) -> NDArray[np.float64]:
-    """``ufunc.reduce`` over ``x[a_k : b_k + 1]`` per k (a_k <= b_k, non-decreasing a)."""
+    """``ufunc.reduce`` over ``x[a_k : b_k + 1]`` per k (a_k <= b_k; the segments may overlap
+    and come in any order): one ``reduceat`` over the index pairs, whose every other result
+    is a segment (the ones between are discarded)."""
     idx = np.empty(2 * a.size, dtype=np.int64)
     idx[0::2] = a
     idx[1::2] = b + 1
-    ok = idx[1:] >= idx[:-1]
-    if not ok.all():  # overlapping segments: fall back to a padded matrix
-        w = int(np.max(b - a)) + 1
-        m = a[:, None] + np.arange(w)[None, :]
-        fill = -np.inf if ufunc is np.maximum else np.inf
-        vals = np.where(m <= b[:, None], x[np.clip(m, 0, x.size - 1)], fill)
-        return ufunc.reduce(vals, axis=1)
     xp = np.append(x, x[-1])
     return ufunc.reduceat(xp, np.minimum(idx, x.size))[0::2]
 

@@ -44,7 +44,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from imu.core.frames import GRAVITY_M_S2
-from imu.pipeline.signals import lowpass, running_sum
+from imu.pipeline.signals import block_mean, lowpass, running_sum
 
 Array = NDArray[np.float64]
 
@@ -85,9 +85,8 @@ def horizontal_force(
     rows = 8192 * k
     for a in range(0, m, rows):
         b = min(a + rows, m)
-        h[a // k : b // k] = (acc_g[a:b] - fv_g[a:b, None] * up[a:b]).reshape(-1, k, 3).mean(
-            axis=1)
-        u_sub[a // k : b // k] = up[a:b].reshape(-1, k, 3).mean(axis=1)
+        h[a // k : b // k] = block_mean(acc_g[a:b] - fv_g[a:b, None] * up[a:b], k)
+        u_sub[a // k : b // k] = block_mean(up[a:b], k)
     return HorizontalForce(h, u_sub, gait[:m].reshape(-1, k).all(axis=1), k)
 
 

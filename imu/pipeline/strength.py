@@ -60,7 +60,7 @@ from imu.pipeline.recognition import ExerciseRecognizer
 from imu.pipeline.segmentation import RepSegmentation
 from imu.pipeline.setreps import neutral_from_tops, set_extremes, set_frame, set_signal
 from imu.pipeline.sets import SetGrouping
-from imu.pipeline.signals import still_mask
+from imu.pipeline.signals import row_norm, still_mask
 from imu.pipeline.timebase import InternalGrid, internal_grid
 from imu.pipeline.travel import HipTravel, VerticalErrorFit, session_height_m
 
@@ -221,7 +221,7 @@ class StrengthAnalysis(AnalysisAlgorithm):
         r_es = vqf.orientation_
         up = r_es.apply(np.array([0.0, 0.0, 1.0]), inverse=True)
         s.acc, s.gyr, s.strict_still, s.r_es, s.up = acc, gyr, strict, r_es, up
-        s.speed = np.linalg.norm(gyr, axis=1)
+        s.speed = row_norm(gyr)
         s.acc_up = np.sum(acc * up, axis=1)  # specific force along world-up (g)
         s.acc_z = (s.acc_up - 1.0) * GRAVITY_M_S2
         s.extra |= {"gyro_bias_dps": bias.tolist(), "acc_bias_g": refine.bias_g_.tolist(),
