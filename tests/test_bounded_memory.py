@@ -100,7 +100,7 @@ def test_unwrap_in_place_is_numpys_unwrap() -> None:
 
 def test_analysis_traces_under_200_bytes_a_sample() -> None:
     """The analysis's own memory (numpy data traced beyond the raw samples) at its peak, per
-    sample of a 10-minute run at 200 Hz: 152 bytes today, 249 before the gait stage released
+    sample of a 10-minute run at 200 Hz: 155 bytes today, 249 before the gait stage released
     its signals and blocked its temporaries (issue 12). Deterministic (no timing): a change
     that holds another few session-long signals at once fails here."""
     import tracemalloc
