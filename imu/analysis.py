@@ -229,10 +229,12 @@ def s3_resolve(raw: RawSession, given: dict[str, Any]) -> tuple[SessionOptions, 
 
 def s4_gait(raw: RawSession, options: SessionOptions, placement: str | None) -> GaitAnalysis:
     """Stage 4: steps of walking and running, run starts and the sensor's side, on every
-    session. ``placement`` is the one given or in the metadata (None: found from the gait)."""
-    return GaitAnalysis(placement=placement, sensor_offset_m=options.sensor_offset_m).analyze(
-        raw, sampling_rate_hz=options.sample_rate_hz
-    )
+    session. ``placement`` is the one given or in the metadata (None: found from the gait).
+    A run is analysed on every sample (its 25 Hz series covers the session); any other
+    session on its gait's samples when those are a small share (``GaitAnalysis.cropped_``)."""
+    whole = {"max_gait_share": 0.0} if options.activity == "run" else {}
+    return GaitAnalysis(placement=placement, sensor_offset_m=options.sensor_offset_m,
+                        **whole).analyze(raw, sampling_rate_hz=options.sample_rate_hz)
 
 
 def s5_strength(raw: RawSession, options: SessionOptions, placement: str) -> StrengthAnalysis:
@@ -366,6 +368,14 @@ def analyze(
                 strength, act = None, "run"  # no set: a run
     if act == "strength" and running and strength is not None and strength.sets_.num_rows:
         act = "mixed"
+    if act == "run" and gait.cropped_:  # a run after all: its gait on every sample
+        gait = s4_gait(raw, replace(options, activity="run"), given_placement)
+        parameters["gait"] = _params(gait)
+        has_steps, running = gait.steps_.num_rows > 0, gait.summary_.get("n_steps", 0) > 0
+        if given_placement is None and has_steps:
+            where = gait.placement_
+        warnings = list(gait.warnings_) if has_steps else []
+        tables |= {"steps": gait.steps_, "starts": gait.starts_ if running else NONE}
     strength_summary = None
     if strength is not None:
         parameters["strength"] = _params(strength)

@@ -30,6 +30,7 @@ docs/running.md; each is a function or algorithm a reader can run alone):
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Self
 
 import numpy as np
@@ -47,7 +48,6 @@ from imu.metrics.gait import (
     cadence_per_bout,
     empty_minutes,
     minutes_by_running_time,
-    pelvic_drop_deg,
     run_summary,
     starts_summary,
     walk_summary,
@@ -56,12 +56,12 @@ from imu.metrics.timeseries import timeseries_nearest
 from imu.pipeline.base import AnalysisAlgorithm
 from imu.pipeline.calibration import StandingCalibration
 from imu.pipeline.dsp import maximum_filter1d
-from imu.pipeline.gait_bouts import GaitBouts
+from imu.pipeline.gait_bouts import GaitBouts, gait_samples, spread
 from imu.pipeline.gait_events import (
     RunEvents,
     WalkEvents,
     merge_events,
-    step_bouts,
+    step_columns,
     step_ranges,
     walk_toe_off,
     window_std,
@@ -80,10 +80,8 @@ from imu.pipeline.running import (
 )
 from imu.pipeline.signals import (
     lowpass,
-    segment_max,
     segment_mean,
     segment_min,
-    segment_range,
     uniform_grid,
 )
 from imu.pipeline.stance_side import (
@@ -143,6 +141,11 @@ class GaitAnalysis(AnalysisAlgorithm):
         A stance pulse after 0.65 s of ``f_v`` steadier than this (standard deviation), with
         no step and no flight before it, is the push-off of a start from standing, not a
         contact.
+    gait_margin_s, max_gait_share
+        When the walking and running with this margin either side (and the opening standing)
+        are less than this share of the session (a workout's walks between sets), the
+        orientation, events, sides and pelvis angles are computed on those samples only
+        (``cropped_``; NaN angles elsewhere); else on the whole session (0: always).
 
     Results
     -------
@@ -178,6 +181,8 @@ class GaitAnalysis(AnalysisAlgorithm):
     gait_bouts_
         The fitted :class:`~imu.pipeline.gait_bouts.GaitBouts`, its per-sample ``up_`` and
         ``fv_`` released once used (``release_signals``: memory bounded, docs/scale.md).
+    cropped_
+        Whether the per-sample stages ran on the gait's samples only (``max_gait_share``).
     """
 
     def __init__(
@@ -198,6 +203,8 @@ class GaitAnalysis(AnalysisAlgorithm):
         restart_gap_s: float = 2.0,
         half_step_ratio: float = 0.8,
         still_sd_g: float = 0.05,
+        gait_margin_s: float = 10.0,
+        max_gait_share: float = 0.5,
     ) -> None:
         self.placement = placement
         self.sensor_offset_m = sensor_offset_m
@@ -215,6 +222,8 @@ class GaitAnalysis(AnalysisAlgorithm):
         self.restart_gap_s = restart_gap_s
         self.half_step_ratio = half_step_ratio
         self.still_sd_g = still_sd_g
+        self.gait_margin_s = gait_margin_s
+        self.max_gait_share = max_gait_share
 
     # -- main action ------------------------------------------------------------------------
     def analyze(self, raw: RawSession, sampling_rate_hz: float | None = None) -> Self:
@@ -230,6 +239,20 @@ class GaitAnalysis(AnalysisAlgorithm):
         cal = self._calibrate(acc, gyr, fs)  # 3
         # the forward-axis fit's data at ~50 Hz: the bouts' "up" and f_v need not stay
         gait = gb.walking_ | gb.running_
+        keep = gait_samples(gait, int(round(self.gait_margin_s * fs)),
+                            cal.still_slice_ if cal is not None else None, self.max_gait_share)
+        self.cropped_ = keep is not None
+        n, acc_all, valid_all = t.size, acc, valid
+        if keep is not None:  # the gait's samples only (the rest is not walked on)
+            acc, gyr, valid = acc[keep], None if gyr is None else gyr[keep], valid[keep].copy()
+            valid[np.flatnonzero(np.diff(keep) > 1) + [[0], [1]]] = False  # joins: gaps
+            gb = gb.take(keep)
+            self.gait_bouts_.release_signals()
+            if cal is not None:
+                cal = copy.copy(cal)
+                cal.still_slice_ = slice(*np.searchsorted(keep, [cal.still_slice_.start,
+                                                                 cal.still_slice_.stop]).tolist())
+            gait = gb.walking_ | gb.running_
         force = horizontal_force(acc, gb.fv_, gb.up_, gait, fs) if gait.any() else None
         r_es, zr, fv_s, up_sensor = self._orientation(acc, gyr, gb, cal, fs)  # 4
         ic, to, is_run = self._events(fv_s, gb, valid, fs, first_pass=True)  # 5
@@ -242,7 +265,7 @@ class GaitAnalysis(AnalysisAlgorithm):
             fv = pelvis_centre_fv(fv_s, zr, self.mounting_.inv().apply(offset), fs)
         del fv_s, force
         gb.release_signals()  # "up" and f_v of the bouts have served (memory: docs/scale.md)
-        angles = self._angles(r_es, zr, cal, gb, t.size)  # 8 (the frame is final)
+        angles = self._angles(r_es, zr, cal, gb, acc.shape[0])  # 8 (the frame is final)
         oriented = zr is not None
         del r_es, zr  # each per-sample signal is released once used (docs/scale.md)
         ic, to, is_run = self._events(fv, gb, valid, fs)
@@ -258,10 +281,14 @@ class GaitAnalysis(AnalysisAlgorithm):
             level_obliquity(angles, ic, is_run)
         height = double_integrate(fv, fs, self.highpass_hz)
         del fv
+        if keep is not None:  # back on every sample: the steps' times and the tables
+            ic, to = (np.interp(x, np.arange(keep.size), keep) for x in (ic, to))
+            angles, height = spread(angles, keep, n), spread(height, keep, n)
+            acc, valid = acc_all, valid_all
         if gyr is None:
             notes.append("no gyroscope: pelvic drop, rotation and tilt not available; vertical "
                          "oscillation is that of the sensor")
-        steps = self._steps(t, fs, ic, to, is_run, valid, side, angles[:, 1], height)
+        steps = step_columns(t, fs, ic, to, is_run, valid, side, angles[:, 1], height)
         self._tables(steps, t, fs, angles, height, acc, gyr is not None, notes)
         return self
 
@@ -436,47 +463,6 @@ class GaitAnalysis(AnalysisAlgorithm):
         off = self.sensor_offset_m if self.sensor_offset_m is not None else (
             DEFAULT_SENSOR_OFFSET_M[used])
         return np.asarray(off, dtype=float)
-
-    def _steps(
-        self, t: Array, fs: float, ic: Array, to: Array, is_run: NDArray[np.bool_],
-        valid: NDArray[np.bool_], side: NDArray[np.str_], obliquity: Array, height: Array,
-    ) -> dict[str, NDArray[Any]] | None:
-        """The columns of the steps table (``imu.core.schema.STEPS`` but ``bout_cadence_spm``;
-        None without steps)."""
-        n = t.size
-        if ic.size == 0:
-            return None
-        i_ic = np.clip(np.round(ic).astype(np.int64), 0, n - 1)
-        bout, last = step_bouts(ic, is_run, valid, fs)
-        d = np.diff(ic) / fs
-        t_ic = t[0] + ic / fs
-        t_to = t[0] + to / fs
-        step_s = np.where(last, np.nan, np.append(d, np.nan))
-        med = float(np.median(d)) * fs if d.size else 0.5 * fs
-        nxt = np.where(last, i_ic + med, np.append(i_ic[1:], 0))
-        nxt = np.clip(np.round(nxt).astype(np.int64), 0, n - 1)
-        vo = 100.0 * segment_range(height, i_ic, np.maximum(nxt, i_ic))
-        i_to = np.clip(np.round(to).astype(np.int64), 0, n - 1)
-        i_to = np.maximum(i_to, i_ic)
-        drop = np.full(ic.size, np.nan)
-        if np.isfinite(obliquity).any():
-            drop_l = segment_max(pelvic_drop_deg(obliquity, "L"), i_ic, i_to)
-            drop_r = segment_max(pelvic_drop_deg(obliquity, "R"), i_ic, i_to)
-            drop = np.where(side == "L", drop_l, np.where(side == "R", drop_r, np.nan))
-        flight = np.where(is_run & ~last, (np.append(t_ic[1:], np.nan) - t_to) * 1000.0, np.nan)
-        return {
-            "step": np.arange(1, ic.size + 1, dtype=np.int64),
-            "gait": np.where(is_run, "run", "walk"),
-            "side": side,
-            "contact_s": t_ic,
-            "toe_off_s": t_to,
-            "gct_ms": (t_to - t_ic) * 1000.0,
-            "vo_cm": vo,
-            "pelvic_drop_deg": drop,
-            "flight_ms": flight,
-            "step_s": step_s,
-            "bout": bout.astype(np.int64),
-        }
 
     def _cues(
         self, acc: Array, gyr: Array | None, zr: Array | None, gb: GaitBouts, fwd: Array | None

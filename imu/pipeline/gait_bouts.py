@@ -230,6 +230,18 @@ class GaitBouts(BoutAlgorithm):
         self.bouts_ = _bouts_table(self.walking_, self.running_, t, fs)
         return self
 
+    def take(self, keep: NDArray[np.int64]) -> GaitBouts:
+        """These bouts on the samples ``keep`` (increasing indices that hold every walking and
+        running sample): the per-sample results at those samples, the walking step candidates
+        as indices among them; ``bouts_`` as it is."""
+        out = self.clone()
+        for name in ("up_", "fv_", "moving_", "running_", "walking_"):
+            if name in self.__dict__:
+                setattr(out, name, getattr(self, name)[keep])
+        out.walk_steps_ = np.searchsorted(keep, self.walk_steps_)
+        out.bouts_ = self.bouts_
+        return out
+
     def release_signals(self) -> Self:
         """Drop the per-sample ``up_`` and ``fv_`` (32 bytes a sample) when only the bouts
         and the steps are needed further (the gait analysis, once its pelvis frame is found)."""
@@ -333,3 +345,24 @@ def _bouts_table(
     start, end, gait = zip(*rows, strict=True)
     return arrow.table({"start_s": np.array(start), "end_s": np.array(end), "gait": list(gait)},
                        BOUTS)
+
+
+def gait_samples(gait: NDArray[np.bool_], margin: int, also: slice | None = None,
+                 max_share: float = 0.5) -> NDArray[np.int64] | None:
+    """The samples the per-sample gait analysis needs: every walking or running sample with
+    ``margin`` samples either side (the filters and the orientation settle there) and ``also``
+    (the standing reference); None when they are ``max_share`` of the session or more (a run,
+    a walk: the whole session is analysed) or there is no gait."""
+    if not gait.any():
+        return None
+    keep = maximum_filter1d(gait.astype(np.int8), 2 * margin + 1) > 0
+    if also is not None:
+        keep[also] = True
+    return np.flatnonzero(keep) if keep.mean() < max_share else None
+
+
+def spread(x: NDArray[np.float64], keep: NDArray[np.int64], n: int) -> NDArray[np.float64]:
+    """Per-sample values known at the samples ``keep`` on all ``n`` samples (NaN elsewhere)."""
+    out = np.full((n, *x.shape[1:]), np.nan)
+    out[keep] = x
+    return out

@@ -40,14 +40,15 @@ accelerations during human walking. Gait Posture 18:1-10.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 from numpy.typing import NDArray
 
+from imu.metrics.gait import pelvic_drop_deg
 from imu.pipeline.base import SegmentationAlgorithm
 from imu.pipeline.dsp import find_peaks
-from imu.pipeline.signals import lowpass, running_sum
+from imu.pipeline.signals import lowpass, running_sum, segment_max, segment_range
 
 Array = NDArray[np.float64]
 
@@ -406,3 +407,46 @@ def merge_events(ric: Array, rto: Array, wic: Array, wto: Array, fs: float
     is_run = np.concatenate([np.ones(ric.size, bool), np.zeros(wic.size, bool)])
     order = np.argsort(ic, kind="stable")
     return ic[order], to[order], is_run[order]
+
+
+def step_columns(
+    t: Array, fs: float, ic: Array, to: Array, is_run: NDArray[np.bool_],
+    valid: NDArray[np.bool_], side: NDArray[np.str_], obliquity: Array, height: Array,
+) -> dict[str, NDArray[Any]] | None:
+    """The columns of the steps table (``imu.core.schema.STEPS`` but ``bout_cadence_spm``;
+    None without steps) from the contacts and toe-offs (fractional sample indices on the
+    uniform grid ``t``), the steps' gait and sides, the obliquity and the height per sample."""
+    n = t.size
+    if ic.size == 0:
+        return None
+    i_ic = np.clip(np.round(ic).astype(np.int64), 0, n - 1)
+    bout, last = step_bouts(ic, is_run, valid, fs)
+    d = np.diff(ic) / fs
+    t_ic = t[0] + ic / fs
+    t_to = t[0] + to / fs
+    step_s = np.where(last, np.nan, np.append(d, np.nan))
+    med = float(np.median(d)) * fs if d.size else 0.5 * fs
+    nxt = np.where(last, i_ic + med, np.append(i_ic[1:], 0))
+    nxt = np.clip(np.round(nxt).astype(np.int64), 0, n - 1)
+    vo = 100.0 * segment_range(height, i_ic, np.maximum(nxt, i_ic))
+    i_to = np.clip(np.round(to).astype(np.int64), 0, n - 1)
+    i_to = np.maximum(i_to, i_ic)
+    drop = np.full(ic.size, np.nan)
+    if np.isfinite(obliquity).any():
+        drop_l = segment_max(pelvic_drop_deg(obliquity, "L"), i_ic, i_to)
+        drop_r = segment_max(pelvic_drop_deg(obliquity, "R"), i_ic, i_to)
+        drop = np.where(side == "L", drop_l, np.where(side == "R", drop_r, np.nan))
+    flight = np.where(is_run & ~last, (np.append(t_ic[1:], np.nan) - t_to) * 1000.0, np.nan)
+    return {
+        "step": np.arange(1, ic.size + 1, dtype=np.int64),
+        "gait": np.where(is_run, "run", "walk"),
+        "side": side,
+        "contact_s": t_ic,
+        "toe_off_s": t_to,
+        "gct_ms": (t_to - t_ic) * 1000.0,
+        "vo_cm": vo,
+        "pelvic_drop_deg": drop,
+        "flight_ms": flight,
+        "step_s": step_s,
+        "bout": bout.astype(np.int64),
+    }
