@@ -57,6 +57,17 @@ def test_write_and_read_back(tmp_path: Path) -> None:
     assert back.meta["parameters"]["placement"] == "sacrum"
 
 
+def test_only_text_columns_are_dictionary_encoded(tmp_path: Path) -> None:
+    """Measured numbers rarely repeat: a dictionary is tried on the text columns only (on an
+    hour's 25 Hz series it tripled the writing time for the same file)."""
+    folder = write_session(tmp_path, "s1", _tables(), provenance({}, {}))
+    for stem, text in (("summary", {"session_id", "activity"}), ("reps", set())):
+        meta = pq.ParquetFile(folder / f"{stem}.parquet").metadata
+        for i in range(meta.num_columns):
+            col = meta.row_group(0).column(i)
+            assert col.has_dictionary_page == (col.path_in_schema in text), col.path_in_schema
+
+
 def test_rewrite_replaces_the_folder_whole(tmp_path: Path) -> None:
     write_session(tmp_path, "s1", _tables(), provenance({}, {}))
     only_summary = {"summary": _tables()["summary"]}
