@@ -182,6 +182,12 @@ def values(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.array(column.to_pylist(), dtype=object)
 
 
+def names(data: Any) -> list[str]:
+    """Column names of an Arrow table, a DataFrame or arrays by name."""
+    found = getattr(data, "column_names", None)
+    return list(found if found is not None else getattr(data, "columns", data))
+
+
 def column(data: Any, name: str, dtype: DTypeLike = None) -> np.ndarray:
     """Column ``name`` of an Arrow table (:func:`values`), a DataFrame or arrays by name, as a
     numpy array (of ``dtype`` when given)."""

@@ -15,7 +15,7 @@ import pyarrow as pa
 from numpy.typing import ArrayLike, NDArray
 
 from imu.core import arrow
-from imu.core.arrow import column
+from imu.core.arrow import column, names
 from imu.core.schema import MINUTES
 
 if TYPE_CHECKING:
@@ -161,8 +161,8 @@ def minutes_by_running_time(steps: pa.Table | pd.DataFrame) -> pa.Table:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.bincount(minute[ok], weights=x[ok], minlength=nm) / n
 
-    names = steps.column_names if isinstance(steps, pa.Table) else steps.columns
-    step_s = column(steps, "step_s", float) if "step_s" in names else np.full(c.size, np.nan)
+    step_s = (column(steps, "step_s", float) if "step_s" in names(steps)
+              else np.full(c.size, np.nan))
     gct = column(steps, "gct_ms", float)
     drop = column(steps, "pelvic_drop_deg", float)
     gl, gr = mean(gct, left), mean(gct, right)

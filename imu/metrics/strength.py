@@ -15,7 +15,7 @@ import pyarrow as pa
 from numpy.typing import ArrayLike, NDArray
 
 from imu.core import arrow
-from imu.core.arrow import column
+from imu.core.arrow import column, names
 from imu.core.errors import InputError
 from imu.core.exercises import BRIDGE_EXERCISES, REGISTRY
 
@@ -60,15 +60,9 @@ def tilt_class(tilt_deg: ArrayLike) -> NDArray[np.str_]:
     return out
 
 
-def _names(table: Any) -> list[str]:
-    """Column names of an Arrow table, a DataFrame or arrays by name."""
-    names = getattr(table, "column_names", None)
-    return list(names if names is not None else getattr(table, "columns", table))
-
-
 def _n_rows(table: Any) -> int:
-    names = _names(table)
-    return len(column(table, names[0])) if names else 0
+    cols = names(table)
+    return len(column(table, cols[0])) if cols else 0
 
 
 def posterior_tilt_pct(reps: Any) -> float:
@@ -129,8 +123,8 @@ def form_breaks(
     """
     if baseline_reps < 1:
         raise InputError(f"baseline_reps must be >= 1, got {baseline_reps}")
-    names = _names(reps)
-    missing = [c for c in FORM_BREAK_COLUMNS if c not in names]
+    cols = names(reps)
+    missing = [c for c in FORM_BREAK_COLUMNS if c not in cols]
     if missing:
         raise InputError(f"reps table lacks column(s): {', '.join(missing)}")
     set_no = column(reps, "set")
@@ -168,7 +162,7 @@ def form_breaks(
     tilt_bad = eligible & (tilt_change < -tilt_drop_deg) & ~posterior & ~anterior
     tempo_bad = eligible & (np.abs(tempo_change) > tempo_change_frac)
 
-    if "exercise" in names:
+    if "exercise" in cols:
         bridge = np.isin(column(reps, "exercise"), list(BRIDGE_EXERCISES))
     else:
         bridge = np.zeros(n, dtype=bool)

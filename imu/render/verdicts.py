@@ -113,9 +113,8 @@ def has_strength(sets: Any, reps: Any) -> bool:
 def has_run(summary: dict[str, Any], steps: Any) -> bool:
     if _finite(summary.get("cadence_spm")):
         return True
-    c = arrow.columns(steps) if len(steps) else {}
-    if "gait" in c:
-        return bool((c["gait"] == "run").any())
+    if len(steps) and "gait" in arrow.names(steps):
+        return bool((arrow.column(steps, "gait") == "run").any())
     return len(steps) > 0 and summary.get("activity") in ("run", "mixed")
 
 
