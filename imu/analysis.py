@@ -339,16 +339,10 @@ def analyze(
                                                               options.sample_rate_hz))
     parameters: dict[str, Any] = options.parameters()
     parameters["gait"] = _params(gait)
-    has_steps = gait.steps_.num_rows > 0
-    running = gait.summary_.get("n_steps", 0) > 0
-    where = options.placement
-    if given_placement is None and has_steps:
-        where = gait.placement_  # found from the gait (with a warning)
-    warnings = list(gait.warnings_) if has_steps else []
+    has_steps, running, where, warnings, gait_tables = _from_gait(gait, options, given_placement)
     tables: dict[str, pa.Table] = {
         "sets": _empty(columns(SETS)), "reps": _empty(REPS_CONTRACT_COLUMNS),
-        "steps": gait.steps_, "starts": gait.starts_ if running else NONE,
-        "minutes": NONE, "timeseries": NONE,
+        **gait_tables, "minutes": NONE, "timeseries": NONE,
     }
     act = options.activity
     strength = None
@@ -371,11 +365,9 @@ def analyze(
     if act == "run" and gait.cropped_:  # a run after all: its gait on every sample
         gait = s4_gait(raw, replace(options, activity="run"), given_placement)
         parameters["gait"] = _params(gait)
-        has_steps, running = gait.steps_.num_rows > 0, gait.summary_.get("n_steps", 0) > 0
-        if given_placement is None and has_steps:
-            where = gait.placement_
-        warnings = list(gait.warnings_) if has_steps else []
-        tables |= {"steps": gait.steps_, "starts": gait.starts_ if running else NONE}
+        has_steps, running, where, warnings, gait_tables = _from_gait(gait, options,
+                                                                      given_placement)
+        tables |= gait_tables
     strength_summary = None
     if strength is not None:
         parameters["strength"] = _params(strength)
@@ -390,6 +382,19 @@ def analyze(
     summary = s7_summary(raw, options, act, where, tables["sets"], tables["reps"], gait,
                          strength_summary)
     return s8_result(raw, summary, tables, parameters, warnings)
+
+
+def _from_gait(gait: GaitAnalysis, options: SessionOptions, given_placement: str | None
+               ) -> tuple[bool, bool, str, list[str], dict[str, pa.Table]]:
+    """What a session takes from its gait stage: whether it has steps and running steps, the
+    placement used (found from the gait when none was given), the warnings, the steps and
+    starts tables."""
+    has_steps = gait.steps_.num_rows > 0
+    running = gait.summary_.get("n_steps", 0) > 0
+    where = gait.placement_ if given_placement is None and has_steps else options.placement
+    warnings = list(gait.warnings_) if has_steps else []
+    return has_steps, running, where, warnings, {
+        "steps": gait.steps_, "starts": gait.starts_ if running else NONE}
 
 
 def _params(algo: Any) -> dict[str, Any]:
