@@ -46,7 +46,7 @@ from imu.core.schema import (
     WALK_SUMMARY_COLUMNS,
     columns,
 )
-from imu.core.session import RawSession
+from imu.core.session import RawSession, SampleFacts
 from imu.io.rawfile import from_dataframe, read_raw
 from imu.io.store import (
     conform,
@@ -62,6 +62,7 @@ from imu.pipeline.activity import activity_of_bouts
 from imu.pipeline.form import FormBreakDetector
 from imu.pipeline.gait import GaitAnalysis
 from imu.pipeline.strength import StrengthAnalysis
+from imu.pipeline.timebase import InternalGrid
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -237,13 +238,24 @@ def s4_gait(raw: RawSession, options: SessionOptions, placement: str | None) -> 
                         **whole).analyze(raw, sampling_rate_hz=options.sample_rate_hz)
 
 
-def s5_strength(raw: RawSession, options: SessionOptions, placement: str) -> StrengthAnalysis:
-    """Stage 5: the strength stages (sets, reps, calibration per mounting, bouts)."""
+def s5_strength(raw: RawSession | InternalGrid, options: SessionOptions, placement: str
+                ) -> StrengthAnalysis:
+    """Stage 5: the strength stages (sets, reps, calibration per mounting, bouts), on the raw
+    session or on the internal grid their first stage made of it (:func:`strength_grid`)."""
+    return _strength(options, placement).analyze(raw, sampling_rate_hz=options.sample_rate_hz)
+
+
+def strength_grid(raw: RawSession, options: SessionOptions) -> InternalGrid:
+    """The strength stages' first stage alone: the raw samples as box means on their ~50 Hz
+    grid (:meth:`~imu.pipeline.strength.StrengthAnalysis.s1_time_base`), so that the 200 Hz
+    samples can go before the other strength stages run (:func:`analyze`)."""
+    return _strength(options, None).s1_time_base(raw, options.sample_rate_hz).grid
+
+
+def _strength(options: SessionOptions, placement: str | None) -> StrengthAnalysis:
     offset = None if options.sensor_offset_m is None else tuple(options.sensor_offset_m)
-    return StrengthAnalysis(
-        exercise=options.exercise, trunk_length_m=options.trunk_length_m,
-        sensor_offset_m=offset, placement=placement,
-    ).analyze(raw, sampling_rate_hz=options.sample_rate_hz)
+    return StrengthAnalysis(exercise=options.exercise, trunk_length_m=options.trunk_length_m,
+                            sensor_offset_m=offset, placement=placement)
 
 
 def s6_form(reps: pa.Table) -> tuple[pa.Table, FormBreakDetector]:
@@ -258,7 +270,7 @@ def s6_form(reps: pa.Table) -> tuple[pa.Table, FormBreakDetector]:
 
 
 def s7_summary(
-    raw: RawSession,
+    raw: RawSession | SampleFacts,
     options: SessionOptions,
     activity: str,
     placement: str,
@@ -268,7 +280,9 @@ def s7_summary(
     strength: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """Stage 7: the summary row (contract section 3; extras after the contract's columns).
-    ``strength`` is the strength stages' summary when they made the sets (else None)."""
+    ``strength`` is the strength stages' summary when they made the sets (else None); ``raw``
+    the session or its :class:`~imu.core.session.SampleFacts`."""
+    facts = raw.facts() if isinstance(raw, RawSession) else raw
     exercise = options.exercise
     if exercise is None and activity != "run":
         given = arrow.values(sets.column("exercise")) if sets.num_rows else []
@@ -278,11 +292,11 @@ def s7_summary(
     gait_summary = dict(gait.summary_)
     running = gait_summary.get("n_steps", 0) > 0  # running steps
     summary: dict[str, Any] = {
-        "session_id": raw.session_id,
-        "started_at": raw.meta.get("started_at"),
+        "session_id": facts.session_id,
+        "started_at": facts.meta.get("started_at"),
         "activity": activity,
         "exercise": exercise if activity != "run" else None,
-        "duration_s": float(raw.t_s[-1] - raw.t_s[0]),
+        "duration_s": facts.duration_s,
         "n_sets": int(sets.num_rows),
         "n_reps": int(reps.num_rows),
     }
@@ -293,13 +307,13 @@ def s7_summary(
         summary |= {c: gait_summary.pop(c) for c in WALK_SUMMARY_COLUMNS}
     calibration = extra.pop("calibration", None)
     summary |= {
-        "gyro_present": raw.gyr_dps is not None,
+        "gyro_present": facts.gyro_present,
         "calibration": calibration if calibration not in (None, "none") else gait.calibration_,
         "mounting_changes": int(extra.pop("mounting_changes", 0)),
         "sample_rate_hz": options.sample_rate_hz,
-        "n_samples": raw.n_samples,
-        "saturated_samples": int(raw.saturated_mask().sum()),
-        "lost_samples": raw.lost_samples(),
+        "n_samples": facts.n_samples,
+        "saturated_samples": facts.saturated_samples,
+        "lost_samples": facts.lost_samples,
         "placement": placement,
     }
     if activity != "strength" or running:
@@ -309,8 +323,9 @@ def s7_summary(
     return summary | {k: v for k, v in extra.items() if k not in summary}
 
 
-def s8_result(raw: RawSession, summary: dict[str, Any], tables: dict[str, pa.Table],
-              parameters: dict[str, Any], warnings: list[str]) -> AnalysisResult:
+def s8_result(raw: RawSession | SampleFacts, summary: dict[str, Any],
+              tables: dict[str, pa.Table], parameters: dict[str, Any], warnings: list[str]
+              ) -> AnalysisResult:
     """Stage 8: the result (tables, provenance, warnings)."""
     meta = dict(raw.meta)
     meta.setdefault("session_id", raw.session_id)
@@ -330,8 +345,15 @@ def analyze(
     metadata (contract section 2). A placement neither given nor in the metadata is the one the
     gait shows (``result.warnings`` says so)."""
     given = s1_options(activity, exercise, placement, trunk_length_m, sensor_offset_m)
-    raw = s2_load(source)
+    raw: RawSession | None = s2_load(source)
+    assert raw is not None
     options, detected = s3_resolve(raw, given)
+    facts = raw.facts()
+    # a file's samples go once the last stage that needs them has run (memory: docs/scale.md);
+    # given in memory, they stay with the caller anyway
+    reload = isinstance(source, (str, os.PathLike))
+    if reload:
+        raw = replace(raw, seq=None)  # the counter has told its lost samples
     given_placement = given["placement"] or raw.meta.get("placement")
     gait = s4_gait(raw, options, given_placement)
     if detected:  # from the bouts the gait stage found (detected once, not twice)
@@ -348,7 +370,11 @@ def analyze(
     strength = None
     if act == "strength" or detected:
         try:
-            strength = s5_strength(raw, options, where)
+            data: RawSession | InternalGrid = raw
+            if reload:  # the strength stages' ~50 Hz grid; the 200 Hz samples have served
+                data, raw = strength_grid(raw, options), None
+            strength = s5_strength(data, options, where)
+            del data
         except InputError:
             if not has_steps:
                 raise
@@ -363,6 +389,7 @@ def analyze(
     if act == "strength" and running and strength is not None and strength.sets_.num_rows:
         act = "mixed"
     if act == "run" and gait.cropped_:  # a run after all: its gait on every sample
+        raw = raw if raw is not None else s2_load(source)
         gait = s4_gait(raw, replace(options, activity="run"), given_placement)
         parameters["gait"] = _params(gait)
         has_steps, running, where, warnings, gait_tables = _from_gait(gait, options,
@@ -379,9 +406,9 @@ def analyze(
         tables["minutes"] = gait.minutes_
     if act == "run":
         tables["timeseries"] = gait.timeseries_
-    summary = s7_summary(raw, options, act, where, tables["sets"], tables["reps"], gait,
+    summary = s7_summary(facts, options, act, where, tables["sets"], tables["reps"], gait,
                          strength_summary)
-    return s8_result(raw, summary, tables, parameters, warnings)
+    return s8_result(facts, summary, tables, parameters, warnings)
 
 
 def _from_gait(gait: GaitAnalysis, options: SessionOptions, given_placement: str | None

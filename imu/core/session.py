@@ -58,8 +58,9 @@ class RawSession:
         (time and acceleration): the same recording always gets the same id."""
         if self.meta.get("session_id"):
             return str(self.meta["session_id"])
-        digest = hashlib.sha1(self.t_s.tobytes() + self.acc_g.tobytes()).hexdigest()
-        return digest[:12]
+        digest = hashlib.sha1(memoryview(np.ascontiguousarray(self.t_s)))
+        digest.update(memoryview(np.ascontiguousarray(self.acc_g)))  # no copy of the samples
+        return digest.hexdigest()[:12]
 
     def saturated_mask(self) -> np.ndarray:
         """Samples with any axis on a rail of its full scale.
@@ -81,9 +82,33 @@ class RawSession:
                 mask |= (magnitude >= rail * (1 - 1e-6)).any(axis=1)
         return mask
 
+    def facts(self) -> SampleFacts:
+        """What the summary takes from the samples (:class:`SampleFacts`)."""
+        return SampleFacts(
+            meta=self.meta, session_id=self.session_id,
+            duration_s=float(self.t_s[-1] - self.t_s[0]), n_samples=self.n_samples,
+            gyro_present=self.gyr_dps is not None,
+            saturated_samples=int(self.saturated_mask().sum()),
+            lost_samples=self.lost_samples())
+
     def lost_samples(self) -> int:
         """Samples missing according to ``seq`` jumps (0 without ``seq``)."""
         if self.seq is None or self.seq.size < 2:
             return 0
         d = np.diff(self.seq)
         return int(np.sum(d[d > 1] - 1))
+
+
+@dataclass(frozen=True)
+class SampleFacts:
+    """What a session's summary takes from its samples (:meth:`RawSession.facts`): taken once,
+    so that the samples can go as soon as the stages that need them have run (the analysis of
+    a file: docs/scale.md)."""
+
+    meta: dict[str, Any]
+    session_id: str
+    duration_s: float
+    n_samples: int
+    gyro_present: bool
+    saturated_samples: int
+    lost_samples: int

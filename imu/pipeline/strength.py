@@ -431,12 +431,16 @@ class StrengthAnalysis(AnalysisAlgorithm):
         return timeseries_interpolated(s.grid.t_s, angles, height)
 
     # -- main ---------------------------------------------------------------------------------
-    def analyze(self, raw: RawSession, sampling_rate_hz: float) -> Self:
-        """Run the stages in order (results: ``reps_``, ``sets_``, ``summary_``, ...)."""
+    def analyze(self, raw: RawSession | InternalGrid, sampling_rate_hz: float) -> Self:
+        """Run the stages in order (results: ``reps_``, ``sets_``, ``summary_``, ...). ``raw``
+        may be the internal grid :meth:`s1_time_base` made of it: the caller can then let the
+        raw samples go before the other stages run (:func:`imu.analysis.analyze`)."""
         exercise, offset, trunk = self._checked_options()
         if raw.gyr_dps is None:
             return self._empty(exercise)
-        s = self.s2_sensor(self.s1_time_base(raw, float(sampling_rate_hz)))
+        grid = raw if isinstance(raw, InternalGrid) else self.s1_time_base(
+            raw, float(sampling_rate_hz)).grid
+        s = self.s2_sensor(Session(grid=grid))
         bouts = self.s3_bouts(s)
         cal = self.s4_calibration(s, bouts)
         posture = self.s5_posture(s, bouts, cal)

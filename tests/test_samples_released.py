@@ -1,0 +1,95 @@
+"""The analysis of a file lets its 200 Hz samples go once the last stage that needs them has
+run (issue 12, docs/scale.md): the strength stages run on their ~50 Hz grid, the summary on
+the samples' facts (:class:`imu.core.session.SampleFacts`). The results are those of the same
+session analysed in memory, bit for bit, including a detected run whose gait stage had been
+cropped (it reads the file again)."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import imu
+import imu.analysis as analysis
+from imu.io.rawfile import read_raw
+from imu.sim.gait_session import simulate_gait
+from imu.sim.workout import simulate_workout
+
+
+def _same(a: analysis.AnalysisResult, b: analysis.AnalysisResult) -> None:
+    assert a.row.keys() == b.row.keys()
+    for k in a.row:
+        x, y = a.row[k], b.row[k]
+        assert x == y or (x != x and y != y), k  # NaN == NaN
+    ta, tb = a.arrow_tables(), b.arrow_tables()
+    assert ta.keys() == tb.keys()
+    for stem in ta:  # bit for bit, NaN equal to NaN (Arrow's equals: NaN != NaN)
+        assert ta[stem].schema == tb[stem].schema, stem
+        for name in ta[stem].column_names:
+            x, y = ta[stem].column(name).to_pylist(), tb[stem].column(name).to_pylist()
+            if pa.types.is_floating(ta[stem].schema.field(name).type):
+                x, y = (np.array([np.nan if v is None else v for v in z]) for z in (x, y))
+                np.testing.assert_array_equal(x, y, err_msg=f"{stem}.{name}")
+            else:
+                assert x == y, f"{stem}.{name}"
+    assert a.warnings == b.warnings
+
+
+@pytest.fixture(scope="module")
+def workout_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    sim = simulate_workout(seed=52, program=[("squat", 6), ("hip_thrust", 6)], start="quiet",
+                           standing_s=5.0, warmup_jog_s=0.0, rest_activities=["walk"],
+                           rest_s=(40.0, 50.0), sample_rate_hz=100.0, cooldown_walk_s=0.0,
+                           reseats=0)
+    return sim.write(tmp_path_factory.mktemp("w") / "workout.raw.parquet")
+
+
+def test_strength_stages_run_without_the_raw_samples(
+    workout_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the strength stages run, no one holds the file's 200 Hz arrays any more."""
+    refs: list[weakref.ref[np.ndarray]] = []
+    alive: list[bool] = []
+    load, strength = analysis.s2_load, analysis.s5_strength
+
+    def loaded(source: Any) -> Any:
+        raw = load(source)
+        refs.extend(weakref.ref(a) for a in (raw.t_s, raw.acc_g, raw.gyr_dps))
+        return raw
+
+    def stages(data: Any, *args: Any) -> Any:
+        gc.collect()
+        alive.extend(r() is not None for r in refs)
+        return strength(data, *args)
+
+    monkeypatch.setattr(analysis, "s2_load", loaded)
+    monkeypatch.setattr(analysis, "s5_strength", stages)
+    result = analysis.analyze(workout_file)
+    assert result.activity == "strength" and result.row["n_sets"] == 2
+    assert len(alive) == 3 and not any(alive)
+
+
+def test_a_file_and_its_samples_in_memory_give_the_same_result(workout_file: Path) -> None:
+    _same(imu.analyze(workout_file), imu.analyze(read_raw(workout_file)))
+
+
+def test_a_detected_run_reads_its_file_again(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run of 70 s, then long standing: the gait stage crops it, the strength stages find no
+    set, so the gait stage runs again on every sample, read again from the file."""
+    sim = simulate_gait(seed=5, sample_rate_hz=100.0, standing_s=5.0,
+                        pattern=[("run", 70.0), ("stand", 200.0)])
+    path = sim.write(tmp_path / "run.raw.parquet")
+    loads: list[object] = []
+    load = analysis.s2_load
+    monkeypatch.setattr(analysis, "s2_load", lambda source: loads.append(source) or load(source))
+    from_file = analysis.analyze(path)
+    assert from_file.activity == "run" and loads == [path, path]
+    assert from_file.row["n_samples"] == sim.raw.n_samples
+    _same(from_file, imu.analyze(read_raw(path)))
