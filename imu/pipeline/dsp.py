@@ -346,9 +346,19 @@ def _filtfilt_zero_phase(sos: Array, xt: Array, edge: int, length: int, g: float
     np.subtract(2 * xt[..., :1] - xt[..., edge:0:-1], e0, out=d[..., :edge])
     np.subtract(xt, e0, out=d[..., edge : edge + n])
     np.subtract(2 * xt[..., -1:] - xt[..., -2 : -(edge + 2) : -1], e0, out=d[..., edge + n :])
+    # the end first: it reads d's last samples, which the blocks' outputs overwrite
+    n_end = _fast_size(2 * length)
+    h_end = _frequency_response(sos_bytes, n_end)
+    c_end = np.fft.irfft(np.fft.rfft(d[..., m - n_end :], axis=-1) * h_end, n_end, axis=-1)
+    y1 = g * e0 + c_end[..., n_end - length :]
+    r = y1[..., ::-1] - y1[..., -1:]  # backward pass from the last sample
+    back = np.fft.irfft(np.fft.rfft(r, n_end, axis=-1) * h_end, n_end, axis=-1)[..., :length]
+    end = (back + g * y1[..., -1:])[..., ::-1]
     blocks = np.lib.stride_tricks.sliding_window_view(padded, nb_len, axis=-1)[..., ::step, :]
     power = _power_response(sos_bytes, nb_len)
-    z = np.empty(xt.shape[:-1] + (nblocks * step,))
+    # block k's outputs go to padded[k step : (k + 1) step], samples only the blocks before
+    # it read: the output needs no second signal-sized array
+    z = padded[..., : nblocks * step]
     group = max(1, _GROUP_SAMPLES // nb_len)  # blocks per FFT call: bounded temporaries
     for k in range(0, nblocks, group):
         spec = np.fft.rfft(blocks[..., k : k + group, :], axis=-1)
@@ -358,14 +368,7 @@ def _filtfilt_zero_phase(sos: Array, xt: Array, edge: int, length: int, g: float
             xt.shape[:-1] + (-1,))
     z = z[..., :m]
     z += g * g * e0
-    # the end: forward pass over d's last N samples (the first N - L outputs lack history)
-    n_end = _fast_size(2 * length)
-    h_end = _frequency_response(sos_bytes, n_end)
-    c_end = np.fft.irfft(np.fft.rfft(d[..., m - n_end :], axis=-1) * h_end, n_end, axis=-1)
-    y1 = g * e0 + c_end[..., n_end - length :]
-    r = y1[..., ::-1] - y1[..., -1:]  # backward pass from the last sample
-    back = np.fft.irfft(np.fft.rfft(r, n_end, axis=-1) * h_end, n_end, axis=-1)[..., :length]
-    z[..., m - length :] = (back + g * y1[..., -1:])[..., ::-1]
+    z[..., m - length :] = end
     return z
 
 
@@ -418,16 +421,14 @@ def sosfiltfilt(sos: ArrayLike, x: ArrayLike, axis: int = -1) -> Array:
 # ------------------------------------------------------------------------ moving filters ---
 
 
-def _extended(x: NDArray, size: int, axis: int, mode: Mode, cval: float) -> NDArray:
-    """``x`` moved to axis 0 and extended by size // 2 before and size - size // 2 - 1 after,
-    as scipy.ndimage extends lines (origin 0)."""
-    xm = np.moveaxis(np.asarray(x), axis, 0)
+def _edges(xm: NDArray, size: int, mode: Mode, cval: float) -> tuple[NDArray, NDArray]:
+    """The size // 2 samples scipy.ndimage puts before ``xm`` (time on axis 0) and the
+    size - size // 2 - 1 after it (origin 0)."""
     n = xm.shape[0]
     before, after = size // 2, size - size // 2 - 1
     if mode == "constant":
-        out = np.full((n + before + after,) + xm.shape[1:], cval, dtype=xm.dtype)
-        out[before : before + n] = xm
-        return out
+        return (np.full((before,) + xm.shape[1:], cval, dtype=xm.dtype),
+                np.full((after,) + xm.shape[1:], cval, dtype=xm.dtype))
     i = np.concatenate((np.arange(-before, 0), np.arange(n, n + after)))  # outside samples
     if mode == "nearest":
         j = np.clip(i, 0, n - 1)
@@ -444,7 +445,29 @@ def _extended(x: NDArray, size: int, axis: int, mode: Mode, cval: float) -> NDAr
         j = np.mod(i, n)
     else:
         raise ValueError(f"mode {mode!r} is not supported")
-    return np.concatenate((xm[j[:before]], xm, xm[j[before:]]))
+    return xm[j[:before]], xm[j[before:]]
+
+
+def _extended(x: NDArray, size: int, axis: int, mode: Mode, cval: float) -> NDArray:
+    """``x`` moved to axis 0 and extended by size // 2 before and size - size // 2 - 1 after,
+    as scipy.ndimage extends lines (origin 0)."""
+    xm = np.moveaxis(np.asarray(x), axis, 0)
+    pre, post = _edges(xm, size, mode, cval)
+    return np.concatenate((pre, xm, post))
+
+
+def _window(xm: NDArray, pre: NDArray, post: NDArray, lo: int, hi: int) -> NDArray:
+    """Rows ``lo:hi`` of the extension ``(pre, xm, post)`` along axis 0 without building it:
+    a view of ``xm`` when they lie inside it, else a copy of the few rows."""
+    b, n = pre.shape[0], xm.shape[0]
+    if b <= lo and hi <= b + n:
+        return xm[lo - b : hi - b]
+    return np.concatenate((pre[lo:hi], xm[max(lo - b, 0) : max(hi - b, 0)],
+                           post[max(lo - b - n, 0) : max(hi - b - n, 0)]))
+
+
+_FILTER_BLOCK = 1 << 16
+"""Output rows per block of :func:`_minmax_filter` (its temporaries are a few blocks)."""
 
 
 def uniform_filter1d(
@@ -456,14 +479,18 @@ def uniform_filter1d(
     size = int(size)
     if size < 1:
         raise RuntimeError("incorrect filter size")
-    x = np.asarray(x, dtype=float)
-    e = _extended(x, size, axis, mode, cval)
-    n = e.shape[0] - size + 1
-    steps = np.empty((n,) + e.shape[1:])
-    steps[0] = np.cumsum(e[:size], axis=0)[-1]
-    np.subtract(e[size:], e[: n - 1], out=steps[1:])
-    del e
-    out = np.cumsum(steps, axis=0, out=steps)  # in place: two signals' worth at most
+    xm = np.moveaxis(np.asarray(x, dtype=float), axis, 0)
+    pre, post = _edges(xm, size, mode, cval)
+    n = xm.shape[0]
+    steps = np.empty(xm.shape)  # the output: no extended copy of x (rows of it at the ends)
+    steps[0] = np.cumsum(_window(xm, pre, post, 0, size), axis=0)[-1]
+    # steps[i] = e[i + size - 1] - e[i - 1] (e the extension): views of x between the ends
+    head, tail = min(pre.shape[0] + 1, n), max(n - post.shape[0], min(pre.shape[0] + 1, n))
+    for r0, r1 in ((1, head), (head, tail), (tail, n)):
+        if r1 > r0:
+            np.subtract(_window(xm, pre, post, r0 + size - 1, r1 + size - 1),
+                        _window(xm, pre, post, r0 - 1, r1 - 1), out=steps[r0:r1])
+    out = np.cumsum(steps, axis=0, out=steps)  # in place
     out /= size
     return np.ascontiguousarray(np.moveaxis(out, 0, axis))
 
@@ -479,13 +506,18 @@ def _minmax_filter(
     size = int(size)
     if size < 1:
         raise RuntimeError("incorrect filter size")
-    e = _extended(np.asarray(x), size, axis, mode, cval)
-    n = e.shape[0] - size + 1
-    p = 1
-    while 2 * p <= size:  # e[i] := extremum of the p-sample window from i
-        e = acc(e[:-p], e[p:])
-        p *= 2
-    out = e if p == size else acc(e[:n], e[size - p : size - p + n])
+    xm = np.moveaxis(np.asarray(x), axis, 0)
+    pre, post = _edges(xm, size, mode, cval)
+    n = xm.shape[0]
+    out = np.empty(xm.shape, dtype=xm.dtype)
+    for r0 in range(0, n, _FILTER_BLOCK):  # in blocks of rows: bounded temporaries
+        r1 = min(r0 + _FILTER_BLOCK, n)
+        e = _window(xm, pre, post, r0, r1 + size - 1)
+        p = 1
+        while 2 * p <= size:  # e[i] := extremum of the p-sample window from i
+            e = acc(e[:-p], e[p:])
+            p *= 2
+        out[r0:r1] = e if p == size else acc(e[: r1 - r0], e[size - p : size - p + r1 - r0])
     return np.ascontiguousarray(np.moveaxis(out, 0, axis))
 
 

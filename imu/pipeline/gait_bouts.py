@@ -48,7 +48,7 @@ from numpy.typing import NDArray
 
 from imu.core import arrow
 from imu.pipeline.base import BoutAlgorithm
-from imu.pipeline.dsp import maximum_filter1d, uniform_filter1d
+from imu.pipeline.dsp import maximum_filter1d
 from imu.pipeline.gait_events import walk_step_peaks
 from imu.pipeline.signals import clean_mask, lowpass, moving_std, row_norm, runs
 
@@ -59,12 +59,36 @@ BOUT_COLUMNS = tuple(BOUTS.names)
 
 def centred_mean(x: NDArray[np.float64], half: int) -> NDArray[np.float64]:
     """Mean over ``[i - half, i + half]`` clipped to the data, along axis 0 (the window shrinks
-    at the ends instead of repeating the first and last samples)."""
-    size = 2 * half + 1
-    total = uniform_filter1d(x, size, axis=0, mode="constant", cval=0.0)
-    count = uniform_filter1d(np.ones(x.shape[0]), size, mode="constant", cval=0.0)
-    total /= count.reshape((-1,) + (1,) * (x.ndim - 1))
-    return total
+    at the ends instead of repeating the first and last samples).
+
+    The bits of ``uniform_filter1d(x, size, axis=0, mode="constant") / c`` with ``c`` the
+    same filter of ones (the window's share inside the data), computed in the output array
+    alone: its running sum (the steps added in order by np.cumsum, the zeros outside read as
+    the subtractions with 0.0 the filter makes), then divided by ``size``, and by ``c`` where
+    the window is cut (``c`` is exactly 1.0 elsewhere)."""
+    x = np.asarray(x, dtype=float)
+    n, size = x.shape[0], 2 * half + 1
+    out = np.empty(x.shape)
+    if n == 0:
+        return out
+    first = np.zeros((size,) + x.shape[1:])  # the first window: half zeros, then the data
+    first[half : half + min(n, half + 1)] = x[: half + 1]
+    out[0] = np.cumsum(first, axis=0)[-1]
+    # step i >= 1: x[i + half] - x[i - 1 - half], each 0.0 outside the data: rows [1, a) have
+    # the first term only, [lo, hi) both, [hi, lo) neither, [b, n) the second only
+    lo, hi = min(half + 1, n), max(n - half, 1)
+    a, b = min(lo, hi), max(lo, hi)
+    np.subtract(x[1 + half : a + half], 0.0, out=out[1:a])
+    if hi > lo:
+        np.subtract(x[lo + half : hi + half], x[lo - 1 - half : hi - 1 - half], out=out[lo:hi])
+    out[hi:lo] = 0.0
+    np.subtract(0.0, x[b - 1 - half : n - 1 - half], out=out[b:n])
+    np.cumsum(out, axis=0, out=out)
+    out /= size
+    cut = np.concatenate((np.arange(min(half, n)), np.arange(max(n - half, half), n)))
+    c = (np.minimum(cut + half, n - 1) - np.maximum(cut - half, 0) + 1) / size
+    out[cut] /= c.reshape((-1,) + (1,) * (x.ndim - 1))
+    return out
 
 
 def principal_up(
@@ -214,16 +238,22 @@ class GaitBouts(BoutAlgorithm):
             ok[gap] = False
             ok[np.minimum(gap + 1, n - 1)] = False
         up = centred_mean(acc, max(1, int(round(0.5 * self.up_window_s * fs))))
-        norm = row_norm(up)[:, None]  # column by column: no (N, 3) square of "up"
-        up /= np.where(norm > 1e-9, norm, 1.0)
+        norm = row_norm(up)  # column by column: no (N, 3) square of "up"
+        norm[~(norm > 1e-9)] = 1.0
+        up /= norm[:, None]
         del norm
         fv = np.einsum("ij,ij->i", acc, up)
         moving, running = self._moving_running(fv, fs, ok)
         if self.run_up == "pca" and running.any():  # in place: the axes replace the means
             principal_up(acc, running, max(int(self.run_up_window_s * fs), 3), out=up)
+            del fv, moving, running  # the first pass's, gone before the second's
             fv = np.einsum("ij,ij->i", acc, up)
             moving, running = self._moving_running(fv, fs, ok)
-        walking, steps = self._walking(fv, fs, moving & ~running & ok, t)
+        mask = moving & ~running
+        mask &= ok
+        del ok
+        walking, steps = self._walking(fv, fs, mask, t)
+        del mask
         self.up_, self.fv_ = up, fv
         self.moving_, self.running_, self.walking_ = moving, running, walking & ~running
         self.walk_steps_ = steps
@@ -253,21 +283,31 @@ class GaitBouts(BoutAlgorithm):
     def _moving_running(
         self, fv: NDArray[np.float64], fs: float, ok: NDArray[np.bool_]
     ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """Moving and running samples (class docstring), one signal-sized temporary at a time."""
         close = int(round(self.close_gap_s * fs))
-        moving = (moving_std(fv, max(3, int(round(self.move_window_s * fs)))) > self.move_sd_g) & ok
-        moving = clean_mask(moving, close, int(round(self.min_bout_s * fs))) & ok
+        moving = moving_std(fv, max(3, int(round(self.move_window_s * fs)))) > self.move_sd_g
+        moving &= ok
+        moving = clean_mask(moving, close, int(round(self.min_bout_s * fs)))
+        moving &= ok
         f = lowpass(fv, self.lowpass_hz, fs) if fv.size > 12 else fv
         w = max(3, int(2 * self.flight_window_s * fs) | 1)
         # flight: below flight_g for flight_min_s on end (a spike at a hard heel strike is not)
         flight = maximum_filter1d(f, max(1, int(round(self.flight_min_s * fs)))) < self.flight_g
-        run = (maximum_filter1d(flight.astype(np.int8), w) > 0) & (
-            maximum_filter1d(f, w) > self.stance_g)
-        run = clean_mask(run & moving, close, int(round(self.min_run_s * fs))) & ok
-        # a run holds several flights (one jump is not running)
-        starts = np.concatenate([[0], np.cumsum(np.diff(flight.astype(np.int8)) == 1)])
-        for a, b in runs(run):  # per running bout: a short loop
-            if starts[b - 1] - starts[a] + int(flight[a]) < self.min_run_flights:
-                run[a:b] = False
+        run = maximum_filter1d(f, w) > self.stance_g
+        del f
+        run &= maximum_filter1d(flight, w)  # a flight within the window
+        run &= moving
+        run = clean_mask(run, close, int(round(self.min_run_s * fs)))
+        run &= ok
+        # a run holds several flights (one jump is not running): the flights that start inside
+        # it (the rising edges of ``flight``) and one under way at its start
+        bouts = runs(run)
+        rise = runs(flight)[:, 0]
+        rise = rise[rise > 0]
+        flights = (np.searchsorted(rise, bouts[:, 1] - 1, "right")
+                   - np.searchsorted(rise, bouts[:, 0], "right") + flight[bouts[:, 0]])
+        for a, b in bouts[flights < self.min_run_flights]:  # per running bout: a short loop
+            run[a:b] = False
         return moving, run
 
     def _walking(
@@ -275,18 +315,18 @@ class GaitBouts(BoutAlgorithm):
         t: NDArray[np.float64] | None,
     ) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
         """Walking samples and the step candidates of the walking bouts."""
-        walking = np.zeros(fv.size, dtype=bool)
-        none = np.empty(0, dtype=np.int64)
         x = lowpass(fv, self.walk_lowpass_hz, fs) if fv.size > 15 else fv
         pk = walk_step_peaks(fv, fs, self.walk_lowpass_hz, self.walk_min_step_s,
                              self.walk_prominence_g, lowpassed=x)
         pk = pk[mask[pk]]
+        walking = np.zeros(fv.size, dtype=bool)
         if pk.size < self.min_walk_steps:
-            return walking, none
+            return walking, np.empty(0, dtype=np.int64)
         dt = np.diff(_times(t, pk, fs))
         # a new sequence after a long interval or a stretch that is not moving / is running
-        inval = np.concatenate([[0], np.cumsum(~mask)])
-        brk = (dt > self.walk_max_step_s) | (inval[pk[1:]] - inval[pk[:-1]] > 0)
+        # (the candidates are in ``mask``: in different runs of it, something else is between)
+        within = np.searchsorted(runs(mask)[:, 0], pk, "right")
+        brk = (dt > self.walk_max_step_s) | (within[1:] != within[:-1])
         first = np.flatnonzero(np.concatenate([[True], brk]))
         last = np.flatnonzero(np.concatenate([brk, [True]]))
         lo, hi = self.walk_step_range_s
@@ -311,7 +351,8 @@ class GaitBouts(BoutAlgorithm):
             keep[a : b + 1] = True
             i0 = max(int(pk[a]) - lag // 2, 0)
             walking[i0 : int(pk[b]) + lag // 2 + 1] = True
-        return walking & mask, pk[keep].astype(np.int64)
+        walking &= mask
+        return walking, pk[keep].astype(np.int64)
 
 
 def _times(t: NDArray[np.float64] | None, idx: NDArray[np.int64] | int, fs: float

@@ -31,8 +31,8 @@ def lowpass(
 def moving_std(x: NDArray[np.float64], window: int) -> NDArray[np.float64]:
     """Centred moving standard deviation along axis 0 (O(N), vectorised)."""
     window = max(int(window), 1)
+    m2 = uniform_filter1d(x * x, window, axis=0, mode="nearest")  # the square gone before m
     m = uniform_filter1d(x, window, axis=0, mode="nearest")
-    m2 = uniform_filter1d(x * x, window, axis=0, mode="nearest")
     m *= m  # in place: sqrt(max(m2 - m m, 0))
     m2 -= m
     del m
@@ -82,27 +82,27 @@ def still_mask(
 
 def runs(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
     """(K, 2) start (inclusive) and end (exclusive) indices of the True runs of ``mask``."""
-    m = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]])
-    d = np.flatnonzero(np.diff(m.astype(np.int8)))
+    m = np.zeros(np.size(mask) + 2, dtype=np.int8)
+    m[1:-1] = np.asarray(mask, dtype=bool)
+    d = np.flatnonzero(np.diff(m))
     return d.reshape(-1, 2).astype(np.int64)
 
 
 def clean_mask(mask: NDArray[np.bool_], max_gap: int, min_len: int) -> NDArray[np.bool_]:
     """Run-length closing (gaps < ``max_gap`` samples filled) and opening (runs < ``min_len``
-    removed) of a boolean mask, O(number of runs)."""
+    removed) of a boolean mask, O(number of runs) and no signal-sized temporary."""
     r = runs(mask)
-    out = np.zeros(mask.size, dtype=bool)
     if r.size == 0:
-        return out
+        return np.zeros(mask.size, dtype=bool)
     keep = np.concatenate([[True], (r[1:, 0] - r[:-1, 1]) >= max_gap])
     starts = r[keep, 0]
     ends = np.maximum.reduceat(r[:, 1], np.flatnonzero(keep))
     long = (ends - starts) >= min_len
-    d = np.zeros(mask.size + 1, dtype=np.int32)
-    np.add.at(d, starts[long], 1)
-    np.add.at(d, ends[long], -1)
-    out[:] = np.cumsum(d[:-1]) > 0
-    return out
+    # the kept runs are disjoint and in order: the mask is False, True, ..., False in turn
+    edges = np.empty(2 * int(long.sum()) + 2, dtype=np.int64)
+    edges[0], edges[-1] = 0, mask.size
+    edges[1:-1:2], edges[2:-1:2] = starts[long], ends[long]
+    return np.repeat(np.arange(edges.size - 1) % 2 == 1, np.diff(edges))
 
 
 # ----------------------------------------------------------------------------- resampling ---
