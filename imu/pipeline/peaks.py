@@ -35,14 +35,20 @@ def _select(values: Array, lo: float | None, hi: float | None) -> NDArray[np.boo
     return keep
 
 
-def _runs(x: Array) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
+def _runs(x: Array) -> tuple[NDArray[np.int64] | None, NDArray[np.int64] | None,
+                             NDArray[np.bool_]]:
     """Runs of equal values: starts, ends (inclusive) and whether each run is followed by a
-    higher one (for all but the last)."""
+    higher one (for all but the last). Starts and ends are None when every run is one sample
+    (no two neighbours equal, as in any filtered signal): run k is sample k."""
     d = np.diff(x)
     nz = np.flatnonzero(d)
+    if nz.size == d.size:
+        return None, None, d > 0
+    up = d[nz] > 0
+    del d
     starts = np.concatenate(([0], nz + 1))
     ends = np.concatenate((nz, [x.size - 1]))
-    return starts, ends, d[nz] > 0
+    return starts, ends, up
 
 
 def _local_maxima(x: Array) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
@@ -186,17 +192,21 @@ def peak_prominences(
     if 2 <= w and nq * (w // 2 + 1) <= _WINDOW_CELLS:
         return _prominences_in_window(x, peaks, w // 2)
     starts, ends, up = _runs(x)
-    rv = x[starts]
+    # a smooth signal has a run per sample: then runs are samples (no index arrays, rv is x)
+    rv = x if starts is None else x[starts]
     nr = rv.size
     xp = x[peaks]
-    rp = np.searchsorted(starts, peaks, "right") - 1
     i_min = np.zeros(nq, dtype=np.int64)
     i_max = np.full(nq, n - 1, dtype=np.int64)
     if w >= 2:
         i_min = np.maximum(peaks - w // 2, 0)
         i_max = np.minimum(peaks + w // 2, n - 1)
-    r_lo = np.searchsorted(starts, i_min, "right") - 1
-    r_hi = np.searchsorted(starts, i_max, "right") - 1
+    if starts is None:
+        rp, r_lo, r_hi = peaks, i_min, i_max
+    else:
+        rp = np.searchsorted(starts, peaks, "right") - 1
+        r_lo = np.searchsorted(starts, i_min, "right") - 1
+        r_hi = np.searchsorted(starts, i_max, "right") - 1
     # maxima (interior peak runs) plus both end runs, and the valleys (interior minima)
     inner = np.arange(1, nr - 1)
     is_max = np.zeros(nr, dtype=bool)
@@ -305,15 +315,16 @@ def _range_min(
     vv: Array,
     a: NDArray[np.int64],
     b: NDArray[np.int64],
-    edge_idx: NDArray[np.int64],
+    edge_idx: NDArray[np.int64] | None,
     right: bool,
 ) -> tuple[Array, NDArray[np.int64]]:
     """Minimum of runs a..b (inclusive) and its sample index: the rightmost (``right``: the
     run's end) or leftmost (the run's start) occurrence. Between extrema runs are monotone, so
-    the minimum is the outer end run (a for right, b for left) or a valley inside."""
+    the minimum is the outer end run (a for right, b for left) or a valley inside.
+    ``edge_idx`` None: runs are samples."""
     end_run = a if right else b
     best = rv[end_run].copy()
-    idx = edge_idx[end_run].copy()
+    idx = end_run.copy() if edge_idx is None else edge_idx[end_run].copy()
     v0 = np.searchsorted(vr, a, "left")
     v1 = np.searchsorted(vr, b, "right")
     ok = v1 > v0
@@ -324,7 +335,7 @@ def _range_min(
         run = vr[j]
         take = val <= best[ok]
         best[ok] = np.where(take, val, best[ok])
-        idx[ok] = np.where(take, edge_idx[run], idx[ok])
+        idx[ok] = np.where(take, run if edge_idx is None else edge_idx[run], idx[ok])
     return best, idx
 
 
