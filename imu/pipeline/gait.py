@@ -350,8 +350,8 @@ class GaitAnalysis(AnalysisAlgorithm):
         valid: NDArray[np.bool_], fs: float,
     ) -> dict[str, Array]:
         """6. The pelvis frame from the gait (sets ``mounting_``, ``braking_evidence_``,
-        ``handedness_check_``) and the side cues in it; ``force``: the fit's data
-        (:func:`imu.pipeline.stance_side.horizontal_force`; None without gait)."""
+        ``handedness_check_``) and the side cue in it that the stance sides use; ``force``: the
+        fit's data (:func:`imu.pipeline.stance_side.horizontal_force`; None without gait)."""
         found = None if force is None else forward_axis(force, ic, to, is_run, fs)
         fwd, self.braking_evidence_ = found if found is not None else (None, float("nan"))
         self.handedness_check_ = float("nan")
@@ -369,7 +369,10 @@ class GaitAnalysis(AnalysisAlgorithm):
                 self.mounting_ = mounting_from_axes(up, -np.cross(up, fwd))
                 cues = {k: -v if k in ("sway", "ml") else v for k, v in cues.items()}
                 self.handedness_check_ = -self.handedness_check_
-        return cues
+        # the sides use the first cue the recording has (``flight`` may join it later): the
+        # others have served
+        first = next((c for c in self.side_cues if c in cues), None)
+        return {c: cue for c, cue in cues.items() if c == first}
 
     def _angles(
         self, r_es: Rotation | None, cal: StandingCalibration | None, gb: GaitBouts, n: int,
