@@ -479,15 +479,13 @@ class GaitAnalysis(AnalysisAlgorithm):
         cues: dict[str, Array] = {}
         if r_es is not None and gyr is not None:
             left = None if self.mounting_ is None else self.mounting_.inv().apply([0.0, 1.0, 0.0])
-            sway = None if left is None else acc @ left
-            yaw = np.empty(gyr.shape[0])
+            if left is not None:
+                cues["sway"] = acc @ left
+            cues["yaw"] = np.empty(gyr.shape[0])
             for s, z in z_blocks(r_es):  # earth-up, block by block
-                if sway is not None:
-                    sway[s] -= z @ left
-                np.einsum("ij,ij->i", gyr[s], z, out=yaw[s])
-            if sway is not None:
-                cues["sway"] = sway
-            cues["yaw"] = yaw
+                if left is not None:
+                    cues["sway"][s] -= z @ left
+                np.einsum("ij,ij->i", gyr[s], z, out=cues["yaw"][s])
         elif fwd is not None:
             ml = np.cross(gb.up_, fwd)  # the local lateral axis (left)
             missing = np.std(acc, axis=0) < 1e-9
