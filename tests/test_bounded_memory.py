@@ -63,16 +63,86 @@ def test_run_events_in_blocks_of_steps(run_raw, monkeypatch) -> None:  # noqa: A
 
 def test_pelvis_angles_in_blocks(run_raw, monkeypatch) -> None:  # noqa: ANN001
     r = running.vqf_orientation(run_raw.acc_g, run_raw.gyr_dps, FS)
-    zr = running.z_row(r)
     mounting = Rotation.from_euler("xyz", [10.0, -20.0, 95.0], degrees=True)
-    ref = np.zeros(len(zr), dtype=bool)
+    ref = np.zeros(len(r), dtype=bool)
     ref[1000:7000] = True
-    one = running.pelvis_angles(r, zr, mounting, ref)
+    one = running.pelvis_angles(r, mounting, ref)
+    # the sagittal angle as it was from the whole (N, 3) earth-up
+    zr = running.z_row(r)
+    m_inv = mounting.inv().as_matrix()
+    assert np.array_equal(one[:, 2], -np.degrees(np.arctan2(-(zr @ m_inv[:, 0]), zr @ m_inv[:, 2])))
     monkeypatch.setattr(running, "ANGLE_BLOCK", 1001)
-    assert np.array_equal(running.pelvis_angles(r, zr, mounting, ref), one)
-    none = np.zeros(len(zr), dtype=bool)  # no reference: every sample is
-    assert np.array_equal(running.pelvis_angles(r, zr, mounting, none),
-                          running.pelvis_angles(r, zr, mounting, ~none))
+    assert np.array_equal(running.pelvis_angles(r, mounting, ref), one)
+    none = np.zeros(len(r), dtype=bool)  # no reference: every sample is
+    assert np.array_equal(running.pelvis_angles(r, mounting, none),
+                          running.pelvis_angles(r, mounting, ~none))
+
+
+def _quaternions(n: int) -> np.ndarray:
+    """Random quaternions and special ones (zeros and signed zeros in the matrices)."""
+    q = np.random.default_rng(5).normal(size=(n, 4))
+    special = [[0, 0, 0, 1], [1, 0, 0, 0], [0, -1, 0, 0], [0, 0, 1, -0.0], [-0.0, 0, 0, -1],
+               [0.5, 0.5, 0.5, 0.5], [-0.5, 0.5, -0.5, 0.5], [1e-170, 0, 1e-170, 1],
+               [0, -0.0, -1, 0]]
+    q[: len(special)] = special
+    q[n // 2 : n // 2 + len(special)] = special
+    return q
+
+
+@pytest.mark.parametrize("n", [20, 8191, 8193, 70_001])
+def test_earth_up_block_by_block(monkeypatch, n: int) -> None:  # noqa: ANN001
+    """``Rotation.inverse_z`` and the blocked products give the bits of the whole (N, 3)
+    earth-up ``z_row`` and of the products on it."""
+    r = Rotation.from_quat(_quaternions(n))
+    zr = running.z_row(r)
+    assert r.inverse_z().tobytes() == zr.tobytes()
+    assert r.inverse_z(slice(1, n - 1)).tobytes() == zr[1:-1].tobytes()
+    rng = np.random.default_rng(6)
+    acc = rng.normal(size=(n, 3))
+    mask = rng.random(n) < 0.7
+    mask[0] = True
+    v = Rotation.from_euler("xyz", [10.0, -20.0, 95.0], degrees=True).as_matrix()[:, 1]
+    for block in (65_536, 1001):
+        monkeypatch.setattr(running, "ANGLE_BLOCK", block)
+        assert running.z_dot(r, v).tobytes() == (zr @ v).tobytes()
+        assert running.z_dot(r, v.copy()).tobytes() == (zr @ v.copy()).tobytes()
+        fv, up = running.vertical_force(r, acc, mask)
+        assert fv.tobytes() == np.einsum("ij,ij->i", zr, acc).tobytes()
+        assert up.tobytes() == zr[mask].mean(axis=0).tobytes()
+        lever = running.lever_vertical_m_s2(r, v, FS)
+        rz = zr @ v
+        old = np.empty_like(rz)
+        old[1:-1] = (rz[2:] - 2.0 * rz[1:-1] + rz[:-2]) * FS * FS
+        old[0], old[-1] = old[1], old[-2]
+        if n >= 3:
+            assert lever.tobytes() == old.tobytes()
+            centre = running.pelvis_centre_fv(acc[:, 0], r, v, FS)
+            assert centre.tobytes() == (acc[:, 0] - old / GRAVITY_M_S2).tobytes()
+
+
+def test_double_integrate_in_place_as_before() -> None:
+    from imu.pipeline.dsp import butter_sos, sosfiltfilt
+
+    fv = 1.0 + 0.3 * np.sin(np.arange(20_000) / 15.0) + np.random.default_rng(2).normal(
+        scale=0.05, size=20_000)
+    sos = butter_sos(2, 0.5, "highpass", fs=FS)
+    a = (fv - np.mean(fv)) * GRAVITY_M_S2
+    v = sosfiltfilt(sos, np.cumsum(a) / FS)
+    old = sosfiltfilt(sos, np.cumsum(v) / FS)
+    kept = fv.copy()
+    assert running.double_integrate(fv, FS, 0.5).tobytes() == old.tobytes()
+    assert np.array_equal(fv, kept)
+
+
+def test_grid_times_are_the_uniform_grid() -> None:
+    from imu.pipeline.gait import grid_times
+    from imu.pipeline.signals import uniform_grid
+
+    t = 1234.5678 + np.arange(10_000) / FS
+    gaps = np.delete(t, np.r_[100:140, 5000:5003])
+    for t_in in (t, gaps):
+        grid, _ = uniform_grid(t_in, np.zeros((t_in.size, 1)), FS)
+        assert grid.tobytes() == grid_times(float(t_in[0]), grid.size, FS).tobytes()
 
 
 def test_gait_bouts_release_their_signals(run_raw) -> None:  # noqa: ANN001

@@ -445,6 +445,37 @@ class Rotation:
                 out = np.matmul(m, v, axes=[(-2, -1), (-1, -2), (-1, -2)])[0]
         return out[0] if self._single and single_vector else out
 
+    def inverse_z(self, rows: slice = slice(None)) -> Array:
+        """``apply([0, 0, 1], inverse=True)`` of (the ``rows`` of) a stack of rotations, (N, 3):
+        the bottom rows of the matrices, bit for bit, computed alone (not the nine elements)."""
+        q = self._quat[rows]
+        n = len(q)
+        out = np.empty((n, 3))
+        t, u = np.empty(min(n, _BLOCK)), np.empty(min(n, _BLOCK))
+        for a in range(0, n, _BLOCK):
+            b = min(a + _BLOCK, n)
+            x, y, z, w = (q[a:b, k] for k in range(4))
+            o, tb, ub = out[a:b], t[: b - a], u[: b - a]
+            np.multiply(x, z, out=tb)  # m20 = 2 (xz - yw)
+            tb -= np.multiply(y, w, out=ub)
+            np.multiply(tb, 2, out=o[:, 0])
+            np.multiply(y, z, out=tb)  # m21 = 2 (yz + xw)
+            tb += np.multiply(x, w, out=ub)
+            np.multiply(tb, 2, out=o[:, 1])
+            np.multiply(x, x, out=tb)  # m22 = -x2 - y2 + z2 + w2
+            np.negative(tb, out=tb)
+            tb -= np.multiply(y, y, out=ub)
+            tb += np.multiply(z, z, out=ub)
+            np.add(tb, np.multiply(w, w, out=ub), out=o[:, 2])
+            # apply adds the other rows times zero first: the same bits but where an element
+            # is zero (its sign) or NaN; those rows (or a product underflowing) as apply does
+            np.multiply(o[:, 0], o[:, 1], out=tb)
+            tb *= o[:, 2]
+            odd = np.flatnonzero(~(np.abs(tb, out=tb) > 0.0))
+            if odd.size:
+                o[odd] = _apply_many(q[a:b][odd], np.array([[0.0, 0.0, 1.0]]), True)
+        return out
+
     def inv(self) -> Rotation:
         """The inverse rotations."""
         return Rotation(self._quat * _CONJUGATE, self._single)

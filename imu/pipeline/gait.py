@@ -75,8 +75,9 @@ from imu.pipeline.running import (
     lever_vertical_m_s2,
     pelvis_angles,
     pelvis_centre_fv,
+    vertical_force,
     vqf_orientation,
-    z_row,
+    z_blocks,
 )
 from imu.pipeline.signals import (
     lowpass,
@@ -233,7 +234,7 @@ class GaitAnalysis(AnalysisAlgorithm):
             raise InputError(f"unknown placement {self.placement!r}")
         self.warnings_: list[str] = []
         notes: list[str] = []
-        t, acc, gyr, valid = self._grid(raw, fs)  # 1
+        t0, acc, gyr, valid = self._grid(raw, fs)  # 1
         gb = (self.bouts or GaitBouts()).clone().detect(acc, fs, valid=valid)  # 2
         self.gait_bouts_ = gb
         cal = self._calibrate(acc, gyr, fs)  # 3
@@ -242,7 +243,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         keep = gait_samples(gait, int(round(self.gait_margin_s * fs)),
                             cal.still_slice_ if cal is not None else None, self.max_gait_share)
         self.cropped_ = keep is not None
-        n, acc_all, valid_all = t.size, acc, valid
+        n, acc_all, valid_all = valid.size, acc, valid
         if keep is not None:  # the gait's samples only (the rest is not walked on)
             acc, gyr, valid = acc[keep], None if gyr is None else gyr[keep], valid[keep].copy()
             valid[np.flatnonzero(np.diff(keep) > 1) + [[0], [1]]] = False  # joins: gaps
@@ -254,20 +255,21 @@ class GaitAnalysis(AnalysisAlgorithm):
                                                                  cal.still_slice_.stop]).tolist())
             gait = gb.walking_ | gb.running_
         force = horizontal_force(acc, gb.fv_, gb.up_, gait, fs) if gait.any() else None
-        r_es, zr, fv_s, up_sensor = self._orientation(acc, gyr, gb, cal, fs)  # 4
+        r_es, fv_s, up_sensor = self._orientation(acc, gyr, gb, cal, fs)  # 4
         ic, to, is_run = self._events(fv_s, gb, valid, fs, first_pass=True)  # 5
-        cues = self._pelvis_frame(acc, gyr, zr, gb, force, up_sensor, ic, to, is_run, valid,
+        cues = self._pelvis_frame(acc, gyr, r_es, gb, force, up_sensor, ic, to, is_run, valid,
                                   fs)  # 6
+        del force
         side = self._sides(ic, to, is_run, valid, cues, fs)
-        offset = self._placement(fv_s, zr, ic, side, is_run, fs)
+        offset = self._placement(fv_s, r_es, ic, side, is_run, fs)
         fv = fv_s
-        if zr is not None and self.mounting_ is not None:  # the pelvis centre, events again
-            fv = pelvis_centre_fv(fv_s, zr, self.mounting_.inv().apply(offset), fs)
-        del fv_s, force
+        if r_es is not None and self.mounting_ is not None:  # the pelvis centre, events again
+            fv = pelvis_centre_fv(fv_s, r_es, self.mounting_.inv().apply(offset), fs)
+        del fv_s
         gb.release_signals()  # "up" and f_v of the bouts have served (memory: docs/scale.md)
-        angles = self._angles(r_es, zr, cal, gb, acc.shape[0])  # 8 (the frame is final)
-        oriented = zr is not None
-        del r_es, zr  # each per-sample signal is released once used (docs/scale.md)
+        angles = self._angles(r_es, cal, gb, acc.shape[0])  # 8 (the frame is final)
+        oriented = r_es is not None
+        del r_es  # each per-sample signal is released once used (docs/scale.md)
         ic, to, is_run = self._events(fv, gb, valid, fs)
         if not oriented and self.mounting_ is not None:
             # no gyroscope: in flight the accelerometer reads only the sensor's tangential
@@ -288,6 +290,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         if gyr is None:
             notes.append("no gyroscope: pelvic drop, rotation and tilt not available; vertical "
                          "oscillation is that of the sensor")
+        t = grid_times(t0, n, fs)  # made once needed: the steps' and the tables' times
         steps = step_columns(t, fs, ic, to, is_run, valid, side, angles[:, 1], height)
         self._tables(steps, t, fs, angles, height, acc, gyr is not None, notes)
         return self
@@ -295,13 +298,14 @@ class GaitAnalysis(AnalysisAlgorithm):
     # -- stages -----------------------------------------------------------------------------
     def _grid(
         self, raw: RawSession, fs: float
-    ) -> tuple[Array, Array, Array | None, NDArray[np.bool_]]:
-        """1. Time, specific force, angular rate on the uniform grid and the valid samples."""
+    ) -> tuple[float, Array, Array | None, NDArray[np.bool_]]:
+        """1. The grid's first time (its times: :func:`grid_times`), specific force and angular
+        rate on the uniform grid and the valid samples."""
         t_in = np.asarray(raw.t_s, dtype=float)
         acc_in = np.asarray(raw.acc_g, dtype=float)
         gyr_in = None if raw.gyr_dps is None else np.asarray(raw.gyr_dps, dtype=float)
         if int(round((t_in[-1] - t_in[0]) * fs)) + 1 == t_in.size:  # no sample missing
-            return t_in[0] + np.arange(t_in.size) / fs, acc_in, gyr_in, np.ones(t_in.size, bool)
+            return float(t_in[0]), acc_in, gyr_in, np.ones(t_in.size, bool)
         t, acc = uniform_grid(t_in, acc_in, fs)  # each sensor alone: no (N, 6) copy
         gyr = None if gyr_in is None else uniform_grid(t_in, gyr_in, fs)[1]
         if acc is acc_in:
@@ -309,7 +313,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         else:
             j = np.clip(np.searchsorted(t_in, t), 1, t_in.size - 1)
             valid = (t_in[j] - t_in[j - 1]) <= self.max_gap_s + 0.5 / fs
-        return t, acc, gyr, valid
+        return float(t[0]), acc, gyr, valid
 
     def _calibrate(self, acc: Array, gyr: Array | None, fs: float) -> StandingCalibration | None:
         """3. The opening quiet standing if there is one (sets ``calibration_``)."""
@@ -324,39 +328,37 @@ class GaitAnalysis(AnalysisAlgorithm):
     def _orientation(
         self, acc: Array, gyr: Array | None, gb: GaitBouts, cal: StandingCalibration | None,
         fs: float,
-    ) -> tuple[Rotation | None, Array | None, Array, Array]:
-        """4. Orientation (gyroscope and gait only), earth-up in the sensor frame, the sensor's
-        vertical specific force and the pelvis up axis in the sensor frame (standing, else the
-        mean over the gait)."""
+    ) -> tuple[Rotation | None, Array, Array]:
+        """4. Orientation (gyroscope and gait only; earth-up in the sensor frame from it block
+        by block, :func:`~imu.pipeline.running.z_blocks`), the sensor's vertical specific force
+        and the pelvis up axis in the sensor frame (standing, else the mean over the gait)."""
         gait = gb.walking_ | gb.running_
         if gyr is not None and gait.any():
             bias = cal.gyro_bias_dps_ if cal is not None else gait_gyro_bias(gyr, gb.up_, gait)
             gb.release_signals()  # from here on the orientation gives up and f_v
             r_es = vqf_orientation(acc, gyr, fs, bias)
-            zr = z_row(r_es)
-            fv_s = np.einsum("ij,ij->i", zr, acc)
-            up_mean = zr[gait].mean(axis=0)
+            fv_s, up_mean = vertical_force(r_es, acc, gait)
         else:
-            r_es, zr, fv_s = None, None, gb.fv_
+            r_es, fv_s = None, gb.fv_
             up_mean = gb.up_[gait].mean(axis=0) if gait.any() else np.array([0.0, 0.0, 1.0])
         up = cal.up_sensor_ if cal is not None else up_mean / np.linalg.norm(up_mean)
-        return r_es, zr, fv_s, up
+        return r_es, fv_s, up
 
     def _pelvis_frame(
-        self, acc: Array, gyr: Array | None, zr: Array | None, gb: GaitBouts,
+        self, acc: Array, gyr: Array | None, r_es: Rotation | None, gb: GaitBouts,
         force: HorizontalForce | None, up: Array, ic: Array, to: Array, is_run: NDArray[np.bool_],
         valid: NDArray[np.bool_], fs: float,
     ) -> dict[str, Array]:
         """6. The pelvis frame from the gait (sets ``mounting_``, ``braking_evidence_``,
-        ``handedness_check_``) and the side cues in it; ``force``: the fit's data
-        (:func:`imu.pipeline.stance_side.horizontal_force`; None without gait)."""
+        ``handedness_check_``) and the side cue in it that the stance sides use; ``force``: the
+        fit's data (:func:`imu.pipeline.stance_side.horizontal_force`; None without gait)."""
         found = None if force is None else forward_axis(force, ic, to, is_run, fs)
         fwd, self.braking_evidence_ = found if found is not None else (None, float("nan"))
         self.handedness_check_ = float("nan")
         self.mounting_ = None
         if fwd is not None:
             self.mounting_ = mounting_from_axes(up, np.cross(up, fwd))
-        cues = self._cues(acc, gyr, zr, gb, fwd)
+        cues = self._cues(acc, gyr, r_es, gb, fwd)
         if "sway" in cues and "yaw" in cues and ic.size >= 8:
             # weak braking evidence for the forward sign: the sway and the turn of the pelvis
             # agree on the stance side only for the true left axis
@@ -367,21 +369,23 @@ class GaitAnalysis(AnalysisAlgorithm):
                 self.mounting_ = mounting_from_axes(up, -np.cross(up, fwd))
                 cues = {k: -v if k in ("sway", "ml") else v for k, v in cues.items()}
                 self.handedness_check_ = -self.handedness_check_
-        return cues
+        # the sides use the first cue the recording has (``flight`` may join it later): the
+        # others have served
+        first = next((c for c in self.side_cues if c in cues), None)
+        return {c: cue for c, cue in cues.items() if c == first}
 
     def _angles(
-        self, r_es: Rotation | None, zr: Array | None, cal: StandingCalibration | None,
-        gb: GaitBouts, n: int,
+        self, r_es: Rotation | None, cal: StandingCalibration | None, gb: GaitBouts, n: int,
     ) -> Array:
         """8. Pelvis angles (NaN without the gyroscope). Neutral: the standing, else the gait
         (sagittal: the mean over the strides; obliquity: once the steps are known,
         :func:`~imu.pipeline.running.level_obliquity`)."""
-        if r_es is None or zr is None or self.mounting_ is None:
+        if r_es is None or self.mounting_ is None:
             return np.full((n, 3), np.nan)
         ref = np.zeros(n, dtype=bool)
         if cal is not None:
             ref[cal.still_slice_] = True
-        return pelvis_angles(r_es, zr, self.mounting_, ref if ref.any() else (
+        return pelvis_angles(r_es, self.mounting_, ref if ref.any() else (
             gb.walking_ | gb.running_))
 
     def _events(
@@ -426,16 +430,17 @@ class GaitAnalysis(AnalysisAlgorithm):
         return merge_events(ric, rto, wic, wto, fs)
 
     def _placement(
-        self, fv_s: Array, zr: Array | None, ic: Array, side: NDArray[np.str_],
+        self, fv_s: Array, r_es: Rotation | None, ic: Array, side: NDArray[np.str_],
         is_run: NDArray[np.bool_], fs: float,
     ) -> Array:
         """The sensor offset (pelvis frame, m) to use; sets ``placement_*`` and warnings."""
         self.lateral_offset_m_ = float("nan")
         self.placement_detected_: str | None = None
-        if zr is not None and self.mounting_ is not None:
+        if r_es is not None and self.mounting_ is not None:
             left = self.mounting_.inv().apply([0.0, 1.0, 0.0])
             use = is_run if is_run.sum() >= 20 else np.ones(ic.size, dtype=bool)
-            r_y = lateral_offset_m(fv_s, lever_vertical_m_s2(zr, left, fs), ic[use], side[use])
+            r_y = lateral_offset_m(fv_s, lever_vertical_m_s2(r_es, left, fs), ic[use],
+                                   side[use])
             self.lateral_offset_m_ = r_y
             if not (self.handedness_check_ > 0 and abs(r_y) < 0.3):
                 pass  # the left axis is not sure (cues disagree) or the fit is implausible
@@ -465,19 +470,22 @@ class GaitAnalysis(AnalysisAlgorithm):
         return np.asarray(off, dtype=float)
 
     def _cues(
-        self, acc: Array, gyr: Array | None, zr: Array | None, gb: GaitBouts, fwd: Array | None
+        self, acc: Array, gyr: Array | None, r_es: Rotation | None, gb: GaitBouts,
+        fwd: Array | None,
     ) -> dict[str, Array]:
         """The per-sample side cues of :func:`side_scores` the analysis uses: with the
         gyroscope ``sway`` and ``yaw``; without it ``ml`` where the lateral accelerometer axis
         exists (``flight`` is added once the placement is known)."""
         cues: dict[str, Array] = {}
-        if zr is not None and gyr is not None:
-            if self.mounting_ is not None:
-                left = self.mounting_.inv().apply([0.0, 1.0, 0.0])
-                sway = acc @ left
-                sway -= zr @ left
-                cues["sway"] = sway
-            cues["yaw"] = np.einsum("ij,ij->i", gyr, zr)
+        if r_es is not None and gyr is not None:
+            left = None if self.mounting_ is None else self.mounting_.inv().apply([0.0, 1.0, 0.0])
+            if left is not None:
+                cues["sway"] = acc @ left
+            cues["yaw"] = np.empty(gyr.shape[0])
+            for s, z in z_blocks(r_es):  # earth-up, block by block
+                if left is not None:
+                    cues["sway"][s] -= z @ left
+                np.einsum("ij,ij->i", gyr[s], z, out=cues["yaw"][s])
         elif fwd is not None:
             ml = np.cross(gb.up_, fwd)  # the local lateral axis (left)
             missing = np.std(acc, axis=0) < 1e-9
@@ -578,6 +586,12 @@ class GaitAnalysis(AnalysisAlgorithm):
                      n - 1)
         i1 = np.maximum(i1, i0)
         return float(np.nanmean(segment_mean(a_fwd, i0, i1) - segment_min(a_fwd, i0, i1)))
+
+
+def grid_times(t0: float, n: int, fs: float) -> Array:
+    """The times of ``n`` samples of the uniform grid from ``t0`` at ``fs``
+    (:func:`imu.pipeline.signals.uniform_grid`'s)."""
+    return t0 + np.arange(n) / fs
 
 
 def _words(placement: str | None) -> str:

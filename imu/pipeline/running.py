@@ -23,6 +23,8 @@ which is consistent with a conventional clinical understanding of the terms. Gai
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 from numpy.typing import NDArray
 from vqf import BasicVQF
@@ -74,10 +76,47 @@ def z_row(r: Rotation) -> Array:
     return r.apply([0.0, 0.0, 1.0], inverse=True)
 
 
-def lever_vertical_m_s2(zr: Array, r_sensor_m: Array, fs: float) -> Array:
+ANGLE_BLOCK = 65_536
+"""Samples per block of the per-sample rotations (:func:`z_blocks`, :func:`pelvis_angles`):
+bounded temporaries on a long recording."""
+
+
+def z_blocks(r: Rotation) -> Iterator[tuple[slice, Array]]:
+    """:func:`z_row` of a stack of rotations block by block (its bits; never the (N, 3) whole):
+    the rows of each block and their earth-up in the sensor frame."""
+    n = len(r)
+    for a in range(0, n, ANGLE_BLOCK):
+        s = slice(a, min(a + ANGLE_BLOCK, n))
+        yield s, r.inverse_z(s)
+
+
+def z_dot(r: Rotation, v: Array) -> Array:
+    """``z_row(r) @ v`` (N,) block by block: the component along ``v`` (sensor frame) of
+    earth-up, or the vertical component of ``v`` in the earth frame."""
+    out = np.empty(len(r))
+    for s, z in z_blocks(r):
+        np.matmul(z, v, out=out[s])
+    return out
+
+
+def vertical_force(
+    r: Rotation, acc_g: Array, mask: NDArray[np.bool_]
+) -> tuple[Array, Array]:
+    """The vertical specific force ``einsum("ij,ij->i", z_row(r), acc_g)`` (g) and the mean of
+    ``z_row(r)`` over the ``mask`` samples (one of them at least), block by block (the same
+    bits: the rows of the mean are summed in order, the running sum heading each block)."""
+    fv = np.empty(len(r))
+    total = np.zeros((0, 3))
+    for s, z in z_blocks(r):
+        np.einsum("ij,ij->i", z, acc_g[s], out=fv[s])
+        total = np.vstack([total, z[mask[s]]]).sum(axis=0, keepdims=True)
+    return fv, total[0] / np.count_nonzero(mask)
+
+
+def lever_vertical_m_s2(r_es: Rotation, r_sensor_m: Array, fs: float) -> Array:
     """Vertical acceleration (m/s^2) of a point at ``r_sensor_m`` (sensor frame) relative to the
-    pelvis centre: ``d2/dt2 (R r)_z`` (central second difference)."""
-    rz = zr @ np.asarray(r_sensor_m, dtype=float)
+    pelvis centre: ``d2/dt2 (R r)_z`` (central second difference; ``r_es`` earth <- sensor)."""
+    rz = z_dot(r_es, np.asarray(r_sensor_m, dtype=float))
     out = np.empty_like(rz)
     if rz.size < 3:
         out[:] = 0.0
@@ -92,38 +131,40 @@ def lever_vertical_m_s2(zr: Array, r_sensor_m: Array, fs: float) -> Array:
     return out
 
 
-def pelvis_centre_fv(fv_sensor_g: Array, zr: Array, r_sensor_m: Array, fs: float) -> Array:
+def pelvis_centre_fv(fv_sensor_g: Array, r_es: Rotation, r_sensor_m: Array, fs: float) -> Array:
     """Vertical specific force of the pelvis centre from the sensor's (``r_sensor_m``: the
-    sensor's offset from the centre in the sensor frame)."""
-    return fv_sensor_g - lever_vertical_m_s2(zr, r_sensor_m, fs) / GRAVITY_M_S2
+    sensor's offset from the centre in the sensor frame), in the lever's array."""
+    lever = lever_vertical_m_s2(r_es, r_sensor_m, fs)
+    lever /= GRAVITY_M_S2
+    return np.subtract(fv_sensor_g, lever, out=lever)
 
 
 def double_integrate(fv_g: Array, fs: float, highpass_hz: float) -> Array:
     """Vertical displacement (m) from the vertical specific force (g): integrate twice with a
-    zero-phase 2nd-order high-pass after each integration."""
+    zero-phase 2nd-order high-pass after each integration (in place: one signal at a time)."""
     if fv_g.size < 16:
         return np.zeros(fv_g.size)
     sos = butter_sos(2, highpass_hz, "highpass", fs=fs)
-    a = (fv_g - np.mean(fv_g)) * GRAVITY_M_S2
-    v = sosfiltfilt(sos, np.cumsum(a) / fs)
-    return sosfiltfilt(sos, np.cumsum(v) / fs)
+    a = fv_g - np.mean(fv_g)
+    a *= GRAVITY_M_S2
+    np.cumsum(a, out=a)
+    a /= fs
+    v = sosfiltfilt(sos, a)
+    del a
+    np.cumsum(v, out=v)
+    v /= fs
+    return sosfiltfilt(sos, v)
 
 
-ANGLE_BLOCK = 65_536
-"""Samples per block of :func:`pelvis_angles` (bounded temporaries on a long recording)."""
-
-
-def pelvis_angles(
-    r_es: Rotation, zr: Array, mounting: Rotation, reference: NDArray[np.bool_]
-) -> Array:
+def pelvis_angles(r_es: Rotation, mounting: Rotation, reference: NDArray[np.bool_]) -> Array:
     """(N, 3) rotation, obliquity and sagittal angle (deg) of the pelvis (Baker 2001):
     world <- pelvis = Rz(-heading) R_es M^-1, the heading being the mean of the ``reference``
-    samples; the rotation unwrapped. ``zr``: earth-up in the sensor frame (:func:`z_row`).
-    Only the matrix elements the decomposition of :func:`imu.core.frames.pelvis_angles_deg`
-    needs are computed (the earth-frame images of the pelvis axes)."""
+    samples; the rotation unwrapped. Only the matrix elements the decomposition of
+    :func:`imu.core.frames.pelvis_angles_deg` needs are computed (the earth-frame images of the
+    pelvis axes), block by block."""
     m_inv = mounting.inv().as_matrix()  # columns: the pelvis axes in the sensor frame
     fwd_s, left_s, up_s = m_inv[:, 0], m_inv[:, 1], m_inv[:, 2]
-    n = len(zr)
+    n = len(r_es)
     ref = np.flatnonzero(reference) if reference.any() else np.arange(n)
     # the mean earth-frame forward axis of the reference, its rows summed in order block by
     # block (the running sum heads each block: the same sum as one mean over all rows)
@@ -135,18 +176,16 @@ def pelvis_angles(
     heading = float(np.arctan2(f_ref[1], f_ref[0]))
     c, s = np.cos(heading), np.sin(heading)
     out = np.empty((n, 3))  # rotation, obliquity, sagittal: filled column by column
-    for a in range(0, n, ANGLE_BLOCK):
-        left_e = r_es[a : a + ANGLE_BLOCK].apply(left_s)  # pelvis left axis, earth frame
-        b = a + len(left_e)
-        out[a:b, 1] = np.arcsin(np.clip(left_e[:, 2], -1.0, 1.0))
-        out[a:b, 0] = np.arctan2(-(c * left_e[:, 0] + s * left_e[:, 1]),
-                                 -s * left_e[:, 0] + c * left_e[:, 1])
+    for rows, z in z_blocks(r_es):
+        left_e = r_es[rows].apply(left_s)  # pelvis left axis, earth frame
+        out[rows, 1] = np.arcsin(np.clip(left_e[:, 2], -1.0, 1.0))
+        out[rows, 0] = np.arctan2(-(c * left_e[:, 0] + s * left_e[:, 1]),
+                                  -s * left_e[:, 0] + c * left_e[:, 1])
+        sag = z @ fwd_s  # -arctan2(-(zr fwd), zr up)
+        np.negative(sag, out=sag)
+        np.arctan2(sag, z @ up_s, out=sag)
+        np.negative(sag, out=out[rows, 2])
     unwrap_in_place(out[:, 0])
-    sag = zr @ fwd_s  # -arctan2(-(zr fwd), zr up), in place
-    np.negative(sag, out=sag)
-    np.arctan2(sag, zr @ up_s, out=sag)
-    np.negative(sag, out=out[:, 2])
-    del sag
     return np.degrees(out, out=out)
 
 
