@@ -238,11 +238,15 @@ def s4_gait(raw: RawSession, options: SessionOptions, placement: str | None) -> 
                         **whole).analyze(raw, sampling_rate_hz=options.sample_rate_hz)
 
 
-def s5_strength(raw: RawSession | InternalGrid, options: SessionOptions, placement: str
-                ) -> StrengthAnalysis:
-    """Stage 5: the strength stages (sets, reps, calibration per mounting, bouts), on the raw
-    session or on the internal grid their first stage made of it (:func:`strength_grid`)."""
-    return _strength(options, placement).analyze(raw, sampling_rate_hz=options.sample_rate_hz)
+def s5_strength(raw: RawSession | InternalGrid, options: SessionOptions, placement: str,
+                gait: GaitAnalysis | None = None) -> StrengthAnalysis:
+    """Stage 5: the strength stages (sets, reps, calibration per mounting), on the raw session
+    or on the internal grid their first stage made of it (:func:`strength_grid`), with the
+    walking and running bouts the gait stage found (one bout detection per session; None:
+    the strength stages detect them on their grid)."""
+    bouts = None if gait is None else gait.gait_bouts_.bouts_
+    return _strength(options, placement).analyze(raw, sampling_rate_hz=options.sample_rate_hz,
+                                                 gait_bouts=bouts)
 
 
 def strength_grid(raw: RawSession, options: SessionOptions) -> InternalGrid:
@@ -373,7 +377,7 @@ def analyze(
             data: RawSession | InternalGrid = raw
             if reload:  # the strength stages' ~50 Hz grid; the 200 Hz samples have served
                 data, raw = strength_grid(raw, options), None
-            strength = s5_strength(data, options, where)
+            strength = s5_strength(data, options, where, gait)
             del data
         except InputError:
             if not has_steps:

@@ -42,6 +42,7 @@ def gait_masks(
     step_band_ratio: float = 2.0,
     step_band_min_g: float = 0.05,
     vertical_g: NDArray[np.float64] | None = None,
+    found: tuple[NDArray[np.bool_], NDArray[np.bool_]] | None = None,
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """(walking, running) per sample: THE adapter to the gait bout detector.
 
@@ -52,11 +53,15 @@ def gait_masks(
     least ``step_band_min_g`` and ``step_band_ratio`` x the RMS at rep frequencies, 0.1-0.9 Hz):
     squats and hinges move the pelvis at < 1 Hz and can look like walking to a spread test.
     ``vertical_g``: ``np.sum(acc_g * up_sensor, axis=1)`` when the caller has it already.
+    ``found``: the (walking, running) the gait stage's detector found on the raw samples, put
+    on these samples (:func:`imu.pipeline.gait_bouts.bouts_on_grid`): used instead of
+    detecting again (one bout detection per session); walking is still refined.
     """
     fs = float(sampling_rate_hz)
-    detector = bouts or GaitBouts()
-    b = detector.clone().detect(acc_g, fs)
-    walking = b.walking_
+    if found is None:
+        b = (bouts or GaitBouts()).clone().detect(acc_g, fs)
+        found = (b.walking_, b.running_)
+    walking, running = found
     if walking.any() and fs > 8.0:
         f = np.sum(acc_g * up_sensor, axis=1) if vertical_g is None else vertical_g
         hi = sosfiltfilt(butter_sos(2, [1.2, min(3.5, 0.45 * fs)], "bandpass", fs=fs), f)
@@ -66,7 +71,7 @@ def gait_masks(
         rms_lo = np.sqrt(uniform_filter1d(lo * lo, w))
         steps = (rms_hi > step_band_min_g) & (rms_hi > step_band_ratio * rms_lo)
         walking = clean_mask(walking & steps, int(round(1.0 * fs)), int(round(2.0 * fs)))
-    return walking & ~b.running_, b.running_
+    return walking & ~running, running
 
 
 @dataclass
@@ -169,17 +174,21 @@ class ActivityBouts(BoutAlgorithm):
         sampling_rate_hz: float,
         speed_dps: NDArray[np.float64] | None = None,
         vertical_g: NDArray[np.float64] | None = None,
+        gait: tuple[NDArray[np.bool_], NDArray[np.bool_]] | None = None,
     ) -> Self:
         """Label the samples; ``gyr_dps`` bias-corrected, ``up_sensor`` world-up in the sensor
         frame per sample (from the orientation). ``speed_dps`` (``np.linalg.norm(gyr_dps,
         axis=1)``) and ``vertical_g`` (``np.sum(acc_g * up_sensor, axis=1)``): the same values
-        when the caller has them already (None: computed here)."""
+        when the caller has them already (None: computed here). ``gait``: (walking, running)
+        per sample found by the gait stage (:func:`gait_masks`' ``found``; None: detected
+        here by the ``gait`` detector)."""
         fs = float(sampling_rate_hz)
         w = max(1, int(round(self.window_s * fs)))
         speed = row_norm(gyr_dps) if speed_dps is None else speed_dps
         quiet = still_mask(acc_g, gyr_dps, fs, self.window_s, self.gyr_std_dps, self.acc_std_g) & (
             uniform_filter1d(speed, w, mode="nearest") < self.speed_dps)
-        walking, running = gait_masks(acc_g, up_sensor, fs, self.gait, vertical_g=vertical_g)
+        walking, running = gait_masks(acc_g, up_sensor, fs, self.gait, vertical_g=vertical_g,
+                                      found=gait)
         quiet &= ~(walking | running)
         self.quiet_ = quiet
         self.walking_ = walking

@@ -388,6 +388,25 @@ def _bouts_table(
                        BOUTS)
 
 
+def bouts_on_grid(bouts: pa.Table, centre_s: NDArray[np.float64], gait: str) -> NDArray[np.bool_]:
+    """The samples of another grid inside the ``gait`` bouts of ``bouts`` (:data:`BOUTS`):
+    those whose time ``centre_s`` (from the same time zero as the bouts' times, e.g. the
+    strength stages' bin centres from the first raw sample) lies within a bout's
+    ``start_s`` .. ``end_s``. One bout detection per session: the strength stages take the gait
+    stage's bouts this way instead of detecting them again on their ~50 Hz grid."""
+    mask = np.zeros(centre_s.size, dtype=bool)
+    if not bouts.num_rows:
+        return mask
+    sel = np.asarray(arrow.values(bouts.column("gait"))) == gait
+    lo = np.searchsorted(centre_s, arrow.values(bouts.column("start_s"))[sel], "left")
+    hi = np.searchsorted(centre_s, arrow.values(bouts.column("end_s"))[sel], "right")
+    edge = np.zeros(centre_s.size + 1, dtype=np.int32)
+    np.add.at(edge, lo, 1)
+    np.add.at(edge, hi, -1)
+    np.cumsum(edge[:-1], out=edge[:-1])
+    return edge[:-1] > 0
+
+
 def gait_samples(gait: NDArray[np.bool_], margin: int, also: slice | None = None,
                  max_share: float = 0.5) -> NDArray[np.int64] | None:
     """The samples the per-sample gait analysis needs: every walking or running sample with

@@ -48,6 +48,7 @@ from imu.pipeline.base import AnalysisAlgorithm
 from imu.pipeline.bouts import ActivityBouts, PostureBouts
 from imu.pipeline.calibration import AccelerometerRefinement
 from imu.pipeline.candidates import ExcursionCandidates, bandpassed_height_cm
+from imu.pipeline.gait_bouts import bouts_on_grid
 from imu.pipeline.neutral import (
     NO_REFERENCE,
     NeutralCalibration,
@@ -228,10 +229,18 @@ class StrengthAnalysis(AnalysisAlgorithm):
                     "acc_scale": refine.scale_.tolist()}
         return s
 
-    def s3_bouts(self, s: Session) -> ActivityBouts:
-        """Quiet, walking and running samples; quiet runs and gait bouts."""
+    def s3_bouts(self, s: Session, gait_bouts: pa.Table | None = None) -> ActivityBouts:
+        """Quiet, walking and running samples; quiet runs and gait bouts. ``gait_bouts``: the
+        walking and running the gait stage found on the raw samples
+        (:data:`imu.pipeline.gait_bouts.BOUTS`, times from the first sample), used instead of
+        detecting them again (None: detected here)."""
+        found = None
+        if gait_bouts is not None:
+            centre = s.grid.t_s - (s.grid.t_s[0] - 0.5 / s.fs)  # from the first raw sample
+            found = (bouts_on_grid(gait_bouts, centre, "walk"),
+                     bouts_on_grid(gait_bouts, centre, "run"))
         return (self.bouts or ActivityBouts()).clone().detect(
-            s.acc, s.gyr, s.up, s.fs, speed_dps=s.speed, vertical_g=s.acc_up
+            s.acc, s.gyr, s.up, s.fs, speed_dps=s.speed, vertical_g=s.acc_up, gait=found
         )
 
     def s4_calibration(self, s: Session, bouts: ActivityBouts) -> NeutralCalibration:
@@ -431,17 +440,20 @@ class StrengthAnalysis(AnalysisAlgorithm):
         return timeseries_interpolated(s.grid.t_s, angles, height)
 
     # -- main ---------------------------------------------------------------------------------
-    def analyze(self, raw: RawSession | InternalGrid, sampling_rate_hz: float) -> Self:
+    def analyze(self, raw: RawSession | InternalGrid, sampling_rate_hz: float,
+                gait_bouts: pa.Table | None = None) -> Self:
         """Run the stages in order (results: ``reps_``, ``sets_``, ``summary_``, ...). ``raw``
         may be the internal grid :meth:`s1_time_base` made of it: the caller can then let the
-        raw samples go before the other stages run (:func:`imu.analysis.analyze`)."""
+        raw samples go before the other stages run (:func:`imu.analysis.analyze`).
+        ``gait_bouts``: the gait stage's walking and running bouts (:meth:`s3_bouts`; None:
+        detected again on the internal grid)."""
         exercise, offset, trunk = self._checked_options()
         if raw.gyr_dps is None:
             return self._empty(exercise)
         grid = raw if isinstance(raw, InternalGrid) else self.s1_time_base(
             raw, float(sampling_rate_hz)).grid
         s = self.s2_sensor(Session(grid=grid))
-        bouts = self.s3_bouts(s)
+        bouts = self.s3_bouts(s, gait_bouts)
         cal = self.s4_calibration(s, bouts)
         posture = self.s5_posture(s, bouts, cal)
         cands = self.s6_candidates(s, bouts, cal, posture)
