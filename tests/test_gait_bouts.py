@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from imu.core import arrow
 from imu.core.vocabulary import GAITS
 from imu.io.rawfile import read_raw
-from imu.pipeline.gait_bouts import BOUT_COLUMNS, BOUTS, GaitBouts, centred_mean
+from imu.pipeline.gait_bouts import BOUT_COLUMNS, BOUTS, GaitBouts, bouts_on_grid, centred_mean
 from imu.pipeline.signals import runs
 from imu.sim import simulate
 from imu.sim.running import simulate_run
@@ -164,3 +165,40 @@ def test_a_walk_ending_in_slower_moves_is_still_walking() -> None:
     assert gb.bouts_["start_s"].to_numpy()[0] < steps[0]
     assert gb.bouts_["end_s"].to_numpy()[0] > steps[-1]
     assert not GaitBouts(walk_split_ratio=1e9).detect(acc, fs).walking_.any()
+
+
+def test_bouts_on_another_grid() -> None:
+    """A bin is in a bout when its centre lies within the bout's first and last sample time."""
+    bouts = arrow.table({"start_s": np.array([1.0, 3.0, 5.5]), "end_s": np.array([2.0, 4.0, 6.0]),
+                         "gait": ["walk", "run", "walk"]}, BOUTS)
+    centre = (np.arange(400) + 0.5) / 50.0  # a 50 Hz grid's bin centres over 8 s
+    walk, run = bouts_on_grid(bouts, centre, "walk"), bouts_on_grid(bouts, centre, "run")
+    inside = lambda a, b: (centre >= a) & (centre <= b)  # noqa: E731
+    np.testing.assert_array_equal(walk, inside(1.0, 2.0) | inside(5.5, 6.0))
+    np.testing.assert_array_equal(run, inside(3.0, 4.0))
+    assert walk.sum() == 50 + 25 and run.sum() == 50
+    assert not bouts_on_grid(arrow.empty(BOUTS), centre, "walk").any()
+
+
+def test_the_strength_stages_take_the_gait_stages_bouts() -> None:
+    """One bout detection per session: in ``imu.analyze`` the strength stages' walking lies
+    within the gait stage's walking bouts (refined by the step band; gaps of up to 1 s
+    closed), and their running is the gait stage's."""
+    import imu.analysis as analysis
+    from imu.sim.workout import simulate_workout
+
+    sim = simulate_workout(seed=53, program=[("squat", 6), ("hip_thrust", 6)], start="quiet",
+                           standing_s=5.0, warmup_jog_s=30.0, rest_activities=["walk"],
+                           rest_s=(40.0, 50.0), sample_rate_hz=100.0, cooldown_walk_s=0.0,
+                           reseats=0)
+    options = analysis.s3_resolve(sim.raw, analysis.s1_options())[0]
+    gait = analysis.s4_gait(sim.raw, options, None)
+    strength = analysis.s5_strength(sim.raw, options, gait.placement_, gait)
+    b = strength.bouts_
+    centre = (np.arange(b.walking_.size) + 0.5) / 50.0
+    gb = gait.gait_bouts_.bouts_
+    walk, run = bouts_on_grid(gb, centre, "walk"), bouts_on_grid(gb, centre, "run")
+    assert b.walking_.sum() > 10 * 50 and run.sum() > 20 * 50
+    for a, z in runs(b.walking_ & ~walk):  # only gaps of up to 1 s closed between two walks
+        assert z - a <= 50 and walk[a - 1] and walk[z]
+    np.testing.assert_array_equal(b.running_, run)
