@@ -24,12 +24,12 @@ demo: $(STAMP)
 
 ## test: lint, compile the firmware with mpy-cross, run the whole suite
 test: $(STAMP)
-	$(BIN)/ruff check imu tests benchmarks
+	$(BIN)/ruff check imu tests benchmarks notebooks fixtures
 	$(BIN)/python -m imu.device.firmware check
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check imu tests benchmarks
+	$(BIN)/ruff check imu tests benchmarks notebooks fixtures
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
