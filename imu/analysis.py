@@ -228,14 +228,18 @@ def s3_resolve(raw: RawSession, given: dict[str, Any]) -> tuple[SessionOptions, 
     return resolve(raw, **given, detect_activity=lambda _raw: "strength"), detected
 
 
-def s4_gait(raw: RawSession, options: SessionOptions, placement: str | None) -> GaitAnalysis:
+def s4_gait(raw: RawSession, options: SessionOptions, placement: str | None,
+            release: bool = False) -> GaitAnalysis:
     """Stage 4: steps of walking and running, run starts and the sensor's side, on every
     session. ``placement`` is the one given or in the metadata (None: found from the gait).
     A run is analysed on every sample (its 25 Hz series covers the session); any other
-    session on its gait's samples when those are a small share (``GaitAnalysis.cropped_``)."""
+    session on its gait's samples when those are a small share (``GaitAnalysis.cropped_``).
+    ``release``: ``raw`` is handed over (no later stage needs its samples): the stage lets
+    each array go after its last use (``GaitAnalysis.analyze(release_samples=True)``)."""
     whole = {"max_gait_share": 0.0} if options.activity == "run" else {}
     return GaitAnalysis(placement=placement, sensor_offset_m=options.sensor_offset_m,
-                        **whole).analyze(raw, sampling_rate_hz=options.sample_rate_hz)
+                        **whole).analyze(raw, sampling_rate_hz=options.sample_rate_hz,
+                                         release_samples=release)
 
 
 def s5_strength(raw: RawSession | InternalGrid, options: SessionOptions, placement: str,
@@ -353,13 +357,22 @@ def analyze(
     assert raw is not None
     options, detected = s3_resolve(raw, given)
     facts = raw.facts()
-    # a file's samples go once the last stage that needs them has run (memory: docs/scale.md);
-    # given in memory, they stay with the caller anyway
+    # a file's samples go once the last stage that needs them has run (memory: docs/scale.md):
+    # the strength stages' ~50 Hz grid is made first, then the gait stage has the samples
+    # to itself; given in memory, they stay with the caller anyway
     reload = isinstance(source, (str, os.PathLike))
+    grid: InternalGrid | InputError | None = None
     if reload:
         raw = replace(raw, seq=None)  # the counter has told its lost samples
+        if options.activity == "strength" or detected:
+            try:
+                grid = strength_grid(raw, options)
+            except InputError as exc:  # raised where the strength stages run (below)
+                grid = exc
     given_placement = given["placement"] or raw.meta.get("placement")
-    gait = s4_gait(raw, options, given_placement)
+    gait = s4_gait(raw, options, given_placement, release=reload)
+    if reload:
+        raw = None  # released by the gait stage
     if detected:  # from the bouts the gait stage found (detected once, not twice)
         options = replace(options, activity=activity_of_bouts(gait.gait_bouts_,
                                                               options.sample_rate_hz))
@@ -374,11 +387,12 @@ def analyze(
     strength = None
     if act == "strength" or detected:
         try:
-            data: RawSession | InternalGrid = raw
-            if reload:  # the strength stages' ~50 Hz grid; the 200 Hz samples have served
-                data, raw = strength_grid(raw, options), None
+            if isinstance(grid, InputError):
+                raise grid
+            data = grid if grid is not None else raw
+            assert data is not None
             strength = s5_strength(data, options, where, gait)
-            del data
+            del data, grid
         except InputError:
             if not has_steps:
                 raise

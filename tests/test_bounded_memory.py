@@ -135,8 +135,7 @@ def test_double_integrate_in_place_as_before() -> None:
 
 
 def test_grid_times_are_the_uniform_grid() -> None:
-    from imu.pipeline.gait import grid_times
-    from imu.pipeline.signals import uniform_grid
+    from imu.pipeline.signals import grid_times, uniform_grid
 
     t = 1234.5678 + np.arange(10_000) / FS
     gaps = np.delete(t, np.r_[100:140, 5000:5003])

@@ -108,3 +108,49 @@ def test_the_session_id_reads_the_samples_in_place() -> None:
         want = hashlib.sha1(t.tobytes() + a.tobytes()).hexdigest()[:12]
         raw = RawSession(t, a, None, None, {})
         assert raw.session_id == want == raw.facts().session_id
+
+
+def test_the_gait_stage_lets_the_gyroscope_go_after_the_side_cues(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run from a file: the gait stage has the samples to itself (``release_samples``), so
+    the time and the gyroscope are gone by the pelvis angles; the tables are those of the
+    same samples analysed in memory (where the caller keeps them)."""
+    from imu.pipeline.gait import GaitAnalysis
+    from imu.sim.running import simulate_run
+
+    path = simulate_run(duration_s=60.0, sample_rate_hz=100.0, seed=7).write(
+        tmp_path / "run.raw.parquet")
+    refs: list[weakref.ref[np.ndarray]] = []
+    alive: list[bool] = []
+    load, angles = analysis.s2_load, GaitAnalysis._angles
+
+    def loaded(source: Any) -> Any:
+        raw = load(source)
+        refs.extend(weakref.ref(a) for a in (raw.t_s, raw.gyr_dps))
+        return raw
+
+    def at_angles(self: GaitAnalysis, *args: Any) -> Any:
+        gc.collect()
+        alive.extend(r() is not None for r in refs)
+        return angles(self, *args)
+
+    monkeypatch.setattr(analysis, "s2_load", loaded)
+    monkeypatch.setattr(GaitAnalysis, "_angles", at_angles)
+    from_file = analysis.analyze(path)
+    assert from_file.activity == "run" and len(alive) == 2 and not any(alive)
+    monkeypatch.undo()
+    raw = read_raw(path)
+    _same(from_file, imu.analyze(raw))
+    assert raw.gyr_dps is not None and raw.gyr_dps.shape[0] == raw.n_samples > 0
+
+
+def test_a_released_session_holds_no_samples() -> None:
+    from imu.core.session import RawSession
+
+    raw = RawSession(np.arange(10.0), np.zeros((10, 3)), np.zeros((10, 3)), np.arange(10),
+                     {"session_id": "x"})
+    raw.release()
+    assert raw.n_samples == 0 and raw.acc_g.shape == (0, 3) and raw.seq is None
+    assert raw.gyr_dps is not None and raw.gyr_dps.shape == (0, 3)  # still "has a gyroscope"
+    assert raw.session_id == "x"

@@ -91,6 +91,15 @@ class RawSession:
             saturated_samples=int(self.saturated_mask().sum()),
             lost_samples=self.lost_samples())
 
+    def release(self) -> None:
+        """Drop the samples (the metadata stays): for a pipeline that owns this session and
+        is done with it as a whole, so that each array goes once its own last user has it no
+        more (:func:`imu.analysis.analyze`; docs/scale.md). The session holds no samples
+        after this."""
+        self.t_s, self.acc_g = np.empty(0), np.empty((0, 3))
+        self.gyr_dps = None if self.gyr_dps is None else np.empty((0, 3))
+        self.seq = None
+
     def lost_samples(self) -> int:
         """Samples missing according to ``seq`` jumps (0 without ``seq``)."""
         if self.seq is None or self.seq.size < 2:

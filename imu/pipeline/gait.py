@@ -80,6 +80,7 @@ from imu.pipeline.running import (
     z_blocks,
 )
 from imu.pipeline.signals import (
+    grid_times,
     lowpass,
     segment_mean,
     segment_min,
@@ -227,14 +228,19 @@ class GaitAnalysis(AnalysisAlgorithm):
         self.max_gait_share = max_gait_share
 
     # -- main action ------------------------------------------------------------------------
-    def analyze(self, raw: RawSession, sampling_rate_hz: float | None = None) -> Self:
-        """Analyse the gait of a validated raw session (``sampling_rate_hz`` None: its rate)."""
+    def analyze(self, raw: RawSession, sampling_rate_hz: float | None = None,
+                release_samples: bool = False) -> Self:
+        """Analyse the gait of a validated raw session (``sampling_rate_hz`` None: its rate).
+        ``release_samples``: the caller hands ``raw`` over (:meth:`RawSession.release` once on
+        the grid): each array goes with its last use here (memory, docs/scale.md)."""
         fs = float(sampling_rate_hz if sampling_rate_hz is not None else raw.sample_rate_hz)
         if self.placement is not None and self.placement not in PLACEMENTS:
             raise InputError(f"unknown placement {self.placement!r}")
         self.warnings_: list[str] = []
         notes: list[str] = []
         t0, acc, gyr, valid = self._grid(raw, fs)  # 1
+        if release_samples:
+            raw.release()
         gb = (self.bouts or GaitBouts()).clone().detect(acc, fs, valid=valid)  # 2
         self.gait_bouts_ = gb
         cal = self._calibrate(acc, gyr, fs)  # 3
@@ -259,7 +265,8 @@ class GaitAnalysis(AnalysisAlgorithm):
         ic, to, is_run = self._events(fv_s, gb, valid, fs, first_pass=True)  # 5
         cues = self._pelvis_frame(acc, gyr, r_es, gb, force, up_sensor, ic, to, is_run, valid,
                                   fs)  # 6
-        del force
+        has_gyro = gyr is not None
+        del force, gyr  # the side cues were the gyroscope's last use
         side = self._sides(ic, to, is_run, valid, cues, fs)
         offset = self._placement(fv_s, r_es, ic, side, is_run, fs)
         fv = fv_s
@@ -287,12 +294,12 @@ class GaitAnalysis(AnalysisAlgorithm):
             ic, to = (np.interp(x, np.arange(keep.size), keep) for x in (ic, to))
             angles, height = spread(angles, keep, n), spread(height, keep, n)
             acc, valid = acc_all, valid_all
-        if gyr is None:
+        if not has_gyro:
             notes.append("no gyroscope: pelvic drop, rotation and tilt not available; vertical "
                          "oscillation is that of the sensor")
         t = grid_times(t0, n, fs)  # made once needed: the steps' and the tables' times
         steps = step_columns(t, fs, ic, to, is_run, valid, side, angles[:, 1], height)
-        self._tables(steps, t, fs, angles, height, acc, gyr is not None, notes)
+        self._tables(steps, t, fs, angles, height, acc, has_gyro, notes)
         return self
 
     # -- stages -----------------------------------------------------------------------------
@@ -579,19 +586,10 @@ class GaitAnalysis(AnalysisAlgorithm):
         if self.mounting_ is None or run.num_rows == 0:
             return float("nan")
         a_fwd = lowpass(acc @ self.mounting_.inv().apply([1.0, 0.0, 0.0]), self.lowpass_hz, fs)
-        n = t.size
-        i0 = np.clip(np.round((column(run, "contact_s", float) - t[0]) * fs).astype(np.int64), 0,
-                     n - 1)
-        i1 = np.clip(np.round((column(run, "toe_off_s", float) - t[0]) * fs).astype(np.int64), 0,
-                     n - 1)
+        i0, i1 = (np.clip(np.round((column(run, c, float) - t[0]) * fs).astype(np.int64), 0,
+                          t.size - 1) for c in ("contact_s", "toe_off_s"))
         i1 = np.maximum(i1, i0)
         return float(np.nanmean(segment_mean(a_fwd, i0, i1) - segment_min(a_fwd, i0, i1)))
-
-
-def grid_times(t0: float, n: int, fs: float) -> Array:
-    """The times of ``n`` samples of the uniform grid from ``t0`` at ``fs``
-    (:func:`imu.pipeline.signals.uniform_grid`'s)."""
-    return t0 + np.arange(n) / fs
 
 
 def _words(placement: str | None) -> str:

@@ -130,6 +130,12 @@ def uniform_grid(
     return t, out
 
 
+def grid_times(t0: float, n: int, fs: float) -> NDArray[np.float64]:
+    """The times of ``n`` samples of the uniform grid from ``t0`` at ``fs`` (those of
+    :func:`uniform_grid`), made only when needed."""
+    return t0 + np.arange(n) / fs
+
+
 def block_mean(x: NDArray[np.float64], k: int) -> NDArray[np.float64]:
     """Mean over consecutive blocks of ``k`` samples (drops the incomplete last block), added
     in order: for (N, C) ``x`` the bits of ``x.reshape(n, k, C).mean(axis=1)`` (numpy adds a
