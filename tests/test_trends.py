@@ -447,3 +447,27 @@ def test_weeks_keeps_the_last_iso_weeks(month_dir: Path, capsys: pytest.CaptureF
     assert f"{two.sessions} sessions" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["trends", str(month_dir), "--weeks", "0"])
+
+
+def test_the_regression_is_scipys_bit_for_bit() -> None:
+    """``imu.trends.stats.linregress`` and ``t_quantile`` (no scipy.stats import: 0.8 s of
+    start-up) give scipy.stats' numbers exactly: slopes, intercepts, p-values, standard errors
+    and the t quantiles of the confidence intervals."""
+    from imu.trends.stats import linregress, t_quantile
+
+    rng = np.random.default_rng(11)
+    cases = [(np.arange(5.0), np.arange(5.0) * 2 + 1),  # an exact line: r = 1
+             (np.arange(6.0), -np.arange(6.0)),  # r = -1
+             (np.arange(4.0), np.full(4, 3.0)),  # flat: no spread in y
+             (np.array([0.0, 1.0]), np.array([2.0, 5.0]))]  # two points
+    for n in (3, 4, 7, 30, 400):
+        for _ in range(40):
+            x = np.sort(rng.uniform(0, 50, n))
+            cases.append((x, rng.normal(size=n) * rng.uniform(0.01, 10) + rng.normal() * x))
+    for x, y in cases:
+        got, want = linregress(x, y), stats.linregress(x, y)
+        for name in ("slope", "intercept", "pvalue", "stderr"):
+            a, b = getattr(got, name), float(getattr(want, name))
+            assert a == b or (a != a and b != b), (name, a, b)
+    for df in (1, 2, 3, 10, 57, 1000):
+        assert t_quantile(0.975, df) == stats.t.ppf(0.975, df)

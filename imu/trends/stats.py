@@ -8,7 +8,7 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+from scipy import special  # the Student t distribution: scipy.stats would cost 0.8 s to import
 
 FAMILY_ALPHA: Final = 0.05
 """Holm-adjusted p-value below which a trend counts across the family of all metrics."""
@@ -55,8 +55,51 @@ class TrendFit:
         x = np.asarray(x_weeks, dtype=float)
         if self.n < 3:
             return np.full(x.shape, np.nan)
-        t = stats.t.ppf(0.975, self.n - 2)
+        t = t_quantile(0.975, self.n - 2)
         return t * self.residual_se * np.sqrt(1 / self.n + (x - self.x_mean) ** 2 / self.sxx)
+
+
+def t_quantile(p: float, df: int) -> float:
+    """Quantile ``p`` of Student's t with ``df`` degrees of freedom (``scipy.stats.t.ppf``)."""
+    return float(special.stdtrit(df, p))
+
+
+@dataclass(frozen=True)
+class Regression:
+    """An OLS line (the fields of ``scipy.stats.linregress`` that the trends use)."""
+
+    slope: float
+    intercept: float
+    pvalue: float
+    """Two-sided p-value of the slope (t test, n - 2 degrees of freedom)."""
+    stderr: float
+    """Standard error of the slope."""
+
+
+_TINY: Final = 1.0e-20
+"""``scipy.stats.linregress``'s guard against r = +-1 in the t statistic."""
+
+
+def linregress(x: NDArray[np.float64], y: NDArray[np.float64]) -> Regression:
+    """``scipy.stats.linregress(x, y)`` for n >= 2 points with x not all equal, the same
+    arithmetic step by step (so the same bits, ``tests/test_trends.py``) without importing
+    scipy.stats."""
+    n = len(x)
+    xmean, ymean = np.mean(x, None), np.mean(y, None)
+    ssxm, ssxym, _, ssym = np.cov(x, y, bias=1).flat
+    if ssxm == 0.0 or ssym == 0.0:
+        r = np.asarray(np.nan if ssxym == 0 else 0.0)[()]
+    else:
+        r = min(max(ssxym / np.sqrt(ssxm * ssym), -1.0), 1.0)
+    slope = ssxym / ssxm
+    intercept = ymean - slope * xmean
+    if n == 2:
+        return Regression(float(slope), float(intercept), 1.0 if y[0] == y[1] else 0.0, 0.0)
+    df = n - 2
+    t = r * np.sqrt(df / ((1.0 - r + _TINY) * (1.0 + r + _TINY)))
+    pvalue = 2 * special.stdtr(df, -np.abs(t))
+    stderr = np.sqrt((1 - r**2) * ssym / ssxm / df)
+    return Regression(float(slope), float(intercept), float(pvalue), float(stderr))
 
 
 def holm(p_values: np.ndarray) -> np.ndarray:
@@ -76,7 +119,7 @@ def holm(p_values: np.ndarray) -> np.ndarray:
 
 def fit_trend(x_weeks: np.ndarray, y: np.ndarray, metric: str = "") -> TrendFit:
     """OLS of ``y`` on ``x_weeks`` (NaNs dropped); CI = slope +- t(0.975, n-2) x stderr
-    (scipy.stats.linregress)."""
+    (:func:`linregress`)."""
     x = np.asarray(x_weeks, dtype=float)
     v = np.asarray(y, dtype=float)
     ok = np.isfinite(x) & np.isfinite(v)
@@ -86,10 +129,10 @@ def fit_trend(x_weeks: np.ndarray, y: np.ndarray, metric: str = "") -> TrendFit:
     if n < 2 or np.ptp(x) == 0:
         mean = float(v.mean()) if n else nan
         return TrendFit(metric, n, nan, nan, nan, 0.0, nan, mean, mean)
-    res = stats.linregress(x, v)
+    res = linregress(x, v)
     span = float(np.ptp(x))
     if n >= 3:
-        half = float(stats.t.ppf(0.975, n - 2) * res.stderr)
+        half = t_quantile(0.975, n - 2) * res.stderr
         lo, hi = float(res.slope) - half, float(res.slope) + half
         if res.stderr > 0:
             p_value = float(res.pvalue)
