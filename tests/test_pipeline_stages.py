@@ -15,7 +15,7 @@ from imu.pipeline.candidates import rest_excursion_deg
 from imu.pipeline.orientation import VqfOrientation
 from imu.pipeline.pelvis import PelvisOrientation, dominant_axis, mounting_from_axes
 from imu.pipeline.segmentation import RepSegmentation
-from imu.pipeline.signals import runs
+from imu.pipeline.signals import interval_mask, runs
 from imu.pipeline.travel import (
     HipTravel,
     VerticalErrorFit,
@@ -242,6 +242,16 @@ def test_centre_acceleration_removes_lever_arm() -> None:
 
 def test_runs() -> None:
     assert runs(np.array([0, 1, 1, 0, 1], dtype=bool)).tolist() == [[1, 3], [4, 5]]
+
+
+def test_interval_mask_is_the_inverse_of_runs() -> None:
+    mask = np.random.default_rng(2).random(500) < 0.4
+    r = runs(mask)
+    np.testing.assert_array_equal(interval_mask(r[:, 0], r[:, 1], mask.size), mask)
+    # overlapping, touching and empty intervals, one reaching the end
+    got = interval_mask(np.array([1, 3, 6, 8]), np.array([4, 5, 6, 10]), 10)
+    assert got.tolist() == [False, True, True, True, True, False, False, False, True, True]
+    assert not interval_mask(np.zeros(0, np.int64), np.zeros(0, np.int64), 4).any()
 
 
 def test_session_height_chains_anchored_movements() -> None:

@@ -50,7 +50,14 @@ from imu.core import arrow
 from imu.pipeline.base import BoutAlgorithm
 from imu.pipeline.dsp import maximum_filter1d
 from imu.pipeline.gait_events import walk_step_peaks
-from imu.pipeline.signals import clean_mask, lowpass, moving_std, row_norm, runs
+from imu.pipeline.signals import (
+    clean_mask,
+    interval_mask,
+    lowpass,
+    moving_std,
+    row_norm,
+    runs,
+)
 
 BOUTS = pa.schema([("start_s", pa.float64()), ("end_s", pa.float64()), ("gait", pa.string())])
 """The bouts table of :class:`GaitBouts`."""
@@ -394,17 +401,12 @@ def bouts_on_grid(bouts: pa.Table, centre_s: NDArray[np.float64], gait: str) -> 
     strength stages' bin centres from the first raw sample) lies within a bout's
     ``start_s`` .. ``end_s``. One bout detection per session: the strength stages take the gait
     stage's bouts this way instead of detecting them again on their ~50 Hz grid."""
-    mask = np.zeros(centre_s.size, dtype=bool)
     if not bouts.num_rows:
-        return mask
+        return np.zeros(centre_s.size, dtype=bool)
     sel = np.asarray(arrow.values(bouts.column("gait"))) == gait
     lo = np.searchsorted(centre_s, arrow.values(bouts.column("start_s"))[sel], "left")
     hi = np.searchsorted(centre_s, arrow.values(bouts.column("end_s"))[sel], "right")
-    edge = np.zeros(centre_s.size + 1, dtype=np.int32)
-    np.add.at(edge, lo, 1)
-    np.add.at(edge, hi, -1)
-    np.cumsum(edge[:-1], out=edge[:-1])
-    return edge[:-1] > 0
+    return interval_mask(lo, hi, centre_s.size)
 
 
 def gait_samples(gait: NDArray[np.bool_], margin: int, also: slice | None = None,

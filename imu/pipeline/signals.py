@@ -88,6 +88,15 @@ def runs(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
     return d.reshape(-1, 2).astype(np.int64)
 
 
+def interval_mask(lo: NDArray[np.int64], hi: NDArray[np.int64], n: int) -> NDArray[np.bool_]:
+    """The ``n`` samples inside any of the intervals ``[lo_k, hi_k)`` (bounds in 0..n; the
+    intervals may overlap or be empty): the inverse of :func:`runs`."""
+    edge = np.zeros(n + 1, dtype=np.int32)
+    np.add.at(edge, lo, 1)
+    np.add.at(edge, hi, -1)
+    return np.cumsum(edge[:-1]) > 0
+
+
 def clean_mask(mask: NDArray[np.bool_], max_gap: int, min_len: int) -> NDArray[np.bool_]:
     """Run-length closing (gaps < ``max_gap`` samples filled) and opening (runs < ``min_len``
     removed) of a boolean mask, O(number of runs) and no signal-sized temporary."""

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from imu.pipeline.signals import interval_mask
+
 
 @dataclass(frozen=True)
 class InternalGrid:
@@ -101,15 +103,10 @@ def internal_grid(
     tc, out = _box_means(t, blocks, rate)
     dt = np.diff(t)
     med = float(np.median(dt)) if dt.size else 1.0 / rate
-    gap = np.zeros(tc.size, dtype=bool)
     big = np.flatnonzero(dt > gap_factor * med)
-    if big.size:
-        lo = np.floor((t[big] - t[0]) * rate).astype(int)
-        hi = np.ceil((t[big + 1] - t[0]) * rate).astype(int)
-        d = np.zeros(tc.size + 1, dtype=np.int32)
-        np.add.at(d, np.clip(lo, 0, tc.size), 1)
-        np.add.at(d, np.clip(hi, 0, tc.size), -1)
-        gap = np.cumsum(d[:-1]) > 0
+    lo = np.floor((t[big] - t[0]) * rate).astype(int)
+    hi = np.ceil((t[big + 1] - t[0]) * rate).astype(int)
+    gap = interval_mask(np.clip(lo, 0, tc.size), np.clip(hi, 0, tc.size), tc.size)
     return InternalGrid(
         t_s=tc,
         acc_g=out[:, :3],
