@@ -41,6 +41,29 @@ def _same(a: analysis.AnalysisResult, b: analysis.AnalysisResult) -> None:
     assert a.warnings == b.warnings
 
 
+def _alive_when(monkeypatch: pytest.MonkeyPatch, arrays: tuple[str, ...], owner: Any,
+                name: str) -> list[bool]:
+    """Watch the loaded raw session's ``arrays``: the list gets, when ``owner.name`` is
+    called (after a garbage collection), whether each is still held by anyone."""
+    refs: list[weakref.ref[np.ndarray]] = []
+    alive: list[bool] = []
+    load, stage = analysis.s2_load, getattr(owner, name)
+
+    def loaded(source: Any) -> Any:
+        raw = load(source)
+        refs.extend(weakref.ref(getattr(raw, a)) for a in arrays)
+        return raw
+
+    def watched(*args: Any) -> Any:
+        gc.collect()
+        alive.extend(r() is not None for r in refs)
+        return stage(*args)
+
+    monkeypatch.setattr(analysis, "s2_load", loaded)
+    monkeypatch.setattr(owner, name, watched)
+    return alive
+
+
 @pytest.fixture(scope="module")
 def workout_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sim = simulate_workout(seed=52, program=[("squat", 6), ("hip_thrust", 6)], start="quiet",
@@ -54,22 +77,7 @@ def test_strength_stages_run_without_the_raw_samples(
     workout_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """When the strength stages run, no one holds the file's 200 Hz arrays any more."""
-    refs: list[weakref.ref[np.ndarray]] = []
-    alive: list[bool] = []
-    load, strength = analysis.s2_load, analysis.s5_strength
-
-    def loaded(source: Any) -> Any:
-        raw = load(source)
-        refs.extend(weakref.ref(a) for a in (raw.t_s, raw.acc_g, raw.gyr_dps))
-        return raw
-
-    def stages(data: Any, *args: Any) -> Any:
-        gc.collect()
-        alive.extend(r() is not None for r in refs)
-        return strength(data, *args)
-
-    monkeypatch.setattr(analysis, "s2_load", loaded)
-    monkeypatch.setattr(analysis, "s5_strength", stages)
+    alive = _alive_when(monkeypatch, ("t_s", "acc_g", "gyr_dps"), analysis, "s5_strength")
     result = analysis.analyze(workout_file)
     assert result.activity == "strength" and result.row["n_sets"] == 2
     assert len(alive) == 3 and not any(alive)
@@ -121,22 +129,7 @@ def test_the_gait_stage_lets_the_gyroscope_go_after_the_side_cues(
 
     path = simulate_run(duration_s=60.0, sample_rate_hz=100.0, seed=7).write(
         tmp_path / "run.raw.parquet")
-    refs: list[weakref.ref[np.ndarray]] = []
-    alive: list[bool] = []
-    load, angles = analysis.s2_load, GaitAnalysis._angles
-
-    def loaded(source: Any) -> Any:
-        raw = load(source)
-        refs.extend(weakref.ref(a) for a in (raw.t_s, raw.gyr_dps))
-        return raw
-
-    def at_angles(self: GaitAnalysis, *args: Any) -> Any:
-        gc.collect()
-        alive.extend(r() is not None for r in refs)
-        return angles(self, *args)
-
-    monkeypatch.setattr(analysis, "s2_load", loaded)
-    monkeypatch.setattr(GaitAnalysis, "_angles", at_angles)
+    alive = _alive_when(monkeypatch, ("t_s", "gyr_dps"), GaitAnalysis, "_angles")
     from_file = analysis.analyze(path)
     assert from_file.activity == "run" and len(alive) == 2 and not any(alive)
     monkeypatch.undo()
