@@ -450,9 +450,8 @@ class StrengthAnalysis(AnalysisAlgorithm):
         exercise, offset, trunk = self._checked_options()
         if raw.gyr_dps is None:
             return self._empty(exercise)
-        grid = raw if isinstance(raw, InternalGrid) else self.s1_time_base(
-            raw, float(sampling_rate_hz)).grid
-        s = self.s2_sensor(Session(grid=grid))
+        s = self.s2_sensor(Session(grid=raw) if isinstance(raw, InternalGrid)
+                           else self.s1_time_base(raw, float(sampling_rate_hz)))
         bouts = self.s3_bouts(s, gait_bouts)
         cal = self.s4_calibration(s, bouts)
         posture = self.s5_posture(s, bouts, cal)
