@@ -21,9 +21,17 @@ MODES = ("reflect", "nearest", "mirror", "constant", "wrap")
 
 
 # -- the former forms ---------------------------------------------------------------------
+def _extended(x: np.ndarray, size: int, axis: int, mode: str, cval: float) -> np.ndarray:
+    """The extension the former filters built whole: ``x`` moved to axis 0 between the
+    samples scipy.ndimage puts before and after it."""
+    xm = np.moveaxis(np.asarray(x), axis, 0)
+    pre, post = dsp._edges(xm, size, mode, cval)
+    return np.concatenate((pre, xm, post))
+
+
 def _former_uniform(x: np.ndarray, size: int, axis: int, mode: str, cval: float = 0.0
                     ) -> np.ndarray:
-    e = dsp._extended(np.asarray(x, dtype=float), size, axis, mode, cval)
+    e = _extended(np.asarray(x, dtype=float), size, axis, mode, cval)
     n = e.shape[0] - size + 1
     steps = np.empty((n,) + e.shape[1:])
     steps[0] = np.cumsum(e[:size], axis=0)[-1]
@@ -35,7 +43,7 @@ def _former_uniform(x: np.ndarray, size: int, axis: int, mode: str, cval: float 
 
 def _former_minmax(x: np.ndarray, size: int, axis: int, mode: str, acc: np.ufunc
                    ) -> np.ndarray:
-    e = dsp._extended(np.asarray(x), size, axis, mode, 0.0)
+    e = _extended(np.asarray(x), size, axis, mode, 0.0)
     n = e.shape[0] - size + 1
     p = 1
     while 2 * p <= size:

@@ -37,7 +37,9 @@ def test_segment_reduce_overlapping_as_padded_matrix() -> None:
 def _minmax_van_herk(x: np.ndarray, size: int, axis: int, mode: str, acc: np.ufunc
                      ) -> np.ndarray:
     """The former O(n) form: block prefix and suffix extrema combined at each window."""
-    e = dsp._extended(x, size, axis, mode, 0.0)
+    xm = np.moveaxis(np.asarray(x), axis, 0)
+    pre, post = dsp._edges(xm, size, mode, 0.0)  # the extension, built whole
+    e = np.concatenate((pre, xm, post))
     if size == 1:
         return np.ascontiguousarray(np.moveaxis(e, 0, axis))
     m, rest = e.shape[0], e.shape[1:]

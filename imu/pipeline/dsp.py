@@ -448,14 +448,6 @@ def _edges(xm: NDArray, size: int, mode: Mode, cval: float) -> tuple[NDArray, ND
     return xm[j[:before]], xm[j[before:]]
 
 
-def _extended(x: NDArray, size: int, axis: int, mode: Mode, cval: float) -> NDArray:
-    """``x`` moved to axis 0 and extended by size // 2 before and size - size // 2 - 1 after,
-    as scipy.ndimage extends lines (origin 0)."""
-    xm = np.moveaxis(np.asarray(x), axis, 0)
-    pre, post = _edges(xm, size, mode, cval)
-    return np.concatenate((pre, xm, post))
-
-
 def _window(xm: NDArray, pre: NDArray, post: NDArray, lo: int, hi: int) -> NDArray:
     """Rows ``lo:hi`` of the extension ``(pre, xm, post)`` along axis 0 without building it:
     a view of ``xm`` when they lie inside it, else a copy of the few rows."""
