@@ -362,11 +362,13 @@ def analyze(
     # to itself; given in memory, they stay with the caller anyway
     reload = isinstance(source, (str, os.PathLike))
     grid: InternalGrid | InputError | None = None
-    if reload and (options.activity == "strength" or detected):
-        try:
-            grid = strength_grid(raw, options)
-        except InputError as exc:  # raised where the strength stages run (below)
-            grid = exc
+    if reload:
+        raw = replace(raw, seq=None)  # the counter has told its lost samples
+        if options.activity == "strength" or detected:
+            try:
+                grid = strength_grid(raw, options)
+            except InputError as exc:  # raised where the strength stages run (below)
+                grid = exc
     given_placement = given["placement"] or raw.meta.get("placement")
     gait = s4_gait(raw, options, given_placement, release=reload)
     if reload:
