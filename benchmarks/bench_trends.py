@@ -8,8 +8,9 @@
    ``imu.analyze(...).write``, then copied with each session's id and start time patched in
    place (the two columns are written uncompressed and without a dictionary, so their bytes
    sit verbatim in the data pages and the footer statistics; same length, so every offset
-   stays valid). 2 in 3 are bridge sessions with a reps table, 1 in 3 runs, spread over three
-   years.
+   stays valid), and so are they in the row the footer keeps (``imu.row``), whose hash of the
+   data is written anew for each copy. 2 in 3 are bridge sessions with a reps table, 1 in 3
+   runs, spread over three years.
 2. A simulated month end to end (``simulate_month(mode="raw")``: imu.sim -> imu.analyze ->
    write -> imu.trends): every built-in slope recovered within 20 % and flagged, no flag where
    no trend was built in.
@@ -40,6 +41,7 @@ from processes import imu_command, measure  # noqa: E402
 
 from imu import analyze  # noqa: E402
 from imu.core.schema import METADATA_KEY  # noqa: E402
+from imu.io.footers import body_sha1, keyed_one_row, keyed_row  # noqa: E402
 from imu.sim.month import MonthTrends, simulate_month  # noqa: E402
 from imu.trends import CACHE_FILE, compute_trends  # noqa: E402
 
@@ -81,15 +83,26 @@ def patchable(table: pa.Table) -> bytes:
     j = table.schema.get_field_index("started_at")
     field = table.schema.field(j)
     table = table.set_column(j, field, pa.array([TEMPLATE_START]).cast(field.type))
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression={c: "NONE" if c in PATCHED else "zstd"
-                                             for c in table.column_names},
-                   use_dictionary=[c for c in table.column_names if c not in PATCHED])
-    data = sink.getvalue().to_pybytes()
-    assert data.count(TEMPLATE_ID.encode()) >= 3  # the page and the footer statistics
+
+    def write(t: pa.Table, sink: pa.NativeFile, footer_metadata: dict | None) -> None:
+        with pq.ParquetWriter(sink, t.schema, compression={
+                c: "NONE" if c in PATCHED else "zstd" for c in t.column_names},
+                use_dictionary=[c for c in t.column_names if c not in PATCHED]) as w:
+            w.write_table(t)
+            if footer_metadata:
+                w.add_key_value_metadata(footer_metadata)
+
+    data = keyed_one_row(table, write)  # the row in the footer too, as analysis writes it
+    assert data.count(TEMPLATE_ID.encode()) >= 4  # the page, the footer statistics, the row
     assert data.count(_micros(TEMPLATE_START)) >= 3
-    assert METADATA_KEY in data
+    assert data.count(_iso(TEMPLATE_START)) == 1
+    assert METADATA_KEY in data and keyed_row(data) is not None
     return data
+
+
+def _iso(t: np.datetime64) -> bytes:
+    """``t`` (UTC, the summary's microseconds) as the footer's row holds it."""
+    return f"{np.datetime_as_string(t.astype('datetime64[us]'))}+00:00".encode()
 
 
 def _micros(t: np.datetime64) -> bytes:
@@ -100,7 +113,8 @@ def write_many(root: Path, n: int, tpl: dict[str, tuple[bytes, bytes | None]]) -
     """``n`` sessions (2 in 3 bridge sessions with a reps table, 1 in 3 runs) over three
     years, each with its own id and start time; returns the seconds it took."""
     t0 = time.perf_counter()
-    tid, tstart = TEMPLATE_ID.encode(), _micros(TEMPLATE_START)
+    tid, tstart, iso = TEMPLATE_ID.encode(), _micros(TEMPLATE_START), _iso(TEMPLATE_START)
+    sha1 = {kind: body_sha1(summary).encode() for kind, (summary, _) in tpl.items()}
     span_s = 3 * 365 * 86400
     for i in range(n):
         kind = "run" if i % 3 == 2 else "bridge"
@@ -109,8 +123,10 @@ def write_many(root: Path, n: int, tpl: dict[str, tuple[bytes, bytes | None]]) -
         summary, reps = tpl[kind]
         d = root / f"session={sid}"
         d.mkdir()
-        (d / "summary.parquet").write_bytes(
-            summary.replace(tid, sid.encode()).replace(tstart, _micros(start)))
+        data = (summary.replace(tid, sid.encode()).replace(tstart, _micros(start))
+                .replace(iso, _iso(start)))
+        (d / "summary.parquet").write_bytes(  # the row's hash of the patched bytes
+            data.replace(sha1[kind], body_sha1(data).encode()))
         if reps is not None:
             (d / "reps.parquet").write_bytes(reps)
     return time.perf_counter() - t0

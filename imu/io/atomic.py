@@ -50,13 +50,24 @@ def write_parquet_atomic(table: pa.Table, path: str | Path, row_group_rows: int 
     (None: pyarrow's default, about a million rows), dictionary-encoded: every column (True),
     none (False) or the text columns only (None: measured numbers rarely repeat, and trying a
     dictionary on them tripled the time to write an hour's 25 Hz series, for the same file)."""
+    return write_atomic(path, lambda tmp: write_parquet(table, tmp, row_group_rows, dictionary))
+
+
+def write_parquet(table: pa.Table, where: str | pa.NativeFile, row_group_rows: int | None = None,
+                  dictionary: bool | None = None,
+                  footer_metadata: dict[str, str] | None = None) -> None:
+    """The one way the package writes Parquet (to a path or a stream): zstd, row groups and
+    dictionary as :func:`write_parquet_atomic` describes (what ``pq.write_table`` writes).
+    ``footer_metadata``: key-value pairs for the Parquet footer alone, not the Arrow schema
+    (so a reader's ``pq.read_table(...).schema.metadata`` does not carry them on)."""
     use: bool | list[str] = dictionary if dictionary is not None else [
         f.name for f in table.schema if pa.types.is_string(f.type)
         or pa.types.is_large_string(f.type)] or False
-    return write_atomic(
-        path, lambda tmp: pq.write_table(table, tmp, compression=PARQUET_COMPRESSION,
-                                         row_group_size=row_group_rows, use_dictionary=use)
-    )
+    with pq.ParquetWriter(where, table.schema, compression=PARQUET_COMPRESSION,
+                          use_dictionary=use) as writer:
+        writer.write_table(table, row_group_size=row_group_rows)
+        if footer_metadata:
+            writer.add_key_value_metadata(footer_metadata)
 
 
 def write_bytes_atomic(data: bytes, path: str | Path) -> Path:

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from imu.core import schema
 from imu.core.errors import InputError
 from imu.io.atomic import write_parquet_atomic
-from imu.io.footers import FooterPlan, footer
+from imu.io.footers import FooterPlan, RowPlan, footer, keyed_row
 
 
 def _as_float(fields: Iterable[pa.Field]) -> pa.Schema:
@@ -71,8 +71,9 @@ class UnreadableSessionWarning(UserWarning):
     """A session folder left out of a bulk read (the message names the folder and why)."""
 
 
-def _unreadable(path: Path, why: str) -> None:
-    warnings.warn(f"{path.parent}: left out: {why}", UnreadableSessionWarning, stacklevel=3)
+def _unreadable(path: str | Path, why: str) -> None:
+    warnings.warn(f"{Path(path).parent}: left out: {why}", UnreadableSessionWarning,
+                  stacklevel=3)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -244,7 +245,7 @@ def _conform(table: pa.Table, sch: pa.Schema) -> pa.Table:
 
 
 def _read_tables(
-    files: list[Path], sch: pa.Schema, expect_rows: int | None = None
+    files: list[str] | list[Path], sch: pa.Schema, expect_rows: int | None = None
 ) -> pa.Table:
     """Read many small Parquet files into one table with ``sch`` (missing columns null,
     compatible types cast) plus a ``session_dir`` column (the ``session=`` folder's value).
@@ -259,29 +260,30 @@ def _read_tables(
     wanted = frozenset(sch.names)
     layouts: list[_Layout] = []
     plans: list[FooterPlan] = []
+    keyed = RowPlan(sch)
     parts: list[pa.Table | dict[str, Any]] = []
     kept: list[int] = []
     for i, f in enumerate(files):
         try:
-            with open(f, "rb") as fh:
-                data = fh.read()
+            data = _read_bytes(f)
         except OSError as exc:
-            _unreadable(f, f"{f.name} is not a readable Parquet file ({_first_line(exc)})")
+            _unreadable(f, f"{_name(f)} is not a readable Parquet file ({_first_line(exc)})")
             continue
-        if expect_rows == 1 and _row_from_footer(data, i, sch, plans):
+        if expect_rows == 1 and (_row_from_key(data, i, keyed)
+                                 or _row_from_footer(data, i, sch, plans)):
             continue
         try:
             part = _read_one(data, wanted, layouts)
         except (pa.ArrowException, OSError, ValueError) as exc:
-            _unreadable(f, f"{f.name} is not a readable Parquet file ({_first_line(exc)})")
+            _unreadable(f, f"{_name(f)} is not a readable Parquet file ({_first_line(exc)})")
             continue
         rows = 1 if isinstance(part, dict) else part.num_rows
         columns = part.keys() if isinstance(part, dict) else part.column_names
         if not any(c in wanted for c in columns):
-            _unreadable(f, f"{f.name} is not an imu table (none of its columns)")
+            _unreadable(f, f"{_name(f)} is not an imu table (none of its columns)")
             continue
         if expect_rows is not None and rows != expect_rows:
-            _unreadable(f, f"{f.name} has {rows} rows, expected {expect_rows}")
+            _unreadable(f, f"{_name(f)} has {rows} rows, expected {expect_rows}")
             continue
         parts.append(part)
         kept.append(i)
@@ -295,7 +297,7 @@ def _read_tables(
                 _assemble([part], sch)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
                 f = files[i]
-                _unreadable(f, f"{f.name} has columns of other types ({_first_line(exc)})")
+                _unreadable(f, f"{_name(f)} has columns of other types ({_first_line(exc)})")
                 continue
             good.append((part, i))
         parts, kept = [g[0] for g in good], [g[1] for g in good]
@@ -306,6 +308,9 @@ def _read_tables(
     lengths = np.array([1 if isinstance(p, dict) else p.num_rows for p in parts], dtype=np.int64)
     index = np.repeat(np.asarray(kept, dtype=np.int64), lengths)
     tables = [table]
+    if keyed.files:
+        tables.append(keyed.table())
+        index = np.concatenate([index, np.asarray(keyed.files, dtype=np.int64)])
     for plan in plans:
         if plan.files:
             tables.append(plan.table(sch))
@@ -316,6 +321,31 @@ def _read_tables(
     names = np.array([os.path.basename(os.path.dirname(f)).split("=", 1)[-1] for f in files],
                      dtype=object)
     return table.append_column("session_dir", pa.array(names[index], pa.string()))
+
+
+def _read_bytes(path: str | Path) -> bytes:
+    """A small file's bytes, with two system calls (``open()``'s buffered file object costs
+    more than reading a summary)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = [os.read(fd, 1 << 16)]
+        while len(chunks[-1]) == 1 << 16:
+            chunks.append(os.read(fd, 1 << 20))
+    finally:
+        os.close(fd)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _name(path: str | Path) -> str:
+    return os.path.basename(path)
+
+
+def _row_from_key(data: bytes, i: int, plan: RowPlan) -> bool:
+    """File ``i``'s one row taken from its ``imu.row`` footer key, if it has a good one."""
+    if not plan.usable:
+        return False
+    doc = keyed_row(data)
+    return doc is not None and plan.take(doc, i)
 
 
 def _row_from_footer(data: bytes, i: int, sch: pa.Schema, plans: list[FooterPlan]) -> bool:
@@ -372,13 +402,13 @@ def _finish_summaries(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _files(root: Path, names: Iterable[str], stem: str) -> list[Path]:
+def _files(root: Path, names: Iterable[str], stem: str) -> list[str]:
     """``root/<name>/<stem>.parquet`` of each session folder name, where it is a file."""
     out = []
     for name in names:
         path = os.path.join(root, name, f"{stem}.parquet")
         if os.path.isfile(path):
-            out.append(Path(path))
+            out.append(path)
     return out
 
 
@@ -482,7 +512,8 @@ def read_sessions(root: str | Path, stats: StoredRepStats, cache: bool = True) -
     new = pd.DataFrame()
     cols = list(stats.columns)
     if len(todo):
-        files = [root / f"session={k}" / "summary.parquet" for k in todo["session_dir"]]
+        base = os.fspath(root)  # plain strings: pathlib's objects cost seconds for a study
+        files = [f"{base}/session={k}/summary.parquet" for k in todo["session_dir"]]
         new = _finish_summaries(_read_tables(files, stats.schema, expect_rows=1).to_pandas())
         todo = todo[~_not_in(todo["session_dir"], new["session_dir"])].reset_index(drop=True)
         # Rep statistics come with the summary; only summaries written without them make us
@@ -491,7 +522,7 @@ def read_sessions(root: str | Path, stats: StoredRepStats, cache: bool = True) -
         if missing.any():
             dirs_missing = new.loc[missing, "session_dir"]
             reps = _read_tables(
-                [root / f"session={k}" / "reps.parquet" for k in dirs_missing], REPS_SCHEMA
+                [f"{base}/session={k}/reps.parquet" for k in dirs_missing], REPS_SCHEMA
             ).to_pandas()
             computed = stats.from_reps(new[missing], reps).reindex(dirs_missing)
             new.loc[missing, cols] = computed[cols].to_numpy()

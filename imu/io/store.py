@@ -4,7 +4,8 @@ One folder per session (Hive-style partition: DuckDB, Spark, Dask and ``pyarrow.
 ``DIR`` as one dataset), written whole or not at all (:func:`imu.io.atomic.staged_dir`); each
 table is zstd Parquet (:func:`imu.io.atomic.write_parquet_atomic`) whose footer holds the
 provenance under the ``imu`` key (:data:`imu.core.schema.METADATA_KEY`): package version,
-parameters, session metadata (docs/formats.md).
+parameters, session metadata (docs/formats.md); the summary's footer also holds its row as JSON
+(``imu.row``, :func:`imu.io.footers.keyed_one_row`: what ``imu trends`` reads of a study).
 
 Columns are written and read with the types of :data:`imu.core.schema.TABLES` (:func:`conform`
 for DataFrames, :func:`typed_table` for the Arrow tables of an analysis): counts as integers,
@@ -34,7 +35,8 @@ from imu.core.errors import InputError
 from imu.core.options import check_identifier
 from imu.core.schema import METADATA_KEY, TABLES
 from imu.core.version import __version__
-from imu.io.atomic import staged_dir, write_parquet_atomic
+from imu.io.atomic import staged_dir, write_bytes_atomic, write_parquet_atomic
+from imu.io.footers import keyed_one_row
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -280,7 +282,10 @@ def write_session(
     with staged_dir(final) as staging:
         for stem, df in tables.items():
             table = session_table(df, meta, keep_pandas_metadata=keep_pandas_metadata, stem=stem)
-            write_parquet_atomic(table, staging / f"{stem}.parquet")
+            if stem == "summary" and table.num_rows == 1:  # its row in its footer, for trends
+                write_bytes_atomic(keyed_one_row(table), staging / f"{stem}.parquet")
+            else:
+                write_parquet_atomic(table, staging / f"{stem}.parquet")
         for name in user_files(final):
             _carry(final / name, staging / name)
     return final

@@ -162,15 +162,21 @@ def read_parquet(parquet: bytes) -> pa.Table:
 
 def compact_parquet(parquet: bytes) -> bytes:
     """The same Parquet content re-encoded small for storage (zstd 19, byte-stream-split
-    floats): same schema, same values bit for bit, same footer key-value metadata (checked)."""
+    floats): same schema, same values bit for bit, same footer key-value metadata (checked;
+    keys of the Parquet footer alone, such as a summary's ``imu.row``, carried over)."""
     table = read_parquet(parquet)
     floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
     others = [n for n in table.column_names if n not in floats]
+    in_schema = set(table.schema.metadata or {}) | {b"ARROW:schema"}
+    footer_only = {k.decode(): v.decode() for k, v in footer_metadata(parquet).items()
+                   if k not in in_schema}
     buf = io.BytesIO()
-    pq.write_table(
-        table, buf, compression="zstd", compression_level=19,
-        use_dictionary=others or False, use_byte_stream_split=floats or False,
-    )
+    with pq.ParquetWriter(buf, table.schema, compression="zstd", compression_level=19,
+                          use_dictionary=others or False,
+                          use_byte_stream_split=floats or False) as writer:
+        writer.write_table(table)
+        if footer_only:
+            writer.add_key_value_metadata(footer_only)
     out = buf.getvalue()
     again = read_parquet(out)
     if not (
