@@ -164,7 +164,32 @@ def test_a_walk_ending_in_slower_moves_is_still_walking() -> None:
     assert gb.bouts_["gait"].to_pylist() == ["walk"]
     assert gb.bouts_["start_s"].to_numpy()[0] < steps[0]
     assert gb.bouts_["end_s"].to_numpy()[0] > steps[-1]
-    assert not GaitBouts(walk_split_ratio=1e9).detect(acc, fs).walking_.any()
+    # without the split its steady core is the walk too; without both it is lost
+    assert GaitBouts(walk_split_ratio=1e9).detect(acc, fs).walking_.any()
+    assert not GaitBouts(walk_split_ratio=1e9, walk_steady_ratio=1.0).detect(acc,
+                                                                            fs).walking_.any()
+
+
+def test_a_walk_set_off_by_slower_moves_is_walking_from_its_first_step() -> None:
+    """Two slower moves 0.85 s apart, then eight steps 0.57 s apart: too close to split the
+    sequence, unlike enough to spoil its step-to-step likeness, so the whole walk was lost
+    (seen in a simulated workout, seed 210008: a 4-s walk between sets, then a 2-rep
+    split-squat set). Its steady core, without the uneven ends, is the walk."""
+    fs = 100.0
+    t = np.arange(int(30 * fs)) / fs
+    fv = np.random.default_rng(0).normal(0.0, 0.005, t.size)
+    steps = 5.0 + 0.57 * np.arange(8)
+    for c in steps:
+        fv += 0.25 * np.exp(-(((t - c) / 0.08) ** 2)) - 0.12 * np.exp(-(((t - c - 0.2) / 0.1) ** 2))
+    for c in (steps[0] - 1.7, steps[0] - 0.85):
+        fv += 0.5 * np.exp(-(((t - c) / 0.2) ** 2))
+    acc = np.c_[np.zeros_like(t), np.zeros_like(t), 1.0 + fv]
+    gb = GaitBouts().detect(acc, fs)
+    assert gb.bouts_["gait"].to_pylist() == ["walk"]
+    assert steps[0] - 0.57 < gb.bouts_["start_s"].to_numpy()[0] < steps[0]
+    assert gb.bouts_["end_s"].to_numpy()[0] > steps[-1]
+    np.testing.assert_allclose(gb.walk_steps_ / fs, steps, atol=0.03)
+    assert not GaitBouts(walk_steady_ratio=1.0).detect(acc, fs).walking_.any()
 
 
 def test_bouts_on_another_grid() -> None:

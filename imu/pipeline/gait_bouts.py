@@ -157,6 +157,11 @@ class GaitBouts(BoutAlgorithm):
         sequence, median interval inside ``walk_step_range_s``, and the low-passed
         ``f_v`` alike from step to step (autocorrelation at the median interval at least
         ``walk_min_regularity``).
+    walk_steady_ratio
+        A sequence that fails those tests as a whole is tried once more without its uneven
+        ends: the candidates before the first and after the last interval within
+        ``[m / walk_steady_ratio, m * walk_steady_ratio]`` of its median interval ``m``
+        (slower moves and an extra peak as someone gets going; <= 1 turns this off).
     max_gap_s
         A time gap in ``t_s`` longer than this ends every bout.
 
@@ -200,6 +205,7 @@ class GaitBouts(BoutAlgorithm):
         walk_split_ratio: float = 1.6,
         min_walk_steps: int = 4,
         walk_min_regularity: float = 0.5,
+        walk_steady_ratio: float = 1.3,
         max_gap_s: float = 0.1,
     ) -> None:
         self.up_window_s = up_window_s
@@ -224,6 +230,7 @@ class GaitBouts(BoutAlgorithm):
         self.walk_split_ratio = walk_split_ratio
         self.min_walk_steps = min_walk_steps
         self.walk_min_regularity = walk_min_regularity
+        self.walk_steady_ratio = walk_steady_ratio
         self.max_gap_s = max_gap_s
 
     def detect(
@@ -287,6 +294,20 @@ class GaitBouts(BoutAlgorithm):
         return self
 
     # -- pieces -----------------------------------------------------------------------------
+    def _regular_lag(self, x: NDArray[np.float64], pk: NDArray[np.int64], a: int, b: int,
+                     fs: float) -> int | None:
+        """The median step interval (samples) of candidates ``a..b`` if they make a walking
+        bout (enough of them, a walking step rate, step after step alike), else None."""
+        if b - a + 1 < self.min_walk_steps:
+            return None
+        lag = int(np.median(np.diff(pk[a : b + 1])))
+        lo, hi = self.walk_step_range_s
+        if not lo * fs <= lag <= hi * fs:
+            return None
+        if _autocorrelation(x[pk[a] : pk[b] + 1], lag) < self.walk_min_regularity:
+            return None  # not step after step alike (e.g. the two halves of a squat)
+        return lag
+
     def _moving_running(
         self, fv: NDArray[np.float64], fs: float, ok: NDArray[np.bool_]
     ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
@@ -336,7 +357,6 @@ class GaitBouts(BoutAlgorithm):
         brk = (dt > self.walk_max_step_s) | (within[1:] != within[:-1])
         first = np.flatnonzero(np.concatenate([[True], brk]))
         last = np.flatnonzero(np.concatenate([brk, [True]]))
-        lo, hi = self.walk_step_range_s
         keep = np.zeros(pk.size, dtype=bool)
         seqs = []
         for a, b in zip(first, last, strict=True):  # per sequence of candidates: a short loop
@@ -350,16 +370,31 @@ class GaitBouts(BoutAlgorithm):
         for a, b in seqs:
             if b - a + 1 < self.min_walk_steps:
                 continue
-            lag = int(np.median(np.diff(pk[a : b + 1])))
-            if not lo * fs <= lag <= hi * fs:
+            lag = self._regular_lag(x, pk, a, b, fs)
+            if lag is None and self.walk_steady_ratio > 1.0:
+                # not regular as a whole: its steady core may be (a walk set off by slower
+                # moves and an extra peak as someone gets going)
+                a, b = _steady_core(pk, a, b, self.walk_steady_ratio)
+                lag = self._regular_lag(x, pk, a, b, fs)
+            if lag is None:
                 continue
-            if _autocorrelation(x[pk[a] : pk[b] + 1], lag) < self.walk_min_regularity:
-                continue  # not step after step alike (e.g. the two halves of a squat)
             keep[a : b + 1] = True
             i0 = max(int(pk[a]) - lag // 2, 0)
             walking[i0 : int(pk[b]) + lag // 2 + 1] = True
         walking &= mask
         return walking, pk[keep].astype(np.int64)
+
+
+def _steady_core(pk: NDArray[np.int64], a: int, b: int, ratio: float) -> tuple[int, int]:
+    """Candidates ``a..b`` without the ends whose intervals lie outside ``[m / ratio, m *
+    ratio]`` of the sequence's median interval ``m`` (trimmed from both ends inwards)."""
+    d = np.diff(pk[a : b + 1])
+    m = np.median(d)
+    steady = (d <= ratio * m) & (d >= m / ratio)
+    if not steady.any():
+        return a, a
+    good = np.flatnonzero(steady)
+    return a + int(good[0]), a + int(good[-1]) + 1
 
 
 def _times(t: NDArray[np.float64] | None, idx: NDArray[np.int64] | int, fs: float
