@@ -166,6 +166,25 @@ def test_a_reseat_between_walks_starts_a_new_mounting() -> None:
     assert cal.handling_.tolist() == [[int(70 * FS), int(85 * FS)]]
 
 
+def test_the_handling_starts_after_the_old_mountings_last_rest_in_any_posture() -> None:
+    """Sets lying down between the last standing and a re-seat are the old mounting's: the
+    sensor is in the hand only after their last rest (seed 250026: two single-leg bridge sets
+    fell in the handling and were lost). A rest nearer the new upright (seated in the new
+    mounting, 20 deg off its standing) is not the old mounting's."""
+    lying_a = _unit(Rotation.from_rotvec([-np.pi / 2, 0.0, 0.0]).apply(UP_A))
+    sit_b = _unit(Rotation.from_rotvec([0.0, 0.35, 0.0]).apply(UP_B))
+    angle = lambda u, v: np.degrees(np.arccos(np.clip(u @ v, -1.0, 1.0)))  # noqa: E731
+    assert angle(lying_a, UP_A) < angle(lying_a, UP_B) and angle(sit_b, UP_B) < angle(sit_b,
+                                                                                     UP_A)
+    assert 12.0 < angle(sit_b, UP_B)  # not a standing of the new mounting
+    walk = _runs([(0.0, 10.0, UP_A), (100.0, 110.0, UP_B), (150.0, 160.0, UP_B)], "walk")
+    q = _runs([(12.0, 20.0, UP_A), (60.0, 65.0, UP_A), (68.0, 71.0, lying_a),
+               (75.0, 78.0, lying_a), (86.0, 89.0, sit_b), (92.0, 95.0, UP_B)])
+    cal = NeutralCalibration().calibrate(q, walk, int(170 * FS), FS)
+    assert cal.mounting_changes_ == 1 and cal.segments_.start[1] == int(92 * FS)
+    assert cal.handling_.tolist() == [[int(78 * FS), int(92 * FS)]]
+
+
 def test_two_reseats_with_one_anchor_between_are_two_mountings() -> None:
     """A re-seat, one walk in the new mounting, another re-seat: the lone walk is a mounting of
     its own (only a return to the old direction makes an anchor a stray)."""

@@ -197,6 +197,13 @@ class NeutralCalibration(CalibrationAlgorithm):
                 new = np.flatnonzero(after & (_angle_deg(qu, u[j]) <= self.standing_deg))
                 if new.size:
                     cut = int(q.start[new[0]])
+                # the sensor is not in the hand while the body rests: lying and seated rests
+                # of the old mounting (the sets between them) come before the handling too;
+                # a rest nearer the new upright than the old one is the new mounting's
+                rested = np.flatnonzero((q.end <= cut)
+                                        & (_angle_deg(qu, cur) < _angle_deg(qu, u[j])))
+                if rested.size:
+                    hand = max(hand, int(q.end[rested[-1]]))
             out.append((min(hand, cut), cut))
             cur = u[j]
             last_old = j
