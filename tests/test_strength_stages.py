@@ -429,6 +429,28 @@ def test_a_lone_weak_rep_makes_no_set_a_clear_one_does() -> None:
     assert named.set_of_candidate_.tolist() == [1, 0]  # named: the weak vote beats 'none'
 
 
+def test_a_lone_sure_rep_of_an_uncertain_hinge_makes_a_set() -> None:
+    """A lone rep the recogniser is sure of as a rep (p of 'none' 0.05) but not of which hinge
+    (0.35 / 0.33 / 0.27) is a set (seeds 250034, 260004, 270007, 270013 lost one so);
+    sitting down (p of 'none' 0.30) is still not."""
+    c = {"peak": (np.array([10, 40]) * FS).astype(np.int64), "span": np.array([0, 0])}
+    p = np.zeros((2, len(CLASSES)))
+    p[0, [CLASSES.index(e) for e in ("glute_ham_raise", "deadlift", "single_leg_rdl")]] = [
+        0.35, 0.33, 0.27]
+    p[0, CLASSES.index("none")] = 0.05
+    p[1, CLASSES.index("single_leg_rdl")] = 0.37  # sitting down: a weak vote
+    p[1, CLASSES.index("single_leg_bridge")] = 0.33
+    p[1, CLASSES.index("none")] = 0.30
+    quiet = np.zeros(int(50 * FS), dtype=bool)
+    rep = 1.0 - p[:, CLASSES.index("none")]
+    g = SetGrouping().segment(c, p, rep, quiet, np.zeros(quiet.size), FS)
+    assert [s.exercise for s in g.sets_] == ["glute_ham_raise"]
+    assert g.set_of_candidate_.tolist() == [1, 0]
+    strict = SetGrouping(min_single_rep_proba=1.1).segment(c, p, rep, quiet,
+                                                           np.zeros(quiet.size), FS)
+    assert strict.sets_ == []
+
+
 
 def test_a_wobble_in_the_rest_is_not_a_rep() -> None:
     t = np.arange(0, 20, 0.02)

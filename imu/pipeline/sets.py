@@ -13,7 +13,8 @@ all: putting the bar down after a set of RDLs looks like a deadlift rep, not lik
 candidate the recogniser doubts joins a set when it lies among or next to the set's reps and
 moves like them (reps in a set look alike). Sets
 of any number of reps >= 1 are kept; a recognised set of one rep needs a clear vote
-(``min_single_proba``). Unilateral work turns the pelvis about the vertical
+(``min_single_proba``), or a sure rep of an exercise it cannot name
+(``min_single_rep_proba``). Unilateral work turns the pelvis about the vertical
 toward the working side; two reps turning to opposite sides are the two sides' sets.
 """
 
@@ -78,6 +79,10 @@ class SetGrouping(SegmentationAlgorithm):
         A set of one rep, its exercise recognised (not given), needs at least this
         probability of that exercise (with its look-alike): a lone move between sets (sitting
         down on a bench tips the pelvis like a single-leg RDL) makes no set on a weak vote.
+    min_single_rep_proba
+        ... unless the recogniser is this sure that it is a rep of some exercise (1 - the
+        probability of "none"): a lone hinge rep it cannot tell from the other hinges (p of
+        each 0.3-0.5, of "none" <= 0.07) is a set; sitting down (p of "none" 0.3) is not.
 
     Results
     -------
@@ -98,6 +103,7 @@ class SetGrouping(SegmentationAlgorithm):
         side_yaw_deg: float = 4.0,
         alike_log: float = 0.4,
         min_single_proba: float = 0.5,
+        min_single_rep_proba: float = 0.9,
     ) -> None:
         self.min_rep_proba = min_rep_proba
         self.max_gap_s = max_gap_s
@@ -107,6 +113,7 @@ class SetGrouping(SegmentationAlgorithm):
         self.side_yaw_deg = side_yaw_deg
         self.alike_log = alike_log
         self.min_single_proba = min_single_proba
+        self.min_single_rep_proba = min_single_rep_proba
 
     def segment(
         self,
@@ -190,7 +197,8 @@ class SetGrouping(SegmentationAlgorithm):
             for part in parts:
                 pi = np.asarray(part)
                 if (exercise is None and pi.size == 1
-                        and p_ex[pi[0], fam].sum() < self.min_single_proba):
+                        and p_ex[pi[0], fam].sum() < self.min_single_proba
+                        and 1.0 - p_none[pi[0]] < self.min_single_rep_proba):
                     continue
                 members = order[pi]
                 conf = float(p_ex[pi][:, EXERCISES.index(name)].mean())
