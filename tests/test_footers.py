@@ -224,3 +224,12 @@ def test_a_hostile_row_is_refused_and_the_file_read_from_its_data(tmp_path: Path
     write_parquet(table, sink, footer_metadata={ROW_KEY: good})
     path.write_bytes(sink.getvalue().to_pybytes())  # (the row is what the key path reads)
     assert catalog.read_summaries(tmp_path)["n_reps"].tolist() == [31.0]
+
+
+@pytest.mark.parametrize("size", [0, 10, 65_535, 65_536, 65_537, (1 << 20) + 70_000,
+                                  3 * (1 << 20) + 5])
+def test_files_are_read_whole_at_any_size(tmp_path: Path, size: int) -> None:
+    data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
+    path = tmp_path / "f.parquet"
+    path.write_bytes(data)
+    assert catalog._read_bytes(path) == data and catalog._read_bytes(str(path)) == data

@@ -324,13 +324,13 @@ def _read_tables(
 
 
 def _read_bytes(path: str | Path) -> bytes:
-    """A small file's bytes, with two system calls (``open()``'s buffered file object costs
-    more than reading a summary)."""
+    """A file's bytes through plain system calls (``open()``'s buffered file object costs
+    more than reading a summary): a summary takes one read and the one that finds its end."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        chunks = [os.read(fd, 1 << 16)]
-        while len(chunks[-1]) == 1 << 16:
-            chunks.append(os.read(fd, 1 << 20))
+        chunks = []
+        while chunk := os.read(fd, 1 << 20 if chunks else 1 << 16):
+            chunks.append(chunk)
     finally:
         os.close(fd)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
