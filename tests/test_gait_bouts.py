@@ -147,19 +147,26 @@ def test_centred_mean_shrinks_at_the_ends() -> None:
     assert m[-1] == pytest.approx(8.0)
 
 
+def _steps_and_moves(steps: np.ndarray, moves: list[float], move_g: float, move_s: float,
+                     fs: float) -> np.ndarray:
+    """30 s of specific force (g, sensor z up) with a loading pulse at each step time and a
+    slow bump of ``move_g`` (width ``move_s``) at each move time, on light noise."""
+    t = np.arange(int(30 * fs)) / fs
+    fv = np.random.default_rng(0).normal(0.0, 0.005, t.size)
+    for c in steps:
+        fv += 0.25 * np.exp(-(((t - c) / 0.08) ** 2)) - 0.12 * np.exp(-(((t - c - 0.2) / 0.1) ** 2))
+    for c in moves:
+        fv += move_g * np.exp(-(((t - c) / move_s) ** 2))
+    return np.c_[np.zeros_like(t), np.zeros_like(t), 1.0 + fv]
+
+
 def test_a_walk_ending_in_slower_moves_is_still_walking() -> None:
     """Twelve steps, then two slow moves as the person stops and settles (1.4 s apart): the
     slow moves end the bout; left in the sequence they spoil its step-to-step likeness and the
     whole walk is lost (seen in a simulated workout: a 6-s walk to the bench)."""
     fs = 100.0
-    t = np.arange(int(30 * fs)) / fs
-    fv = np.random.default_rng(0).normal(0.0, 0.005, t.size)
     steps = 5.0 + 0.56 * np.arange(12)
-    for c in steps:
-        fv += 0.25 * np.exp(-(((t - c) / 0.08) ** 2)) - 0.12 * np.exp(-(((t - c - 0.2) / 0.1) ** 2))
-    for c in (steps[-1] + 1.5, steps[-1] + 2.9):
-        fv += 0.3 * np.exp(-(((t - c) / 0.35) ** 2))
-    acc = np.c_[np.zeros_like(t), np.zeros_like(t), 1.0 + fv]
+    acc = _steps_and_moves(steps, [steps[-1] + 1.5, steps[-1] + 2.9], 0.3, 0.35, fs)
     gb = GaitBouts().detect(acc, fs)
     assert gb.bouts_["gait"].to_pylist() == ["walk"]
     assert gb.bouts_["start_s"].to_numpy()[0] < steps[0]
@@ -176,14 +183,8 @@ def test_a_walk_set_off_by_slower_moves_is_walking_from_its_first_step() -> None
     (seen in a simulated workout, seed 210008: a 4-s walk between sets, then a 2-rep
     split-squat set). Its steady core, without the uneven ends, is the walk."""
     fs = 100.0
-    t = np.arange(int(30 * fs)) / fs
-    fv = np.random.default_rng(0).normal(0.0, 0.005, t.size)
     steps = 5.0 + 0.57 * np.arange(8)
-    for c in steps:
-        fv += 0.25 * np.exp(-(((t - c) / 0.08) ** 2)) - 0.12 * np.exp(-(((t - c - 0.2) / 0.1) ** 2))
-    for c in (steps[0] - 1.7, steps[0] - 0.85):
-        fv += 0.5 * np.exp(-(((t - c) / 0.2) ** 2))
-    acc = np.c_[np.zeros_like(t), np.zeros_like(t), 1.0 + fv]
+    acc = _steps_and_moves(steps, [steps[0] - 1.7, steps[0] - 0.85], 0.5, 0.2, fs)
     gb = GaitBouts().detect(acc, fs)
     assert gb.bouts_["gait"].to_pylist() == ["walk"]
     assert steps[0] - 0.57 < gb.bouts_["start_s"].to_numpy()[0] < steps[0]

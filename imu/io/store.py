@@ -282,7 +282,7 @@ def write_session(
     with staged_dir(final) as staging:
         for stem, df in tables.items():
             table = session_table(df, meta, keep_pandas_metadata=keep_pandas_metadata, stem=stem)
-            if stem == "summary" and table.num_rows == 1:  # its row in its footer, for trends
+            if stem == "summary":  # its one row in its footer too, for trends
                 write_bytes_atomic(keyed_one_row(table), staging / f"{stem}.parquet")
             else:
                 write_parquet_atomic(table, staging / f"{stem}.parquet")

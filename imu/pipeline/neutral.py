@@ -189,19 +189,18 @@ class NeutralCalibration(CalibrationAlgorithm):
             q = quiet.within(lo, hi)
             cut, hand = hi, lo
             if len(q):
-                qu = q.up
-                old = np.flatnonzero(_angle_deg(qu, cur) <= self.standing_deg)
+                to_old, to_new = _angle_deg(q.up, cur), _angle_deg(q.up, u[j])
+                old = np.flatnonzero(to_old <= self.standing_deg)
                 if old.size:
                     hand = int(q.end[old[-1]])
                 after = np.arange(len(q)) > (old[-1] if old.size else -1)
-                new = np.flatnonzero(after & (_angle_deg(qu, u[j]) <= self.standing_deg))
+                new = np.flatnonzero(after & (to_new <= self.standing_deg))
                 if new.size:
                     cut = int(q.start[new[0]])
                 # the sensor is not in the hand while the body rests: lying and seated rests
                 # of the old mounting (the sets between them) come before the handling too;
                 # a rest nearer the new upright than the old one is the new mounting's
-                rested = np.flatnonzero((q.end <= cut)
-                                        & (_angle_deg(qu, cur) < _angle_deg(qu, u[j])))
+                rested = np.flatnonzero((q.end <= cut) & (to_old < to_new))
                 if rested.size:
                     hand = max(hand, int(q.end[rested[-1]]))
             out.append((min(hand, cut), cut))

@@ -80,9 +80,10 @@ class SetGrouping(SegmentationAlgorithm):
         probability of that exercise (with its look-alike): a lone move between sets (sitting
         down on a bench tips the pelvis like a single-leg RDL) makes no set on a weak vote.
     min_single_rep_proba
-        ... unless the recogniser is this sure that it is a rep of some exercise (1 - the
-        probability of "none"): a lone hinge rep it cannot tell from the other hinges (p of
-        each 0.3-0.5, of "none" <= 0.07) is a set; sitting down (p of "none" 0.3) is not.
+        ... unless its rep probability is at least this (1 - the probability of "none" when
+        no exercise is named): the recogniser is sure it is a rep of some exercise. A lone
+        hinge rep it cannot tell from the other hinges (p of each 0.3-0.5, of "none" <= 0.07)
+        is a set; sitting down (p of "none" 0.3) is not.
 
     Results
     -------
@@ -133,7 +134,8 @@ class SetGrouping(SegmentationAlgorithm):
         n = n_rows(candidates)
         col = {c: np.asarray(candidates[c]) for c in candidates}
         order = np.argsort(col["peak"], kind="stable") if n else np.zeros(0, int)
-        is_rep = np.asarray(rep_proba)[order] >= self.min_rep_proba
+        rep = np.asarray(rep_proba, dtype=float)[order]
+        is_rep = rep >= self.min_rep_proba
         peaks = col["peak"][order]
         span = col["span"][order]
         yaw = col["yaw_deg"][order] if "yaw_deg" in col else np.zeros(n)
@@ -198,7 +200,7 @@ class SetGrouping(SegmentationAlgorithm):
                 pi = np.asarray(part)
                 if (exercise is None and pi.size == 1
                         and p_ex[pi[0], fam].sum() < self.min_single_proba
-                        and 1.0 - p_none[pi[0]] < self.min_single_rep_proba):
+                        and rep[pi[0]] < self.min_single_rep_proba):
                     continue
                 members = order[pi]
                 conf = float(p_ex[pi][:, EXERCISES.index(name)].mean())
