@@ -36,7 +36,7 @@ bench: $(STAMP)
 
 eval: $(STAMP)
 	$(BIN)/python benchmarks/evaluate_strength.py && $(BIN)/python benchmarks/evaluate_workouts.py \
-		&& $(BIN)/python benchmarks/evaluate_running.py
+		&& $(BIN)/python benchmarks/evaluate_running.py && $(BIN)/python benchmarks/evaluate_windows.py
 
 ## eval-real: `imu analyze` on the real recordings in ../shared/realdata (or IMU_REALDATA=DIR);
 ## EVAL_REAL_ARGS passes options, e.g. EVAL_REAL_ARGS="--per-session --json out.json"

@@ -18,6 +18,11 @@ Numbered stages, each a plain function a reader can run one by one:
 Which stages run: the gait stage always; ``activity='run'`` (option or metadata) nothing more;
 ``strength`` the strength stages; ``auto`` without metadata the strength stages too, and the
 session is a run when they find no set and the gait stage found running.
+
+A run file longer than a window (:func:`imu.pipeline.gait_windows.windowed`: 32 minutes) is
+analysed window by window (:func:`analyze_windowed`): the file is checked in one streaming
+pass (:func:`imu.io.rawscan.scan_raw`) and read a window at a time, so that memory is bounded
+by a window, not by the session (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from imu.core.schema import (
 )
 from imu.core.session import RawSession, SampleFacts
 from imu.io.rawfile import from_dataframe, read_raw
+from imu.io.rawscan import peek_raw, scan_raw
 from imu.io.store import (
     conform,
     jsonable,
@@ -61,6 +67,7 @@ from imu.metrics.sessions import rep_stats
 from imu.pipeline.activity import activity_of_bouts
 from imu.pipeline.form import FormBreakDetector
 from imu.pipeline.gait import GaitAnalysis
+from imu.pipeline.gait_windows import OVERLAP_S, WINDOW_S, WindowedGait, windowed
 from imu.pipeline.strength import StrengthAnalysis
 from imu.pipeline.timebase import InternalGrid
 
@@ -353,6 +360,10 @@ def analyze(
     metadata (contract section 2). A placement neither given nor in the metadata is the one the
     gait shows (``result.warnings`` says so)."""
     given = s1_options(activity, exercise, placement, trunk_length_m, sensor_offset_m)
+    if isinstance(source, (str, os.PathLike)) and _long_run(source, given):
+        result = analyze_windowed(source, given)
+        if result is not None:
+            return result
     raw: RawSession | None = s2_load(source)
     assert raw is not None
     options, detected = s3_resolve(raw, given)
@@ -426,6 +437,53 @@ def analyze(
         tables["timeseries"] = gait.timeseries_
     summary = s7_summary(facts, options, act, where, tables["sets"], tables["reps"], gait,
                          strength_summary)
+    return s8_result(facts, summary, tables, parameters, warnings)
+
+
+def _long_run(path: str | os.PathLike[str], given: dict[str, Any]) -> bool:
+    """Whether the file is, by its footer alone, a run long enough to analyse in windows
+    (:func:`imu.pipeline.gait_windows.windowed`); anything unreadable goes the usual way,
+    whose reader says what is wrong."""
+    peek = peek_raw(path)
+    if peek is None:
+        return False
+    meta, n_rows, rate_hz = peek
+    act = given["activity"] if given["activity"] not in (None, "auto") else meta.get("activity")
+    return act == "run" and rate_hz is not None and windowed(n_rows, rate_hz)
+
+
+def analyze_windowed(path: str | os.PathLike[str], given: dict[str, Any],
+                     window_s: float = WINDOW_S, overlap_s: float = OVERLAP_S
+                     ) -> AnalysisResult | None:
+    """Stages 2-8 of a long run window by window (:class:`~imu.pipeline.gait_windows.
+    WindowedGait`): the file checked in one streaming pass, then read a window at a time.
+    None when the session is not one (not a run once resolved, too short, or no pelvis frame
+    in its first window): :func:`analyze` then analyses it in one piece."""
+    scan = scan_raw(path)
+    options, detected = s3_resolve(scan, given)  # type: ignore[arg-type]
+    fs = options.sample_rate_hz
+    if options.activity != "run" or detected or not windowed(scan.n_samples, fs, window_s,
+                                                               overlap_s):
+        return None
+    given_placement = given["placement"] or scan.meta.get("placement")
+    gait_algo = GaitAnalysis(placement=given_placement,
+                             sensor_offset_m=options.sensor_offset_m, max_gait_share=0.0)
+    windows = WindowedGait(gait_algo, window_s, overlap_s).analyze(scan, fs)
+    gait = windows.gait_
+    if gait is None:
+        return None
+    parameters: dict[str, Any] = options.parameters()
+    parameters["gait"] = _params(gait)
+    parameters["gait_windows"] = {"window_s": window_s, "overlap_s": overlap_s,
+                                  "windows": len(windows.windows_)}
+    _, _, where, warnings, gait_tables = _from_gait(gait, options, given_placement)
+    tables: dict[str, pa.Table] = {
+        "sets": _empty(columns(SETS)), "reps": _empty(REPS_CONTRACT_COLUMNS), **gait_tables,
+        "minutes": gait.minutes_, "timeseries": gait.timeseries_,
+    }
+    facts = scan.facts
+    summary = s7_summary(facts, options, "run", where, tables["sets"], tables["reps"], gait,
+                         None)
     return s8_result(facts, summary, tables, parameters, warnings)
 
 

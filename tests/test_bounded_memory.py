@@ -31,7 +31,7 @@ def test_vqf_in_chunks_is_one_batch(run_raw, monkeypatch) -> None:  # noqa: ANN0
         np.ascontiguousarray(np.radians(gyr - bias)),
         np.ascontiguousarray(acc * GRAVITY_M_S2))["quat6D"]
     monkeypatch.setattr(running, "VQF_CHUNK", 997)  # chunks that end anywhere
-    r = running.vqf_orientation(acc, gyr, FS, bias)
+    r, _ = running.vqf_orientation(acc, gyr, FS, bias)
     expected = Rotation.from_quat(whole, scalar_first=True).as_quat()
     assert np.array_equal(r.as_quat(), expected)
 
@@ -62,7 +62,7 @@ def test_run_events_in_blocks_of_steps(run_raw, monkeypatch) -> None:  # noqa: A
 
 
 def test_pelvis_angles_in_blocks(run_raw, monkeypatch) -> None:  # noqa: ANN001
-    r = running.vqf_orientation(run_raw.acc_g, run_raw.gyr_dps, FS)
+    r, _ = running.vqf_orientation(run_raw.acc_g, run_raw.gyr_dps, FS)
     mounting = Rotation.from_euler("xyz", [10.0, -20.0, 95.0], degrees=True)
     ref = np.zeros(len(r), dtype=bool)
     ref[1000:7000] = True

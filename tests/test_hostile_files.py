@@ -306,6 +306,19 @@ def test_running_in_rad_per_s_is_named_too() -> None:
         imu.analyze(bad)
 
 
+def test_a_fast_run_is_not_refused_as_implausible() -> None:
+    """Half of every stride in flight: the median |acceleration| of a fast run is far below
+    1 g (0.29 g over 100 minutes at 5.1 m/s), its mean is not; and its ten-fold is m/s^2."""
+    raw = simulate("run", duration_s=240.0, seed=12, placement="sacrum", speed_m_s=5.1,
+                   warmup_walk_s=2.0, cooldown_walk_s=2.0, standing_s=1.0).raw
+    magnitude = np.linalg.norm(raw.acc_g, axis=1)
+    assert np.median(magnitude) < 0.5 < 0.9 < np.mean(magnitude)
+    raw.ensure_plausible()  # no InputError
+    tenfold = RawSession(raw.t_s, raw.acc_g * 9.80665, raw.gyr_dps, raw.seq, dict(raw.meta))
+    with pytest.raises(InputError, match="m/s\\^2"):
+        tenfold.ensure_plausible()
+
+
 @pytest.mark.parametrize(
     ("option", "value", "needle"),
     [

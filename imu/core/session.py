@@ -8,12 +8,48 @@ section 2) and :mod:`imu.core.frames`.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
 from imu.core.plausibility import check_plausible
+
+RAIL_NEAR: Final = 0.99
+"""A recording's largest magnitude is its rail when it reaches this fraction of full scale."""
+RAIL_TOLERANCE: Final = 1e-6
+"""Relative distance below the rail at which a sample is still on it."""
+
+
+def rail_threshold(peak: float, full_scale: Any) -> float | None:
+    """The magnitude from which a sample is on the rail (:meth:`RawSession.saturated_mask`),
+    given a recording's largest magnitude; None when that is not within 1% of full scale."""
+    return peak * (1 - RAIL_TOLERANCE) if peak >= RAIL_NEAR * float(full_scale) else None
+
+
+def rail_floor(full_scale: Any) -> float:
+    """The lowest :func:`rail_threshold` of any recording at this full scale: no sample below
+    it can be saturated."""
+    return RAIL_NEAR * float(full_scale) * (1 - RAIL_TOLERANCE)
+
+
+def session_id_of(meta: Mapping[str, Any], samples: Iterable[np.ndarray]) -> str:
+    """The metadata's ``session_id``, else the first 12 hex digits of a SHA-1 of the bytes of
+    ``samples`` in turn: the time, then the acceleration (whole arrays or consecutive batches
+    of rows; iterated only when the metadata has no id). The same recording always gets the
+    same id."""
+    if meta.get("session_id"):
+        return str(meta["session_id"])
+    digest = hashlib.sha1()
+    for part in samples:
+        digest.update(memoryview(np.ascontiguousarray(part)))  # no copy of the samples
+    return digest.hexdigest()[:12]
+
+
+def count_lost(jumps: np.ndarray) -> int:
+    """Samples missing according to ``seq``'s differences (``np.diff(seq)``, or some of them)."""
+    return int(np.sum(jumps[jumps > 1] - 1))
 
 
 @dataclass
@@ -56,11 +92,7 @@ class RawSession:
     def session_id(self) -> str:
         """The metadata's ``session_id``, else the first 12 hex digits of a SHA-1 of the samples
         (time and acceleration): the same recording always gets the same id."""
-        if self.meta.get("session_id"):
-            return str(self.meta["session_id"])
-        digest = hashlib.sha1(memoryview(np.ascontiguousarray(self.t_s)))
-        digest.update(memoryview(np.ascontiguousarray(self.acc_g)))  # no copy of the samples
-        return digest.hexdigest()[:12]
+        return session_id_of(self.meta, (self.t_s, self.acc_g))
 
     def saturated_mask(self) -> np.ndarray:
         """Samples with any axis on a rail of its full scale.
@@ -77,9 +109,9 @@ class RawSession:
             if data is None or not full_scale:
                 continue
             magnitude = np.abs(data)
-            rail = float(magnitude.max())
-            if rail >= 0.99 * float(full_scale):
-                mask |= (magnitude >= rail * (1 - 1e-6)).any(axis=1)
+            threshold = rail_threshold(float(magnitude.max()), full_scale)
+            if threshold is not None:
+                mask |= (magnitude >= threshold).any(axis=1)
         return mask
 
     def facts(self) -> SampleFacts:
@@ -104,8 +136,7 @@ class RawSession:
         """Samples missing according to ``seq`` jumps (0 without ``seq``)."""
         if self.seq is None or self.seq.size < 2:
             return 0
-        d = np.diff(self.seq)
-        return int(np.sum(d[d > 1] - 1))
+        return count_lost(np.diff(self.seq))
 
 
 @dataclass(frozen=True)

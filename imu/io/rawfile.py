@@ -4,11 +4,17 @@ Validation is the pipeline's first stage: every problem a user can cause with a 
 one-line :class:`~imu.core.errors.InputError` before any analysis runs. The session in memory is
 :class:`imu.core.session.RawSession`; columns and the metadata key come from :mod:`imu.core.schema`,
 metadata checks from :func:`imu.core.options.check_metadata`.
+
+:func:`read_raw` reads a whole session; :mod:`imu.io.rawscan` runs the same checks and takes
+the summary's facts in one streaming pass without holding the samples, then reads any range of
+rows of the file (a long run, window by window).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +25,11 @@ import pyarrow.parquet as pq
 from imu.core import arrow
 from imu.core.errors import InputError
 from imu.core.options import check_metadata
+from imu.core.plausibility import batch_diff
 from imu.core.schema import ACC_COLUMNS, GYR_COLUMNS, METADATA_KEY, REQUIRED_RAW_COLUMNS
-from imu.core.session import RawSession
+from imu.core.session import (
+    RawSession,
+)
 from imu.io.atomic import write_parquet_atomic
 
 if TYPE_CHECKING:
@@ -70,63 +79,155 @@ row group costs its reader 8 MB more peak RSS, two hours 14 MB); the file is 7 %
 dictionary-encoded row group (per-group dictionaries of the quantised samples would cost 32 %)."""
 
 
+FIELDS: dict[str, tuple[str, ...]] = {
+    "t_s": ("t_s",), "acc_g": ACC_COLUMNS, "gyr_dps": GYR_COLUMNS, "seq": ("seq",)}
+"""A session's arrays (:class:`RawSession`'s fields) and the file's columns of each."""
+
+
+@contextmanager
+def _readable(p: Path) -> Iterator[None]:
+    """Arrow's and the system's errors while a file is read: one :class:`InputError` line."""
+    try:
+        yield
+    except InputError:
+        raise
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{p}: not a readable Parquet file ({first})") from None
+
+
+def _open(p: Path) -> tuple[pq.ParquetFile, dict[str, Any], tuple[str, ...]]:
+    """The file (decoded a page at a time, not whole chunks), its metadata and the session's
+    fields it holds, after the checks of its schema (columns, their types)."""
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory, expected a .raw.parquet file")
+    name = str(p)
+    pf = pq.ParquetFile(p, pre_buffer=False)
+    schema = pf.schema_arrow
+    meta = schema_metadata(schema, name)
+    names = set(schema.names)
+    gyr_present = _check_columns(names, pf.metadata.num_rows, name)
+    kinds = {c: _arrow_kind(schema.field(c).type) for c in _value_columns(gyr_present)}
+    for c, kind in kinds.items():
+        if kind is not None:
+            raise InputError(f"{name}: column {c} holds {kind}, expected numbers ({UNITS[c]})")
+    has_seq = "seq" in names
+    if has_seq and not pa.types.is_integer(schema.field("seq").type):
+        kind = _arrow_kind(schema.field("seq").type) or "non-integers"
+        raise InputError(f"{name}: column seq holds {kind}, expected a counter")
+    fields = ("t_s", "acc_g", *(("gyr_dps",) if gyr_present else ()),
+              *(("seq",) if has_seq else ()))
+    return pf, meta, fields
+
+
+def _columns(fields: tuple[str, ...]) -> list[str]:
+    return [c for f in fields for c in FIELDS[f]]
+
+
+def _allocate(fields: tuple[str, ...], n: int) -> dict[str, np.ndarray]:
+    """Arrays of ``n`` rows for ``fields``, as :class:`RawSession` holds them."""
+    return {f: np.empty((n, 3) if len(FIELDS[f]) == 3 else n,
+                        dtype=np.int64 if f == "seq" else np.float64) for f in fields}
+
+
+def _convert(batch: pa.RecordBatch, field: str, name: str,
+             out: np.ndarray | None = None) -> np.ndarray:
+    """One field of a batch as :func:`read_raw` holds it (float64; ``seq`` int64), into ``out``
+    (rows of the session's array) when given, else into a new array."""
+    cols = FIELDS[field]
+    if out is None:
+        out = _allocate((field,), batch.num_rows)[field]
+    if field == "seq":
+        col = batch.column("seq")
+        if col.null_count:
+            raise InputError(f"{name}: column seq holds non-integers, expected a counter")
+        out[:] = arrow.values(col)
+    elif len(cols) == 1:
+        out[:] = _floats(batch.column(cols[0]))
+    else:
+        for i, c in enumerate(cols):
+            out[:, i] = _floats(batch.column(c))
+    return out
+
+
 def read_raw(path: str | Path, *, plausible: bool = True) -> RawSession:
     """Read and validate a raw session file; ``plausible=False`` skips the plausibility checks
     (:mod:`imu.core.plausibility`) for a file that is replayed, not analysed (any counts).
 
     The file is streamed by row groups in batches of :data:`BATCH_ROWS` straight into the
     session's float64 arrays: no table or DataFrame of the whole file is ever held, so reading
-    costs the arrays themselves (64 bytes per sample with a gyroscope and a counter)."""
+    costs the arrays themselves (64 bytes per sample with a gyroscope and a counter).
+    :func:`imu.io.rawscan.scan_raw` checks a file without holding its samples."""
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: no such file")
-    if p.is_dir():
-        raise InputError(f"{p}: is a directory, expected a .raw.parquet file")
     name = str(p)
-    try:
-        pf = pq.ParquetFile(p, pre_buffer=False)  # decoded a page at a time, not whole chunks
-        schema = pf.schema_arrow
-        meta = schema_metadata(schema, name)
-        names = set(schema.names)
-        gyr_present = _check_columns(names, pf.metadata.num_rows, name)
-        kinds = {c: _arrow_kind(schema.field(c).type) for c in _value_columns(gyr_present)}
-        for c, kind in kinds.items():
-            if kind is not None:
-                raise InputError(f"{name}: column {c} holds {kind}, expected numbers ({UNITS[c]})")
-        has_seq = "seq" in names
-        if has_seq and not pa.types.is_integer(schema.field("seq").type):
-            kind = _arrow_kind(schema.field("seq").type) or "non-integers"
-            raise InputError(f"{name}: column seq holds {kind}, expected a counter")
+    with _readable(p):
+        pf, meta, fields = _open(p)
         n = pf.metadata.num_rows
-        t = np.empty(n)
-        acc = np.empty((n, 3))
-        gyr = np.empty((n, 3)) if gyr_present else None
-        seq = np.empty(n, dtype=np.int64) if has_seq else None
-        wanted = ["t_s", *ACC_COLUMNS, *(GYR_COLUMNS if gyr_present else ()),
-                  *(["seq"] if has_seq else [])]
+        x = _allocate(fields, n)
         at = 0
-        for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=wanted, use_threads=False):
+        for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=_columns(fields),
+                                     use_threads=False):
             b = at + batch.num_rows
-            t[at:b] = _floats(batch.column("t_s"))
-            for i, c in enumerate(ACC_COLUMNS):
-                acc[at:b, i] = _floats(batch.column(c))
-            if gyr is not None:
-                for i, c in enumerate(GYR_COLUMNS):
-                    gyr[at:b, i] = _floats(batch.column(c))
-            if seq is not None:
-                col = batch.column("seq")
-                if col.null_count:
-                    raise InputError(f"{name}: column seq holds non-integers, expected a counter")
-                seq[at:b] = arrow.values(col)
+            for f in fields:
+                _convert(batch, f, name, x[f][at:b])
             at = b
         del batch
         pa.default_memory_pool().release_unused()  # the batches' buffers: back to the system
-    except InputError:
-        raise
-    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{p}: not a readable Parquet file ({first})") from None
-    return session_from_arrays(t, acc, gyr, seq, meta, name, plausible=plausible)
+    return session_from_arrays(x["t_s"], x["acc_g"], x.get("gyr_dps"), x.get("seq"), meta,
+                               name, plausible=plausible)
+
+
+class _Structure:
+    """:func:`session_from_arrays`'s checks of the samples (finite, time and counter strictly
+    increasing) on consecutive batches of rows; :meth:`raise_first` reports the problem that
+    the checks of the whole arrays report."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._rows = 0
+        self._nonfinite: dict[str, int | None] = {"t_s": None, "acc": None, "gyr": None}
+        self._backwards: int | None = None
+        self._seq_backwards = False
+        self._last_t: np.ndarray | None = None
+        self._last_seq: np.ndarray | None = None
+
+    @property
+    def ok(self) -> bool:
+        """No problem so far."""
+        return (self._backwards is None and not self._seq_backwards
+                and all(v is None for v in self._nonfinite.values()))
+
+    def add_batch(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray | None,
+                  seq: np.ndarray | None) -> None:
+        if not len(t):
+            return
+        for label, arr in (("t_s", t), ("acc", acc), ("gyr", gyr)):
+            if arr is not None and self._nonfinite[label] is None and not np.isfinite(arr).all():
+                bad = np.flatnonzero(~np.isfinite(arr).reshape(len(t), -1).all(axis=1))[0]
+                self._nonfinite[label] = self._rows + int(bad)
+        if self._backwards is None:
+            bad = np.flatnonzero(batch_diff(t, self._last_t) <= 0)
+            if bad.size:
+                self._backwards = self._rows - (self._last_t is not None) + int(bad[0]) + 1
+        if seq is not None:
+            if not self._seq_backwards:
+                self._seq_backwards = bool((batch_diff(seq, self._last_seq) <= 0).any())
+            self._last_seq = seq[-1:].copy()
+        self._last_t = t[-1:].copy()
+        self._rows += len(t)
+
+    def raise_first(self) -> None:
+        name = self.name
+        for label, row in self._nonfinite.items():
+            if row is not None:
+                raise InputError(f"{name}: NaN or infinite {label} value at row {row}")
+        if self._backwards is not None:
+            raise InputError(
+                f"{name}: time t_s is not strictly increasing at row {self._backwards}")
+        if self._seq_backwards:
+            raise InputError(f"{name}: seq is not strictly increasing")
 
 
 def _floats(col: pa.Array) -> np.ndarray:
@@ -211,17 +312,9 @@ def session_from_arrays(
 ) -> RawSession:
     """The checks every raw session passes, whatever it was read from: finite values, time
     and counter strictly increasing, the metadata, plausibility (unless ``plausible=False``)."""
-    for label, arr in (("t_s", t), ("acc", acc), ("gyr", gyr)):
-        if arr is not None and not np.isfinite(arr).all():
-            bad = int(np.flatnonzero(~np.isfinite(arr).reshape(len(t), -1).all(axis=1))[0])
-            raise InputError(f"{name}: NaN or infinite {label} value at row {bad}")
-    dt = np.diff(t)
-    if (dt <= 0).any():
-        bad = int(np.flatnonzero(dt <= 0)[0]) + 1
-        raise InputError(f"{name}: time t_s is not strictly increasing at row {bad}")
-    del dt
-    if seq is not None and (np.diff(seq) <= 0).any():
-        raise InputError(f"{name}: seq is not strictly increasing")
+    structure = _Structure(name)
+    structure.add_batch(t, acc, gyr, seq)
+    structure.raise_first()
     check_metadata(meta, name)
     raw = RawSession(t_s=t, acc_g=acc, gyr_dps=gyr, seq=seq, meta=meta)
     if plausible:

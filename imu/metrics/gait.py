@@ -70,17 +70,43 @@ def _finite_mean(x: NDArray[np.float64]) -> float:
     return float(np.mean(x)) if x.size else float("nan")
 
 
+def stride_ranges(
+    steps: pa.Table | pd.DataFrame | dict[str, NDArray[Any]],
+    t_s: NDArray[np.float64],
+    rotation_deg: NDArray[np.float64] | None,
+    sagittal_deg: NDArray[np.float64] | None,
+    max_step_s: float = 0.6,
+) -> dict[str, NDArray[Any]]:
+    """Per stride (a left contact to the next, :func:`stride_range`): ``start_s`` (its left
+    contact), ``rotation_deg`` (detrended) and ``tilt_deg`` ranges (NaN without the signal),
+    ``good`` (not across a pause: shorter than 2 x ``max_step_s``). A session analysed in
+    windows keeps each window's strides that start in its core (docs/scale.md)."""
+    c = column(steps, "contact_s", float)
+    lc = c[column(steps, "side") == "L"]
+    n = max(lc.size - 1, 0)
+    good = np.diff(lc) < 2 * max_step_s if lc.size > 1 else np.zeros(0, bool)
+    out: dict[str, NDArray[Any]] = {"start_s": lc[:n], "good": good}
+    for key, sig, detrend in (("rotation_deg", rotation_deg, True),
+                              ("tilt_deg", sagittal_deg, False)):
+        known = sig is not None and lc.size >= 2 and bool(np.isfinite(sig).any())
+        out[key] = stride_range(t_s, sig, lc, detrend=detrend) if known else np.full(n, np.nan)
+    return out
+
+
 def run_summary(
     steps: pa.Table | pd.DataFrame,
     t_s: NDArray[np.float64] | None = None,
     rotation_deg: NDArray[np.float64] | None = None,
     sagittal_deg: NDArray[np.float64] | None = None,
     max_step_s: float = 0.6,
+    strides: dict[str, NDArray[Any]] | None = None,
 ) -> dict[str, Any]:
     """Run summary columns (contract section 3) from a steps table; rotation and tilt ranges per
     stride (left contact to next left contact; strides longer than 2 x ``max_step_s``, i.e.
-    across a pause, are skipped). Running time counts step durations only, so the first and last
-    tenths of ``drop_drift_deg`` leave pauses out. Means skip NaN; NaN when nothing is known."""
+    across a pause, are skipped): from ``strides`` (:func:`stride_ranges`, e.g. joined from
+    the windows of a long session) when given, else from ``t_s`` and the signals. Running time
+    counts step durations only, so the first and last tenths of ``drop_drift_deg`` leave pauses
+    out. Means skip NaN; NaN when nothing is known."""
     nan = float("nan")
     out: dict[str, Any] = {
         "cadence_spm": nan,
@@ -111,17 +137,15 @@ def run_summary(
     out["vo_cm"] = mean(column(steps, "vo_cm", float))
     out["pelvic_drop_left_deg"] = mean(drop[left])
     out["pelvic_drop_right_deg"] = mean(drop[right])
-    if t_s is not None:
-        lc = c[left]
-        good = np.diff(lc) < 2 * max_step_s if lc.size > 1 else np.zeros(0, bool)
-        for key, sig, detrend in (
-            ("pelvic_rotation_deg", rotation_deg, True),
-            ("pelvic_tilt_range_deg", sagittal_deg, False),
-        ):
-            if sig is None or lc.size < 2 or not np.isfinite(sig).any():
-                continue
-            r = stride_range(t_s, sig, lc, detrend=detrend)
-            out[key] = mean(r[good])
+    if strides is None and t_s is not None:
+        strides = stride_ranges(steps, t_s, rotation_deg, sagittal_deg, max_step_s)
+    if strides is not None:
+        good = strides["good"]
+        for key, name in (("pelvic_rotation_deg", "rotation_deg"),
+                          ("pelvic_tilt_range_deg", "tilt_deg")):
+            r = strides[name]
+            if good.size and np.isfinite(r).any():
+                out[key] = mean(r[good])
     # running time at each contact: step durations summed, pauses (> max_step_s) left out
     run_t = np.concatenate([[0.0], np.cumsum(np.where(ok, dur, 0.0))])
     tenth = run_t[-1] / 10.0
@@ -129,7 +153,6 @@ def run_summary(
     if tenth > 0 and first.any() and last.any():
         out["drop_drift_deg"] = mean(drop[last]) - mean(drop[first])
     return out
-
 
 
 def empty_minutes() -> pa.Table:

@@ -55,12 +55,25 @@ def timeseries_nearest(
     angles_deg: NDArray[np.float64],
     height_m: NDArray[np.float64],
     sampling_rate_hz: float,
+    window: tuple[float, float, int, int, int, int] | None = None,
 ) -> pa.Table:
     """The input samples nearest to the ticks ``t_s[0] + k / 25`` s before the last sample time
     (no interpolation: ``t_s`` of the output are input sample times); the signals should be
-    low-passed already. ``t_s`` uniform at ``sampling_rate_hz``."""
-    ts = np.arange(t_s[0], t_s[-1], 1.0 / TIMESERIES_RATE_HZ)
-    i = np.clip(np.round((ts - t_s[0]) * sampling_rate_hz).astype(np.int64), 0, t_s.size - 1)
+    low-passed already. ``t_s`` uniform at ``sampling_rate_hz``.
+
+    ``window``: the signals are a window of a longer session analysed in windows
+    (docs/scale.md), ``(t0_s, t_last_s, n, first, a, b)``: the session's grid starts at
+    ``t0_s``, ends at ``t_last_s`` and has ``n`` samples, the window's first is sample
+    ``first``, and only the ticks whose nearest sample lies in ``[a, b)`` (its core) are
+    given: the session's ticks and samples, window by window."""
+    if window is None:
+        t0, t_last, n, first, a, b = t_s[0], t_s[-1], t_s.size, 0, 0, t_s.size
+    else:
+        t0, t_last, n, first, a, b = window
+    ts = np.arange(t0, t_last, 1.0 / TIMESERIES_RATE_HZ)
+    i = np.clip(np.round((ts - t0) * sampling_rate_hz).astype(np.int64), 0, n - 1)
+    if window is not None:
+        i = i[(i >= a) & (i < b)] - first
     return _frame(
         t_s[i], angles_deg[i, 2], angles_deg[i, 1], angles_deg[i, 0], height_m[i] * 100.0
     )

@@ -37,63 +37,51 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
-from imu.core import arrow
-from imu.core.arrow import column
 from imu.core.errors import InputError
 from imu.core.rotation import Rotation
-from imu.core.schema import STEPS
 from imu.core.session import RawSession
 from imu.core.vocabulary import DEFAULT_SENSOR_OFFSET_M, PLACEMENTS
-from imu.metrics.gait import (
-    cadence_per_bout,
-    empty_minutes,
-    minutes_by_running_time,
-    run_summary,
-    starts_summary,
-    walk_summary,
-)
-from imu.metrics.timeseries import timeseries_nearest
 from imu.pipeline.base import AnalysisAlgorithm
 from imu.pipeline.calibration import StandingCalibration
-from imu.pipeline.dsp import maximum_filter1d
 from imu.pipeline.gait_bouts import GaitBouts, gait_samples, spread
 from imu.pipeline.gait_events import (
     RunEvents,
     WalkEvents,
-    merge_events,
-    step_columns,
+    gait_steps,
     step_ranges,
-    walk_toe_off,
-    window_std,
+)
+from imu.pipeline.gait_parts import (
+    GaitConstants,
+    GaitWindow,
+    WindowPlace,
+    gait_tables,
+    join_windows,
+    stretch_window,
 )
 from imu.pipeline.pelvis import mounting_from_axes
-from imu.pipeline.run_starts import run_starts
 from imu.pipeline.running import (
     double_integrate,
     gait_gyro_bias,
-    level_obliquity,
     lever_vertical_m_s2,
     pelvis_angles,
     pelvis_centre_fv,
+    reference_heading,
     vertical_force,
     vqf_orientation,
     z_blocks,
 )
 from imu.pipeline.signals import (
     grid_times,
-    lowpass,
-    segment_mean,
-    segment_min,
     uniform_grid,
 )
 from imu.pipeline.stance_side import (
     SIDE_CUES,
     HorizontalForce,
-    alternating_sides,
     forward_axis,
     horizontal_force,
     lateral_offset_m,
     side_scores,
+    stance_sides,
 )
 
 Array = NDArray[np.float64]
@@ -185,6 +173,13 @@ class GaitAnalysis(AnalysisAlgorithm):
         ``fv_`` released once used (``release_signals``: memory bounded, docs/scale.md).
     cropped_
         Whether the per-sample stages ran on the gait's samples only (``max_gait_share``).
+    standing_
+        Whether an opening standing gave the neutral (else the obliquity is levelled over the
+        gait's contacts).
+    vqf_state_, rotation_at_next_
+        A window of a longer session (:meth:`analyze_window` with a ``place``): the orientation
+        filter's state and the unwrapped rotation (deg) at the next window's first sample
+        (None otherwise).
     """
 
     def __init__(
@@ -234,16 +229,30 @@ class GaitAnalysis(AnalysisAlgorithm):
         ``release_samples``: the caller hands ``raw`` over (:meth:`RawSession.release` once on
         the grid): each array goes with its last use here (memory, docs/scale.md)."""
         fs = float(sampling_rate_hz if sampling_rate_hz is not None else raw.sample_rate_hz)
+        part = self.analyze_window(raw, fs, release_samples=release_samples)
+        return self.finish([part], fs)
+
+    def analyze_window(
+        self, raw: RawSession, fs: float, *, release_samples: bool = False,
+        constants: GaitConstants | None = None, place: WindowPlace | None = None,
+    ) -> GaitWindow:
+        """Stages 1-8 on one stretch of samples: the whole session (``place`` None), or one
+        window of a session analysed in windows (:mod:`imu.pipeline.gait_windows`), which takes
+        the session's ``constants`` (bias, pelvis frame, placement, heading: those of its
+        first window, :meth:`constants_`) instead of fitting its own. Returns what
+        :meth:`finish` makes the session's tables of."""
         if self.placement is not None and self.placement not in PLACEMENTS:
             raise InputError(f"unknown placement {self.placement!r}")
-        self.warnings_: list[str] = []
+        self.warnings_ = [] if constants is None else list(constants.warnings)
         notes: list[str] = []
-        t0, acc, gyr, valid = self._grid(raw, fs)  # 1
+        t0, acc, gyr, valid = self._grid(raw, fs, place)  # 1
         if release_samples:
             raw.release()
         gb = (self.bouts or GaitBouts()).clone().detect(acc, fs, valid=valid)  # 2
         self.gait_bouts_ = gb
-        cal = self._calibrate(acc, gyr, fs)  # 3
+        cal = self._calibrate(acc, gyr, fs) if constants is None else None  # 3
+        if constants is not None:
+            self.calibration_ = constants.calibration
         # the forward-axis fit's data at ~50 Hz: the bouts' "up" and f_v need not stay
         gait = gb.walking_ | gb.running_
         keep = gait_samples(gait, int(round(self.gait_margin_s * fs)),
@@ -260,21 +269,38 @@ class GaitAnalysis(AnalysisAlgorithm):
                 cal.still_slice_ = slice(*np.searchsorted(keep, [cal.still_slice_.start,
                                                                  cal.still_slice_.stop]).tolist())
             gait = gb.walking_ | gb.running_
-        force = horizontal_force(acc, gb.fv_, gb.up_, gait, fs) if gait.any() else None
-        r_es, fv_s, up_sensor = self._orientation(acc, gyr, gb, cal, fs)  # 4
-        ic, to, is_run = self._events(fv_s, gb, valid, fs, first_pass=True)  # 5
-        cues = self._pelvis_frame(acc, gyr, r_es, gb, force, up_sensor, ic, to, is_run, valid,
-                                  fs)  # 6
+        force = (horizontal_force(acc, gb.fv_, gb.up_, gait, fs)
+                 if gait.any() and constants is None else None)
+        r_es, fv_s, up_sensor = self._orientation(acc, gyr, gb, cal, fs, constants, place)  # 4
+        if constants is None:  # the pelvis frame and the placement from this stretch's gait
+            ic, to, is_run = self._events(fv_s, gb, valid, fs, first_pass=True)  # 5
+            cues = self._pelvis_frame(acc, gyr, r_es, gb, force, up_sensor, ic, to, is_run,
+                                      valid, fs)  # 6
+            self._heading_of = None
+        else:  # ... or the session's
+            self.mounting_, self._fwd = constants.mounting, constants.fwd
+            self.braking_evidence_ = constants.braking_evidence
+            self.handedness_check_ = constants.handedness_check
+            cues = self._first_cue(self._cues(acc, gyr, r_es, gb, constants.fwd))
         has_gyro = gyr is not None
         del force, gyr  # the side cues were the gyroscope's last use
-        side = self._sides(ic, to, is_run, valid, cues, fs)
-        offset = self._placement(fv_s, r_es, ic, side, is_run, fs)
+        if constants is None:
+            side = self._sides(ic, to, is_run, valid, cues, fs)
+            offset = self._placement(fv_s, r_es, ic, side, is_run, fs)
+        else:
+            offset = self._take_placement(constants)
         fv = fv_s
         if r_es is not None and self.mounting_ is not None:  # the pelvis centre, events again
             fv = pelvis_centre_fv(fv_s, r_es, self.mounting_.inv().apply(offset), fs)
         del fv_s
         gb.release_signals()  # "up" and f_v of the bouts have served (memory: docs/scale.md)
-        angles = self._angles(r_es, cal, gb, acc.shape[0])  # 8 (the frame is final)
+        angles = self._angles(r_es, cal, gb, acc.shape[0], constants)  # 8 (the frame is final)
+        self.rotation_at_next_ = None
+        if place is not None:  # the rotation unwrapped on from the window before
+            if place.rotation_deg is not None and np.isfinite(angles[0, 0]):
+                angles[:, 0] += 360.0 * np.round((place.rotation_deg - angles[0, 0]) / 360.0)
+            if place.next_first is not None:
+                self.rotation_at_next_ = float(angles[place.next_first - place.first, 0])
         oriented = r_es is not None
         del r_es  # each per-sample signal is released once used (docs/scale.md)
         ic, to, is_run = self._events(fv, gb, valid, fs)
@@ -286,8 +312,10 @@ class GaitAnalysis(AnalysisAlgorithm):
                 cues["flight"] = -(acc @ self.mounting_.inv().apply(lever / np.linalg.norm(lever)))
         side = self._sides(ic, to, is_run, valid, cues, fs)  # 7
         del cues
-        if cal is None:  # no standing: the obliquity's neutral from the gait
-            level_obliquity(angles, ic, is_run)
+        self.standing_ = cal is not None if constants is None else constants.standing
+        # the obliquity at the contacts: its median levels it once the session's steps are
+        # known when no standing gave the neutral (``finish``)
+        obl_ic = angles[np.clip(np.round(ic).astype(np.int64), 0, angles.shape[0] - 1), 1]
         height = double_integrate(fv, fs, self.highpass_hz)
         del fv
         if keep is not None:  # back on every sample: the steps' times and the tables
@@ -297,29 +325,59 @@ class GaitAnalysis(AnalysisAlgorithm):
         if not has_gyro:
             notes.append("no gyroscope: pelvic drop, rotation and tilt not available; vertical "
                          "oscillation is that of the sensor")
-        t = grid_times(t0, n, fs)  # made once needed: the steps' and the tables' times
-        steps = step_columns(t, fs, ic, to, is_run, valid, side, angles[:, 1], height)
-        self._tables(steps, t, fs, angles, height, acc, has_gyro, notes)
+        # made once needed: the steps' and the tables' times
+        t = grid_times(t0, n, fs) if place is None else place.times(fs)
+        fwd = None if self.mounting_ is None else self.mounting_.inv().apply([1.0, 0.0, 0.0])
+        return stretch_window(t, fs, ic, to, is_run, valid, side, angles, height, obl_ic, acc,
+                              fwd, self.lowpass_hz, self.gait_bouts_.walking_,
+                              self.side_source_, has_gyro, notes, place)
+
+    def finish(self, parts: list[GaitWindow], fs: float) -> Self:
+        """The session's tables and summary from its stretches (one: the whole session; or its
+        windows in order): the steps joined (a bout going on across a window's edge stays one
+        bout), the obliquity levelled once over the session's contacts when no standing gave
+        its neutral (:func:`~imu.pipeline.running.level_obliquity`'s median, taken after the
+        fact: the drop is a maximum of the obliquity less that constant)."""
+        joined = join_windows(parts, self.standing_)
+        if len(parts) > 1 and joined.side_sources:
+            self.side_source_ = ", ".join(joined.side_sources)
+        walking_s = float(joined.walking_samples) / fs
+        cols, strides, braking, series = joined.cols, joined.strides, joined.braking, joined.series
+        notes = list(parts[0].notes)
+        self._tables(cols, strides, braking, series, walking_s, parts[0].has_gyro, notes)
         return self
 
     # -- stages -----------------------------------------------------------------------------
     def _grid(
-        self, raw: RawSession, fs: float
+        self, raw: RawSession, fs: float, place: WindowPlace | None = None,
     ) -> tuple[float, Array, Array | None, NDArray[np.bool_]]:
         """1. The grid's first time (its times: :func:`grid_times`), specific force and angular
-        rate on the uniform grid and the valid samples."""
+        rate on the uniform grid and the valid samples. A window (``place``) is put on its
+        session's grid: its samples hold one before and one after its grid points."""
         t_in = np.asarray(raw.t_s, dtype=float)
         acc_in = np.asarray(raw.acc_g, dtype=float)
         gyr_in = None if raw.gyr_dps is None else np.asarray(raw.gyr_dps, dtype=float)
-        if int(round((t_in[-1] - t_in[0]) * fs)) + 1 == t_in.size:  # no sample missing
+        if place is not None:
+            if place.complete:  # the session misses no sample: its rows are its grid
+                return place.t0_s, acc_in, gyr_in, np.ones(t_in.size, bool)
+            t = place.times(fs)
+            acc = np.empty((t.size, 3))
+            for j in range(3):
+                acc[:, j] = np.interp(t, t_in, acc_in[:, j])
+            gyr = None
+            if gyr_in is not None:
+                gyr = np.empty((t.size, 3))
+                for j in range(3):
+                    gyr[:, j] = np.interp(t, t_in, gyr_in[:, j])
+        elif int(round((t_in[-1] - t_in[0]) * fs)) + 1 == t_in.size:  # no sample missing
             return float(t_in[0]), acc_in, gyr_in, np.ones(t_in.size, bool)
-        t, acc = uniform_grid(t_in, acc_in, fs)  # each sensor alone: no (N, 6) copy
-        gyr = None if gyr_in is None else uniform_grid(t_in, gyr_in, fs)[1]
-        if acc is acc_in:
-            valid = np.ones(t.size, dtype=bool)
         else:
-            j = np.clip(np.searchsorted(t_in, t), 1, t_in.size - 1)
-            valid = (t_in[j] - t_in[j - 1]) <= self.max_gap_s + 0.5 / fs
+            t, acc = uniform_grid(t_in, acc_in, fs)  # each sensor alone: no (N, 6) copy
+            gyr = None if gyr_in is None else uniform_grid(t_in, gyr_in, fs)[1]
+            if acc is acc_in:
+                return float(t[0]), acc, gyr, np.ones(t.size, dtype=bool)
+        j = np.clip(np.searchsorted(t_in, t), 1, t_in.size - 1)
+        valid = (t_in[j] - t_in[j - 1]) <= self.max_gap_s + 0.5 / fs
         return float(t[0]), acc, gyr, valid
 
     def _calibrate(self, acc: Array, gyr: Array | None, fs: float) -> StandingCalibration | None:
@@ -334,21 +392,36 @@ class GaitAnalysis(AnalysisAlgorithm):
 
     def _orientation(
         self, acc: Array, gyr: Array | None, gb: GaitBouts, cal: StandingCalibration | None,
-        fs: float,
+        fs: float, constants: GaitConstants | None = None, place: WindowPlace | None = None,
     ) -> tuple[Rotation | None, Array, Array]:
         """4. Orientation (gyroscope and gait only; earth-up in the sensor frame from it block
         by block, :func:`~imu.pipeline.running.z_blocks`), the sensor's vertical specific force
-        and the pelvis up axis in the sensor frame (standing, else the mean over the gait)."""
+        and the pelvis up axis in the sensor frame (standing, else the mean over the gait; a
+        window of a longer session: the session's, and its filter goes on from the state the
+        window before left, keeping the state the next window starts from)."""
         gait = gb.walking_ | gb.running_
-        if gyr is not None and gait.any():
-            bias = cal.gyro_bias_dps_ if cal is not None else gait_gyro_bias(gyr, gb.up_, gait)
+        self._bias = None if constants is None else constants.gyro_bias_dps
+        self.vqf_state_ = None
+        # a window of a longer session runs its filter on even without gait: the next window
+        # goes on from its state
+        if gyr is not None and (gait.any() or place is not None):
+            if constants is None:
+                self._bias = (cal.gyro_bias_dps_ if cal is not None
+                              else gait_gyro_bias(gyr, gb.up_, gait))
             gb.release_signals()  # from here on the orientation gives up and f_v
-            r_es = vqf_orientation(acc, gyr, fs, bias)
-            fv_s, up_mean = vertical_force(r_es, acc, gait)
+            state, at = (None, None) if place is None else (
+                place.vqf_state, None if place.next_first is None else
+                place.next_first - place.first)
+            r_es, self.vqf_state_ = vqf_orientation(acc, gyr, fs, self._bias, state, at)
+            with np.errstate(invalid="ignore"):  # no gait: no mean (a window)
+                fv_s, up_mean = vertical_force(r_es, acc, gait)
         else:
             r_es, fv_s = None, gb.fv_
             up_mean = gb.up_[gait].mean(axis=0) if gait.any() else np.array([0.0, 0.0, 1.0])
+        if constants is not None:
+            return r_es, fv_s, constants.up_sensor
         up = cal.up_sensor_ if cal is not None else up_mean / np.linalg.norm(up_mean)
+        self._up = up
         return r_es, fv_s, up
 
     def _pelvis_frame(
@@ -361,6 +434,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         fit's data (:func:`imu.pipeline.stance_side.horizontal_force`; None without gait)."""
         found = None if force is None else forward_axis(force, ic, to, is_run, fs)
         fwd, self.braking_evidence_ = found if found is not None else (None, float("nan"))
+        self._fwd = fwd
         self.handedness_check_ = float("nan")
         self.mounting_ = None
         if fwd is not None:
@@ -376,65 +450,41 @@ class GaitAnalysis(AnalysisAlgorithm):
                 self.mounting_ = mounting_from_axes(up, -np.cross(up, fwd))
                 cues = {k: -v if k in ("sway", "ml") else v for k, v in cues.items()}
                 self.handedness_check_ = -self.handedness_check_
-        # the sides use the first cue the recording has (``flight`` may join it later): the
-        # others have served
+        return self._first_cue(cues)
+
+    def _first_cue(self, cues: dict[str, Array]) -> dict[str, Array]:
+        """The sides use the first cue the recording has (``flight`` may join it later): the
+        others have served."""
         first = next((c for c in self.side_cues if c in cues), None)
         return {c: cue for c, cue in cues.items() if c == first}
 
     def _angles(
         self, r_es: Rotation | None, cal: StandingCalibration | None, gb: GaitBouts, n: int,
+        constants: GaitConstants | None = None,
     ) -> Array:
         """8. Pelvis angles (NaN without the gyroscope). Neutral: the standing, else the gait
         (sagittal: the mean over the strides; obliquity: once the steps are known,
-        :func:`~imu.pipeline.running.level_obliquity`)."""
+        :func:`~imu.pipeline.running.level_obliquity`); the rotation's zero: the heading of the
+        standing, else of the gait (a window of a longer session: the session's)."""
+        self._heading = float("nan") if constants is None else constants.heading_rad
         if r_es is None or self.mounting_ is None:
             return np.full((n, 3), np.nan)
-        ref = np.zeros(n, dtype=bool)
-        if cal is not None:
-            ref[cal.still_slice_] = True
-        return pelvis_angles(r_es, self.mounting_, ref if ref.any() else (
-            gb.walking_ | gb.running_))
+        if constants is None:
+            ref = np.zeros(n, dtype=bool)
+            if cal is not None:
+                ref[cal.still_slice_] = True
+            self._heading = reference_heading(r_es, self.mounting_, ref if ref.any() else (
+                gb.walking_ | gb.running_))
+        return pelvis_angles(r_es, self.mounting_, None, heading=self._heading)
 
     def _events(
         self, fv: Array, gb: GaitBouts, valid: NDArray[np.bool_], fs: float,
         first_pass: bool = False,
     ) -> tuple[Array, Array, NDArray[np.bool_]]:
-        """5. Contacts, toe-offs (fractional sample indices) and gait of the steps, in time order.
-        The first pass (on the sensor's ``f_v``) takes the walking steps of the bouts as they
-        are (whole samples: they only orient the pelvis frame)."""
-        run_ev = (self.run_events or RunEvents()).clone().segment(fv, fs, gb.running_ & valid)
-        walk = self.walk_events or WalkEvents()
-        if first_pass:
-            steps = gb.walk_steps_[valid[gb.walk_steps_]]
-            wic = steps - walk.latency_s * fs
-            wto = walk_toe_off(wic, fs, walk.ds_ratio, walk.max_step_s)
-        else:  # steps without a flight where running starts or ends (half-steps, transitions)
-            context = maximum_filter1d((gb.walking_ | ~gb.moving_).astype(np.int8),
-                                       max(1, int(3.0 * fs)) | 1) > 0
-            walk_ev = walk.clone().segment(
-                fv, fs, (gb.walking_ | (gb.running_ & context)) & valid)
-            wic, wto = walk_ev.ic_idx_, walk_ev.to_idx_
-        ric, rto = run_ev.ic_idx_, run_ev.to_idx_
-        # a pulse out of quiet standing (no step in the 0.8 s before, a still signal, no
-        # flight) is the push-off of a start, not a contact: the foot was on the ground already
-        ok = np.flatnonzero(np.isfinite(ric))
-        if ok.size:
-            prev = np.sort(np.concatenate([ric[ok], wic]))
-            # the step before: at least 0.25 s earlier (a walking peak in the push-off is it)
-            j = np.searchsorted(prev, ric[ok] - 0.25 * fs) - 1
-            gap = ric[ok] - np.where(j >= 0, prev[np.maximum(j, 0)], -np.inf)
-            a = np.clip(np.round(ric[ok] - 0.8 * fs).astype(np.int64), 0, fv.size - 1)
-            b = np.clip(np.round(ric[ok] - 0.15 * fs).astype(np.int64), 0, fv.size - 1)
-            still = (window_std(fv, a, np.maximum(b, a + 1)) < self.still_sd_g) & (
-                b - a >= 0.5 * fs)  # ... seen in the data
-            supported = run_ev.base_before_g_[ok] > run_ev.max_flight_g  # not out of a flight
-            push = ok[(gap > 0.8 * fs) & still & supported]
-            if push.size:  # ... and a loading peak in the push-off is no walking step either
-                near = np.abs(wic[:, None] - ric[push][None, :] + 0.3 * fs) <= 0.5 * fs
-                wic, wto = wic[~near.any(axis=1)], wto[~near.any(axis=1)]
-                ric = ric.copy()
-                ric[push] = np.nan
-        return merge_events(ric, rto, wic, wto, fs)
+        """5. Contacts, toe-offs and gait of the steps (:func:`~imu.pipeline.gait_events.
+        gait_steps`)."""
+        return gait_steps(fv, gb, valid, fs, self.run_events or RunEvents(),
+                          self.walk_events or WalkEvents(), self.still_sd_g, first_pass)
 
     def _placement(
         self, fv_s: Array, r_es: Rotation | None, ic: Array, side: NDArray[np.str_],
@@ -505,91 +555,40 @@ class GaitAnalysis(AnalysisAlgorithm):
         self, ic: Array, to: Array, is_run: NDArray[np.bool_], valid: NDArray[np.bool_],
         cues: dict[str, Array], fs: float,
     ) -> NDArray[np.str_]:
-        """Stance side per step (sets ``side_source_``): running steps from the first cue of
-        ``side_cues`` the recording has, walking steps from the first but ``flight``."""
-        n = valid.size
-        a, b, bout = step_ranges(ic, is_run, valid, fs)
-        score = np.full(ic.size, np.nan)
-        used = []
-        for steps, allowed in ((is_run, self.side_cues),
-                               (~is_run, [c for c in self.side_cues if c != "flight"])):
-            use = [c for c in allowed if c in cues]
-            if not steps.any() or not use:
-                continue
-            if use[0] == "flight":  # the flight part of the step: toe-off to the next contact
-                lo = np.clip(np.round(to).astype(np.int64), 0, n - 1)
-                sc = side_scores({"flight": cues["flight"]}, np.minimum(lo, b - 1), b, bout)
-            else:
-                sc = side_scores({use[0]: cues[use[0]]}, a, b, bout)
-            score[steps] = sc[use[0]][steps]
-            used.append(use[0] + (" (running)" if steps is is_run else " (walking)"))
-        if ic.size == 0 or not used:
-            self.side_source_ = "no steps" if ic.size == 0 else (
-                "no gyroscope and no medio-lateral accelerometer axis")
-            return np.full(ic.size, "", dtype=str)
-        self.side_source_ = ", ".join(used)
-        return alternating_sides(ic / fs, score, self.side_half_window)
+        """Stance side per step (:func:`~imu.pipeline.stance_side.stance_sides`; sets
+        ``side_source_``)."""
+        side, self.side_source_ = stance_sides(ic, to, is_run, valid, cues, fs, self.side_cues,
+                                               self.side_half_window)
+        return side
 
     def _tables(
-        self, cols: dict[str, NDArray[Any]] | None, t: Array, fs: float, angles: Array,
-        height: Array, acc: Array, has_gyro: bool, notes: list[str],
+        self, cols: dict[str, NDArray[Any]] | None, strides: dict[str, NDArray[Any]],
+        braking: Array, series: pa.Table, walking_s: float, has_gyro: bool, notes: list[str],
     ) -> None:
-        """The tables and the summary from the steps' columns (None: no steps)."""
-        steps = run = arrow.empty(STEPS)
-        self.bouts_ = cadence_per_bout(steps if cols is None else cols)
-        if cols is not None:  # the cadence of each step's bout (walking: the one asked for)
-            at = np.searchsorted(column(self.bouts_, "bout"), cols["bout"])
-            cols["bout_cadence_spm"] = column(self.bouts_, "cadence_spm")[at]
-            steps = arrow.table(cols, STEPS)
-            is_run = cols["gait"] == "run"
-            run = arrow.table({k: v[is_run] for k, v in cols.items()}, STEPS)
-        self.steps_ = steps
-        self.starts_ = run_starts(steps, self.restart_gap_s, self.half_step_ratio)
-        n_run = run.num_rows
-        summary: dict[str, Any] = run_summary(run, t, angles[:, 0], angles[:, 2])
-        if not has_gyro and self.placement_ != "sacrum" and n_run:
-            summary["gct_balance_left_pct"] = float("nan")
-            notes.append("no gyroscope on a hip: no contact-time balance (the hip's own rise and "
-                         "fall in each stance, not the runner, would make an asymmetry)")
-        summary |= walk_summary(steps, self.bouts_) if steps.num_rows else {
-            "walk_steps": 0, "walk_cadence_spm": float("nan")}
-        summary |= starts_summary(self.starts_)
-        gb = self.gait_bouts_
-        flight = column(run, "flight_ms", float)
-        summary |= {
-            "gyro_present": has_gyro,
-            "calibration": self.calibration_,
-            "placement_detected": self.placement_detected_ or "",
-            "sensor_lateral_offset_cm": 100.0 * self.lateral_offset_m_,
-            "side_source": self.side_source_ if steps.num_rows else "no steps",
-            "n_steps": n_run,
-            "running_time_s": float(np.nansum(column(run, "step_s", float))) if n_run else 0.0,
-            "walking_time_s": float(gb.walking_.sum()) / fs,
-            "first_contact_s": float(column(run, "contact_s", float)[0]) if n_run
-            else float("nan"),
-            "flight_ms": float(np.nanmean(flight)) if (~np.isnan(flight)).any()
-            else float("nan"),
-            "braking_peak_g": self._braking(run, acc, t, fs),
-        }
-        if not n_run:
-            notes.insert(0, "no running found: no steps with a flight phase")
-        else:
-            notes.append(f"{n_run} running steps in {summary['running_time_s']:.0f} s")
-        summary["note"] = "; ".join(notes)
-        self.summary_ = summary
-        self.minutes_ = minutes_by_running_time(run) if n_run else empty_minutes()
-        self.timeseries_ = timeseries_nearest(t, angles, height, fs)
+        """The tables and the summary (:func:`~imu.pipeline.gait_parts.gait_tables`)."""
+        t = gait_tables(cols, strides, braking, series, walking_s, has_gyro, notes, self)
+        self.bouts_, self.steps_, self.starts_ = t.bouts, t.steps, t.starts
+        self.summary_, self.minutes_, self.timeseries_ = t.summary, t.minutes, t.timeseries
 
-    def _braking(self, run: pa.Table, acc: Array, t: Array, fs: float) -> float:
-        """Mean over running steps of the stance-mean minus stance-minimum fore-aft specific
-        force (the braking peak), g."""
-        if self.mounting_ is None or run.num_rows == 0:
-            return float("nan")
-        a_fwd = lowpass(acc @ self.mounting_.inv().apply([1.0, 0.0, 0.0]), self.lowpass_hz, fs)
-        i0, i1 = (np.clip(np.round((column(run, c, float) - t[0]) * fs).astype(np.int64), 0,
-                          t.size - 1) for c in ("contact_s", "toe_off_s"))
-        i1 = np.maximum(i1, i0)
-        return float(np.nanmean(segment_mean(a_fwd, i0, i1) - segment_min(a_fwd, i0, i1)))
+    def _take_placement(self, constants: GaitConstants) -> Array:
+        """The session's placement and sensor offset (a window of a longer session)."""
+        self.placement_ = constants.placement
+        self.placement_detected_ = constants.placement_detected
+        self.lateral_offset_m_ = constants.lateral_offset_m
+        return constants.offset_m
+
+    def constants_(self) -> GaitConstants:
+        """The session's gait decisions this analysis fitted (on a session's first window): the
+        other windows take them (:mod:`imu.pipeline.gait_windows`)."""
+        off = self.sensor_offset_m if self.sensor_offset_m is not None else (
+            DEFAULT_SENSOR_OFFSET_M[self.placement_])
+        return GaitConstants(
+            gyro_bias_dps=self._bias, up_sensor=self._up, mounting=self.mounting_,
+            fwd=self._fwd, heading_rad=self._heading, offset_m=np.asarray(off, dtype=float),
+            standing=self.standing_, calibration=self.calibration_,
+            placement=self.placement_, placement_detected=self.placement_detected_,
+            lateral_offset_m=self.lateral_offset_m_, braking_evidence=self.braking_evidence_,
+            handedness_check=self.handedness_check_, warnings=tuple(self.warnings_))
 
 
 def _words(placement: str | None) -> str:

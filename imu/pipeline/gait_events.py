@@ -40,15 +40,18 @@ accelerations during human walking. Gait Posture 18:1-10.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 from numpy.typing import NDArray
 
 from imu.metrics.gait import pelvic_drop_deg
 from imu.pipeline.base import SegmentationAlgorithm
-from imu.pipeline.dsp import find_peaks
+from imu.pipeline.dsp import find_peaks, maximum_filter1d
 from imu.pipeline.signals import lowpass, running_sum, segment_max, segment_range
+
+if TYPE_CHECKING:
+    from imu.pipeline.gait_bouts import GaitBouts
 
 Array = NDArray[np.float64]
 
@@ -450,3 +453,48 @@ def step_columns(
         "step_s": step_s,
         "bout": bout.astype(np.int64),
     }
+
+
+def gait_steps(
+    fv: Array, gb: GaitBouts, valid: NDArray[np.bool_], fs: float, run_events: RunEvents,
+    walk_events: WalkEvents, still_sd_g: float, first_pass: bool = False,
+) -> tuple[Array, Array, NDArray[np.bool_]]:
+    """Contacts, toe-offs (fractional sample indices) and gait of the steps of the bouts
+    ``gb`` (:class:`~imu.pipeline.gait_bouts.GaitBouts`) in the vertical specific force ``fv``,
+    in time order (stage 5 of :mod:`imu.pipeline.gait`). The first pass (on the sensor's
+    ``f_v``) takes the walking steps of the bouts as they are (whole samples: they only orient
+    the pelvis frame); a stance pulse after ``still_sd_g`` of quiet is a push-off, not a
+    contact."""
+    run_ev = run_events.clone().segment(fv, fs, gb.running_ & valid)
+    walk = walk_events
+    if first_pass:
+        steps = gb.walk_steps_[valid[gb.walk_steps_]]
+        wic = steps - walk.latency_s * fs
+        wto = walk_toe_off(wic, fs, walk.ds_ratio, walk.max_step_s)
+    else:  # steps without a flight where running starts or ends (half-steps, transitions)
+        context = maximum_filter1d((gb.walking_ | ~gb.moving_).astype(np.int8),
+                                   max(1, int(3.0 * fs)) | 1) > 0
+        walk_ev = walk.clone().segment(
+            fv, fs, (gb.walking_ | (gb.running_ & context)) & valid)
+        wic, wto = walk_ev.ic_idx_, walk_ev.to_idx_
+    ric, rto = run_ev.ic_idx_, run_ev.to_idx_
+    # a pulse out of quiet standing (no step in the 0.8 s before, a still signal, no
+    # flight) is the push-off of a start, not a contact: the foot was on the ground already
+    ok = np.flatnonzero(np.isfinite(ric))
+    if ok.size:
+        prev = np.sort(np.concatenate([ric[ok], wic]))
+        # the step before: at least 0.25 s earlier (a walking peak in the push-off is it)
+        j = np.searchsorted(prev, ric[ok] - 0.25 * fs) - 1
+        gap = ric[ok] - np.where(j >= 0, prev[np.maximum(j, 0)], -np.inf)
+        a = np.clip(np.round(ric[ok] - 0.8 * fs).astype(np.int64), 0, fv.size - 1)
+        b = np.clip(np.round(ric[ok] - 0.15 * fs).astype(np.int64), 0, fv.size - 1)
+        still = (window_std(fv, a, np.maximum(b, a + 1)) < still_sd_g) & (
+            b - a >= 0.5 * fs)  # ... seen in the data
+        supported = run_ev.base_before_g_[ok] > run_ev.max_flight_g  # not out of a flight
+        push = ok[(gap > 0.8 * fs) & still & supported]
+        if push.size:  # ... and a loading peak in the push-off is no walking step either
+            near = np.abs(wic[:, None] - ric[push][None, :] + 0.3 * fs) <= 0.5 * fs
+            wic, wto = wic[~near.any(axis=1)], wto[~near.any(axis=1)]
+            ric = ric.copy()
+            ric[push] = np.nan
+    return merge_events(ric, rto, wic, wto, fs)

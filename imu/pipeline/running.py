@@ -23,7 +23,9 @@ which is consistent with a conventional clinical understanding of the terms. Gai
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -53,22 +55,39 @@ chunk to chunk (the same numbers as one call), its inputs and outputs stay a few
 
 
 def vqf_orientation(
-    acc_g: Array, gyr_dps: Array, fs: float, gyro_bias_dps: Array | None = None
-) -> Rotation:
+    acc_g: Array, gyr_dps: Array, fs: float, gyro_bias_dps: Array | None = None,
+    state: dict[str, Any] | None = None, keep_state_at: int | None = None,
+) -> tuple[Rotation, dict[str, Any] | None]:
     """Earth <- sensor with BasicVQF (forward batch) on the gyroscope minus ``gyro_bias_dps``;
     full VQF is ~2x and offline VQF ~5x slower for the same gait figures. Run in chunks of
-    ``VQF_CHUNK`` samples into one quaternion array (bounded temporaries, no copy)."""
+    ``VQF_CHUNK`` samples into one quaternion array (bounded temporaries, no copy).
+
+    ``state``: the filter's state to start from (a window of a session analysed in windows
+    goes on where the window before left it: the same numbers as one pass); with
+    ``keep_state_at`` the filter's state before that sample is returned too (else None)."""
     v = BasicVQF(1.0 / fs)
+    if state is not None:
+        v.state = state
     n = len(acc_g)
     q = np.empty((n, 4))  # scalar last, as Rotation stores them
-    for a in range(0, n, VQF_CHUNK):  # a few chunks: the filter's own loop is in C++
-        gyr = gyr_dps[a : a + VQF_CHUNK]
+    bounds = list(range(0, n, VQF_CHUNK)) or [0]
+    if keep_state_at is not None and 0 <= keep_state_at <= n:
+        bounds = sorted({*bounds, keep_state_at})
+    kept = None
+    for a, b in zip(bounds, [*bounds[1:], n], strict=True):  # the filter's loop is in C++
+        if a == keep_state_at:
+            kept = copy.deepcopy(v.state)
+        if b <= a:
+            continue
+        gyr = gyr_dps[a:b]
         if gyro_bias_dps is not None:
             gyr = gyr - gyro_bias_dps
         out = v.updateBatch(np.ascontiguousarray(np.radians(gyr)),
-                            np.ascontiguousarray(acc_g[a : a + VQF_CHUNK] * GRAVITY_M_S2))
-        q[a : a + VQF_CHUNK] = out["quat6D"][:, [1, 2, 3, 0]]
-    return Rotation.from_quat(q, copy=False)
+                            np.ascontiguousarray(acc_g[a:b] * GRAVITY_M_S2))
+        q[a:b] = out["quat6D"][:, [1, 2, 3, 0]]
+    if keep_state_at == n:
+        kept = copy.deepcopy(v.state)
+    return Rotation.from_quat(q, copy=False), kept
 
 
 def z_row(r: Rotation) -> Array:
@@ -156,14 +175,11 @@ def double_integrate(fv_g: Array, fs: float, highpass_hz: float) -> Array:
     return sosfiltfilt(sos, v)
 
 
-def pelvis_angles(r_es: Rotation, mounting: Rotation, reference: NDArray[np.bool_]) -> Array:
-    """(N, 3) rotation, obliquity and sagittal angle (deg) of the pelvis (Baker 2001):
-    world <- pelvis = Rz(-heading) R_es M^-1, the heading being the mean of the ``reference``
-    samples; the rotation unwrapped. Only the matrix elements the decomposition of
-    :func:`imu.core.frames.pelvis_angles_deg` needs are computed (the earth-frame images of the
-    pelvis axes), block by block."""
-    m_inv = mounting.inv().as_matrix()  # columns: the pelvis axes in the sensor frame
-    fwd_s, left_s, up_s = m_inv[:, 0], m_inv[:, 1], m_inv[:, 2]
+def reference_heading(r_es: Rotation, mounting: Rotation, reference: NDArray[np.bool_]) -> float:
+    """The heading (rad) of the pelvis's mean earth-frame forward axis over the ``reference``
+    samples (every sample when none is marked; NaN without samples): the zero of the pelvis
+    rotation (:func:`pelvis_angles`)."""
+    fwd_s = mounting.inv().as_matrix()[:, 0]
     n = len(r_es)
     ref = np.flatnonzero(reference) if reference.any() else np.arange(n)
     # the mean earth-frame forward axis of the reference, its rows summed in order block by
@@ -173,7 +189,22 @@ def pelvis_angles(r_es: Rotation, mounting: Rotation, reference: NDArray[np.bool
         total = np.vstack([total, r_es[ref[a : a + ANGLE_BLOCK]].apply(fwd_s)]).sum(
             axis=0, keepdims=True)
     f_ref = total[0] / ref.size if ref.size else np.full(3, np.nan)  # no samples: no heading
-    heading = float(np.arctan2(f_ref[1], f_ref[0]))
+    return float(np.arctan2(f_ref[1], f_ref[0]))
+
+
+def pelvis_angles(r_es: Rotation, mounting: Rotation, reference: NDArray[np.bool_] | None,
+                  heading: float | None = None) -> Array:
+    """(N, 3) rotation, obliquity and sagittal angle (deg) of the pelvis (Baker 2001):
+    world <- pelvis = Rz(-heading) R_es M^-1, the heading being the mean of the ``reference``
+    samples (:func:`reference_heading`) unless given; the rotation unwrapped. Only the matrix
+    elements the decomposition of :func:`imu.core.frames.pelvis_angles_deg` needs are computed
+    (the earth-frame images of the pelvis axes), block by block."""
+    m_inv = mounting.inv().as_matrix()  # columns: the pelvis axes in the sensor frame
+    fwd_s, left_s, up_s = m_inv[:, 0], m_inv[:, 1], m_inv[:, 2]
+    n = len(r_es)
+    if heading is None:
+        assert reference is not None
+        heading = reference_heading(r_es, mounting, reference)
     c, s = np.cos(heading), np.sin(heading)
     out = np.empty((n, 3))  # rotation, obliquity, sagittal: filled column by column
     for rows, z in z_blocks(r_es):

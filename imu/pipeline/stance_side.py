@@ -44,6 +44,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from imu.core.frames import GRAVITY_M_S2
+from imu.pipeline.gait_events import step_ranges
 from imu.pipeline.signals import block_mean, lowpass, running_sum
 
 Array = NDArray[np.float64]
@@ -226,3 +227,35 @@ def lateral_offset_m(
     dx = x[ok & is_l].mean(axis=0) - x[ok & ~is_l].mean(axis=0)
     den = float(dx @ dx)
     return float(dx @ dy) / den if den > 0 else float("nan")
+
+
+def stance_sides(
+    ic: NDArray[np.float64], to: NDArray[np.float64], is_run: NDArray[np.bool_],
+    valid: NDArray[np.bool_], cues: dict[str, NDArray[np.float64]], fs: float,
+    side_cues: tuple[str, ...] = SIDE_CUES, half_window: int = 4,
+) -> tuple[NDArray[np.str_], str]:
+    """Stance side per step and the cues used (the summary's ``side_source``): running steps
+    from the first cue of ``side_cues`` in ``cues``, walking steps from the first but
+    ``flight`` (:func:`side_scores`, then :func:`alternating_sides` over ``half_window``
+    neighbours either side); contacts ``ic`` and toe-offs ``to`` in fractional samples."""
+    n = valid.size
+    a, b, bout = step_ranges(ic, is_run, valid, fs)
+    score = np.full(ic.size, np.nan)
+    used = []
+    for steps, allowed in ((is_run, side_cues),
+                           (~is_run, [c for c in side_cues if c != "flight"])):
+        use = [c for c in allowed if c in cues]
+        if not steps.any() or not use:
+            continue
+        if use[0] == "flight":  # the flight part of the step: toe-off to the next contact
+            lo = np.clip(np.round(to).astype(np.int64), 0, n - 1)
+            sc = side_scores({"flight": cues["flight"]}, np.minimum(lo, b - 1), b, bout)
+        else:
+            sc = side_scores({use[0]: cues[use[0]]}, a, b, bout)
+        score[steps] = sc[use[0]][steps]
+        used.append(use[0] + (" (running)" if steps is is_run else " (walking)"))
+    if ic.size == 0 or not used:
+        source = "no steps" if ic.size == 0 else (
+            "no gyroscope and no medio-lateral accelerometer axis")
+        return np.full(ic.size, "", dtype=str), source
+    return alternating_sides(ic / fs, score, half_window), ", ".join(used)
