@@ -41,10 +41,23 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                        walk_breaks=1).raw
     cut = int(np.searchsorted(raw.t_s, raw.t_s[0] + 6.0))  # the standing and a first second
     paths = {"standing": tmp / "standing.raw.parquet", "walking": tmp / "walking.raw.parquet",
-             "half": tmp / "half.raw.parquet"}
+             "half": tmp / "half.raw.parquet", "lost": tmp / "lost.raw.parquet"}
     write_raw(paths["standing"], raw)
     write_raw(paths["walking"], _slice(raw, cut, raw.n_samples))
     write_raw(paths["half"], _slice(raw, 0, raw.n_samples // 2))
+    # lost samples: short drop-outs everywhere, a 2-s one across the first window's edge and
+    # one in the second window's context (the windows' grids are the session's, interpolated)
+    edge = int(WINDOW_S * FS)
+    lost = np.zeros(raw.n_samples, dtype=bool)
+    for a in range(5_000, raw.n_samples - 100, 7_919):
+        lost[a : a + 7] = True
+    lost[edge - 200 : edge + 200] = True
+    lost[2 * edge - int(OVERLAP_S * FS) - 50 : 2 * edge - int(OVERLAP_S * FS) + 50] = True
+    keep = np.flatnonzero(~lost)
+    gyr = None if raw.gyr_dps is None else raw.gyr_dps[keep]
+    seq = None if raw.seq is None else raw.seq[keep]
+    write_raw(paths["lost"], replace(raw, t_s=raw.t_s[keep], acc_g=raw.acc_g[keep],
+                                     gyr_dps=gyr, seq=seq))
     return paths
 
 
@@ -53,10 +66,13 @@ def _windowed(path: Path) -> WindowedGait:
         scan_raw(path), FS)
 
 
-@pytest.mark.parametrize("kind", ["standing", "walking"])
+@pytest.mark.parametrize("kind", ["standing", "walking", "lost"])
 def test_windows_give_the_steps_of_one_piece(runs: dict[str, Path], kind: str) -> None:
     one = GaitAnalysis(max_gait_share=0.0).analyze(read_raw(runs[kind]), FS)
     win = _windowed(runs[kind])
+    scan = scan_raw(runs[kind])
+    grid = int(round((scan.t_last_s - scan.t_first_s) * FS)) + 1
+    assert (grid > scan.n_samples) == (kind == "lost")  # lost samples: windows interpolated
     assert len(win.windows_) >= 4
     got = win.gait_
     assert got is not None
@@ -158,3 +174,14 @@ def test_analyze_windows_a_long_run_only(runs: dict[str, Path]) -> None:
     assert not windowed(read_raw(path).n_samples, FS)
     strength = check_options("strength", None, None, None, None)
     assert analyze_windowed(path, strength, window_s=WINDOW_S, overlap_s=OVERLAP_S) is None
+
+
+def test_a_run_whose_first_window_has_no_gait_is_analysed_in_one_piece(tmp_path: Path) -> None:
+    """No pelvis frame to keep from the first window (four minutes of standing): one piece."""
+    raw = simulate_run(duration_s=240.0, sample_rate_hz=FS, seed=45, standing_s=240.0,
+                       warmup_walk_s=0.0).raw
+    path = tmp_path / "late.raw.parquet"
+    write_raw(path, raw)
+    assert _windowed(path).gait_ is None
+    given = check_options("run", None, None, None, None)
+    assert analyze_windowed(path, given, window_s=WINDOW_S, overlap_s=OVERLAP_S) is None
