@@ -276,7 +276,6 @@ class GaitAnalysis(AnalysisAlgorithm):
             ic, to, is_run = self._events(fv_s, gb, valid, fs, first_pass=True)  # 5
             cues = self._pelvis_frame(acc, gyr, r_es, gb, force, up_sensor, ic, to, is_run,
                                       valid, fs)  # 6
-            self._heading_of = None
         else:  # ... or the session's
             self.mounting_, self._fwd = constants.mounting, constants.fwd
             self.braking_evidence_ = constants.braking_evidence
@@ -336,8 +335,8 @@ class GaitAnalysis(AnalysisAlgorithm):
         """The session's tables and summary from its stretches (one: the whole session; or its
         windows in order): the steps joined (a bout going on across a window's edge stays one
         bout), the obliquity levelled once over the session's contacts when no standing gave
-        its neutral (:func:`~imu.pipeline.running.level_obliquity`'s median, taken after the
-        fact: the drop is a maximum of the obliquity less that constant)."""
+        its neutral (:func:`~imu.pipeline.running.obliquity_neutral`, taken after the fact: the
+        drop is a maximum of the obliquity less that constant)."""
         joined = join_windows(parts, self.standing_)
         if len(parts) > 1 and joined.side_sources:
             self.side_source_ = ", ".join(joined.side_sources)
@@ -464,7 +463,7 @@ class GaitAnalysis(AnalysisAlgorithm):
     ) -> Array:
         """8. Pelvis angles (NaN without the gyroscope). Neutral: the standing, else the gait
         (sagittal: the mean over the strides; obliquity: once the steps are known,
-        :func:`~imu.pipeline.running.level_obliquity`); the rotation's zero: the heading of the
+        :func:`~imu.pipeline.running.obliquity_neutral`); the rotation's zero: the heading of the
         standing, else of the gait (a window of a longer session: the session's)."""
         self._heading = float("nan") if constants is None else constants.heading_rad
         if r_es is None or self.mounting_ is None:

@@ -31,6 +31,7 @@ from imu.metrics.gait import (
 from imu.metrics.timeseries import timeseries_nearest
 from imu.pipeline.gait_events import step_bouts, step_columns
 from imu.pipeline.run_starts import run_starts
+from imu.pipeline.running import obliquity_neutral
 from imu.pipeline.signals import lowpass, segment_mean, segment_min
 
 if TYPE_CHECKING:
@@ -183,7 +184,7 @@ def join_windows(parts: list[GaitWindow], standing: bool) -> Joined:
     the whole session): steps and bouts numbered over the session (a bout going on across a
     window's edge stays one bout) and, when no standing gave the neutral (``standing``
     False), the obliquity levelled once by its median at the running contacts (else all
-    contacts; :func:`~imu.pipeline.running.level_obliquity`'s rule, taken after the fact: the
+    contacts; :func:`~imu.pipeline.running.obliquity_neutral`, taken after the fact: the
     drop is a maximum of the obliquity less that constant, the same numbers)."""
     got = [p for p in parts if p.cols is not None]
     cols: dict[str, NDArray[Any]] | None = None
@@ -200,8 +201,7 @@ def join_windows(parts: list[GaitWindow], standing: bool) -> Joined:
             cols["bout"] = (np.cumsum(new) - 1).astype(np.int64)
             cols["step"] = np.arange(1, cols["bout"].size + 1, dtype=np.int64)
         if not standing and np.isfinite(obl).any():  # the neutral from the gait
-            is_run = cols["gait"] == "run"
-            m = float(np.nanmedian(obl[is_run] if is_run.any() else obl))
+            m = obliquity_neutral(obl, cols["gait"] == "run")
             drop, side = cols["pelvic_drop_deg"], cols["side"]
             cols["pelvic_drop_deg"] = np.where(side == "L", drop - m,
                                                np.where(side == "R", drop + m, drop))

@@ -12,7 +12,8 @@ angles (docs/running.md, stages 5-8 of the gait analysis).
 * :func:`double_integrate` -- vertical displacement from ``(f_v - 1) g``, integrated twice with a
   zero-phase high-pass after each integration (drift removal; Zijlstra & Hof 2003).
 * :func:`pelvis_angles` -- Baker (2001) rotation, obliquity and sagittal angle of the pelvis from
-  the orientation and the mounting, the heading of a reference stretch removed.
+  the orientation and the mounting, the heading of a reference stretch removed;
+  :func:`obliquity_neutral` -- the obliquity's zero without a standing start.
 
 References: Laidig D, Seel T (2023) VQF: Highly accurate IMU orientation estimation with bias
 estimation and magnetic disturbance rejection. Information Fusion 91:187-204. Zijlstra W, Hof AL
@@ -220,14 +221,13 @@ def pelvis_angles(r_es: Rotation, mounting: Rotation, reference: NDArray[np.bool
     return np.degrees(out, out=out)
 
 
-def level_obliquity(angles: Array, ic: Array, is_run: NDArray[np.bool_]) -> None:
-    """In place: the obliquity (column 1 of :func:`pelvis_angles`) less its median at the
-    contacts ``ic`` (fractional sample indices) of the running steps, else of all steps: the
-    pelvis passes level there (the neutral without a standing start)."""
-    if ic.size and np.isfinite(angles[:, 1]).any():
-        n = angles.shape[0]
-        at = np.clip(np.round(ic[is_run] if is_run.any() else ic).astype(np.int64), 0, n - 1)
-        angles[:, 1] -= float(np.nanmedian(angles[at, 1]))
+def obliquity_neutral(obliquity_at_contacts: Array, is_run: NDArray[np.bool_]) -> float:
+    """The obliquity's neutral without a standing start (deg): its median at the contacts of
+    the running steps, else of all steps (the pelvis passes level there). The obliquity
+    (column 1 of :func:`pelvis_angles`) less it is level; the drop per step, a maximum of the
+    obliquity, takes it after the fact (:func:`imu.pipeline.gait_parts.join_windows`)."""
+    return float(np.nanmedian(obliquity_at_contacts[is_run] if is_run.any()
+                              else obliquity_at_contacts))
 
 
 def unwrap_in_place(p: Array, block: int | None = None) -> None:
