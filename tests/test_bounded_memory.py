@@ -9,6 +9,7 @@ import pytest
 from vqf import BasicVQF
 
 import imu.pipeline.gait_events as gait_events
+import imu.pipeline.pelvis as pelvis
 import imu.pipeline.running as running
 from imu.core.frames import GRAVITY_M_S2
 from imu.core.rotation import Rotation
@@ -76,6 +77,22 @@ def test_pelvis_angles_in_blocks(run_raw, monkeypatch) -> None:  # noqa: ANN001
     none = np.zeros(len(r), dtype=bool)  # no reference: every sample is
     assert np.array_equal(running.pelvis_angles(r, mounting, none),
                           running.pelvis_angles(r, mounting, ~none))
+
+
+def test_pelvis_orientation_angles_in_blocks(run_raw, monkeypatch) -> None:  # noqa: ANN001
+    """The strength stages' 25 Hz angles without the orientation kept: block by block, the
+    same numbers as from the whole orientation."""
+    r, _ = running.vqf_orientation(run_raw.acc_g, run_raw.gyr_dps, FS)
+    mounting = Rotation.from_euler("xyz", [10.0, -20.0, 95.0], degrees=True)
+    whole = pelvis.PelvisOrientation().estimate(r, mounting, slice(100, 900), FS)
+    assert whole.orientation_ is not None
+    monkeypatch.setattr(pelvis, "ANGLE_BLOCK", 1001)  # many blocks and a short last one
+    assert len(r) % 1001
+    blocks = pelvis.PelvisOrientation(keep_orientation=False).estimate(
+        r, mounting, slice(100, 900), FS)
+    assert blocks.orientation_ is None
+    assert np.array_equal(blocks.angles_deg_, whole.angles_deg_)
+    assert blocks.heading_rad_ == whole.heading_rad_
 
 
 def _quaternions(n: int) -> np.ndarray:

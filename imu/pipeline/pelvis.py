@@ -93,20 +93,27 @@ class PelvisOrientation(OrientationAlgorithm):
     """World <- pelvis orientation per sample with the world heading = neutral heading.
 
     ``estimate`` takes earth <- sensor orientations (e.g. :class:`VqfOrientation`), the
-    pelvis <- sensor mounting and the neutral (standing) samples. No parameters.
+    pelvis <- sensor mounting and the neutral (standing) samples.
+
+    Parameters
+    ----------
+    keep_orientation
+        Keep ``orientation_`` (32 bytes a sample); False: only the angles are wanted, and
+        they are computed block by block (:data:`ANGLE_BLOCK` samples) with bounded
+        temporaries, the same numbers (the strength stages' 25 Hz series, docs/scale.md).
 
     Results
     -------
     orientation_
-        World <- pelvis rotation per sample.
+        World <- pelvis rotation per sample (None unless ``keep_orientation``).
     angles_deg_
         (N, 3) rotation, obliquity, sagittal (deg; :func:`imu.core.frames.pelvis_angles_deg`).
     heading_rad_
         Heading of the pelvis forward axis during the neutral standing, in the earth frame.
     """
 
-    def __init__(self) -> None:
-        pass
+    def __init__(self, keep_orientation: bool = True) -> None:
+        self.keep_orientation = keep_orientation
 
     def estimate(
         self,
@@ -122,11 +129,23 @@ class PelvisOrientation(OrientationAlgorithm):
         fwd = r_neutral.apply([1.0, 0.0, 0.0]).mean(axis=0)
         yaw = float(np.arctan2(fwd[1], fwd[0]))
         self.heading_rad_ = yaw
-        self.orientation_ = compose_constant(
-            Rotation.from_euler("z", -yaw), r_earth_sensor, mounting.inv()
-        )
-        self.angles_deg_ = pelvis_angles_deg(self.orientation_)
+        left, right = Rotation.from_euler("z", -yaw), mounting.inv()
+        if self.keep_orientation:
+            self.orientation_: Rotation | None = compose_constant(left, r_earth_sensor, right)
+            self.angles_deg_ = pelvis_angles_deg(self.orientation_)
+            return self
+        self.orientation_ = None
+        n = len(r_earth_sensor)
+        self.angles_deg_ = np.empty((n, 3))
+        for a in range(0, n, ANGLE_BLOCK):
+            rows = slice(a, min(a + ANGLE_BLOCK, n))
+            self.angles_deg_[rows] = pelvis_angles_deg(
+                compose_constant(left, r_earth_sensor[rows], right))
         return self
+
+
+ANGLE_BLOCK = 1 << 14
+"""Samples per block of :class:`PelvisOrientation`'s angles without the orientation kept."""
 
 
 # ---- the pelvis frame of one set from gravity alone (strength stages, docs/algorithms.md) ----

@@ -433,8 +433,8 @@ class StrengthAnalysis(AnalysisAlgorithm):
                 frame = mounting_from_axes(up, left)
             r0, r1 = int(seg.ref_start[k]), int(seg.ref_end[k])
             ref = slice(r0, r1) if r1 > r0 else slice(a, min(b, a + int(s.fs)))
-            po = PelvisOrientation().estimate(s.r_es[a:b], frame, slice(ref.start - a,
-                                                                        ref.stop - a), s.fs)
+            po = PelvisOrientation(keep_orientation=False).estimate(
+                s.r_es[a:b], frame, slice(ref.start - a, ref.stop - a), s.fs)
             angles[a:b] = po.angles_deg_
         height = session_height_m(s.extra.get("acc_z_centre", s.acc_z), still, s.fs)
         return timeseries_interpolated(s.grid.t_s, angles, height)
