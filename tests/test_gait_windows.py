@@ -185,3 +185,22 @@ def test_a_run_whose_first_window_has_no_gait_is_analysed_in_one_piece(tmp_path:
     assert _windowed(path).gait_ is None
     given = check_options("run", None, None, None, None)
     assert analyze_windowed(path, given, window_s=WINDOW_S, overlap_s=OVERLAP_S) is None
+
+
+def test_free_memory_goes_back_to_the_system_between_windows() -> None:
+    """glibc's malloc_trim is found (the CI's Debian) and a freed heap shrinks the process."""
+    import ctypes
+
+    from imu.core.memory import _trim, release_free_memory
+
+    assert _trim() is not None
+    blocks = [ctypes.create_string_buffer(64 * 1024) for _ in range(800)]  # ~50 MB of heap
+
+    def rss_kb() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * 4
+
+    del blocks[:-1]  # free all but the top block: glibc keeps the pages
+    before = rss_kb()
+    release_free_memory()
+    assert rss_kb() < before - 20_000

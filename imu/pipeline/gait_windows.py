@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import Self
 
+from imu.core.memory import release_free_memory
 from imu.io.rawscan import RawScan, read_rows, rows_between
 from imu.pipeline.gait import GaitAnalysis, GaitConstants, GaitWindow, WindowPlace
 
@@ -108,6 +109,7 @@ class WindowedGait:
             parts.append(gait.analyze_window(raw, fs, release_samples=True,
                                              constants=constants, place=place))
             del raw
+            release_free_memory()  # what this window left free: back to the system
             if constants is None:
                 first_gait, constants = gait, gait.constants_()
                 if constants.mounting is None:  # no pelvis frame to keep: one piece
