@@ -19,10 +19,8 @@ Which stages run: the gait stage always; ``activity='run'`` (option or metadata)
 ``strength`` the strength stages; ``auto`` without metadata the strength stages too, and the
 session is a run when they find no set and the gait stage found running.
 
-A run file longer than a window (:func:`imu.pipeline.gait_windows.windowed`: 32 minutes) is
-analysed window by window (:func:`analyze_windowed`): the file is checked in one streaming
-pass (:func:`imu.io.rawscan.scan_raw`) and read a window at a time, so that memory is bounded
-by a window, not by the session (docs/scale.md).
+A file longer than 32 minutes is read a window at a time (memory: docs/scale.md): a run
+window by window (:func:`analyze_windowed`), a workout in segments (:func:`analyze_segmented`).
 """
 
 from __future__ import annotations
@@ -70,6 +68,7 @@ from imu.pipeline.form import FormBreakDetector
 from imu.pipeline.gait import GaitAnalysis
 from imu.pipeline.gait_parts import GaitWindow
 from imu.pipeline.gait_windows import OVERLAP_S, WINDOW_S, WindowedGait, windowed
+from imu.pipeline.neutral import NeutralCalibration
 from imu.pipeline.segments import Segmenter, join_strength
 from imu.pipeline.strength import StrengthAnalysis
 from imu.pipeline.timebase import InternalGrid
@@ -270,10 +269,12 @@ def strength_grid(raw: RawSession, options: SessionOptions) -> InternalGrid:
     return _strength(options, None).s1_time_base(raw, options.sample_rate_hz).grid
 
 
-def _strength(options: SessionOptions, placement: str | None) -> StrengthAnalysis:
+def _strength(options: SessionOptions, placement: str | None,
+              carried_up: tuple[float, float, float] | None = None) -> StrengthAnalysis:
     offset = None if options.sensor_offset_m is None else tuple(options.sensor_offset_m)
+    cal = None if carried_up is None else NeutralCalibration(carried_up=carried_up)
     return StrengthAnalysis(exercise=options.exercise, trunk_length_m=options.trunk_length_m,
-                            sensor_offset_m=offset, placement=placement)
+                            sensor_offset_m=offset, placement=placement, calibration=cal)
 
 
 def s6_form(reps: pa.Table) -> tuple[pa.Table, FormBreakDetector]:
@@ -447,10 +448,9 @@ def analyze(
 
 
 def _long_kind(path: str | os.PathLike[str], given: dict[str, Any]) -> str | float | None:
-    """``run``, or the sample rate of a workout (strength given, in the metadata, or to be
-    detected), when the file is, by its footer alone, long enough to analyse in windows or
-    segments (:func:`imu.pipeline.gait_windows.windowed`), else None; anything unreadable goes
-    the usual way, whose reader says what is wrong."""
+    """``run``, or a workout's sample rate, when the file's footer shows it long enough for
+    windows or segments (:func:`imu.pipeline.gait_windows.windowed`), else None (anything
+    unreadable goes the usual way, whose reader says what is wrong)."""
     peek = peek_raw(path)
     if peek is None:
         return None
@@ -498,15 +498,11 @@ def analyze_windowed(path: str | os.PathLike[str], given: dict[str, Any],
 
 def analyze_segmented(path: str | os.PathLike[str], given: dict[str, Any], rate_hz: float,
                       segment_s: float = WINDOW_S) -> AnalysisResult | None:
-    """Stages 2-8 of a long workout in segments (docs/scale.md), in the file's one pass: its
-    scan (:func:`~imu.io.rawscan.scan_raw`) hands the rows to a
-    :class:`~imu.pipeline.segments.Segmenter`, which cuts in the middle of still rests near
-    every ``segment_s``; each segment is analysed as a session as soon as it is cut (gait
-    stage, strength stages; the placement of the first) and the tables are joined
-    (:meth:`GaitAnalysis.finish`, :func:`~imu.pipeline.segments.join_strength`). The file's
-    checks end the pass: a bad file is refused as by :func:`read_raw`. None when it is not one
-    (no sample rate in the metadata, no rest to cut in, a segment without a neutral reference,
-    a run after all): :func:`analyze` then analyses it in one piece."""
+    """Stages 2-8 of a long workout in segments, in the file's one pass (docs/scale.md): the
+    scan hands its rows to a :class:`~imu.pipeline.segments.Segmenter` (cuts mid-rest near
+    every ``segment_s``); each segment is analysed as a session once cut (the first one's
+    placement, the neutral carried on), the tables joined. None when not one (no rate in the
+    metadata, no rest to cut in, a segment without a reference, a run): one piece."""
     meta = peek_raw(path)
     rate = None if meta is None else meta[0].get("sample_rate_hz")
     if rate is None or abs(float(rate) - rate_hz) > 1e-9 * rate_hz:
@@ -541,7 +537,10 @@ def analyze_segmented(path: str | os.PathLike[str], given: dict[str, Any], rate_
                 if state["place"] is None:
                     state["place"] = (gait.placement_ if parts[0].cols is not None
                                       else options.placement)
-            st = _strength(options, state["place"]).analyze(grid, fs, gait_bouts=gb.bouts_)
+            st = _strength(options, state["place"], state.get("up")).analyze(
+                grid, fs, gait_bouts=gb.bouts_)
+            last = st.diagnostics_["mountings"][-1]  # its neutral goes on into the next
+            state["up"] = (last["ux"], last["uy"], last["uz"])
             del st.bouts_, st.diagnostics_  # per sample: what the joined tables do not need
             strengths.append(st)
         except InputError:  # e.g. no neutral reference in this segment: one piece
