@@ -11,8 +11,8 @@ start-up, peak RSS of that process (issue 12).
 3. On the SAME files in the same run: VQF's batch orientation (``vqf.VQF(Ts).updateBatch(gyr,
    acc)``) in a child process as well (wall time including its start-up and reading the file;
    its ``updateBatch`` time alone is printed too), and the ratio of the two speeds.
-4. Bars: >= 500,000 samples/s including start-up, peak RSS < 200 MB, two hours' peak RSS within
-   20 % of one hour's.
+4. Bars (issue 12): >= 500,000 samples/s including start-up; one hour's peak RSS < 200 MB; two
+   hours' peak RSS within 20 % of one hour's.
 5. What the analysis process imports: time and peak RSS of ``python -c "import X"`` for each
    module alone and cumulatively in import order, the import time per top-level package of
    ``import imu.analysis`` (``-X importtime``), and ``imu --help``'s wall time (bar 0.3 s).
@@ -158,9 +158,10 @@ def bench_analyze(sessions: list[tuple], repeat: int, tmp: Path) -> tuple[bool, 
         good = speed >= BAR_SAMPLES_PER_S
         bars.append(f"speed {'ok' if good else 'MISS'}")
         ok &= good
-        good = peak < BAR_PEAK_MB
-        bars.append(f"RSS {'ok' if good else 'MISS'}")
-        ok &= good
+        if hours == 1:  # the issue's bar: one hour under 200 MB (longer: within 20 % of it)
+            good = peak < BAR_PEAK_MB
+            bars.append(f"RSS {'ok' if good else 'MISS'}")
+            ok &= good
         lines.append(
             f"{activity + f' {hours} h':16s} {n:9,d} {wall:7.2f} {speed:10,.0f} {peak:8.0f} "
             f"{vqf_wall:10.2f} {min(vqf_batch):11.2f} {ratio:6.3f} {ratio_batch:7.3f}  "
@@ -180,8 +181,8 @@ def bench_analyze(sessions: list[tuple], repeat: int, tmp: Path) -> tuple[bool, 
     lines.append(f"VQF proc s: VQF in a process (start-up, reading the file, updateBatch); "
                  f"VQF batch s: updateBatch alone; x proc, x batch: the analysis's speed as a "
                  f"fraction of those (on the same samples). "
-                 f"Bars: >= {BAR_SAMPLES_PER_S:,d} samples/s incl. start-up, peak RSS < "
-                 f"{BAR_PEAK_MB:.0f} MB.")
+                 f"Bars: >= {BAR_SAMPLES_PER_S:,d} samples/s incl. start-up; one hour's peak "
+                 f"RSS < {BAR_PEAK_MB:.0f} MB.")
     return ok, lines
 
 

@@ -19,10 +19,8 @@ Which stages run: the gait stage always; ``activity='run'`` (option or metadata)
 ``strength`` the strength stages; ``auto`` without metadata the strength stages too, and the
 session is a run when they find no set and the gait stage found running.
 
-A run file longer than a window (:func:`imu.pipeline.gait_windows.windowed`: 32 minutes) is
-analysed window by window (:func:`analyze_windowed`): the file is checked in one streaming
-pass (:func:`imu.io.rawscan.scan_raw`) and read a window at a time, so that memory is bounded
-by a window, not by the session (docs/scale.md).
+A file longer than 32 minutes is read a window at a time (memory: docs/scale.md): a run
+window by window (:func:`analyze_windowed`), a workout in segments (:func:`analyze_segmented`).
 """
 
 from __future__ import annotations
@@ -41,6 +39,7 @@ import pyarrow as pa
 
 from imu.core import arrow
 from imu.core.errors import InputError
+from imu.core.memory import release_free_memory
 from imu.core.options import SessionOptions, check_options, resolve
 from imu.core.schema import (
     REPS_CONTRACT_COLUMNS,
@@ -64,10 +63,13 @@ from imu.io.store import (
     write_session,
 )
 from imu.metrics.sessions import rep_stats
-from imu.pipeline.activity import activity_of_bouts
+from imu.pipeline.activity import activity_of_bouts, activity_of_times
 from imu.pipeline.form import FormBreakDetector
 from imu.pipeline.gait import GaitAnalysis
+from imu.pipeline.gait_parts import GaitWindow
 from imu.pipeline.gait_windows import OVERLAP_S, WINDOW_S, WindowedGait, windowed
+from imu.pipeline.neutral import NeutralCalibration
+from imu.pipeline.segments import Segmenter, join_strength
 from imu.pipeline.strength import StrengthAnalysis
 from imu.pipeline.timebase import InternalGrid
 
@@ -267,10 +269,12 @@ def strength_grid(raw: RawSession, options: SessionOptions) -> InternalGrid:
     return _strength(options, None).s1_time_base(raw, options.sample_rate_hz).grid
 
 
-def _strength(options: SessionOptions, placement: str | None) -> StrengthAnalysis:
+def _strength(options: SessionOptions, placement: str | None,
+              carried_up: tuple[float, float, float] | None = None) -> StrengthAnalysis:
     offset = None if options.sensor_offset_m is None else tuple(options.sensor_offset_m)
+    cal = None if carried_up is None else NeutralCalibration(carried_up=carried_up)
     return StrengthAnalysis(exercise=options.exercise, trunk_length_m=options.trunk_length_m,
-                            sensor_offset_m=offset, placement=placement)
+                            sensor_offset_m=offset, placement=placement, calibration=cal)
 
 
 def s6_form(reps: pa.Table) -> tuple[pa.Table, FormBreakDetector]:
@@ -360,8 +364,11 @@ def analyze(
     metadata (contract section 2). A placement neither given nor in the metadata is the one the
     gait shows (``result.warnings`` says so)."""
     given = s1_options(activity, exercise, placement, trunk_length_m, sensor_offset_m)
-    if isinstance(source, (str, os.PathLike)) and _long_run(source, given):
-        result = analyze_windowed(source, given)
+    if isinstance(source, (str, os.PathLike)):
+        kind = _long_kind(source, given)
+        result = (analyze_windowed(source, given) if kind == "run" else
+                  analyze_segmented(source, given, rate_hz=kind) if isinstance(kind, float)
+                  else None)
         if result is not None:
             return result
     raw: RawSession | None = s2_load(source)
@@ -440,16 +447,18 @@ def analyze(
     return s8_result(facts, summary, tables, parameters, warnings)
 
 
-def _long_run(path: str | os.PathLike[str], given: dict[str, Any]) -> bool:
-    """Whether the file is, by its footer alone, a run long enough to analyse in windows
-    (:func:`imu.pipeline.gait_windows.windowed`); anything unreadable goes the usual way,
-    whose reader says what is wrong."""
+def _long_kind(path: str | os.PathLike[str], given: dict[str, Any]) -> str | float | None:
+    """``run``, or a workout's sample rate, when the file's footer shows it long enough for
+    windows or segments (:func:`imu.pipeline.gait_windows.windowed`), else None (anything
+    unreadable goes the usual way, whose reader says what is wrong)."""
     peek = peek_raw(path)
     if peek is None:
-        return False
+        return None
     meta, n_rows, rate_hz = peek
     act = given["activity"] if given["activity"] not in (None, "auto") else meta.get("activity")
-    return act == "run" and rate_hz is not None and windowed(n_rows, rate_hz)
+    if rate_hz is None or not windowed(n_rows, rate_hz):
+        return None
+    return "run" if act == "run" else float(rate_hz) if act in (None, "strength") else None
 
 
 def analyze_windowed(path: str | os.PathLike[str], given: dict[str, Any],
@@ -485,6 +494,90 @@ def analyze_windowed(path: str | os.PathLike[str], given: dict[str, Any],
     summary = s7_summary(facts, options, "run", where, tables["sets"], tables["reps"], gait,
                          None)
     return s8_result(facts, summary, tables, parameters, warnings)
+
+
+def analyze_segmented(path: str | os.PathLike[str], given: dict[str, Any], rate_hz: float,
+                      segment_s: float = WINDOW_S) -> AnalysisResult | None:
+    """Stages 2-8 of a long workout in segments, in the file's one pass (docs/scale.md): the
+    scan hands its rows to a :class:`~imu.pipeline.segments.Segmenter` (cuts mid-rest near
+    every ``segment_s``); each segment is analysed as a session once cut (the first one's
+    placement, the neutral carried on), the tables joined. None when not one (no rate in the
+    metadata, no rest to cut in, a segment without a reference, a run): one piece."""
+    meta = peek_raw(path)
+    rate = None if meta is None else meta[0].get("sample_rate_hz")
+    if rate is None or abs(float(rate) - rate_hz) > 1e-9 * rate_hz:
+        return None  # the rate the segments are analysed at must be the metadata's
+    given_placement = given["placement"] or meta[0].get("placement")  # type: ignore[index]
+    stub = RawSession(np.empty(0), np.empty((0, 3)), None, None, meta[0],  # type: ignore[index]
+                      checked=True)
+    options, detected = resolve(stub, **given, detect_activity=lambda _raw: "strength"), (
+        given["activity"] in (None, "auto") and stub.meta.get("activity") is None)
+    fs = options.sample_rate_hz
+    state: dict[str, Any] = {"place": given_placement, "first": None, "ok": True,
+                             "running_s": 0.0, "gait_s": 0.0}
+    parts: list[GaitWindow] = []
+    strengths: list[StrengthAnalysis] = []
+
+    def segment(t: np.ndarray, acc: np.ndarray, gyr: np.ndarray | None) -> None:
+        if not state["ok"] or gyr is None:
+            state["ok"] = False
+            return
+        raw = RawSession(t, acc, gyr, None, stub.meta, checked=True)
+        try:
+            grid = strength_grid(raw, options)
+            gait = GaitAnalysis(placement=state["place"], sensor_offset_m=options.sensor_offset_m)
+            part = gait.analyze_window(raw, fs, release_samples=True)
+            part.timeseries = part.timeseries.slice(0, 0)  # a workout's is the strength one's
+            parts.append(part)
+            gb = gait.gait_bouts_
+            state["running_s"] += float(gb.running_.sum()) / fs
+            state["gait_s"] += float((gb.running_ | gb.walking_).sum()) / fs
+            if state["first"] is None:  # the first segment's gait tells the placement
+                state["first"] = gait
+                if state["place"] is None:
+                    state["place"] = (gait.placement_ if parts[0].cols is not None
+                                      else options.placement)
+            st = _strength(options, state["place"], state.get("up")).analyze(
+                grid, fs, gait_bouts=gb.bouts_)
+            last = st.diagnostics_["mountings"][-1]  # its neutral goes on into the next
+            state["up"] = (last["ux"], last["uy"], last["uz"])
+            del st.bouts_, st.diagnostics_  # per sample: what the joined tables do not need
+            strengths.append(st)
+        except InputError:  # e.g. no neutral reference in this segment: one piece
+            state["ok"] = False
+        release_free_memory()
+
+    cutter = Segmenter(int(round(fs)), meta[1], segment_s, segment)  # type: ignore[index]
+    scan = scan_raw(path, on_batch=cutter.add)  # every check of the reader, then the last cut
+    if not cutter.cuts_ or options.activity != "strength":
+        return None
+    cutter.finish()
+    first = state["first"]
+    if not state["ok"] or first is None:
+        return None
+    gait = first.finish(parts, fs)
+    strength = join_strength(strengths, options.exercise)
+    if detected:
+        options = replace(options, activity=activity_of_times(state["running_s"],
+                                                              state["gait_s"]))
+    _, running, where, warnings, gait_tables = _from_gait(gait, options, given_placement)
+    if detected and not strength.sets_.num_rows and running:
+        return None  # a run after all: its gait on every sample, in one piece
+    act = "mixed" if running and strength.sets_.num_rows else "strength"
+    parameters: dict[str, Any] = options.parameters()
+    parameters |= {"gait": _params(gait), "strength": _params(strength),
+                   "segments": {"segment_s": segment_s,
+                                "cuts_s": [c / fs for c in cutter.cuts_]}}
+    reps, form = s6_form(strength.reps_)
+    parameters["form_break"] = _params(form)
+    tables: dict[str, pa.Table] = {
+        "sets": strength.sets_, "reps": reps, **gait_tables,
+        "minutes": gait.minutes_ if act != "strength" else NONE,
+        "timeseries": strength.timeseries_}
+    strength_summary = dict(strength.summary_) | rep_stats(reps)
+    summary = s7_summary(scan.facts, options, act, where, tables["sets"], tables["reps"], gait,
+                         strength_summary)
+    return s8_result(scan.facts, summary, tables, parameters, warnings)
 
 
 def _from_gait(gait: GaitAnalysis, options: SessionOptions, given_placement: str | None

@@ -7,7 +7,7 @@ from the footer alone what a file is (how to analyse it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -115,13 +115,20 @@ class _Rail:
         return np.concatenate(self._rows)[np.concatenate(self._top) >= threshold]
 
 
-def scan_raw(path: str | Path, *, batch_rows: int = SCAN_BATCH_ROWS) -> RawScan:
+BatchSink = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], None]
+"""Called with each batch's time, specific force and angular rate (None without) while a file
+is scanned: what else a caller takes from the samples in the same pass."""
+
+
+def scan_raw(path: str | Path, *, batch_rows: int = SCAN_BATCH_ROWS,
+             on_batch: BatchSink | None = None) -> RawScan:
     """Every check of :func:`read_raw` (the same :class:`InputError` for the same file) and
     the facts of the samples (:meth:`RawSession.facts`, bit for bit) in one pass over the file
     in batches of ``batch_rows``, holding 16 bytes a sample (the sample intervals and |acc|,
     for their medians). Columns are read again only when needed: the acceleration (and the
     time) for the samples' hash when the metadata has no ``session_id``, and for checks that
-    need the rate when the metadata does not give it, or on thousands of suspect rows."""
+    need the rate when the metadata does not give it, or on thousands of suspect rows.
+    ``on_batch`` sees every batch of a well-formed file (the samples in the same pass)."""
     p = Path(path)
     name = str(p)
     with _readable(p):
@@ -148,6 +155,8 @@ def scan_raw(path: str | Path, *, batch_rows: int = SCAN_BATCH_ROWS) -> RawScan:
                 plausibility.add_batch(t, acc, gyr, seq)
                 for rail in rails:
                     rail.add_batch(at, x[rail.field])
+                if on_batch is not None:
+                    on_batch(t, acc, gyr)
                 if seq is not None:
                     lost += count_lost(batch_diff(seq, last_seq))
                     last_seq = seq[-1:].copy()

@@ -24,6 +24,13 @@ def activity_of_bouts(
     fs = float(sampling_rate_hz)
     running_s = float(gait_bouts.running_.sum()) / fs
     gait_s = float((gait_bouts.running_ | gait_bouts.walking_).sum()) / fs
+    return activity_of_times(running_s, gait_s, min_running_s, min_share)
+
+
+def activity_of_times(running_s: float, gait_s: float, min_running_s: float = 20.0,
+                      min_share: float = 0.2) -> str:
+    """:func:`activity_of_bouts` from the seconds of running and of gait (a session analysed in
+    segments adds them up)."""
     if running_s >= 60.0 or (running_s >= min_running_s and running_s >= min_share * gait_s):
         return "run"
     return "strength"

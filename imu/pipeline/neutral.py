@@ -101,6 +101,10 @@ class NeutralCalibration(CalibrationAlgorithm):
     max_spread_deg
         A quiet run whose world-up wanders further than this from its mean is not a reference
         (a slow rep can look quiet to the gyroscope).
+    carried_up
+        The neutral of the mounting a segment of a longer session begins in, from the segment
+        before (the clip is not touched during the still rest it is cut in): its first
+        mounting's, whatever this segment's own references say.
     prior_up
         Neutral up (sensor frame) known from earlier in the stream (the live counter): the
         first mounting uses it, with source ``prior``, when it has no reference of its own.
@@ -133,6 +137,7 @@ class NeutralCalibration(CalibrationAlgorithm):
         short_standing_s: float = 0.8,
         max_spread_deg: float = 3.0,
         prior_up: tuple[float, float, float] | None = None,
+        carried_up: tuple[float, float, float] | None = None,
         closing_anchor: bool = True,
     ) -> None:
         self.min_standing_s = min_standing_s
@@ -143,6 +148,7 @@ class NeutralCalibration(CalibrationAlgorithm):
         self.short_standing_s = short_standing_s
         self.max_spread_deg = max_spread_deg
         self.prior_up = prior_up
+        self.carried_up = carried_up
         self.closing_anchor = closing_anchor
 
     # -- anchors and mountings -------------------------------------------------------------
@@ -287,6 +293,9 @@ class NeutralCalibration(CalibrationAlgorithm):
                                                upright, k == 0, a, fs)
             if source == "none" and k == 0 and self.prior_up is not None:
                 up, source = _unit(np.asarray(self.prior_up, dtype=float)), "prior"
+            if k == 0 and self.carried_up is not None:  # the stretch before's mounting
+                up = _unit(np.asarray(self.carried_up, dtype=float))
+                source = source if source != "none" else "prior"
             ups.append(up)
             sources.append(source)
             refs.append((r0, r1))
