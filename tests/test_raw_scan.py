@@ -448,8 +448,8 @@ def test_scan_and_read_rows_hold_no_session_of_samples(twenty_minutes: Path) -> 
 
 @pytest.mark.parametrize("rate", [200.0, None])
 def test_streamed_plausibility_sees_the_session_as_a_whole(rate: float | None) -> None:
-    """Fed in uneven batches, the plausibility scan keeps the intervals and |acc| of the whole
-    session and the same quarter-second blocks (turn_ratio bit for bit)."""
+    """Fed in uneven batches, the plausibility scan keeps the intervals of the whole session,
+    the mean and spread of |acc| and the same quarter-second blocks (turn_ratio bit for bit)."""
     s = read_raw(BRIDGE)
     assert s.gyr_dps is not None and s.seq is not None
     n = s.n_samples
@@ -458,8 +458,13 @@ def test_streamed_plausibility_sees_the_session_as_a_whole(rate: float | None) -
     for a, b in zip(cuts[:-1], cuts[1:], strict=True):
         scan.add_batch(s.t_s[a:b], s.acc_g[a:b], s.gyr_dps[a:b], s.seq[a:b])
     assert np.array_equal(scan._dt.values, np.diff(s.t_s))  # type: ignore[arg-type]
-    assert np.array_equal(scan._mag.values,  # type: ignore[arg-type]
-                          np.sqrt(np.einsum("ij,ij->i", s.acc_g, s.acc_g)))
+    mag = np.sqrt(np.einsum("ij,ij->i", s.acc_g, s.acc_g))  # |acc|: its mean and spread
+    assert scan._mag.n == n
+    assert scan._mag.mean == pytest.approx(float(np.mean(mag)), rel=1e-12)
+    assert scan._mag.std() == pytest.approx(float(np.std(mag)), rel=1e-9)
+    whole = plausibility._Moments()  # one batch: numpy's numbers
+    whole.put(mag)
+    assert (whole.mean, whole.std()) == (float(np.mean(mag)), float(np.std(mag)))
     if rate is not None:
         assert scan._blocks is not None
         ratio = scan._blocks.ratio(rate)

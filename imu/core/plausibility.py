@@ -124,6 +124,31 @@ class _Whole:
         self.at += len(piece)
 
 
+class _Moments:
+    """Count, mean and sum of squared deviations of a whole-session signal, batch by batch
+    (Chan, Golub & LeVeque 1979): of one batch numpy's ``mean`` and ``var`` (times the count),
+    the same numbers; of several the same to rounding. Holds no samples."""
+
+    def __init__(self) -> None:
+        self.n, self.mean, self.var = 0, 0.0, 0.0
+
+    def put(self, x: np.ndarray) -> None:
+        if not x.size:
+            return
+        n_b, mean_b, var_b = x.size, float(np.mean(x)), float(np.var(x))
+        if self.n == 0:
+            self.n, self.mean, self.var = n_b, mean_b, var_b
+            return
+        n = self.n + n_b
+        delta = mean_b - self.mean
+        m2 = self.var * self.n + var_b * n_b + delta * delta * self.n * n_b / n
+        self.mean += delta * n_b / n
+        self.n, self.var = n, m2 / n
+
+    def std(self) -> float:
+        return float(np.sqrt(self.var)) if self.n else float("nan")
+
+
 class _Blocks:
     """:func:`turn_ratio`'s quarter-second blocks from consecutive batches of rows (a block may
     span two; the rows after the last whole block are left out)."""
@@ -198,8 +223,8 @@ def turn_ratio(acc_g: np.ndarray, gyr: np.ndarray, rate_hz: float) -> float | No
 class PlausibilityScan:
     """:func:`check_plausible` on a session fed in consecutive batches of rows
     (:meth:`add_batch`), judged by :meth:`finish`: the same checks in the same order with the
-    same messages, in bounded memory. Kept between batches: the sample intervals and |acc|
-    (16 bytes a sample, for their medians and spread), the first long gap, a few seq jumps,
+    same messages, in bounded memory. Kept between batches: the sample intervals (8 bytes a
+    sample, for their median), the mean and spread of |acc|, the first long gap, a few seq jumps,
     whether every sample equals the first, and the quarter-second blocks when the metadata
     gives the rate. What needs more (the blocks at a rate known only at the end, the
     percentile of |angular rate|, a flood of seq jumps) :meth:`finish` takes from ``reread``.
@@ -210,7 +235,7 @@ class PlausibilityScan:
         self.n_samples, self.name, self.gyro, self.has_seq = n_samples, name, gyro, seq
         self.meta_rate_hz = None if meta_rate_hz is None else float(meta_rate_hz)
         self._rows = 0
-        self._dt, self._mag = _Whole(n_samples - 1), _Whole(n_samples)
+        self._dt, self._mag = _Whole(n_samples - 1), _Moments()
         self._t_first: np.ndarray | None = None
         self._last_t: np.ndarray | None = None
         self._last_seq: np.ndarray | None = None
@@ -360,9 +385,8 @@ class PlausibilityScan:
     def _check_units(self, rate_hz: float, reread: Reread) -> None:
         """Acceleration in g, angular rate in deg/s, and not a constant (stuck) signal."""
         name = self.name
-        mag = self._mag.values if self._mag.values is not None else np.empty(0)
-        self._mag = _Whole(0)
-        mean = float(np.mean(mag))
+        mag = self._mag
+        mean = mag.mean if mag.n else float("nan")
         lo, hi = ACC_MEAN_RANGE_G
         if not lo <= mean <= hi:
             if lo <= mean / MS2_PER_G <= hi:
@@ -395,7 +419,7 @@ class PlausibilityScan:
                     "holds deg/s"
                 )
             return
-        if float(np.std(mag)) <= MOVED_STD_G:
+        if mag.std() <= MOVED_STD_G:
             return
         del mag
         # the percentile lies between two order statistics: when more samples than those above

@@ -124,7 +124,7 @@ def scan_raw(path: str | Path, *, batch_rows: int = SCAN_BATCH_ROWS,
              on_batch: BatchSink | None = None) -> RawScan:
     """Every check of :func:`read_raw` (the same :class:`InputError` for the same file) and
     the facts of the samples (:meth:`RawSession.facts`, bit for bit) in one pass over the file
-    in batches of ``batch_rows``, holding 16 bytes a sample (the sample intervals and |acc|,
+    in batches of ``batch_rows``, holding 8 bytes a sample (the sample intervals,
     for their medians). Columns are read again only when needed: the acceleration (and the
     time) for the samples' hash when the metadata has no ``session_id``, and for checks that
     need the rate when the metadata does not give it, or on thousands of suspect rows.
