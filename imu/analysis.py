@@ -545,6 +545,8 @@ def analyze_segmented(path: str | os.PathLike[str], given: dict[str, Any], rate_
             strengths.append(st)
         except InputError:  # e.g. no neutral reference in this segment: one piece
             state["ok"] = False
+        except (pa.ArrowException, OSError) as exc:  # a fault of the analysis, not the file's
+            raise RuntimeError(f"segment analysis failed: {exc!r}") from exc
         release_free_memory()
 
     cutter = Segmenter(int(round(fs)), meta[1], segment_s, segment)  # type: ignore[index]

@@ -120,3 +120,21 @@ def test_a_carried_neutral_is_the_first_mountings() -> None:
     assert np.allclose(own.segments_.up[0], up[0] / np.linalg.norm(up[0]))
     assert np.allclose(carried.segments_.up[0], [0.0, 0.0, 1.0])
     assert carried.segments_.source[0] == own.segments_.source[0] != "none"
+
+
+def test_a_fault_inside_a_segment_is_not_blamed_on_the_file(
+        workout: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The segments are analysed inside the file's scan, whose reader errors become "not a
+    readable Parquet file": an Arrow error of the analysis must stay the analysis's."""
+    import pyarrow as pa
+
+    import imu.analysis as analysis
+    from imu.core.errors import InputError
+
+    def broken(*_: object, **__: object) -> None:
+        raise pa.ArrowInvalid("a bug")
+
+    monkeypatch.setattr(analysis, "strength_grid", broken)
+    with pytest.raises(RuntimeError, match="segment analysis failed") as err:
+        analyze(workout)
+    assert not isinstance(err.value, InputError)
