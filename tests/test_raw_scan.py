@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from test_cli_bad_input import _frame, _standing_then_moving
 from test_hostile_files import BRIDGE, still, with_frame, with_meta
-from test_rawio import _session
+from test_rawio import BAD_FRAMES, _session
 
 import imu.core.plausibility as plausibility
 import imu.io.rawscan as rawscan
@@ -229,23 +229,8 @@ def _frame_of(s: RawSession) -> pd.DataFrame:
     return df
 
 
-RAWIO_BAD = [  # tests/test_rawio.py::test_bad_files_raise_one_line
-    (lambda df: df.drop(columns="acc_y_g"), "missing required column(s): acc_y_g"),
-    (lambda df: df.drop(columns="gyr_z_dps"), "incomplete gyroscope columns"),
-    (lambda df: df.assign(t_s=df["t_s"].where(df.index != 7, 0.0)),
-     "time t_s is not strictly increasing at row 7"),
-    (lambda df: df.assign(acc_x_g=df["acc_x_g"].where(df.index != 9, np.nan)),
-     "NaN or infinite acc value at row 9"),
-    (lambda df: df.assign(acc_y_g=pd.array([None] * 3 + [0.0] * 397, dtype="Float64")),
-     "NaN or infinite acc value at row 0"),
-    (lambda df: df.assign(acc_z_g=df["acc_z_g"] > 0), "column acc_z_g holds booleans"),
-    (lambda df: df.assign(t_s=pd.to_datetime(df["t_s"], unit="s")), "t_s holds timestamps"),
-    (lambda df: df.assign(gyr_x_dps="x"), "column gyr_x_dps holds non-numeric values"),
-    (lambda df: df.assign(seq=df["seq"].astype(float)), "column seq holds non-integers"),
-    (lambda df: df.assign(seq=pd.array([None] + list(range(1, 400)), dtype="Int64")),
-     "column seq holds non-integers"),
-    (lambda df: df.assign(seq=df["seq"][::-1].to_numpy()), "seq is not strictly increasing"),
-    (lambda df: df.iloc[:1], "too few samples (1)"),
+RAWIO_BAD = [
+    *BAD_FRAMES,  # tests/test_rawio.py::test_bad_files_raise_one_line
     # two problems at different rows: the one read_raw reports first
     (lambda df: df.assign(t_s=df["t_s"].where(df.index != 20, 0.0),
                           acc_x_g=df["acc_x_g"].where(df.index != 300, np.inf)),

@@ -93,27 +93,28 @@ def test_not_parquet(tmp_path: Path) -> None:
         read_raw(p)
 
 
-@pytest.mark.parametrize(
-    ("mutate", "message"),
-    [
-        (lambda df: df.drop(columns="acc_y_g"), "missing required column(s): acc_y_g"),
-        (lambda df: df.drop(columns="gyr_z_dps"), "incomplete gyroscope columns"),
-        (lambda df: df.assign(t_s=df["t_s"].where(df.index != 7, 0.0)),
-         "time t_s is not strictly increasing at row 7"),
-        (lambda df: df.assign(acc_x_g=df["acc_x_g"].where(df.index != 9, np.nan)),
-         "NaN or infinite acc value at row 9"),
-        (lambda df: df.assign(acc_y_g=pd.array([None] * 3 + [0.0] * 397, dtype="Float64")),
-         "NaN or infinite acc value at row 0"),
-        (lambda df: df.assign(acc_z_g=df["acc_z_g"] > 0), "column acc_z_g holds booleans"),
-        (lambda df: df.assign(t_s=pd.to_datetime(df["t_s"], unit="s")), "t_s holds timestamps"),
-        (lambda df: df.assign(gyr_x_dps="x"), "column gyr_x_dps holds non-numeric values"),
-        (lambda df: df.assign(seq=df["seq"].astype(float)), "column seq holds non-integers"),
-        (lambda df: df.assign(seq=pd.array([None] + list(range(1, 400)), dtype="Int64")),
-         "column seq holds non-integers"),
-        (lambda df: df.assign(seq=df["seq"][::-1].to_numpy()), "seq is not strictly increasing"),
-        (lambda df: df.iloc[:1], "too few samples (1)"),
-    ],
-)
+BAD_FRAMES = [  # a good session's frame mutated, and the one line the reader must give
+    (lambda df: df.drop(columns="acc_y_g"), "missing required column(s): acc_y_g"),
+    (lambda df: df.drop(columns="gyr_z_dps"), "incomplete gyroscope columns"),
+    (lambda df: df.assign(t_s=df["t_s"].where(df.index != 7, 0.0)),
+     "time t_s is not strictly increasing at row 7"),
+    (lambda df: df.assign(acc_x_g=df["acc_x_g"].where(df.index != 9, np.nan)),
+     "NaN or infinite acc value at row 9"),
+    (lambda df: df.assign(acc_y_g=pd.array([None] * 3 + [0.0] * 397, dtype="Float64")),
+     "NaN or infinite acc value at row 0"),
+    (lambda df: df.assign(acc_z_g=df["acc_z_g"] > 0), "column acc_z_g holds booleans"),
+    (lambda df: df.assign(t_s=pd.to_datetime(df["t_s"], unit="s")), "t_s holds timestamps"),
+    (lambda df: df.assign(gyr_x_dps="x"), "column gyr_x_dps holds non-numeric values"),
+    (lambda df: df.assign(seq=df["seq"].astype(float)), "column seq holds non-integers"),
+    (lambda df: df.assign(seq=pd.array([None] + list(range(1, 400)), dtype="Int64")),
+     "column seq holds non-integers"),
+    (lambda df: df.assign(seq=df["seq"][::-1].to_numpy()), "seq is not strictly increasing"),
+    (lambda df: df.iloc[:1], "too few samples (1)"),
+]
+"""Shared with tests/test_raw_scan.py: the streaming scan gives the same lines."""
+
+
+@pytest.mark.parametrize(("mutate", "message"), BAD_FRAMES)
 def test_bad_files_raise_one_line(tmp_path: Path, mutate, message: str) -> None:  # type: ignore[no-untyped-def]
     """The file reader (streamed by row groups) refuses what the DataFrame path refuses."""
     s = _session()
