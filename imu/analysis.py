@@ -365,10 +365,10 @@ def analyze(
     gait shows (``result.warnings`` says so)."""
     given = s1_options(activity, exercise, placement, trunk_length_m, sensor_offset_m)
     if isinstance(source, (str, os.PathLike)):
-        kind = _long_kind(source, given)
+        peek = peek_raw(source)
+        kind = _long_kind(peek, given)
         result = (analyze_windowed(source, given) if kind == "run" else
-                  analyze_segmented(source, given, rate_hz=kind) if isinstance(kind, float)
-                  else None)
+                  analyze_segmented(source, given, peek) if kind == "strength" else None)
         if result is not None:
             return result
     raw: RawSession | None = s2_load(source)
@@ -447,18 +447,18 @@ def analyze(
     return s8_result(facts, summary, tables, parameters, warnings)
 
 
-def _long_kind(path: str | os.PathLike[str], given: dict[str, Any]) -> str | float | None:
-    """``run``, or a workout's sample rate, when the file's footer shows it long enough for
-    windows or segments (:func:`imu.pipeline.gait_windows.windowed`), else None (anything
-    unreadable goes the usual way, whose reader says what is wrong)."""
-    peek = peek_raw(path)
+def _long_kind(peek: tuple[dict[str, Any], int, float | None] | None, given: dict[str, Any]
+               ) -> str | None:
+    """``run`` or ``strength`` when a file's footer (:func:`~imu.io.rawscan.peek_raw`) shows
+    it long enough for windows or segments (:func:`imu.pipeline.gait_windows.windowed`), else
+    None (an unreadable footer goes the usual way, whose reader says what is wrong)."""
     if peek is None:
         return None
     meta, n_rows, rate_hz = peek
     act = given["activity"] if given["activity"] not in (None, "auto") else meta.get("activity")
     if rate_hz is None or not windowed(n_rows, rate_hz):
         return None
-    return "run" if act == "run" else float(rate_hz) if act in (None, "strength") else None
+    return "run" if act == "run" else "strength" if act in (None, "strength") else None
 
 
 def analyze_windowed(path: str | os.PathLike[str], given: dict[str, Any],
@@ -496,22 +496,22 @@ def analyze_windowed(path: str | os.PathLike[str], given: dict[str, Any],
     return s8_result(facts, summary, tables, parameters, warnings)
 
 
-def analyze_segmented(path: str | os.PathLike[str], given: dict[str, Any], rate_hz: float,
+def analyze_segmented(path: str | os.PathLike[str], given: dict[str, Any],
+                      peek: tuple[dict[str, Any], int, float | None],
                       segment_s: float = WINDOW_S) -> AnalysisResult | None:
     """Stages 2-8 of a long workout in segments, in the file's one pass (docs/scale.md): the
     scan hands its rows to a :class:`~imu.pipeline.segments.Segmenter` (cuts mid-rest near
     every ``segment_s``); each segment is analysed as a session once cut (the first one's
     placement, the neutral carried on), the tables joined. None when not one (no rate in the
     metadata, no rest to cut in, a segment without a reference, a run): one piece."""
-    meta = peek_raw(path)
-    rate = None if meta is None else meta[0].get("sample_rate_hz")
-    if rate is None or abs(float(rate) - rate_hz) > 1e-9 * rate_hz:
-        return None  # the rate the segments are analysed at must be the metadata's
-    given_placement = given["placement"] or meta[0].get("placement")  # type: ignore[index]
-    stub = RawSession(np.empty(0), np.empty((0, 3)), None, None, meta[0],  # type: ignore[index]
-                      checked=True)
-    options, detected = resolve(stub, **given, detect_activity=lambda _raw: "strength"), (
-        given["activity"] in (None, "auto") and stub.meta.get("activity") is None)
+    meta, n_rows, _ = peek  # ``peek``: the file's footer (:func:`~imu.io.rawscan.peek_raw`)
+    if meta.get("sample_rate_hz") is None:
+        return None  # the segments are analysed before the scan has the median interval
+    given_placement = given["placement"] or meta.get("placement")
+    stub = RawSession(np.empty(0), np.empty((0, 3)), None, None, meta, checked=True)
+    options, detected = s3_resolve(stub, given)
+    if options.activity != "strength":
+        return None
     fs = options.sample_rate_hz
     state: dict[str, Any] = {"place": given_placement, "first": None, "ok": True,
                              "running_s": 0.0, "gait_s": 0.0}
@@ -549,9 +549,9 @@ def analyze_segmented(path: str | os.PathLike[str], given: dict[str, Any], rate_
             raise RuntimeError(f"segment analysis failed: {exc!r}") from exc
         release_free_memory()
 
-    cutter = Segmenter(int(round(fs)), meta[1], segment_s, segment)  # type: ignore[index]
+    cutter = Segmenter(int(round(fs)), n_rows, segment_s, segment)
     scan = scan_raw(path, on_batch=cutter.add)  # every check of the reader, then the last cut
-    if not cutter.cuts_ or options.activity != "strength":
+    if not cutter.cuts_:
         return None
     cutter.finish()
     first = state["first"]

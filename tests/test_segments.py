@@ -13,6 +13,7 @@ from imu.analysis import analyze, analyze_segmented
 from imu.core.arrow import column
 from imu.core.options import check_options
 from imu.io.rawfile import read_raw, write_raw
+from imu.io.rawscan import peek_raw
 from imu.pipeline.segments import MIN_QUIET_S, Segmenter
 from imu.sim import simulate
 
@@ -100,7 +101,7 @@ def test_a_long_workout_in_segments_gives_the_tables_of_one_piece(workout: Path)
 
 def test_a_workout_shorter_than_a_segment_is_one_piece(workout: Path) -> None:
     given = check_options("auto", None, None, None, None)
-    assert analyze_segmented(workout, given, 100.0, segment_s=7200.0) is None
+    assert analyze_segmented(workout, given, peek_raw(workout), segment_s=7200.0) is None
 
 
 def test_a_carried_neutral_is_the_first_mountings() -> None:

@@ -71,6 +71,7 @@ from imu.pipeline.running import (
     z_blocks,
 )
 from imu.pipeline.signals import (
+    at_times,
     grid_times,
     uniform_grid,
 )
@@ -360,14 +361,8 @@ class GaitAnalysis(AnalysisAlgorithm):
             if place.complete:  # the session misses no sample: its rows are its grid
                 return place.t0_s, acc_in, gyr_in, np.ones(t_in.size, bool)
             t = place.times(fs)
-            acc = np.empty((t.size, 3))
-            for j in range(3):
-                acc[:, j] = np.interp(t, t_in, acc_in[:, j])
-            gyr = None
-            if gyr_in is not None:
-                gyr = np.empty((t.size, 3))
-                for j in range(3):
-                    gyr[:, j] = np.interp(t, t_in, gyr_in[:, j])
+            acc = at_times(t, t_in, acc_in)
+            gyr = None if gyr_in is None else at_times(t, t_in, gyr_in)
         elif int(round((t_in[-1] - t_in[0]) * fs)) + 1 == t_in.size:  # no sample missing
             return float(t_in[0]), acc_in, gyr_in, np.ones(t_in.size, bool)
         else:

@@ -4,9 +4,10 @@ middle of a quiet rest (docs/scale.md).
 A workout's sets are apart by rests; a rest of :data:`MIN_QUIET_S` or more of stillness is far
 longer than any pause inside a set (the set grouping joins reps at most 12 s apart,
 :class:`~imu.pipeline.sets.SetGrouping`), nobody walks or re-seats the clip through it, and each
-side of it holds what a session needs. :func:`quiet_splits` streams the file once (a minute of
-rows at a time) and returns the rows to cut at: the middle of the quiet rest nearest each
-multiple of ``segment_s``.
+side of it holds what a session needs. :class:`Segmenter` takes the rows in the file's scan (no
+pass of its own), finds the still seconds (:class:`StillSeconds`) and hands each segment on as
+soon as its cut is known: the middle of the still rest nearest each multiple of ``segment_s``.
+:func:`join_strength` joins the segments' strength results.
 """
 
 from __future__ import annotations

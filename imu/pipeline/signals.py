@@ -133,10 +133,17 @@ def uniform_grid(
     if n_uniform == t_s.size:
         return t_s[0] + np.arange(t_s.size) / fs, x
     t = t_s[0] + np.arange(n_uniform) / fs
-    out = np.empty((n_uniform, x.shape[1]))
+    return t, at_times(t, t_s, x)
+
+
+def at_times(t: NDArray[np.float64], t_s: NDArray[np.float64], x: NDArray[np.float64]
+             ) -> NDArray[np.float64]:
+    """Samples ``x`` (N, C) at times ``t_s`` linearly interpolated at ``t``, column by column
+    (:func:`uniform_grid`'s grid, or a window's part of a session's grid)."""
+    out = np.empty((t.size, x.shape[1]))
     for j in range(x.shape[1]):
         out[:, j] = np.interp(t, t_s, x[:, j])
-    return t, out
+    return out
 
 
 def grid_times(t0: float, n: int, fs: float) -> NDArray[np.float64]:
