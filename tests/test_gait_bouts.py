@@ -218,8 +218,8 @@ def test_the_strength_stages_take_the_gait_stages_bouts() -> None:
                            rest_s=(40.0, 50.0), sample_rate_hz=100.0, cooldown_walk_s=0.0,
                            reseats=0)
     options = analysis.s3_resolve(sim.raw, analysis.s1_options())[0]
-    gait = analysis.s4_gait(sim.raw, options, None)
-    strength = analysis.s5_strength(sim.raw, options, gait.placement_, gait)
+    gait = analysis.s5_gait(sim.raw, options, None)
+    strength = analysis.s6_strength(sim.raw, options, gait.placement_, gait)
     b = strength.bouts_
     centre = (np.arange(b.walking_.size) + 0.5) / 50.0
     gb = gait.gait_bouts_.bouts_

@@ -77,7 +77,7 @@ def test_strength_stages_run_without_the_raw_samples(
     workout_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """When the strength stages run, no one holds the file's 200 Hz arrays any more."""
-    alive = _alive_when(monkeypatch, ("t_s", "acc_g", "gyr_dps"), analysis, "s5_strength")
+    alive = _alive_when(monkeypatch, ("t_s", "acc_g", "gyr_dps"), analysis, "s6_strength")
     result = analysis.analyze(workout_file)
     assert result.activity == "strength" and result.row["n_sets"] == 2
     assert len(alive) == 3 and not any(alive)

@@ -135,7 +135,7 @@ def test_a_fault_inside_a_segment_is_not_blamed_on_the_file(
     def broken(*_: object, **__: object) -> None:
         raise pa.ArrowInvalid("a bug")
 
-    monkeypatch.setattr(analysis, "strength_grid", broken)
+    monkeypatch.setattr(analysis.long, "s4_sensor", broken)
     with pytest.raises(RuntimeError, match="segment analysis failed") as err:
         analyze(workout)
     assert not isinstance(err.value, InputError)

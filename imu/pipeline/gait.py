@@ -54,10 +54,12 @@ from imu.pipeline.gait_parts import (
     GaitConstants,
     GaitWindow,
     WindowPlace,
+    gait_grid,
     gait_tables,
     join_windows,
     stretch_window,
 )
+from imu.pipeline.orientation import SampledOrientation
 from imu.pipeline.pelvis import mounting_from_axes
 from imu.pipeline.running import (
     double_integrate,
@@ -69,11 +71,10 @@ from imu.pipeline.running import (
     vertical_force,
     vqf_orientation,
     z_blocks,
+    z_row,
 )
 from imu.pipeline.signals import (
-    at_times,
     grid_times,
-    uniform_grid,
 )
 from imu.pipeline.stance_side import (
     SIDE_CUES,
@@ -225,28 +226,34 @@ class GaitAnalysis(AnalysisAlgorithm):
 
     # -- main action ------------------------------------------------------------------------
     def analyze(self, raw: RawSession, sampling_rate_hz: float | None = None,
-                release_samples: bool = False) -> Self:
+                release_samples: bool = False, orientation: SampledOrientation | None = None
+                ) -> Self:
         """Analyse the gait of a validated raw session (``sampling_rate_hz`` None: its rate).
         ``release_samples``: the caller hands ``raw`` over (:meth:`RawSession.release` once on
-        the grid): each array goes with its last use here (memory, docs/scale.md)."""
+        the grid): each array goes with its last use here (memory, docs/scale.md).
+        ``orientation``: the session's, estimated by another stage (a workout's: the strength
+        stages'), read at the samples when the gait is a small share (``cropped_``) instead of
+        estimating one here; on every sample (a run, a walk) the stage estimates its own."""
         fs = float(sampling_rate_hz if sampling_rate_hz is not None else raw.sample_rate_hz)
-        part = self.analyze_window(raw, fs, release_samples=release_samples)
+        part = self.analyze_window(raw, fs, release_samples=release_samples,
+                                   orientation=orientation)
         return self.finish([part], fs)
 
     def analyze_window(
         self, raw: RawSession, fs: float, *, release_samples: bool = False,
         constants: GaitConstants | None = None, place: WindowPlace | None = None,
+        orientation: SampledOrientation | None = None,
     ) -> GaitWindow:
         """Stages 1-8 on one stretch of samples: the whole session (``place`` None), or one
         window of a session analysed in windows (:mod:`imu.pipeline.gait_windows`), which takes
         the session's ``constants`` (bias, pelvis frame, placement, heading: those of its
-        first window, :meth:`constants_`) instead of fitting its own. Returns what
-        :meth:`finish` makes the session's tables of."""
+        first window, :meth:`constants_`) instead of fitting its own; ``orientation``: as in
+        :meth:`analyze`. Returns what :meth:`finish` makes the session's tables of."""
         if self.placement is not None and self.placement not in PLACEMENTS:
             raise InputError(f"unknown placement {self.placement!r}")
         self.warnings_ = [] if constants is None else list(constants.warnings)
         notes: list[str] = []
-        t0, acc, gyr, valid = self._grid(raw, fs, place)  # 1
+        t0, acc, gyr, valid = gait_grid(raw, fs, self.max_gap_s, place)  # 1
         if release_samples:
             raw.release()
         gb = (self.bouts or GaitBouts()).clone().detect(acc, fs, valid=valid)  # 2
@@ -272,7 +279,10 @@ class GaitAnalysis(AnalysisAlgorithm):
             gait = gb.walking_ | gb.running_
         force = (horizontal_force(acc, gb.fv_, gb.up_, gait, fs)
                  if gait.any() and constants is None else None)
-        r_es, fv_s, up_sensor = self._orientation(acc, gyr, gb, cal, fs, constants, place)  # 4
+        shared = None if keep is None or orientation is None else orientation.at(
+            t0 + keep / fs)  # the session's, at the gait's samples
+        r_es, fv_s, up_sensor = self._orientation(acc, gyr, gb, cal, fs, constants, place,
+                                                  shared)  # 4
         if constants is None:  # the pelvis frame and the placement from this stretch's gait
             ic, to, is_run = self._events(fv_s, gb, valid, fs, first_pass=True)  # 5
             cues = self._pelvis_frame(acc, gyr, r_es, gb, force, up_sensor, ic, to, is_run,
@@ -348,32 +358,6 @@ class GaitAnalysis(AnalysisAlgorithm):
         return self
 
     # -- stages -----------------------------------------------------------------------------
-    def _grid(
-        self, raw: RawSession, fs: float, place: WindowPlace | None = None,
-    ) -> tuple[float, Array, Array | None, NDArray[np.bool_]]:
-        """1. The grid's first time (its times: :func:`grid_times`), specific force and angular
-        rate on the uniform grid and the valid samples. A window (``place``) is put on its
-        session's grid: its samples hold one before and one after its grid points."""
-        t_in = np.asarray(raw.t_s, dtype=float)
-        acc_in = np.asarray(raw.acc_g, dtype=float)
-        gyr_in = None if raw.gyr_dps is None else np.asarray(raw.gyr_dps, dtype=float)
-        if place is not None:
-            if place.complete:  # the session misses no sample: its rows are its grid
-                return place.t0_s, acc_in, gyr_in, np.ones(t_in.size, bool)
-            t = place.times(fs)
-            acc = at_times(t, t_in, acc_in)
-            gyr = None if gyr_in is None else at_times(t, t_in, gyr_in)
-        elif int(round((t_in[-1] - t_in[0]) * fs)) + 1 == t_in.size:  # no sample missing
-            return float(t_in[0]), acc_in, gyr_in, np.ones(t_in.size, bool)
-        else:
-            t, acc = uniform_grid(t_in, acc_in, fs)  # each sensor alone: no (N, 6) copy
-            gyr = None if gyr_in is None else uniform_grid(t_in, gyr_in, fs)[1]
-            if acc is acc_in:
-                return float(t[0]), acc, gyr, np.ones(t.size, dtype=bool)
-        j = np.clip(np.searchsorted(t_in, t), 1, t_in.size - 1)
-        valid = (t_in[j] - t_in[j - 1]) <= self.max_gap_s + 0.5 / fs
-        return float(t[0]), acc, gyr, valid
-
     def _calibrate(self, acc: Array, gyr: Array | None, fs: float) -> StandingCalibration | None:
         """3. The opening quiet standing if there is one (sets ``calibration_``)."""
         try:
@@ -387,12 +371,14 @@ class GaitAnalysis(AnalysisAlgorithm):
     def _orientation(
         self, acc: Array, gyr: Array | None, gb: GaitBouts, cal: StandingCalibration | None,
         fs: float, constants: GaitConstants | None = None, place: WindowPlace | None = None,
+        shared: Rotation | None = None,
     ) -> tuple[Rotation | None, Array, Array]:
         """4. Orientation (gyroscope and gait only; earth-up in the sensor frame from it block
         by block, :func:`~imu.pipeline.running.z_blocks`), the sensor's vertical specific force
         and the pelvis up axis in the sensor frame (standing, else the mean over the gait; a
         window of a longer session: the session's, and its filter goes on from the state the
-        window before left, keeping the state the next window starts from)."""
+        window before left, keeping the state the next window starts from; ``shared``: the
+        session's orientation at these samples, estimated by another stage, used instead)."""
         gait = gb.walking_ | gb.running_
         self._bias = None if constants is None else constants.gyro_bias_dps
         self.vqf_state_ = None
@@ -406,7 +392,10 @@ class GaitAnalysis(AnalysisAlgorithm):
             state, at = (None, None) if place is None else (
                 place.vqf_state, None if place.next_first is None else
                 place.next_first - place.first)
-            r_es, self.vqf_state_ = vqf_orientation(acc, gyr, fs, self._bias, state, at)
+            if shared is not None:
+                r_es = shared
+            else:
+                r_es, self.vqf_state_ = vqf_orientation(acc, gyr, fs, self._bias, state, at)
             with np.errstate(invalid="ignore"):  # no gait: no mean (a window)
                 fv_s, up_mean = vertical_force(r_es, acc, gait)
         else:
@@ -414,7 +403,11 @@ class GaitAnalysis(AnalysisAlgorithm):
             up_mean = gb.up_[gait].mean(axis=0) if gait.any() else np.array([0.0, 0.0, 1.0])
         if constants is not None:
             return r_es, fv_s, constants.up_sensor
-        up = cal.up_sensor_ if cal is not None else up_mean / np.linalg.norm(up_mean)
+        if cal is not None and shared is not None:  # the standing as that orientation sees
+            # it (its accelerometer refined): the neutral in the frame the angles are taken in
+            up_mean = z_row(shared[cal.still_slice_]).mean(axis=0)
+        up = (cal.up_sensor_ if cal is not None and shared is None
+              else up_mean / np.linalg.norm(up_mean))
         self._up = up
         return r_es, fv_s, up
 

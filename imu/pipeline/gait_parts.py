@@ -19,6 +19,7 @@ from imu.core import arrow
 from imu.core.arrow import column
 from imu.core.rotation import Rotation
 from imu.core.schema import STEPS
+from imu.core.session import RawSession
 from imu.metrics.gait import (
     cadence_per_bout,
     empty_minutes,
@@ -32,7 +33,7 @@ from imu.metrics.timeseries import timeseries_nearest
 from imu.pipeline.gait_events import step_bouts, step_columns
 from imu.pipeline.run_starts import run_starts
 from imu.pipeline.running import obliquity_neutral
-from imu.pipeline.signals import lowpass, segment_mean, segment_min
+from imu.pipeline.signals import at_times, lowpass, segment_mean, segment_min, uniform_grid
 
 if TYPE_CHECKING:
     from imu.pipeline.gait import GaitAnalysis
@@ -278,3 +279,31 @@ def gait_tables(
     summary["note"] = "; ".join(notes)
     minutes = minutes_by_running_time(run) if n_run else empty_minutes()
     return GaitTables(steps, bouts, starts, summary, minutes, series)
+
+
+def gait_grid(raw: RawSession, fs: float, max_gap_s: float, place: WindowPlace | None = None,
+              ) -> tuple[float, Array, Array | None, NDArray[np.bool_]]:
+    """Stage 1 of the gait analysis: the grid's first time (its times:
+    :func:`~imu.pipeline.signals.grid_times`), specific force and angular rate on the uniform
+    grid and the valid samples (none missing for longer than ``max_gap_s``). A window
+    (``place``) is put on its session's grid: its samples hold one before and one after its
+    grid points."""
+    t_in = np.asarray(raw.t_s, dtype=float)
+    acc_in = np.asarray(raw.acc_g, dtype=float)
+    gyr_in = None if raw.gyr_dps is None else np.asarray(raw.gyr_dps, dtype=float)
+    if place is not None:
+        if place.complete:  # the session misses no sample: its rows are its grid
+            return place.t0_s, acc_in, gyr_in, np.ones(t_in.size, bool)
+        t = place.times(fs)
+        acc = at_times(t, t_in, acc_in)
+        gyr = None if gyr_in is None else at_times(t, t_in, gyr_in)
+    elif int(round((t_in[-1] - t_in[0]) * fs)) + 1 == t_in.size:  # no sample missing
+        return float(t_in[0]), acc_in, gyr_in, np.ones(t_in.size, bool)
+    else:
+        t, acc = uniform_grid(t_in, acc_in, fs)  # each sensor alone: no (N, 6) copy
+        gyr = None if gyr_in is None else uniform_grid(t_in, gyr_in, fs)[1]
+        if acc is acc_in:
+            return float(t[0]), acc, gyr, np.ones(t.size, dtype=bool)
+    j = np.clip(np.searchsorted(t_in, t), 1, t_in.size - 1)
+    valid = (t_in[j] - t_in[j - 1]) <= max_gap_s + 0.5 / fs
+    return float(t[0]), acc, gyr, valid

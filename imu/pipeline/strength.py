@@ -25,7 +25,8 @@ them in order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Final, Self
 
 import numpy as np
@@ -55,7 +56,7 @@ from imu.pipeline.neutral import (
     gyro_bias_dps,
     upright_from_motion,
 )
-from imu.pipeline.orientation import VqfOrientation
+from imu.pipeline.orientation import SampledOrientation, VqfOrientation
 from imu.pipeline.pelvis import PelvisOrientation, dominant_axis, mounting_from_axes
 from imu.pipeline.recognition import ExerciseRecognizer
 from imu.pipeline.segmentation import RepSegmentation
@@ -98,15 +99,43 @@ class Session:
     gyr: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 3)))
     strict_still: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
     r_es: Rotation | None = None
-    up: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 3)))
-    speed: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
-    acc_up: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
-    acc_z: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     extra: dict[str, Any] = field(default_factory=dict)
+
+    # made from the sensor stage's results on first use (a workout's session lives through the
+    # gait stage before the strength stages need these: memory, docs/scale.md)
+    @cached_property
+    def up(self) -> NDArray[np.float64]:
+        """World-up in the sensor frame per sample (from the orientation)."""
+        assert self.r_es is not None
+        return self.r_es.apply(np.array([0.0, 0.0, 1.0]), inverse=True)
+
+    @cached_property
+    def speed(self) -> NDArray[np.float64]:
+        """Angular speed per sample (deg/s, bias removed)."""
+        return row_norm(self.gyr)
+
+    @cached_property
+    def acc_up(self) -> NDArray[np.float64]:
+        """Specific force along world-up (g)."""
+        return np.sum(self.acc * self.up, axis=1)
+
+    @cached_property
+    def acc_z(self) -> NDArray[np.float64]:
+        """Vertical acceleration (m/s^2): the specific force along world-up less gravity."""
+        return (self.acc_up - 1.0) * GRAVITY_M_S2
 
     @property
     def fs(self) -> float:
         return self.grid.rate_hz
+
+    def orientation(self) -> SampledOrientation | None:
+        """The sensor stage's orientation as the session's, for other stages at other times
+        (None before it ran or without a gyroscope). Sample ``k`` of the grid is the box mean
+        centred on ``grid.t_s[k]``; the filter's orientation after it belongs to the box's
+        end, half a grid step later."""
+        if self.r_es is None:
+            return None
+        return SampledOrientation(self.r_es, float(self.grid.t_s[0]) + 0.5 / self.fs, self.fs)
 
 
 class StrengthAnalysis(AnalysisAlgorithm):
@@ -209,7 +238,8 @@ class StrengthAnalysis(AnalysisAlgorithm):
         return Session(grid=grid)
 
     def s2_sensor(self, s: Session) -> Session:
-        """Gyroscope bias, accelerometer refinement, orientation, world-up, vertical acc."""
+        """Gyroscope bias, accelerometer refinement, orientation (world-up, angular speed and
+        vertical acceleration follow from them on first use: :class:`Session`)."""
         fs, acc, gyr = s.fs, s.grid.acc_g, s.grid.gyr_dps
         assert gyr is not None
         still = still_mask(acc, gyr, fs)
@@ -219,12 +249,10 @@ class StrengthAnalysis(AnalysisAlgorithm):
         refine = (self.refinement or AccelerometerRefinement()).clone().fit(acc, strict, fs)
         acc = refine.apply(acc)
         vqf = VqfOrientation().estimate(acc, gyr, fs)
-        r_es = vqf.orientation_
-        up = r_es.apply(np.array([0.0, 0.0, 1.0]), inverse=True)
-        s.acc, s.gyr, s.strict_still, s.r_es, s.up = acc, gyr, strict, r_es, up
-        s.speed = row_norm(gyr)
-        s.acc_up = np.sum(acc * up, axis=1)  # specific force along world-up (g)
-        s.acc_z = (s.acc_up - 1.0) * GRAVITY_M_S2
+        s.acc, s.gyr, s.strict_still, s.r_es = acc, gyr, strict, vqf.orientation_
+        # the grid's raw box means have served: it keeps the corrected ones (no later stage
+        # reads either; a workout's session lives through the gait stage: memory, docs/scale.md)
+        s.grid = replace(s.grid, acc_g=acc, gyr_dps=gyr)
         s.extra |= {"gyro_bias_dps": bias.tolist(), "acc_bias_g": refine.bias_g_.tolist(),
                     "acc_scale": refine.scale_.tolist()}
         return s
@@ -440,18 +468,27 @@ class StrengthAnalysis(AnalysisAlgorithm):
         return timeseries_interpolated(s.grid.t_s, angles, height)
 
     # -- main ---------------------------------------------------------------------------------
-    def analyze(self, raw: RawSession | InternalGrid, sampling_rate_hz: float,
+    def sensor(self, raw: RawSession | InternalGrid, sampling_rate_hz: float) -> Session:
+        """Stages 1 and 2 alone (the grid only, without a gyroscope): the session whose
+        orientation other stages share (:meth:`Session.orientation`), to go on with in
+        :meth:`analyze`."""
+        s = (Session(grid=raw) if isinstance(raw, InternalGrid)
+             else self.s1_time_base(raw, float(sampling_rate_hz)))
+        return s if s.grid.gyr_dps is None else self.s2_sensor(s)
+
+    def analyze(self, raw: RawSession | InternalGrid | Session, sampling_rate_hz: float,
                 gait_bouts: pa.Table | None = None) -> Self:
         """Run the stages in order (results: ``reps_``, ``sets_``, ``summary_``, ...). ``raw``
-        may be the internal grid :meth:`s1_time_base` made of it: the caller can then let the
-        raw samples go before the other stages run (:func:`imu.analysis.analyze`).
-        ``gait_bouts``: the gait stage's walking and running bouts (:meth:`s3_bouts`; None:
-        detected again on the internal grid)."""
+        may be what stages 1-2 made of it (:meth:`sensor`): the caller can then let the raw
+        samples go and share the orientation before the other stages run
+        (:func:`imu.analysis.analyze`). ``gait_bouts``: the gait stage's walking and running
+        bouts (:meth:`s3_bouts`; None: detected again on the internal grid)."""
         exercise, offset, trunk = self._checked_options()
-        if raw.gyr_dps is None:
+        if not isinstance(raw, Session) and raw.gyr_dps is None:
             return self._empty(exercise)
-        s = self.s2_sensor(Session(grid=raw) if isinstance(raw, InternalGrid)
-                           else self.s1_time_base(raw, float(sampling_rate_hz)))
+        s = raw if isinstance(raw, Session) else self.sensor(raw, sampling_rate_hz)
+        if s.r_es is None:
+            return self._empty(exercise)
         bouts = self.s3_bouts(s, gait_bouts)
         cal = self.s4_calibration(s, bouts)
         posture = self.s5_posture(s, bouts, cal)
