@@ -73,9 +73,7 @@ from imu.pipeline.running import (
     z_blocks,
     z_row,
 )
-from imu.pipeline.signals import (
-    grid_times,
-)
+from imu.pipeline.signals import grid_times
 from imu.pipeline.stance_side import (
     SIDE_CUES,
     HorizontalForce,
