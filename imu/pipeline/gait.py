@@ -57,6 +57,7 @@ from imu.pipeline.gait_parts import (
     gait_grid,
     gait_tables,
     join_windows,
+    placement_used,
     stretch_window,
 )
 from imu.pipeline.orientation import SampledOrientation
@@ -85,6 +86,10 @@ from imu.pipeline.stance_side import (
 )
 
 Array = NDArray[np.float64]
+
+
+MAX_LATERAL_OFFSET_M = 0.3
+"""A fitted lateral offset this large or larger is implausible: it tells nothing."""
 
 
 class GaitAnalysis(AnalysisAlgorithm):
@@ -294,7 +299,11 @@ class GaitAnalysis(AnalysisAlgorithm):
         del force, gyr  # the side cues were the gyroscope's last use
         if constants is None:
             side = self._sides(ic, to, is_run, valid, cues, fs)
-            offset = self._placement(fv_s, r_es, ic, side, is_run, fs)
+            self._placement(fv_s, r_es, ic, side, is_run, fs)
+            if self._mirrored_to_placement(cues):  # 6b
+                side = self._sides(ic, to, is_run, valid, cues, fs)
+                self._placement(fv_s, r_es, ic, side, is_run, fs)
+            offset = self._used_placement(ic)
         else:
             offset = self._take_placement(constants)
         fv = fv_s
@@ -419,7 +428,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         fit's data (:func:`imu.pipeline.stance_side.horizontal_force`; None without gait)."""
         found = None if force is None else forward_axis(force, ic, to, is_run, fs)
         fwd, self.braking_evidence_ = found if found is not None else (None, float("nan"))
-        self._fwd = fwd
+        self._fwd, self._from_placement = fwd, False
         self.handedness_check_ = float("nan")
         self.mounting_ = None
         if fwd is not None:
@@ -474,8 +483,9 @@ class GaitAnalysis(AnalysisAlgorithm):
     def _placement(
         self, fv_s: Array, r_es: Rotation | None, ic: Array, side: NDArray[np.str_],
         is_run: NDArray[np.bool_], fs: float,
-    ) -> Array:
-        """The sensor offset (pelvis frame, m) to use; sets ``placement_*`` and warnings."""
+    ) -> None:
+        """The sensor's lateral offset fitted from the gait and the placement it shows (sets
+        ``lateral_offset_m_`` and ``placement_detected_``)."""
         self.lateral_offset_m_ = float("nan")
         self.placement_detected_: str | None = None
         if r_es is not None and self.mounting_ is not None:
@@ -484,31 +494,43 @@ class GaitAnalysis(AnalysisAlgorithm):
             r_y = lateral_offset_m(fv_s, lever_vertical_m_s2(r_es, left, fs), ic[use],
                                    side[use])
             self.lateral_offset_m_ = r_y
-            if not (self.handedness_check_ > 0 and abs(r_y) < 0.3):
+            if not (self.handedness_check_ > 0 and abs(r_y) < MAX_LATERAL_OFFSET_M):
                 pass  # the left axis is not sure (cues disagree) or the fit is implausible
             elif abs(r_y) >= self.hip_offset_m:
                 self.placement_detected_ = "left_hip" if r_y > 0 else "right_hip"
             elif abs(r_y) <= 0.5 * self.hip_offset_m:
                 self.placement_detected_ = "sacrum"
-        given, found = self.placement, self.placement_detected_
-        if given is None:
-            used = found or "left_hip"
-            if ic.size:  # without gait there is nothing to tell nor to analyse
-                self.warnings_.append(
-                    f"no placement given: the gait says the sensor is on the {_words(found)}, "
-                    "analysed as such" if found else
-                    "no placement given and the gait cannot tell it: analysed as left_hip "
-                    "(give --placement)")
-        else:
-            used = given
-            if found is not None and found != given:
-                self.warnings_.append(
-                    f"placement {given} given, but the gait says the sensor is on the "
-                    f"{_words(found)} (lateral offset {100 * self.lateral_offset_m_:+.0f} cm); "
-                    f"analysed as {given}")
-        self.placement_ = used
+
+    def _mirrored_to_placement(self, cues: dict[str, Array]) -> bool:
+        """6b. With weak braking evidence for the forward sign, a hip given decides it: when
+        the fitted lateral offset is the other hip's, beyond ``hip_offset_m`` and plausible
+        (its sign follows the left axis), the pelvis frame is turned about up and its side
+        cues with it (True; the caller tells the sides and fits again). With strong braking
+        evidence the frame stays and the user is warned of the disagreement (a hip given
+        wrongly)."""
+        hip = {"left_hip": 1.0, "right_hip": -1.0}.get(self.placement or "")
+        r_y = self.lateral_offset_m_
+        if (hip is None or self.mounting_ is None
+                or not self.hip_offset_m <= -hip * r_y < MAX_LATERAL_OFFSET_M
+                or not self.braking_evidence_ < self.min_braking_evidence):
+            return False
+        inv = self.mounting_.inv()
+        self.mounting_ = mounting_from_axes(inv.apply([0.0, 0.0, 1.0]),
+                                            -inv.apply([0.0, 1.0, 0.0]))
+        self._fwd = None if self._fwd is None else -self._fwd
+        cues.update({k: -v for k, v in cues.items() if k in ("sway", "ml")})
+        self.handedness_check_, self._from_placement = -self.handedness_check_, True
+        return True
+
+    def _used_placement(self, ic: Array) -> Array:
+        """The placement the analysis uses (given, else found, else ``left_hip``; sets
+        ``placement_`` and warnings) and its sensor offset (pelvis frame, m)."""
+        self.placement_, warning = placement_used(self.placement, self.placement_detected_,
+                                                  self.lateral_offset_m_, ic.size > 0)
+        if warning:
+            self.warnings_.append(warning)
         off = self.sensor_offset_m if self.sensor_offset_m is not None else (
-            DEFAULT_SENSOR_OFFSET_M[used])
+            DEFAULT_SENSOR_OFFSET_M[self.placement_])
         return np.asarray(off, dtype=float)
 
     def _cues(
@@ -544,6 +566,8 @@ class GaitAnalysis(AnalysisAlgorithm):
         ``side_source_``)."""
         side, self.side_source_ = stance_sides(ic, to, is_run, valid, cues, fs, self.side_cues,
                                                self.side_half_window)
+        if getattr(self, "_from_placement", False):
+            self.side_source_ += ", forward from the placement"
         return side
 
     def _tables(
@@ -574,8 +598,3 @@ class GaitAnalysis(AnalysisAlgorithm):
             placement=self.placement_, placement_detected=self.placement_detected_,
             lateral_offset_m=self.lateral_offset_m_, braking_evidence=self.braking_evidence_,
             handedness_check=self.handedness_check_, warnings=tuple(self.warnings_))
-
-
-def _words(placement: str | None) -> str:
-    return {"left_hip": "left hip", "right_hip": "right hip", "sacrum": "sacrum"}.get(
-        placement or "", "?")

@@ -307,3 +307,27 @@ def gait_grid(raw: RawSession, fs: float, max_gap_s: float, place: WindowPlace |
     j = np.clip(np.searchsorted(t_in, t), 1, t_in.size - 1)
     valid = (t_in[j] - t_in[j - 1]) <= max_gap_s + 0.5 / fs
     return float(t[0]), acc, gyr, valid
+
+
+def _words(placement: str | None) -> str:
+    return {"left_hip": "left hip", "right_hip": "right hip", "sacrum": "sacrum"}.get(
+        placement or "", "?")
+
+
+def placement_used(given: str | None, found: str | None, lateral_offset_m: float,
+                   has_steps: bool) -> tuple[str, str | None]:
+    """The placement the gait analysis uses: the one given, else the one the gait shows, else
+    ``left_hip``; and the warning the user gets about it (None: none)."""
+    if given is None:
+        if not has_steps:  # without gait there is nothing to tell nor to analyse
+            return found or "left_hip", None
+        return found or "left_hip", (
+            f"no placement given: the gait says the sensor is on the {_words(found)}, "
+            "analysed as such" if found else
+            "no placement given and the gait cannot tell it: analysed as left_hip "
+            "(give --placement)")
+    if found is not None and found != given:
+        return given, (f"placement {given} given, but the gait says the sensor is on the "
+                       f"{_words(found)} (lateral offset {100 * lateral_offset_m:+.0f} cm); "
+                       f"analysed as {given}")
+    return given, None
