@@ -3,7 +3,8 @@ the session's decisions a window takes from its first (:class:`GaitConstants`), 
 window sits on the session's grid (:class:`WindowPlace`), what each stretch leaves
 (:class:`GaitWindow`), their joining (:func:`join_windows`) and the session's tables and
 summary from them (:func:`gait_tables`, stage 8 of :mod:`imu.pipeline.gait`). A session in one
-piece is one stretch: the same functions, the same numbers.
+piece is one stretch: the same functions, the same numbers. Also stage 1, the grid
+(:func:`gait_grid`), and the placement used with its warning (:func:`placement_used`).
 """
 
 from __future__ import annotations
