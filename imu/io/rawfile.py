@@ -27,9 +27,7 @@ from imu.core.errors import InputError
 from imu.core.options import check_metadata
 from imu.core.plausibility import batch_diff
 from imu.core.schema import ACC_COLUMNS, GYR_COLUMNS, METADATA_KEY, REQUIRED_RAW_COLUMNS
-from imu.core.session import (
-    RawSession,
-)
+from imu.core.session import RawSession
 from imu.io.atomic import write_parquet_atomic
 
 if TYPE_CHECKING:

@@ -74,7 +74,7 @@ from imu.pipeline.running import (
     z_blocks,
     z_row,
 )
-from imu.pipeline.signals import grid_times
+from imu.pipeline.signals import grid_times, grid_times_of
 from imu.pipeline.stance_side import (
     SIDE_CUES,
     HorizontalForce,
@@ -255,6 +255,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         if self.placement is not None and self.placement not in PLACEMENTS:
             raise InputError(f"unknown placement {self.placement!r}")
         self.warnings_ = [] if constants is None else list(constants.warnings)
+        self._from_placement = False  # stage 6b turned the pelvis frame
         notes: list[str] = []
         t0, acc, gyr, valid = gait_grid(raw, fs, self.max_gap_s, place)  # 1
         if release_samples:
@@ -283,7 +284,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         force = (horizontal_force(acc, gb.fv_, gb.up_, gait, fs)
                  if gait.any() and constants is None else None)
         shared = None if keep is None or orientation is None else orientation.at(
-            t0 + keep / fs)  # the session's, at the gait's samples
+            grid_times_of(t0, keep, fs))  # the session's, at the gait's samples
         r_es, fv_s, up_sensor = self._orientation(acc, gyr, gb, cal, fs, constants, place,
                                                   shared)  # 4
         if constants is None:  # the pelvis frame and the placement from this stretch's gait
@@ -428,7 +429,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         fit's data (:func:`imu.pipeline.stance_side.horizontal_force`; None without gait)."""
         found = None if force is None else forward_axis(force, ic, to, is_run, fs)
         fwd, self.braking_evidence_ = found if found is not None else (None, float("nan"))
-        self._fwd, self._from_placement = fwd, False
+        self._fwd = fwd
         self.handedness_check_ = float("nan")
         self.mounting_ = None
         if fwd is not None:
@@ -523,8 +524,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         return True
 
     def _used_placement(self, ic: Array) -> Array:
-        """The placement the analysis uses (given, else found, else ``left_hip``; sets
-        ``placement_`` and warnings) and its sensor offset (pelvis frame, m)."""
+        """The placement used (``placement_``, its warning) and its sensor offset (m)."""
         self.placement_, warning = placement_used(self.placement, self.placement_detected_,
                                                   self.lateral_offset_m_, ic.size > 0)
         if warning:
@@ -566,7 +566,7 @@ class GaitAnalysis(AnalysisAlgorithm):
         ``side_source_``)."""
         side, self.side_source_ = stance_sides(ic, to, is_run, valid, cues, fs, self.side_cues,
                                                self.side_half_window)
-        if getattr(self, "_from_placement", False):
+        if self._from_placement:
             self.side_source_ += ", forward from the placement"
         return side
 

@@ -34,7 +34,14 @@ from imu.metrics.timeseries import timeseries_nearest
 from imu.pipeline.gait_events import step_bouts, step_columns
 from imu.pipeline.run_starts import run_starts
 from imu.pipeline.running import obliquity_neutral
-from imu.pipeline.signals import at_times, lowpass, segment_mean, segment_min, uniform_grid
+from imu.pipeline.signals import (
+    at_times,
+    grid_times_of,
+    lowpass,
+    segment_mean,
+    segment_min,
+    uniform_grid,
+)
 
 if TYPE_CHECKING:
     from imu.pipeline.gait import GaitAnalysis
@@ -90,8 +97,8 @@ class WindowPlace:
 
     def times(self, fs: float) -> Array:
         """The window's grid times: the session's
-        (:func:`~imu.pipeline.signals.grid_times`), the same numbers."""
-        return self.t0_s + np.arange(self.first, self.stop) / fs
+        (:func:`~imu.pipeline.signals.grid_times_of`), the same numbers."""
+        return grid_times_of(self.t0_s, np.arange(self.first, self.stop), fs)
 
 
 @dataclass

@@ -149,7 +149,12 @@ def at_times(t: NDArray[np.float64], t_s: NDArray[np.float64], x: NDArray[np.flo
 def grid_times(t0: float, n: int, fs: float) -> NDArray[np.float64]:
     """The times of ``n`` samples of the uniform grid from ``t0`` at ``fs`` (those of
     :func:`uniform_grid`), made only when needed."""
-    return t0 + np.arange(n) / fs
+    return grid_times_of(t0, np.arange(n), fs)
+
+
+def grid_times_of(t0: float, samples: NDArray[np.int64], fs: float) -> NDArray[np.float64]:
+    """The times of some samples (indices) of :func:`grid_times`'s grid: the same numbers."""
+    return t0 + samples / fs
 
 
 def block_mean(x: NDArray[np.float64], k: int) -> NDArray[np.float64]:

@@ -468,15 +468,14 @@ class StrengthAnalysis(AnalysisAlgorithm):
         return timeseries_interpolated(s.grid.t_s, angles, height)
 
     # -- main ---------------------------------------------------------------------------------
-    def sensor(self, raw: RawSession | InternalGrid, sampling_rate_hz: float) -> Session:
+    def sensor(self, raw: RawSession, sampling_rate_hz: float) -> Session:
         """Stages 1 and 2 alone (the grid only, without a gyroscope): the session whose
         orientation other stages share (:meth:`Session.orientation`), to go on with in
         :meth:`analyze`."""
-        s = (Session(grid=raw) if isinstance(raw, InternalGrid)
-             else self.s1_time_base(raw, float(sampling_rate_hz)))
+        s = self.s1_time_base(raw, float(sampling_rate_hz))
         return s if s.grid.gyr_dps is None else self.s2_sensor(s)
 
-    def analyze(self, raw: RawSession | InternalGrid | Session, sampling_rate_hz: float,
+    def analyze(self, raw: RawSession | Session, sampling_rate_hz: float,
                 gait_bouts: pa.Table | None = None) -> Self:
         """Run the stages in order (results: ``reps_``, ``sets_``, ``summary_``, ...). ``raw``
         may be what stages 1-2 made of it (:meth:`sensor`): the caller can then let the raw
@@ -484,9 +483,12 @@ class StrengthAnalysis(AnalysisAlgorithm):
         (:func:`imu.analysis.analyze`). ``gait_bouts``: the gait stage's walking and running
         bouts (:meth:`s3_bouts`; None: detected again on the internal grid)."""
         exercise, offset, trunk = self._checked_options()
-        if not isinstance(raw, Session) and raw.gyr_dps is None:
+        if isinstance(raw, Session):
+            s = raw
+        elif raw.gyr_dps is None:  # no gyroscope: not even the time base
             return self._empty(exercise)
-        s = raw if isinstance(raw, Session) else self.sensor(raw, sampling_rate_hz)
+        else:
+            s = self.sensor(raw, sampling_rate_hz)
         if s.r_es is None:
             return self._empty(exercise)
         bouts = self.s3_bouts(s, gait_bouts)
